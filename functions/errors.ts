@@ -1,0 +1,44 @@
+/** Every error rootwatch throws on purpose is an AlerterError, so callers can tell ours from a bug. */
+class AlerterError extends Error {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Configuration (environment, CLI flags) is invalid. */
+class ConfigError extends AlerterError {}
+
+/** A detection file in events/ is invalid: names the file and the field. */
+class DetectionFileError extends AlerterError {
+  public constructor(
+    public readonly file: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${file}: ${message}`, options);
+  }
+}
+
+/** An EventBridge pattern is one EventBridge itself would reject. */
+class InvalidPatternError extends AlerterError {}
+
+/** An input (event, record, file) could not be read as CloudTrail data. */
+class EventParseError extends AlerterError {}
+
+/** A piece of replay input could not be read: names the file and the position in it. */
+class InputError extends AlerterError {
+  public constructor(
+    public readonly file: string,
+    public readonly position: string | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${file}${position ? ` (${position})` : ''}: ${message}`, options);
+  }
+}
+
+/** Narrows an unknown thrown value to an Error, wrapping anything else. */
+const toError = (value: unknown): Error => (value instanceof Error ? value : new Error(String(value)));
+
+export { AlerterError, ConfigError, DetectionFileError, EventParseError, InputError, InvalidPatternError, toError };
