@@ -1,0 +1,28 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The shared corpus lives beside the checkout (../shared/corpus). A user's clone has no ../shared:
+ * there the corpus tests skip and say why. Under CI=true a missing corpus is an error, so a path
+ * mistake can never turn the corpus tests into silent skips.
+ */
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CORPUS_DIR = process.env.ROOTWATCH_CORPUS_DIR ?? resolve(REPO_ROOT, '../shared/corpus');
+const corpusAvailable = existsSync(join(CORPUS_DIR, 'README.md'));
+
+if (!corpusAvailable) {
+  if (process.env.CI === 'true') {
+    throw new Error(`CI=true but the shared corpus is missing at ${CORPUS_DIR}: the corpus tests cannot run`);
+  }
+  console.warn(`Skipping corpus tests: no shared corpus at ${CORPUS_DIR} (clone the project beside shared/ to run them)`);
+}
+
+/** Reads a JSON Lines file of the corpus, e.g. `cloudtrail/panther-rule-tests.jsonl`. */
+const readCorpus = <T = Record<string, unknown>>(relativePath: string): T[] =>
+  readFileSync(join(CORPUS_DIR, relativePath), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T);
+
+export { CORPUS_DIR, corpusAvailable, readCorpus, REPO_ROOT };
