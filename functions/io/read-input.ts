@@ -1,0 +1,501 @@
+import { createReadStream } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline, Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import { InputError, toError } from '../errors.js';
+
+/**
+ * The input layer of `rootwatch replay`: turns files, directories and stdin holding CloudTrail data
+ * in any of the shapes responders meet into a stream of records and events. Bad input never stops
+ * it: each bad file, line or record becomes an error item and reading goes on.
+ */
+
+type InputItem =
+  /** A raw CloudTrail record. */
+  | { kind: 'record'; record: Record<string, unknown>; file: string; position: string }
+  /** An EventBridge event whose detail is a CloudTrail record. */
+  | { kind: 'event'; event: Record<string, unknown>; file: string; position: string }
+  | { kind: 'error'; error: InputError };
+
+interface InputProgress {
+  /** Bytes of regular files read so far (compressed bytes for gzip files, as on disk). */
+  bytesRead: number;
+  /** Sum of the sizes of the regular files found; stdin and pipes count 0. */
+  bytesTotal: number;
+  filesRead: number;
+  /** Files found, stdin included. */
+  filesTotal: number;
+}
+
+interface ReadInputOptions {
+  /** Read for the path `-`; defaults to process.stdin. */
+  stdin?: NodeJS.ReadableStream;
+  /** Called once before reading, after each file, and about every MiB inside a file. */
+  onProgress?: (progress: InputProgress) => void;
+}
+
+const STDIN_PATH = '-';
+const STDIN_NAME = '<stdin>';
+/** Files a directory walk takes; named paths are read whatever their name. */
+const INPUT_FILE = /\.(json|jsonl|ndjson)(\.gz)?$/i;
+const JSON_LINES_FILE = /\.(jsonl|ndjson)(\.gz)?$/i;
+const PROGRESS_STEP = 1024 * 1024;
+/**
+ * A file whose first line is not a JSON value on its own is read whole, as one (pretty-printed)
+ * document. Past this many characters it is taken to be JSON Lines with a bad first line, or refused.
+ */
+const MAX_DOCUMENT_CHARS = 256 * 1024 * 1024;
+const NOT_INPUT = 'not a CloudTrail record or EventBridge event';
+const FS_MESSAGES: Partial<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory',
+  ELOOP: 'too many levels of symbolic links',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EPERM: 'permission denied',
+};
+
+type Source =
+  | { kind: 'file'; path: string; size: number; explicit: boolean }
+  | { kind: 'stdin' }
+  | { kind: 'error'; error: InputError };
+
+type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const isBlank = (line: string): boolean => line.trim() === '';
+
+const parseJson = (text: string): Parsed => {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, message: toError(error).message };
+  }
+};
+
+/** Why a read failed, in words a responder can act on. */
+const describeFailure = (error: unknown): string => {
+  const err = toError(error);
+  const code = (err as NodeJS.ErrnoException).code;
+  const known = code === undefined ? undefined : FS_MESSAGES[code];
+  if (known !== undefined) return known;
+  if (code?.startsWith('Z_')) return `corrupt or truncated gzip data: ${err.message}`;
+  if (err instanceof RangeError) return `a line is too long to read: ${err.message}`;
+  return err.message;
+};
+
+const inputError = (file: string, position: string | undefined, message: string, cause?: unknown): InputItem => ({
+  kind: 'error',
+  error: new InputError(file, position, message, cause === undefined ? undefined : { cause }),
+});
+
+/** Why an object is not a CloudTrail record, or undefined when it is one. */
+const recordProblem = (value: Record<string, unknown>): string | undefined => {
+  for (const field of ['eventName', 'eventSource']) {
+    if (value[field] === undefined) return `missing ${field}`;
+    if (typeof value[field] !== 'string') return `${field} is not a string`;
+  }
+  return undefined;
+};
+
+const describeType = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+
+/** Classifies one value found at a record position. */
+const toItem = (value: unknown, file: string, position: string): InputItem => {
+  if (!isObject(value))
+    return inputError(file, position, `${NOT_INPUT}: expected an object, found ${describeType(value)}`);
+  if (typeof value['detail-type'] === 'string' && isObject(value.detail)) {
+    const problem = recordProblem(value.detail);
+    if (problem !== undefined) {
+      return inputError(
+        file,
+        position,
+        `an EventBridge event whose detail is not a CloudTrail record: detail ${problem}`,
+      );
+    }
+    return { kind: 'event', event: value, file, position };
+  }
+  const problem = recordProblem(value);
+  if (problem === undefined) return { kind: 'record', record: value, file, position };
+  if ('detail-type' in value || 'detail' in value) {
+    return inputError(
+      file,
+      position,
+      `${NOT_INPUT}: an EventBridge event needs a string detail-type and an object detail`,
+    );
+  }
+  return inputError(file, position, `${NOT_INPUT}: ${problem}`);
+};
+
+/** A CloudTrail digest file (CloudTrail-Digest/ in the trail's bucket): log file hashes, no records. */
+const isDigest = (value: unknown): boolean =>
+  isObject(value) && typeof value.digestStartTime === 'string' && Array.isArray(value.logFiles);
+
+/**
+ * The items of one JSON document: a whole file (prefix undefined) or one line or value of it
+ * (prefix `line N`). A document is a `{"Records": [...]}` log file, an array of records or events,
+ * or a single record or event.
+ */
+function* fromDocument(
+  value: unknown,
+  file: string,
+  prefix: string | undefined,
+  explicit: boolean,
+): Generator<InputItem> {
+  const at = (position: string): string => (prefix === undefined ? position : `${prefix}, ${position}`);
+  if (Array.isArray(value)) {
+    for (const [index, element] of value.entries()) yield toItem(element, file, at(`[${index}]`));
+    return;
+  }
+  if (isObject(value) && 'Records' in value) {
+    const records = value.Records;
+    if (!Array.isArray(records)) {
+      yield inputError(file, prefix, `Records is ${describeType(records)}, expected an array of CloudTrail records`);
+      return;
+    }
+    for (const [index, record] of records.entries()) yield toItem(record, file, at(`Records[${index}]`));
+    return;
+  }
+  if (prefix === undefined && isDigest(value)) {
+    // A synced trail bucket holds digest files beside the logs: a walk skips them, a named one is a mistake.
+    if (explicit) yield inputError(file, undefined, 'a CloudTrail digest file, which holds no records');
+    return;
+  }
+  yield toItem(value, file, prefix ?? 'document');
+}
+
+/**
+ * Splits text holding JSON objects or arrays one after another, as `jq` prints them, into each
+ * value's text and first line; undefined when the text is not such a sequence. An unterminated
+ * last value is returned as is, for JSON.parse to report.
+ */
+const splitValues = (text: string): { line: number; text: string }[] | undefined => {
+  const values: { line: number; text: string }[] = [];
+  let depth = 0;
+  let inString = false;
+  let start = 0;
+  let line = 1;
+  let startLine = 1;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code === 0x0a) line++;
+    if (inString) {
+      if (code === 0x5c) index++;
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x7b || code === 0x5b) {
+      if (depth === 0) {
+        start = index;
+        startLine = line;
+      }
+      depth++;
+    } else if (depth === 0) {
+      if (code !== 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) return undefined;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x7d || code === 0x5d) {
+      depth--;
+      if (depth === 0) values.push({ line: startLine, text: text.slice(start, index + 1) });
+    }
+  }
+  if (depth > 0) values.push({ line: startLine, text: text.slice(start) });
+  return values;
+};
+
+/** Counts the raw bytes of a stream as they are read. */
+async function* countBytes(source: AsyncIterable<Buffer | string>, counter: { bytes: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    counter.bytes += buffer.length;
+    yield buffer;
+  }
+}
+
+/** The bytes of a stream, gunzipped when they start with the gzip magic bytes 1f 8b, whatever the file name. */
+async function* decompressed(raw: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  const head: Buffer[] = [];
+  let headLength = 0;
+  while (headLength < 2) {
+    const next = await raw.next();
+    if (next.done) break;
+    head.push(next.value);
+    headLength += next.value.length;
+  }
+  async function* replayed(): AsyncGenerator<Buffer> {
+    yield* head;
+    yield* raw;
+  }
+  const start = Buffer.concat(head, Math.min(headLength, 2));
+  if (start[0] !== 0x1f || start[1] !== 0x8b) {
+    yield* replayed();
+    return;
+  }
+  const gunzip = createGunzip();
+  // pipeline destroys the gunzip stream with the source's error, so iterating it throws; and
+  // stopping early destroys the source. Errors reach us through the iteration, not this callback.
+  pipeline(Readable.from(replayed()), gunzip, () => {});
+  yield* gunzip;
+}
+
+/** The lines of UTF-8 bytes, one batch per chunk (possibly empty); a BOM is dropped. */
+async function* lineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder('utf8');
+  let partial: string[] = [];
+  let first = true;
+  for await (const chunk of chunks) {
+    let text = decoder.write(chunk);
+    if (first && text !== '') {
+      if (text.startsWith('\uFEFF')) text = text.slice(1);
+      first = false;
+    }
+    const batch: string[] = [];
+    let start = 0;
+    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+      partial.push(text.slice(start, newline));
+      batch.push(partial.length === 1 ? (partial[0] as string) : partial.join(''));
+      partial = [];
+      start = newline + 1;
+    }
+    if (start < text.length) partial.push(text.slice(start));
+    yield batch;
+  }
+  const last = partial.join('') + decoder.end();
+  if (last !== '') yield [last];
+}
+
+/**
+ * The items of one file or stream. Its shape is told from its content: when the first non-blank
+ * line is a JSON value on its own and more non-blank lines follow, it is JSON Lines, streamed line
+ * by line. Otherwise it is one JSON document (a CloudTrail log file, single-line or pretty-printed)
+ * and is read whole; if that fails to parse, it is re-read as JSON Lines with a bad first line
+ * (when its second non-blank line is a JSON value on its own) or as JSON values one after another
+ * (`jq` output), else it is one error.
+ */
+async function* readStream(
+  file: string,
+  raw: AsyncGenerator<Buffer>,
+  explicit: boolean,
+  tick: () => void,
+): AsyncGenerator<InputItem> {
+  let mode: 'detect' | 'lines' | 'document' = 'detect';
+  let lineNumber = 0;
+  /** Every line so far, while the shape is not settled. */
+  let held: string[] = [];
+  let heldChars = 0;
+  let first: (Parsed & { line: number }) | undefined;
+  let secondParses = false;
+
+  function* fromLine(line: string, number: number): Generator<InputItem> {
+    if (isBlank(line)) return;
+    const parsed = parseJson(line);
+    if (parsed.ok) yield* fromDocument(parsed.value, file, `line ${number}`, explicit);
+    else yield inputError(file, `line ${number}`, `not valid JSON: ${parsed.message}`);
+  }
+  function* fromHeldLines(): Generator<InputItem> {
+    for (const [index, line] of held.entries()) yield* fromLine(line, index + 1);
+    held = [];
+  }
+
+  try {
+    for await (const batch of lineBatches(decompressed(raw))) {
+      for (const line of batch) {
+        lineNumber++;
+        if (mode === 'lines') {
+          yield* fromLine(line, lineNumber);
+          continue;
+        }
+        held.push(line);
+        heldChars += line.length;
+        if (isBlank(line)) continue;
+        if (first === undefined) {
+          first = { ...parseJson(line), line: lineNumber };
+          continue;
+        }
+        if (mode === 'detect') {
+          if (first.ok) {
+            mode = 'lines';
+            held = [];
+            yield* fromDocument(first.value, file, `line ${first.line}`, explicit);
+            yield* fromLine(line, lineNumber);
+            continue;
+          }
+          mode = 'document';
+          secondParses = parseJson(line).ok;
+        }
+        if (heldChars > MAX_DOCUMENT_CHARS) {
+          if (!secondParses) {
+            yield inputError(
+              file,
+              undefined,
+              'neither JSON Lines nor small enough (256 MiB) to read as one JSON document',
+            );
+            return;
+          }
+          mode = 'lines';
+          yield* fromHeldLines();
+        }
+      }
+      tick();
+    }
+  } catch (error) {
+    // Items already yielded stand; the error names where reading stopped.
+    yield inputError(file, mode === 'lines' ? `line ${lineNumber + 1}` : undefined, describeFailure(error), error);
+    return;
+  }
+
+  if (mode === 'detect') {
+    // An empty or blank input holds no records: no items. A single non-blank line is one document.
+    if (first === undefined) return;
+    // It is the one line of a JSON Lines file when the name says so.
+    const prefix = JSON_LINES_FILE.test(file) ? `line ${first.line}` : undefined;
+    if (first.ok) yield* fromDocument(first.value, file, prefix, explicit);
+    else yield inputError(file, prefix, `not valid JSON: ${first.message}`);
+  } else if (mode === 'document') {
+    const text = held.join('\n');
+    const parsed = parseJson(text);
+    if (parsed.ok) {
+      held = [];
+      yield* fromDocument(parsed.value, file, undefined, explicit);
+      return;
+    }
+    if (secondParses) {
+      yield* fromHeldLines();
+      return;
+    }
+    held = [];
+    const values = splitValues(text);
+    if (values === undefined || values.length < 2) {
+      yield inputError(file, undefined, `not valid JSON or JSON Lines: ${parsed.message}`);
+      return;
+    }
+    for (const value of values) {
+      const parsedValue = parseJson(value.text);
+      if (parsedValue.ok) yield* fromDocument(parsedValue.value, file, `line ${value.line}`, explicit);
+      else yield inputError(file, `line ${value.line}`, `not valid JSON: ${parsedValue.message}`);
+    }
+  }
+}
+
+const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * Appends the input files under a directory, recursively and in sorted order: names ending .json,
+ * .jsonl or .ndjson, each optionally .gz. Dot-files and dot-directories are skipped. Symbolic links
+ * are followed, each directory read once.
+ */
+const walk = async (dir: string, sources: Source[], seen: Set<string>): Promise<void> => {
+  try {
+    const real = await realpath(dir);
+    if (seen.has(real)) return;
+    seen.add(real);
+    const entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
+    entries.sort(byName);
+    // Stat in parallel, then take the entries in order.
+    const stats = entries.map((entry) =>
+      entry.isDirectory() || (entry.isFile() && !INPUT_FILE.test(entry.name))
+        ? undefined
+        : stat(join(dir, entry.name)).catch((error: unknown) => toError(error)),
+    );
+    for (const [index, entry] of entries.entries()) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        await walk(path, sources, seen);
+        continue;
+      }
+      const found = await stats[index];
+      if (found === undefined) continue;
+      if (found instanceof Error) {
+        // A broken link, or a file gone since readdir: worth saying only for a file we would read.
+        if (INPUT_FILE.test(entry.name)) sources.push({ kind: 'error', error: failure(path, found) });
+      } else if (found.isDirectory()) {
+        await walk(path, sources, seen);
+      } else if (found.isFile() && INPUT_FILE.test(entry.name)) {
+        sources.push({ kind: 'file', path, size: found.size, explicit: false });
+      }
+    }
+  } catch (error) {
+    sources.push({ kind: 'error', error: failure(dir, error) });
+  }
+};
+
+const failure = (file: string, error: unknown): InputError =>
+  new InputError(file, undefined, describeFailure(error), { cause: error });
+
+/** Everything to read, in order, with the sizes the progress bar needs. */
+const findSources = async (paths: string[]): Promise<Source[]> => {
+  const sources: Source[] = [];
+  const seen = new Set<string>();
+  for (const path of paths) {
+    if (path === STDIN_PATH) {
+      sources.push({ kind: 'stdin' });
+      continue;
+    }
+    try {
+      const stats = await stat(path);
+      if (stats.isDirectory()) await walk(path, sources, seen);
+      // Pipes and devices (e.g. `<(zcat ...)`) are read too; only regular files have a size.
+      else sources.push({ kind: 'file', path, size: stats.isFile() ? stats.size : 0, explicit: true });
+    } catch (error) {
+      sources.push({ kind: 'error', error: failure(path, error) });
+    }
+  }
+  return sources;
+};
+
+/**
+ * Reads CloudTrail records and EventBridge events from files, directories and `-` (stdin), in
+ * order. Never throws for bad input: each unreadable path or file, bad line and bad record is an
+ * error item, and reading goes on.
+ */
+async function* readInput(paths: string[], options: ReadInputOptions = {}): AsyncGenerator<InputItem> {
+  const sources = await findSources(paths);
+  let bytesRead = 0;
+  let bytesTotal = 0;
+  let filesRead = 0;
+  let filesTotal = 0;
+  for (const source of sources) {
+    if (source.kind === 'file') bytesTotal += source.size;
+    if (source.kind !== 'error') filesTotal++;
+  }
+  const report = (current = 0): void => {
+    options.onProgress?.({ bytesRead: bytesRead + current, bytesTotal, filesRead, filesTotal });
+  };
+  report();
+
+  let stdinRead = false;
+  for (const source of sources) {
+    if (source.kind === 'error') {
+      yield { kind: 'error', error: source.error };
+      continue;
+    }
+    if (source.kind === 'stdin' && stdinRead) {
+      yield inputError(STDIN_NAME, undefined, 'stdin can be read only once');
+    } else {
+      const size = source.kind === 'file' ? source.size : 0;
+      const counter = { bytes: 0 };
+      let reported = 0;
+      const tick = (): void => {
+        if (options.onProgress === undefined || counter.bytes - reported < PROGRESS_STEP) return;
+        reported = counter.bytes;
+        report(Math.min(counter.bytes, size));
+      };
+      if (source.kind === 'stdin') {
+        stdinRead = true;
+        const stdin = options.stdin ?? process.stdin;
+        yield* readStream(STDIN_NAME, countBytes(stdin, counter), true, tick);
+      } else {
+        yield* readStream(source.path, countBytes(createReadStream(source.path), counter), source.explicit, tick);
+      }
+      bytesRead += size;
+    }
+    filesRead++;
+    report();
+  }
+}
+
+export type { InputItem, InputProgress, ReadInputOptions };
+export { readInput };

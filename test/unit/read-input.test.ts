@@ -1,0 +1,418 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../functions/errors.js';
+import { type InputItem, type InputProgress, type ReadInputOptions, readInput } from '../../functions/io/read-input.js';
+
+const record = (eventName: string): Record<string, unknown> => ({
+  eventVersion: '1.08',
+  eventSource: 'signin.amazonaws.com',
+  eventName,
+  eventTime: '2024-05-01T12:00:00Z',
+  userIdentity: { type: 'Root', arn: 'arn:aws:iam::123456789012:root' },
+});
+const event = (eventName: string): Record<string, unknown> => ({
+  version: '0',
+  id: `id-${eventName}`,
+  'detail-type': 'AWS Console Sign In via CloudTrail',
+  source: 'aws.signin',
+  account: '123456789012',
+  detail: record(eventName),
+});
+const ndjson = (values: unknown[]): string => `${values.map((value) => JSON.stringify(value)).join('\n')}\n`;
+
+let root: string;
+/** Writes a file under the temp dir (creating its directories) and returns its path. */
+const write = (relativePath: string, content: string | Buffer): string => {
+  const path = join(root, relativePath);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content);
+  return path;
+};
+
+const collect = async (paths: string[], options?: ReadInputOptions): Promise<InputItem[]> => {
+  const items: InputItem[] = [];
+  for await (const item of readInput(paths, options)) items.push(item);
+  return items;
+};
+
+/** One line per item: `record <position> <eventName>`, `event <position> <eventName>` or `error <message>`. */
+const summary = (items: InputItem[]): string[] =>
+  items.map((item) => {
+    if (item.kind === 'error') return `error ${item.error.message}`;
+    if (item.kind === 'record') return `record ${item.position} ${String(item.record.eventName)}`;
+    return `event ${item.position} ${String((item.event.detail as Record<string, unknown>).eventName)}`;
+  });
+
+/** The same, with the file name dropped from record and event lines and the temp dir from error lines. */
+const read = async (paths: string[], options?: ReadInputOptions): Promise<string[]> =>
+  summary(await collect(paths, options)).map((line) => line.replaceAll(`${root}/`, ''));
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'rootwatch-read-input-'));
+});
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('readInput', () => {
+  it('reads a CloudTrail log file as CloudTrail writes it to S3', async () => {
+    const path = write(
+      's3/trail.json',
+      JSON.stringify({ Records: [record('ConsoleLogin'), record('GetSessionToken')] }),
+    );
+
+    const items = await collect([path]);
+
+    expect(items[0]).toEqual({ kind: 'record', record: record('ConsoleLogin'), file: path, position: 'Records[0]' });
+    expect(summary(items)).toEqual(['record Records[0] ConsoleLogin', 'record Records[1] GetSessionToken']);
+  });
+
+  it('reads a gzipped CloudTrail log file', async () => {
+    const path = write('s3/trail.json.gz', gzipSync(JSON.stringify({ Records: [record('ConsoleLogin')] })));
+
+    expect(await read([path])).toEqual(['record Records[0] ConsoleLogin']);
+  });
+
+  it('detects gzip by its magic bytes, not by the file name', async () => {
+    const gzipped = write('names/gzipped.json', gzipSync(JSON.stringify({ Records: [record('ConsoleLogin')] })));
+    const plain = write('names/plain.json.gz', JSON.stringify({ Records: [record('GetSessionToken')] }));
+
+    expect(await read([gzipped, plain])).toEqual([
+      'record Records[0] ConsoleLogin',
+      'record Records[0] GetSessionToken',
+    ]);
+  });
+
+  it('reads a pretty-printed Records file as one document, not as JSON Lines', async () => {
+    const path = write(
+      'pretty/trail.json',
+      JSON.stringify({ Records: [record('ConsoleLogin'), record('Logout')] }, null, 2),
+    );
+
+    expect(await read([path])).toEqual(['record Records[0] ConsoleLogin', 'record Records[1] Logout']);
+  });
+
+  it('reads a file holding one CloudTrail record or one EventBridge event at position document', async () => {
+    const one = write('single/record.json', JSON.stringify(record('ConsoleLogin'), null, 2));
+    const other = write('single/event.json', JSON.stringify(event('ConsoleLogin')));
+
+    const items = await collect([one, other]);
+
+    expect(summary(items)).toEqual(['record document ConsoleLogin', 'event document ConsoleLogin']);
+    expect(items[1]).toEqual({ kind: 'event', event: event('ConsoleLogin'), file: other, position: 'document' });
+  });
+
+  it('reads an array of records and events, single-line or pretty-printed', async () => {
+    const values = [record('ConsoleLogin'), event('CreateAccessKey'), record('Logout')];
+    const compact = write('arrays/compact.json', JSON.stringify(values));
+    const pretty = write('arrays/pretty.json', JSON.stringify(values, null, 2));
+    const expected = ['record [0] ConsoleLogin', 'event [1] CreateAccessKey', 'record [2] Logout'];
+
+    expect(await read([compact])).toEqual(expected);
+    expect(await read([pretty])).toEqual(expected);
+  });
+
+  it('reads JSON Lines of records, events and Records objects, ignoring blank lines', async () => {
+    const lines = [
+      JSON.stringify(record('ConsoleLogin')),
+      '',
+      JSON.stringify(event('CreateAccessKey')),
+      '   ',
+      JSON.stringify({ Records: [record('GetSessionToken'), record('Logout')] }),
+    ];
+    const path = write('lines/mixed.jsonl', `${lines.join('\r\n')}\r\n`);
+
+    expect(await read([path])).toEqual([
+      'record line 1 ConsoleLogin',
+      'event line 3 CreateAccessKey',
+      'record line 5, Records[0] GetSessionToken',
+      'record line 5, Records[1] Logout',
+    ]);
+  });
+
+  it('reads gzipped JSON Lines', async () => {
+    const path = write('lines/records.ndjson.gz', gzipSync(ndjson([record('ConsoleLogin'), record('Logout')])));
+
+    expect(await read([path])).toEqual(['record line 1 ConsoleLogin', 'record line 2 Logout']);
+  });
+
+  it('reports a bad line in JSON Lines and goes on with the following lines', async () => {
+    const good = ndjson([record('ConsoleLogin')]);
+    const path = write('lines/bad-line.jsonl', `${good}{"eventName": "Trunc\n${good}not json at all\n${good}`);
+
+    const items = await read([path]);
+
+    expect(items).toEqual([
+      'record line 1 ConsoleLogin',
+      expect.stringMatching(/^error lines\/bad-line\.jsonl \(line 2\): not valid JSON: /),
+      'record line 3 ConsoleLogin',
+      expect.stringMatching(/^error lines\/bad-line\.jsonl \(line 4\): not valid JSON: /),
+      'record line 5 ConsoleLogin',
+    ]);
+  });
+
+  it('reads JSON Lines whose first line is bad', async () => {
+    const path = write('lines/bad-first.jsonl', `{"Records": [\n${ndjson([record('ConsoleLogin'), record('Logout')])}`);
+
+    expect(await read([path])).toEqual([
+      expect.stringMatching(/^error lines\/bad-first\.jsonl \(line 1\): not valid JSON: /),
+      'record line 2 ConsoleLogin',
+      'record line 3 Logout',
+    ]);
+  });
+
+  it('reads JSON values printed one after another, as jq prints them', async () => {
+    const pretty = [record('ConsoleLogin'), event('CreateAccessKey')].map((value) => JSON.stringify(value, null, 2));
+    const path = write('jq/records.json', `${pretty.join('\n')}\n`);
+
+    expect(await read([path])).toEqual(['record line 1 ConsoleLogin', 'event line 11 CreateAccessKey']);
+  });
+
+  it('reports a Records entry that is not a CloudTrail record and reads the others', async () => {
+    const { eventName: _, ...nameless } = record('ConsoleLogin');
+    const path = write(
+      'bad-records/trail.json',
+      JSON.stringify({ Records: [record('ConsoleLogin'), 'ConsoleLogin', nameless, null, record('Logout')] }),
+    );
+
+    const items = await collect([path]);
+
+    expect(summary(items).map((line) => line.replaceAll(`${root}/`, ''))).toEqual([
+      'record Records[0] ConsoleLogin',
+      'error bad-records/trail.json (Records[1]): not a CloudTrail record or EventBridge event: expected an object, found string',
+      'error bad-records/trail.json (Records[2]): not a CloudTrail record or EventBridge event: missing eventName',
+      'error bad-records/trail.json (Records[3]): not a CloudTrail record or EventBridge event: expected an object, found null',
+      'record Records[4] Logout',
+    ]);
+    const error = items[2]?.kind === 'error' ? items[2].error : undefined;
+    expect(error).toBeInstanceOf(InputError);
+    expect(error?.file).toBe(path);
+    expect(error?.position).toBe('Records[2]');
+  });
+
+  it('reports an EventBridge event whose detail is not a CloudTrail record', async () => {
+    const finding = { 'detail-type': 'GuardDuty Finding', detail: { severity: 8 } };
+    const path = write(
+      'bad-events/events.jsonl',
+      ndjson([finding, { 'detail-type': 'x', detail: 'y' }, event('Logout')]),
+    );
+
+    expect(await read([path])).toEqual([
+      'error bad-events/events.jsonl (line 1): an EventBridge event whose detail is not a CloudTrail record: detail missing eventName',
+      'error bad-events/events.jsonl (line 2): not a CloudTrail record or EventBridge event: an EventBridge event needs a string detail-type and an object detail',
+      'event line 3 Logout',
+    ]);
+  });
+
+  it('reports Records that is not an array', async () => {
+    const path = write('bad-records/not-array.json', JSON.stringify({ Records: { eventName: 'ConsoleLogin' } }));
+
+    expect(await read([path])).toEqual([
+      'error bad-records/not-array.json: Records is object, expected an array of CloudTrail records',
+    ]);
+  });
+
+  it('reports a truncated .json.gz as one error and goes on with the next path', async () => {
+    const gzipped = gzipSync(JSON.stringify({ Records: [record('ConsoleLogin'), record('Logout')] }));
+    const truncated = write('truncated/trail.json.gz', gzipped.subarray(0, gzipped.length - 30));
+    const next = write('truncated/next.json', JSON.stringify({ Records: [record('GetSessionToken')] }));
+
+    expect(await read([truncated, next])).toEqual([
+      'error truncated/trail.json.gz: corrupt or truncated gzip data: unexpected end of file',
+      'record Records[0] GetSessionToken',
+    ]);
+  });
+
+  it('keeps the lines read before a truncated gzipped JSON Lines file ends', async () => {
+    const lines = Array.from({ length: 2000 }, (_, index) => record(`Event${index}`));
+    const gzipped = gzipSync(ndjson(lines));
+    const path = write('truncated/records.jsonl.gz', gzipped.subarray(0, Math.floor(gzipped.length / 2)));
+
+    const items = await read([path]);
+
+    const last = items.at(-1);
+    expect(last).toMatch(/^error truncated\/records\.jsonl\.gz \(line \d+\): corrupt or truncated gzip data: /);
+    expect(items.slice(0, -1).every((line) => line.startsWith('record line '))).toBe(true);
+    expect(items.length).toBeGreaterThan(100);
+    expect(last).toContain(`(line ${items.length})`);
+  });
+
+  it('reports a path that does not exist and goes on with the next path', async () => {
+    const next = write('missing/next.json', JSON.stringify(record('ConsoleLogin')));
+
+    expect(await read([join(root, 'missing/nope.json'), next])).toEqual([
+      'error missing/nope.json: no such file or directory',
+      'record document ConsoleLogin',
+    ]);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('reports a file it may not read', async () => {
+    const path = write('denied/trail.json', JSON.stringify(record('ConsoleLogin')));
+    chmodSync(path, 0o000);
+
+    expect(await read([path])).toEqual(['error denied/trail.json: permission denied']);
+  });
+
+  // An empty file yields nothing and no error: it is valid JSON Lines holding no records, as a
+  // filter (jq, grep) that matched nothing writes; an error for each would bury real ones.
+  it('yields nothing for an empty or blank file', async () => {
+    const empty = write('empty/empty.json', '');
+    const blank = write('empty/blank.jsonl', '\n  \n\n');
+    const emptyGzip = write('empty/empty.json.gz', gzipSync(''));
+
+    expect(await read([empty, blank, emptyGzip])).toEqual([]);
+  });
+
+  it('reports a file that is not JSON as one error', async () => {
+    const text = write('garbage/notes.json', 'these are\nmy notes\nabout the incident\n');
+    const binary = write('garbage/archive.json', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x0a, 0x00, 0xff, 0xfe]));
+    const truncated = write(
+      'garbage/truncated.json',
+      JSON.stringify({ Records: [record('ConsoleLogin')] }, null, 2).slice(0, 200),
+    );
+
+    const items = await read([text, binary, truncated]);
+
+    expect(items).toHaveLength(3);
+    expect(items[0]).toMatch(/^error garbage\/notes\.json: not valid JSON or JSON Lines: /);
+    expect(items[1]).toMatch(/^error garbage\/archive\.json: not valid JSON or JSON Lines: /);
+    expect(items[2]).toMatch(/^error garbage\/truncated\.json: not valid JSON or JSON Lines: /);
+  });
+
+  it('reads a named file whatever its extension', async () => {
+    const path = write('named/export.log', ndjson([record('ConsoleLogin'), record('Logout')]));
+
+    expect(await read([path])).toEqual(['record line 1 ConsoleLogin', 'record line 2 Logout']);
+  });
+
+  it('gives line positions in a one-line file named as JSON Lines', async () => {
+    const lines = write('one-line/records.jsonl', ndjson([{ Records: [record('ConsoleLogin')] }]));
+    const json = write('one-line/records.json', ndjson([{ Records: [record('ConsoleLogin')] }]));
+
+    expect(await read([lines, json])).toEqual([
+      'record line 1, Records[0] ConsoleLogin',
+      'record Records[0] ConsoleLogin',
+    ]);
+  });
+
+  it('walks a directory tree in sorted order, taking only JSON, JSON Lines and their gzips', async () => {
+    const trail = (name: string): string => JSON.stringify({ Records: [record(name)] });
+    write('tree/2024/05/02/b.json.gz', gzipSync(trail('B')));
+    write('tree/2024/05/02/a.json', trail('A'));
+    write('tree/2024/05/10/c.jsonl', ndjson([record('C')]));
+    write('tree/2024/05/10/d.ndjson', ndjson([record('D')]));
+    write('tree/2024/05/10/e.jsonl.gz', gzipSync(ndjson([record('E')])));
+    write('tree/2024/05/10/f.ndjson.gz', gzipSync(ndjson([record('F')])));
+    write('tree/2024/04/30/z.JSON', trail('Z'));
+    write('tree/top.json', trail('Top'));
+    write('tree/README.md', '# not input');
+    write('tree/2024/05/02/a.json.txt', trail('Ignored'));
+    write('tree/2024/05/02/.DS_Store', Buffer.from([0, 0, 0, 1, 0x42, 0x75, 0x64, 0x31]));
+    write('tree/2024/05/02/.hidden.json', trail('Ignored'));
+    write('tree/.git/config.json', trail('Ignored'));
+    write(
+      'tree/CloudTrail-Digest/digest.json.gz',
+      gzipSync(JSON.stringify({ awsAccountId: '123456789012', digestStartTime: '2024-05-01T00:00:00Z', logFiles: [] })),
+    );
+
+    expect(await read([join(root, 'tree')])).toEqual([
+      'record Records[0] Z',
+      'record Records[0] A',
+      'record Records[0] B',
+      'record line 1 C',
+      'record line 1 D',
+      'record line 1 E',
+      'record line 1 F',
+      'record Records[0] Top',
+    ]);
+  });
+
+  it('follows symbolic links in a directory without reading a directory twice', async () => {
+    write('links/real/trail.json', JSON.stringify(record('ConsoleLogin')));
+    symlinkSync(join(root, 'links'), join(root, 'links/real/loop'));
+    symlinkSync(join(root, 'links/real/trail.json'), join(root, 'links/real/via-link.json'));
+    symlinkSync(join(root, 'links/nowhere.json'), join(root, 'links/real/broken.json'));
+
+    expect(await read([join(root, 'links')])).toEqual([
+      'error links/real/broken.json: no such file or directory',
+      'record document ConsoleLogin',
+      'record document ConsoleLogin',
+    ]);
+  });
+
+  it('reports a digest file named on its own', async () => {
+    const path = write(
+      'digest/digest.json',
+      JSON.stringify({ digestStartTime: '2024-05-01T00:00:00Z', logFiles: [{ s3Object: 'x' }] }),
+    );
+
+    expect(await read([path])).toEqual(['error digest/digest.json: a CloudTrail digest file, which holds no records']);
+  });
+
+  it('reads stdin for the path -', async () => {
+    const lines = ndjson([record('ConsoleLogin'), event('CreateAccessKey'), 'oops']);
+    const stdin = Readable.from([Buffer.from(lines.slice(0, 50)), Buffer.from(lines.slice(50))]);
+
+    const items = await collect(['-'], { stdin });
+
+    expect(summary(items)).toEqual([
+      'record line 1 ConsoleLogin',
+      'event line 2 CreateAccessKey',
+      'error <stdin> (line 3): not a CloudTrail record or EventBridge event: expected an object, found string',
+    ]);
+    expect(items[0]).toMatchObject({ file: '<stdin>' });
+  });
+
+  it('reads a gzipped CloudTrail log file from stdin', async () => {
+    const gzipped = gzipSync(JSON.stringify({ Records: [record('ConsoleLogin')] }));
+    const stdin = Readable.from([gzipped.subarray(0, 1), gzipped.subarray(1)]);
+
+    expect(await read(['-'], { stdin })).toEqual(['record Records[0] ConsoleLogin']);
+  });
+
+  it('reports a second - as an error, since stdin can be read only once', async () => {
+    const stdin = Readable.from([ndjson([record('ConsoleLogin'), record('Logout')])]);
+
+    expect(await read(['-', '-'], { stdin })).toEqual([
+      'record line 1 ConsoleLogin',
+      'record line 2 Logout',
+      'error <stdin>: stdin can be read only once',
+    ]);
+  });
+
+  it('reports progress over the regular files, after each file and inside big ones', async () => {
+    const small = write('progress/small.json', JSON.stringify({ Records: [record('ConsoleLogin')] }));
+    const lines = Array.from({ length: 12_000 }, (_, index) => record(`Event${index}`));
+    const big = write('progress/big.jsonl', ndjson(lines));
+    const bytesTotal = statSync(small).size + statSync(big).size;
+    expect(statSync(big).size).toBeGreaterThan(2 * 1024 * 1024);
+    const progress: InputProgress[] = [];
+
+    const items = await collect([small, '-', big], { stdin: Readable.from([]), onProgress: (p) => progress.push(p) });
+
+    expect(items).toHaveLength(12_001);
+    expect(progress[0]).toEqual({ bytesRead: 0, bytesTotal, filesRead: 0, filesTotal: 3 });
+    expect(progress.at(-1)).toEqual({ bytesRead: bytesTotal, bytesTotal, filesRead: 3, filesTotal: 3 });
+    expect(progress.filter((p) => p.filesRead === 2).length).toBeGreaterThanOrEqual(3);
+    for (const [index, p] of progress.entries()) {
+      expect(p.bytesRead).toBeLessThanOrEqual(bytesTotal);
+      expect(p.bytesRead).toBeGreaterThanOrEqual(progress[index - 1]?.bytesRead ?? 0);
+    }
+  });
+
+  it('stops reading when the caller stops early', async () => {
+    const path = write('early/records.jsonl', ndjson(Array.from({ length: 100 }, (_, index) => record(`E${index}`))));
+
+    const seen: InputItem[] = [];
+    for await (const item of readInput([path])) {
+      seen.push(item);
+      if (seen.length === 3) break;
+    }
+
+    expect(summary(seen)).toEqual(['record line 1 E0', 'record line 2 E1', 'record line 3 E2']);
+  });
+});
