@@ -1,0 +1,123 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SEVERITIES, type Severity } from './core/severity.js';
+import { AlerterError, toError } from './errors.js';
+import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
+import { FORMATS, type Format } from './io/format.js';
+import { formatSummary, replay } from './io/replay.js';
+
+const USAGE = `Usage:
+  rootwatch replay [--format table|ndjson|json] [--min-severity S] PATH...
+      PATH: a CloudTrail log file (.json, .json.gz), a directory of them, a JSON or NDJSON file of
+      CloudTrail records or EventBridge events, or - for stdin.
+  rootwatch demo
+      Replays the catalog's sample events (events/samples) and shows the alerts.
+
+Options:
+  --format         table (default), ndjson (one alert document a line), json (an array)
+  --min-severity   ${SEVERITIES.join(' | ')} (default info: every alert)
+  --detections     folder of detection files (default: the bundled events/)
+  -h, --help       this help
+
+Exit status: 0 when all input was read, 1 when some could not be, 2 on bad usage.`;
+
+class UsageError extends AlerterError {}
+
+interface CliIo {
+  stdout: (text: string) => void;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stdin?: NodeJS.ReadableStream;
+  env: Record<string, string | undefined>;
+}
+
+const oneOf = <T extends string>(value: string | undefined, allowed: readonly T[], flag: string, fallback: T): T => {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
+};
+
+const runbookBaseUrlFor = (dir: string, env: CliIo['env']): string =>
+  env.ROOTWATCH_RUNBOOK_BASE_URL ?? `${pathToFileURL(dir).href}/`;
+
+const runReplay = async (args: string[], io: CliIo, demo = false): Promise<number> => {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string' },
+      'min-severity': { type: 'string' },
+      detections: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  const format: Format = oneOf(values.format, FORMATS, '--format', 'table');
+  const minSeverity: Severity = oneOf(values['min-severity'], SEVERITIES, '--min-severity', 'info');
+  const dir = values.detections ?? DEFAULT_DETECTIONS_DIR;
+  const samplesDir = join(dir, 'samples');
+  const paths = demo
+    ? readdirSync(samplesDir)
+        .filter((name) => name.endsWith('.json'))
+        .sort()
+        .map((name) => join(samplesDir, name))
+    : positionals;
+  if (paths.length === 0) throw new UsageError('replay needs at least one PATH (a file, a directory, or - for stdin)');
+  const detections = loadDetections(dir);
+  if (demo) {
+    io.stderr.write(
+      `rootwatch demo: ${paths.length} sample CloudTrail records from ${samplesDir} through ${detections.length} detections\n\n`,
+    );
+  }
+  const { exitCode, summary } = await replay({
+    paths,
+    format,
+    minSeverity,
+    detections,
+    runbookBaseUrl: runbookBaseUrlFor(dir, io.env),
+    stdout: io.stdout,
+    stderr: io.stderr,
+    ...(io.stdin ? { stdin: io.stdin } : {}),
+  });
+  io.stderr.write(`rootwatch: ${formatSummary(summary)}\n`);
+  return exitCode;
+};
+
+/** Runs the command line; returns the exit status instead of exiting, so tests can call it. */
+const runCli = async (argv: string[], io: CliIo): Promise<number> => {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'replay':
+        return await runReplay(rest, io);
+      case 'demo':
+        return await runReplay(rest, io, true);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        io.stdout(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    const err = toError(error);
+    // parseArgs throws TypeErrors with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION: usage mistakes too.
+    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    io.stderr.write(`rootwatch: ${err.message}\n`);
+    if (usage) {
+      io.stderr.write(`${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof AlerterError) return 2;
+    throw err;
+  }
+};
+
+export { runCli, USAGE };
+export type { CliIo };

@@ -1,0 +1,188 @@
+import type { Match } from './classify.js';
+import type { CloudTrailEvent, CloudTrailRecord } from './event.js';
+import type { Severity } from './severity.js';
+
+const ALERT_SCHEMA = 'rootwatch.alert/v1';
+
+const CREDENTIAL_KINDS = ['console', 'long-term key', 'session', 'assumed root'] as const;
+type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
+
+/** What enrichment that needs the outside world (account names, IP data, user-agent parsing) adds. */
+interface Enrichment {
+  account?: { name?: string; alias?: string };
+  source?: { country?: string; asn?: number; org?: string; client?: string; kind?: 'aws-service' | 'aws-internal' };
+}
+
+/** The alert document: one per alerting event, the same in SNS JSON, the DLQ and the CLI. */
+interface Alert {
+  schema: typeof ALERT_SCHEMA;
+  eventID: string;
+  detections: string[];
+  severity: Severity;
+  title: string;
+  eventTime: string;
+  eventName: string;
+  eventSource: string;
+  region: string;
+  account: { id: string; name?: string; alias?: string };
+  actor: {
+    type: string;
+    arn?: string;
+    userName?: string;
+    credential?: CredentialKind;
+    mfa?: boolean;
+    invokedBy?: string;
+  };
+  source: {
+    ip?: string;
+    country?: string;
+    asn?: number;
+    org?: string;
+    kind?: 'aws-service' | 'aws-internal';
+    userAgent?: string;
+    client?: string;
+  };
+  outcome: { result: 'success' | 'failure'; errorCode?: string; errorMessage?: string };
+  /** Why a detection's severity moved from its default, per detection id. */
+  reasons?: Record<string, string>;
+  links: { cloudtrail: string; runbook: string };
+  record: CloudTrailRecord;
+}
+
+interface AlertOptions {
+  /** Base URL the detection file names are appended to, for `links.runbook`. */
+  runbookBaseUrl: string;
+  enrichment?: Enrichment;
+}
+
+const asRecord = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+
+const stringAt = (value: unknown, ...path: string[]): string | undefined => {
+  let node: unknown = value;
+  for (const key of path) node = asRecord(node)?.[key];
+  return typeof node === 'string' ? node : undefined;
+};
+
+const CONSOLE_AGENTS = /^(console\.amazonaws\.com|signin\.amazonaws\.com|AWS Internal)$/;
+
+/** How the caller authenticated, from the shape of userIdentity; undefined when the record does not say. */
+const credentialOf = (record: CloudTrailRecord, detailType: string): CredentialKind | undefined => {
+  const identity = record.userIdentity;
+  const keyId = identity?.accessKeyId ?? '';
+  if (stringAt(identity, 'sessionContext', 'assumedRoot') === 'true') return 'assumed root';
+  if (detailType === 'AWS Console Sign In via CloudTrail') return 'console';
+  if (keyId.startsWith('AKIA')) return 'long-term key';
+  if (
+    stringAt(record, 'sessionCredentialFromConsole') === 'true' ||
+    identity?.invokedBy === 'signin.amazonaws.com' ||
+    CONSOLE_AGENTS.test(record.userAgent ?? '')
+  ) {
+    return 'console';
+  }
+  if (keyId.startsWith('ASIA')) return 'session';
+  return undefined;
+};
+
+/** MFA as the record states it: MFAUsed on sign-in ("Yes", "YES", "No"), else the session's attribute. */
+const mfaOf = (record: CloudTrailRecord): boolean | undefined => {
+  const used = stringAt(record, 'additionalEventData', 'MFAUsed');
+  if (used !== undefined) return used.toLowerCase() === 'yes';
+  const authenticated = stringAt(record.userIdentity, 'sessionContext', 'attributes', 'mfaAuthenticated');
+  return authenticated === undefined ? undefined : authenticated.toLowerCase() === 'true';
+};
+
+/** Failure from errorCode, or from a sign-in event's "Failure" response (ConsoleLogin, PasswordUpdated…). */
+const outcomeOf = (record: CloudTrailRecord): Alert['outcome'] => {
+  const response = asRecord(record.responseElements);
+  const signInFailed = response ? Object.values(response).some((value) => value === 'Failure') : false;
+  if (!record.errorCode && !signInFailed) return { result: 'success' };
+  return {
+    result: 'failure',
+    ...(record.errorCode ? { errorCode: record.errorCode } : {}),
+    ...(record.errorMessage ? { errorMessage: record.errorMessage } : {}),
+  };
+};
+
+/** The console domain of the record's partition (commercial, GovCloud, China). */
+const consoleDomainOf = (record: CloudTrailRecord): string => {
+  const partition = (record.userIdentity?.arn ?? '').split(':')[1];
+  if (partition === 'aws-us-gov') return 'console.amazonaws-us-gov.com';
+  if (partition === 'aws-cn') return 'console.amazonaws.cn';
+  return 'console.aws.amazon.com';
+};
+
+const cloudTrailLinkOf = (event: CloudTrailEvent): string => {
+  const region = encodeURIComponent(event.region);
+  return `https://${region}.${consoleDomainOf(event.detail)}/cloudtrailv2/home?region=${region}#/events/${encodeURIComponent(event.id)}`;
+};
+
+const accountLabelOf = (account: Alert['account']): string => {
+  const name = account.name ?? account.alias;
+  return name ? `${name} (${account.id})` : account.id;
+};
+
+/** "Root console sign-in without MFA — prod-payments (210987654321)". */
+const titleOf = (primary: Match, event: CloudTrailEvent, alert: Omit<Alert, 'title'>): string => {
+  const record = event.detail;
+  let what = primary.detection.title;
+  if (record.eventName === 'ConsoleLogin') {
+    if (alert.actor.mfa !== undefined) what += alert.actor.mfa ? ' with MFA' : ' without MFA';
+  } else if (!what.includes(record.eventName)) {
+    what += `: ${record.eventName}`;
+  }
+  if (alert.outcome.result === 'failure' && !/fail/i.test(what)) what += ' (failed)';
+  return `${what} — ${accountLabelOf(alert.account)}`;
+};
+
+/** Builds the alert document for an event and its matches (most severe first, at least one). */
+const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: AlertOptions): Alert => {
+  const primary = matches[0];
+  if (!primary) throw new TypeError('buildAlert needs at least one match');
+  const record = event.detail;
+  const identity = record.userIdentity;
+  const enrichment = options.enrichment ?? {};
+  const reasons = Object.fromEntries(
+    matches.filter((m) => m.reason !== undefined).map((m) => [m.detection.id, m.reason as string]),
+  );
+  const draft: Omit<Alert, 'title'> = {
+    schema: ALERT_SCHEMA,
+    eventID: event.id,
+    detections: matches.map((m) => m.detection.id),
+    severity: primary.severity,
+    eventTime: event.time,
+    eventName: record.eventName,
+    eventSource: record.eventSource,
+    region: event.region,
+    account: { id: event.account, ...enrichment.account },
+    actor: {
+      type: identity?.type ?? 'Unknown',
+      ...(identity?.arn ? { arn: identity.arn } : {}),
+      ...(identity?.userName ? { userName: identity.userName } : {}),
+      ...optional('credential', credentialOf(record, event['detail-type'])),
+      ...optional('mfa', mfaOf(record)),
+      ...(identity?.invokedBy ? { invokedBy: identity.invokedBy } : {}),
+    },
+    source: {
+      ...optional('ip', record.sourceIPAddress),
+      ...enrichment.source,
+      ...optional('userAgent', record.userAgent),
+    },
+    outcome: outcomeOf(record),
+    ...(Object.keys(reasons).length > 0 ? { reasons } : {}),
+    links: {
+      cloudtrail: cloudTrailLinkOf(event),
+      runbook: `${options.runbookBaseUrl}${primary.detection.id}.yml`,
+    },
+    record,
+  };
+  const { schema, eventID, detections, severity, ...rest } = draft;
+  return { schema, eventID, detections, severity, title: titleOf(primary, event, draft), ...rest };
+};
+
+/** `{ key: value }` when value is defined, else `{}`: keeps absent facts out of the document. */
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+
+export { ALERT_SCHEMA, buildAlert, CREDENTIAL_KINDS, credentialOf, mfaOf, outcomeOf };
+export type { Alert, AlertOptions, CredentialKind, Enrichment };

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { EventParseError } from '../errors.js';
+
+/**
+ * The fields of a CloudTrail record that rootwatch reads. Records in the wild are ragged (vendor test
+ * logs without eventType or eventTime, `requestParameters: null`), so only eventName and eventSource
+ * are required; everything else is read defensively and unknown keys pass through untouched.
+ */
+const CloudTrailRecordSchema = z.looseObject({
+  eventName: z.string().min(1),
+  eventSource: z.string().min(1),
+  eventID: z.string().optional(),
+  eventTime: z.string().optional(),
+  eventType: z.string().optional(),
+  awsRegion: z.string().optional(),
+  recipientAccountId: z.string().optional(),
+  sourceIPAddress: z.string().optional(),
+  userAgent: z.string().optional(),
+  errorCode: z.string().optional(),
+  errorMessage: z.string().optional(),
+  userIdentity: z
+    .looseObject({
+      type: z.string().optional(),
+      arn: z.string().optional(),
+      accountId: z.string().optional(),
+      accessKeyId: z.string().optional(),
+      invokedBy: z.string().optional(),
+      userName: z.string().optional(),
+    })
+    .optional(),
+});
+type CloudTrailRecord = z.infer<typeof CloudTrailRecordSchema>;
+
+/** A CloudTrail record in the envelope EventBridge delivers it in. */
+interface CloudTrailEvent {
+  version: string;
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: CloudTrailRecord;
+}
+
+/**
+ * EventBridge names the detail-type after the record's eventType. Vendor logs also spell
+ * "AwsConsoleSignin", so the lookup ignores case. VPC endpoint events (AwsVpceEvent) are denied API
+ * calls and are treated as such.
+ */
+const DETAIL_TYPES: Readonly<Record<string, string>> = {
+  awsapicall: 'AWS API Call via CloudTrail',
+  awsvpceevent: 'AWS API Call via CloudTrail',
+  awsconsolesignin: 'AWS Console Sign In via CloudTrail',
+  awsconsoleaction: 'AWS Console Action via CloudTrail',
+  awsserviceevent: 'AWS Service Event via CloudTrail',
+  awscloudtrailinsight: 'AWS Insight via CloudTrail',
+};
+
+const detailTypeOf = (record: CloudTrailRecord): string => {
+  const known = record.eventType ? DETAIL_TYPES[record.eventType.toLowerCase()] : undefined;
+  if (known) return known;
+  // Without eventType: the sign-in service only records sign-in events.
+  return record.eventSource === 'signin.amazonaws.com' ? DETAIL_TYPES.awsconsolesignin! : DETAIL_TYPES.awsapicall!;
+};
+
+/** `iam.amazonaws.com` → `aws.iam`, as EventBridge names the source of CloudTrail events. */
+const sourceOf = (eventSource: string): string => `aws.${eventSource.split('.')[0]}`;
+
+/** A stable id for records that carry no eventID (vendor test logs): the hash of the record. */
+const eventIdOf = (record: CloudTrailRecord, raw: unknown): string =>
+  record.eventID && record.eventID.length > 0
+    ? record.eventID
+    : `sha256:${createHash('sha256').update(JSON.stringify(raw)).digest('hex').slice(0, 32)}`;
+
+/** Validates a raw CloudTrail record; throws EventParseError saying what is missing. */
+const parseRecord = (raw: unknown): CloudTrailRecord => {
+  const result = CloudTrailRecordSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`);
+    throw new EventParseError(`not a CloudTrail record: ${problems.join('; ')}`, { cause: result.error });
+  }
+  return result.data;
+};
+
+/** The EventBridge event AWS would deliver for a CloudTrail record. */
+const recordToEvent = (raw: unknown): CloudTrailEvent => {
+  const record = parseRecord(raw);
+  return {
+    version: '0',
+    id: eventIdOf(record, raw),
+    'detail-type': detailTypeOf(record),
+    source: sourceOf(record.eventSource),
+    account: record.recipientAccountId ?? record.userIdentity?.accountId ?? 'unknown',
+    time: record.eventTime ?? '',
+    region: record.awsRegion ?? 'us-east-1',
+    resources: [],
+    detail: record,
+  };
+};
+
+export { CloudTrailRecordSchema, eventIdOf, parseRecord, recordToEvent };
+export type { CloudTrailEvent, CloudTrailRecord };

@@ -1,0 +1,62 @@
+import type { Alert } from '../core/alert.js';
+
+const FORMATS = ['table', 'ndjson', 'json'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** Writes alerts in one output format, one at a time, so a long replay streams. */
+interface AlertWriter {
+  write(alert: Alert): void;
+  end(): void;
+}
+
+const COLUMNS = [
+  { header: 'TIME', width: 20, value: (a: Alert) => a.eventTime },
+  { header: 'SEVERITY', width: 8, value: (a: Alert) => a.severity.toUpperCase() },
+  { header: 'ACCOUNT', width: 12, value: (a: Alert) => a.account.id },
+  { header: 'REGION', width: 14, value: (a: Alert) => a.region },
+  { header: 'EVENT', width: 28, value: (a: Alert) => `${a.eventName}${a.outcome.result === 'failure' ? ' ✗' : ''}` },
+  { header: 'ACTOR', width: 10, value: (a: Alert) => a.actor.type },
+  { header: 'SOURCE', width: 15, value: (a: Alert) => a.source.ip ?? '' },
+  { header: 'DETECTIONS', width: 0, value: (a: Alert) => a.detections.join(', ') },
+] as const;
+
+/** Control characters from attacker-controlled fields must not move the terminal's cursor. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+const cell = (text: string, width: number): string => {
+  const clean = text.replace(CONTROL, ' ');
+  if (width === 0) return clean;
+  return clean.length > width ? `${clean.slice(0, width - 1)}…` : clean.padEnd(width);
+};
+
+const tableRow = (values: string[]): string =>
+  values.map((value, i) => cell(value, COLUMNS[i]?.width ?? 0)).join('  ').trimEnd();
+
+const createAlertWriter = (format: Format, out: (text: string) => void): AlertWriter => {
+  switch (format) {
+    case 'ndjson':
+      return { write: (alert) => out(`${JSON.stringify(alert)}\n`), end: () => {} };
+    case 'json': {
+      let count = 0;
+      return {
+        write: (alert) => out(`${count++ === 0 ? '[\n' : ',\n'}${JSON.stringify(alert, null, 2)}`),
+        end: () => out(count === 0 ? '[]\n' : '\n]\n'),
+      };
+    }
+    case 'table': {
+      let headerDone = false;
+      return {
+        write: (alert) => {
+          if (!headerDone) out(`${tableRow(COLUMNS.map((c) => c.header))}\n`);
+          headerDone = true;
+          out(`${tableRow(COLUMNS.map((c) => c.value(alert)))}\n`);
+        },
+        end: () => {},
+      };
+    }
+  }
+};
+
+export { createAlertWriter, FORMATS };
+export type { AlertWriter, Format };

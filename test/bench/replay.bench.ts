@@ -1,0 +1,48 @@
+/**
+ * Replay speed: builds a gzipped CloudTrail log of BENCH_RECORDS records (default 200,000) from the
+ * sample events, 1 in 100 of them root activity, and times `rootwatch replay --format ndjson` over it
+ * in-process. Prints records/s; run with `npm run bench`.
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { loadDetections } from '../../functions/io/detections.js';
+import { formatSummary, replay } from '../../functions/io/replay.js';
+import { readSample, SAMPLES_DIR } from '../helpers/samples.js';
+
+const total = Number(process.env.BENCH_RECORDS ?? 200_000);
+const samples = readdirSync(SAMPLES_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .map(readSample);
+const quiet = samples.filter((r) => (r.userIdentity as { type?: string } | undefined)?.type !== 'Root');
+const root = samples.filter((r) => (r.userIdentity as { type?: string } | undefined)?.type === 'Root');
+
+const records = Array.from({ length: total }, (_, i) => {
+  const pool = i % 100 === 0 ? root : quiet;
+  const base = pool[i % pool.length] as Record<string, unknown>;
+  return { ...base, eventID: `bench-${i}`, eventTime: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString() };
+});
+const dir = mkdtempSync(join(tmpdir(), 'rootwatch-bench-'));
+const file = join(dir, 'trail.json.gz');
+writeFileSync(file, gzipSync(JSON.stringify({ Records: records })));
+const mb = statSync(file).size / 1e6;
+
+let alerts = 0;
+const { summary } = await replay({
+  paths: [file],
+  format: 'ndjson',
+  minSeverity: 'info',
+  detections: loadDetections(),
+  runbookBaseUrl: 'https://example.invalid/',
+  stdout: () => {
+    alerts += 1;
+  },
+  stderr: new Writable({ write: (_c, _e, done) => done() }),
+});
+rmSync(dir, { recursive: true });
+console.log(`replay: ${formatSummary(summary)}`);
+console.log(
+  `replay: ${total.toLocaleString('en-US')} records (${mb.toFixed(1)} MB gzipped) in ${summary.seconds.toFixed(2)} s = ${Math.round(total / summary.seconds).toLocaleString('en-US')} records/s, ${alerts} alerts written`,
+);

@@ -1,0 +1,142 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../functions/cli.js';
+import { REPO_ROOT } from '../helpers/corpus.js';
+import { readSample, SAMPLES_DIR } from '../helpers/samples.js';
+
+const run = async (args: string[], stdin?: string) => {
+  let stdout = '';
+  let stderr = '';
+  const err = new Writable({
+    write(chunk, _enc, done) {
+      stderr += String(chunk);
+      done();
+    },
+  });
+  const code = await runCli(args, {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: err,
+    ...(stdin !== undefined ? { stdin: Readable.from([stdin]) } : {}),
+    env: {},
+  });
+  return { code, stdout, stderr };
+};
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'rootwatch-cli-'));
+const trailFile = (records: unknown[]) => JSON.stringify({ Records: records });
+
+describe('rootwatch replay', () => {
+  it('prints one alert document per alerting event with --format ndjson, and nothing else on stdout', async () => {
+    const dir = tmp();
+    const file = join(dir, 'trail.json.gz');
+    const records = [
+      readSample('root-console-sign-in-no-mfa.json'),
+      readSample('iam-user-create-access-key.json'),
+      readSample('root-create-access-key.json'),
+      readSample('service-event-kms-rotate-key.json'),
+    ];
+    writeFileSync(file, gzipSync(trailFile(records)));
+    const { code, stdout, stderr } = await run(['replay', '--format', 'ndjson', file]);
+    expect(code).toBe(0);
+    const alerts = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(alerts.map((a) => [a.eventID, a.detections, a.severity])).toEqual([
+      [records[0]?.eventID, ['root-console-sign-in'], 'critical'],
+      [records[2]?.eventID, ['root-access-key-created', 'root-api-call'], 'critical'],
+    ]);
+    for (const alert of alerts) {
+      expect(Object.keys(alert)).toEqual(
+        expect.arrayContaining(['eventID', 'detections', 'severity', 'title', 'account', 'region', 'eventTime']),
+      );
+    }
+    expect(stderr).toMatch(/4 records, 2 alerts \(critical 2\), 0 unreadable/);
+  });
+
+  it('filters with --min-severity', async () => {
+    const { stdout } = await run(['replay', '--format', 'ndjson', '--min-severity', 'critical', SAMPLES_DIR]);
+    const severities = new Set(stdout.trim().split('\n').map((line) => JSON.parse(line).severity));
+    expect([...severities]).toEqual(['critical']);
+  });
+
+  it('prints a JSON array with --format json', async () => {
+    const { stdout } = await run(['replay', '--format', 'json', join(SAMPLES_DIR, 'root-password-updated.json')]);
+    const alerts = JSON.parse(stdout);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0].detections).toEqual(['root-credentials-changed']);
+  });
+
+  it('prints an empty JSON array when nothing alerts', async () => {
+    const { stdout, code } = await run(['replay', '--format', 'json', join(SAMPLES_DIR, 'iam-user-create-access-key.json')]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual([]);
+  });
+
+  it('prints a table by default', async () => {
+    const { stdout } = await run(['replay', join(SAMPLES_DIR, 'root-console-sign-in-no-mfa.json')]);
+    const [header, row] = stdout.trim().split('\n');
+    expect(header).toMatch(/^TIME\s+SEVERITY\s+ACCOUNT/);
+    expect(row).toMatch(/CRITICAL\s+111122223333\s+us-east-1\s+ConsoleLogin.*root-console-sign-in$/);
+  });
+
+  it('reads EventBridge events as NDJSON from stdin', async () => {
+    const record = readSample('root-api-call-long-term-key.json');
+    const event = {
+      version: '0',
+      id: 'eb-id',
+      'detail-type': 'AWS API Call via CloudTrail',
+      source: 'aws.events',
+      account: '111122223333',
+      time: record.eventTime,
+      region: 'eu-west-1',
+      resources: [],
+      detail: record,
+    };
+    const { code, stdout } = await run(['replay', '--format', 'ndjson', '-'], `${JSON.stringify(event)}\n`);
+    expect(code).toBe(0);
+    const alert = JSON.parse(stdout);
+    expect(alert).toMatchObject({ eventID: record.eventID, region: 'eu-west-1', severity: 'critical' });
+  });
+
+  it('reports a bad record with its file and position, skips it, goes on, and exits 1', async () => {
+    const dir = tmp();
+    const file = join(dir, 'mixed.json');
+    writeFileSync(file, trailFile(['not a record', { eventName: 'X' }, readSample('root-console-sign-in-no-mfa.json')]));
+    const missing = join(dir, 'missing.json');
+    const { code, stdout, stderr } = await run(['replay', '--format', 'ndjson', file, missing]);
+    expect(code).toBe(1);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(`${file} (Records[0])`);
+    expect(stderr).toContain(`${file} (Records[1])`);
+    expect(stderr).toContain(missing);
+    expect(stderr).toMatch(/3 unreadable/);
+  });
+
+  it.each([
+    [['replay'], /at least one PATH/],
+    [['replay', '--format', 'xml', 'x'], /--format must be one of table, ndjson, json/],
+    [['replay', '--min-severity', 'urgent', 'x'], /--min-severity must be one of/],
+    [['replay', '--bogus', 'x'], /bogus/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ])('exits 2 on bad usage %j', async (args, message) => {
+    const { code, stderr } = await run(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it('runs as the installed bin, and `npm start` shows the demo alerts', async () => {
+    const exec = promisify(execFile);
+    const { stdout } = await exec(process.execPath, [join(REPO_ROOT, 'bin/rootwatch.mjs'), 'replay', '--format', 'ndjson', join(SAMPLES_DIR, 'root-password-updated.json')]);
+    expect(JSON.parse(stdout).detections).toEqual(['root-credentials-changed']);
+    expect(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).toContain('"rootwatch": "bin/rootwatch.mjs"');
+  });
+});

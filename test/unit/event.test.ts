@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { recordToEvent } from '../../functions/core/event.js';
+import { EventParseError } from '../../functions/errors.js';
+import { readSample } from '../helpers/samples.js';
+
+describe('recordToEvent', () => {
+  it('wraps an API call as EventBridge delivers it', () => {
+    const record = readSample('root-api-call-long-term-key.json');
+    const event = recordToEvent(record);
+    expect(event).toEqual({
+      version: '0',
+      id: record.eventID,
+      'detail-type': 'AWS API Call via CloudTrail',
+      source: 'aws.events',
+      account: '111122223333',
+      time: record.eventTime,
+      region: 'us-east-1',
+      resources: [],
+      detail: record,
+    });
+  });
+
+  it('names sign-in events "AWS Console Sign In via CloudTrail", as real events spell it', () => {
+    const event = recordToEvent(readSample('root-console-sign-in-no-mfa.json'));
+    expect(event['detail-type']).toBe('AWS Console Sign In via CloudTrail');
+    expect(event.source).toBe('aws.signin');
+  });
+
+  it('reads the eventType without regard to case ("AwsConsoleSignin" in vendor logs)', () => {
+    const event = recordToEvent({ ...readSample('root-console-sign-in-failure.json'), eventType: 'AwsConsoleSignin' });
+    expect(event['detail-type']).toBe('AWS Console Sign In via CloudTrail');
+  });
+
+  it('names AWS service events as such', () => {
+    expect(recordToEvent(readSample('service-event-kms-rotate-key.json'))['detail-type']).toBe(
+      'AWS Service Event via CloudTrail',
+    );
+  });
+
+  it('infers the detail-type from the event source when eventType is missing', () => {
+    const { eventType: _, ...signIn } = readSample('root-console-sign-in-failure.json');
+    expect(recordToEvent(signIn)['detail-type']).toBe('AWS Console Sign In via CloudTrail');
+    const { eventType: __, ...apiCall } = readSample('root-create-user.json');
+    expect(recordToEvent(apiCall)['detail-type']).toBe('AWS API Call via CloudTrail');
+  });
+
+  it('takes the account from recipientAccountId, else from the caller', () => {
+    const { recipientAccountId: _, ...record } = readSample('member-account-assume-root-copy.json');
+    expect(recordToEvent(readSample('member-account-assume-root-copy.json')).account).toBe('444455556666');
+    expect(recordToEvent(record).account).toBe('111122223333');
+  });
+
+  it('gives a record without eventID a stable id from its content', () => {
+    const { eventID: _, ...record } = readSample('root-create-user.json');
+    const a = recordToEvent(record).id;
+    expect(a).toMatch(/^sha256:[0-9a-f]{32}$/);
+    expect(recordToEvent({ ...record }).id).toBe(a);
+    expect(recordToEvent({ ...record, eventTime: '2030-01-01T00:00:00Z' }).id).not.toBe(a);
+  });
+
+  it.each([
+    ['a string', 'ConsoleLogin'],
+    ['null', null],
+    ['an array', []],
+    ['a record without eventName', { eventSource: 'iam.amazonaws.com' }],
+    ['a record whose eventSource is a number', { eventName: 'X', eventSource: 5 }],
+  ])('rejects %s with an EventParseError naming the field', (_, raw) => {
+    expect(() => recordToEvent(raw)).toThrow(EventParseError);
+  });
+
+  it('says which field is wrong', () => {
+    expect(() => recordToEvent({ eventSource: 'iam.amazonaws.com' })).toThrow(/eventName/);
+  });
+});
