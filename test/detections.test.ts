@@ -125,3 +125,12 @@ describe('loadDetections', () => {
     expect(() => loadDetections(SAMPLES_DIR)).toThrow(/samples: no detection files/);
   });
 });
+
+describe('the sample records', () => {
+  it('each have their own eventID, as the demo and deduplication rely on', () => {
+    const ids = readdirSync(SAMPLES_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => readSample(f).eventID);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
