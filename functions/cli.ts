@@ -119,5 +119,5 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
   }
 };
 
-export { runCli, USAGE };
 export type { CliIo };
+export { runCli, USAGE };

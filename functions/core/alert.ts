@@ -180,9 +180,9 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
   return { schema, eventID, detections, severity, title: titleOf(primary, event, draft), ...rest };
 };
 
-/** `{ key: value }` when value is defined, else `{}`: keeps absent facts out of the document. */
-const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
-  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+/** `{ key: value }` when value is present (not undefined or null), else `{}`: keeps absent facts out of the document. */
+const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
+  (value === undefined || value === null ? {} : { [key]: value }) as { [P in K]?: V };
 
-export { ALERT_SCHEMA, buildAlert, CREDENTIAL_KINDS, credentialOf, mfaOf, outcomeOf };
 export type { Alert, AlertOptions, CredentialKind, Enrichment };
+export { ALERT_SCHEMA, buildAlert, CREDENTIAL_KINDS, credentialOf, mfaOf, outcomeOf };

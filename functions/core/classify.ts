@@ -18,9 +18,7 @@ type RecentCount = (detection: Detection, windowMs: number) => number;
 const severityOf = (detection: Detection, event: unknown, recentCount: RecentCount): Omit<Match, 'detection'> => {
   for (const modifier of detection.modifiers) {
     const applies =
-      modifier.kind === 'match'
-        ? modifier.matches(event)
-        : recentCount(detection, modifier.withinMs) >= modifier.count;
+      modifier.kind === 'match' ? modifier.matches(event) : recentCount(detection, modifier.withinMs) >= modifier.count;
     if (applies) return { severity: modifier.severity, reason: modifier.reason };
   }
   return { severity: detection.severity };
@@ -68,5 +66,5 @@ const createRecentCounter = () => {
   };
 };
 
-export { classify, createRecentCounter, matchDetections, needsCount, scoreMatches };
 export type { Match, RecentCount };
+export { classify, createRecentCounter, matchDetections, needsCount, scoreMatches };

@@ -42,12 +42,10 @@ const DetectionSchema = z.strictObject({
   severity: SeveritySchema,
   severityModifiers: z.array(z.union([MatchModifierSchema, ThresholdModifierSchema])).default([]),
   description: z.string().min(1),
-  runbook: z
-    .string()
-    .refine((text) => {
-      const steps = text.split('\n').filter((line) => RUNBOOK_STEP.test(line)).length;
-      return steps >= 2 && steps <= 4;
-    }, 'must hold 2 to 4 numbered steps ("1. …")'),
+  runbook: z.string().refine((text) => {
+    const steps = text.split('\n').filter((line) => RUNBOOK_STEP.test(line)).length;
+    return steps >= 2 && steps <= 4;
+  }, 'must hold 2 to 4 numbered steps ("1. …")'),
   references: z.array(z.url()).min(1),
   falsePositives: z.array(z.string().min(1)).min(1),
   /**
@@ -133,5 +131,5 @@ const parseDetection = (text: string, fileName: string): Detection => {
   return compileDetection(result.data, fileName);
 };
 
-export { DetectionSchema, parseDetection };
 export type { CompiledModifier, Detection, DetectionSpec, Sample };
+export { DetectionSchema, parseDetection };

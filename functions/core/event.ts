@@ -7,28 +7,31 @@ import { EventParseError } from '../errors.js';
  * logs without eventType or eventTime, `requestParameters: null`), so only eventName and eventSource
  * are required; everything else is read defensively and unknown keys pass through untouched.
  */
+/** An optional string field; vendor logs also write null for absent values. */
+const text = z.string().nullish();
+
 const CloudTrailRecordSchema = z.looseObject({
   eventName: z.string().min(1),
   eventSource: z.string().min(1),
-  eventID: z.string().optional(),
-  eventTime: z.string().optional(),
-  eventType: z.string().optional(),
-  awsRegion: z.string().optional(),
-  recipientAccountId: z.string().optional(),
-  sourceIPAddress: z.string().optional(),
-  userAgent: z.string().optional(),
-  errorCode: z.string().optional(),
-  errorMessage: z.string().optional(),
+  eventID: text,
+  eventTime: text,
+  eventType: text,
+  awsRegion: text,
+  recipientAccountId: text,
+  sourceIPAddress: text,
+  userAgent: text,
+  errorCode: text,
+  errorMessage: text,
   userIdentity: z
     .looseObject({
-      type: z.string().optional(),
-      arn: z.string().optional(),
-      accountId: z.string().optional(),
-      accessKeyId: z.string().optional(),
-      invokedBy: z.string().optional(),
-      userName: z.string().optional(),
+      type: text,
+      arn: text,
+      accountId: text,
+      accessKeyId: text,
+      invokedBy: text,
+      userName: text,
     })
-    .optional(),
+    .nullish(),
 });
 type CloudTrailRecord = z.infer<typeof CloudTrailRecordSchema>;
 
@@ -50,10 +53,12 @@ interface CloudTrailEvent {
  * "AwsConsoleSignin", so the lookup ignores case. VPC endpoint events (AwsVpceEvent) are denied API
  * calls and are treated as such.
  */
+const API_CALL = 'AWS API Call via CloudTrail';
+const CONSOLE_SIGN_IN = 'AWS Console Sign In via CloudTrail';
 const DETAIL_TYPES: Readonly<Record<string, string>> = {
-  awsapicall: 'AWS API Call via CloudTrail',
-  awsvpceevent: 'AWS API Call via CloudTrail',
-  awsconsolesignin: 'AWS Console Sign In via CloudTrail',
+  awsapicall: API_CALL,
+  awsvpceevent: API_CALL,
+  awsconsolesignin: CONSOLE_SIGN_IN,
   awsconsoleaction: 'AWS Console Action via CloudTrail',
   awsserviceevent: 'AWS Service Event via CloudTrail',
   awscloudtrailinsight: 'AWS Insight via CloudTrail',
@@ -63,7 +68,7 @@ const detailTypeOf = (record: CloudTrailRecord): string => {
   const known = record.eventType ? DETAIL_TYPES[record.eventType.toLowerCase()] : undefined;
   if (known) return known;
   // Without eventType: the sign-in service only records sign-in events.
-  return record.eventSource === 'signin.amazonaws.com' ? DETAIL_TYPES.awsconsolesignin! : DETAIL_TYPES.awsapicall!;
+  return record.eventSource === 'signin.amazonaws.com' ? CONSOLE_SIGN_IN : API_CALL;
 };
 
 /** `iam.amazonaws.com` → `aws.iam`, as EventBridge names the source of CloudTrail events. */
@@ -82,7 +87,8 @@ const parseRecord = (raw: unknown): CloudTrailRecord => {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`);
     throw new EventParseError(`not a CloudTrail record: ${problems.join('; ')}`, { cause: result.error });
   }
-  return result.data;
+  // The record stays exactly as it came: alerts carry it unchanged, and patterns match what AWS sent.
+  return raw as CloudTrailRecord;
 };
 
 /** The EventBridge event AWS would deliver for a CloudTrail record. */
@@ -101,5 +107,5 @@ const recordToEvent = (raw: unknown): CloudTrailEvent => {
   };
 };
 
-export { CloudTrailRecordSchema, eventIdOf, parseRecord, recordToEvent };
 export type { CloudTrailEvent, CloudTrailRecord };
+export { CloudTrailRecordSchema, eventIdOf, parseRecord, recordToEvent };

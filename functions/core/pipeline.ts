@@ -36,5 +36,5 @@ const createReplayPipeline = (options: ReplayPipelineOptions) => {
   };
 };
 
-export { createReplayPipeline };
 export type { ReplayPipelineOptions };
+export { createReplayPipeline };

@@ -7,5 +7,5 @@ const severityRank = (severity: Severity): number => SEVERITIES.indexOf(severity
 /** The more severe of two severities. */
 const maxSeverity = (a: Severity, b: Severity): Severity => (severityRank(a) >= severityRank(b) ? a : b);
 
-export { maxSeverity, SEVERITIES, severityRank };
 export type { Severity };
+export { maxSeverity, SEVERITIES, severityRank };

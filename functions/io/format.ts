@@ -31,7 +31,10 @@ const cell = (text: string, width: number): string => {
 };
 
 const tableRow = (values: string[]): string =>
-  values.map((value, i) => cell(value, COLUMNS[i]?.width ?? 0)).join('  ').trimEnd();
+  values
+    .map((value, i) => cell(value, COLUMNS[i]?.width ?? 0))
+    .join('  ')
+    .trimEnd();
 
 const createAlertWriter = (format: Format, out: (text: string) => void): AlertWriter => {
   switch (format) {
@@ -58,5 +61,5 @@ const createAlertWriter = (format: Format, out: (text: string) => void): AlertWr
   }
 };
 
-export { createAlertWriter, FORMATS };
 export type { AlertWriter, Format };
+export { createAlertWriter, FORMATS };

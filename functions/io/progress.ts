@@ -34,5 +34,5 @@ const createProgressBar = (stream: NodeJS.WritableStream & { isTTY?: boolean; co
   };
 };
 
-export { createProgressBar };
 export type { Progress };
+export { createProgressBar };

@@ -114,5 +114,5 @@ const formatSummary = (summary: ReplaySummary): string => {
   );
 };
 
-export { formatSummary, replay };
 export type { ReplayOptions, ReplaySummary };
+export { formatSummary, replay };

@@ -15,7 +15,9 @@ if (!corpusAvailable) {
   if (process.env.CI === 'true') {
     throw new Error(`CI=true but the shared corpus is missing at ${CORPUS_DIR}: the corpus tests cannot run`);
   }
-  console.warn(`Skipping corpus tests: no shared corpus at ${CORPUS_DIR} (clone the project beside shared/ to run them)`);
+  console.warn(
+    `Skipping corpus tests: no shared corpus at ${CORPUS_DIR} (clone the project beside shared/ to run them)`,
+  );
 }
 
 /** Reads a JSON Lines file of the corpus, e.g. `cloudtrail/panther-rule-tests.jsonl`. */
@@ -25,4 +27,4 @@ const readCorpus = <T = Record<string, unknown>>(relativePath: string): T[] =>
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as T);
 
-export { CORPUS_DIR, corpusAvailable, readCorpus, REPO_ROOT };
+export { CORPUS_DIR, corpusAvailable, REPO_ROOT, readCorpus };

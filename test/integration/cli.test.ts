@@ -64,7 +64,12 @@ describe('rootwatch replay', () => {
 
   it('filters with --min-severity', async () => {
     const { stdout } = await run(['replay', '--format', 'ndjson', '--min-severity', 'critical', SAMPLES_DIR]);
-    const severities = new Set(stdout.trim().split('\n').map((line) => JSON.parse(line).severity));
+    const severities = new Set(
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).severity),
+    );
     expect([...severities]).toEqual(['critical']);
   });
 
@@ -76,7 +81,12 @@ describe('rootwatch replay', () => {
   });
 
   it('prints an empty JSON array when nothing alerts', async () => {
-    const { stdout, code } = await run(['replay', '--format', 'json', join(SAMPLES_DIR, 'iam-user-create-access-key.json')]);
+    const { stdout, code } = await run([
+      'replay',
+      '--format',
+      'json',
+      join(SAMPLES_DIR, 'iam-user-create-access-key.json'),
+    ]);
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual([]);
   });
@@ -110,7 +120,10 @@ describe('rootwatch replay', () => {
   it('reports a bad record with its file and position, skips it, goes on, and exits 1', async () => {
     const dir = tmp();
     const file = join(dir, 'mixed.json');
-    writeFileSync(file, trailFile(['not a record', { eventName: 'X' }, readSample('root-console-sign-in-no-mfa.json')]));
+    writeFileSync(
+      file,
+      trailFile(['not a record', { eventName: 'X' }, readSample('root-console-sign-in-no-mfa.json')]),
+    );
     const missing = join(dir, 'missing.json');
     const { code, stdout, stderr } = await run(['replay', '--format', 'ndjson', file, missing]);
     expect(code).toBe(1);
@@ -135,7 +148,13 @@ describe('rootwatch replay', () => {
 
   it('runs as the installed bin, and `npm start` shows the demo alerts', async () => {
     const exec = promisify(execFile);
-    const { stdout } = await exec(process.execPath, [join(REPO_ROOT, 'bin/rootwatch.mjs'), 'replay', '--format', 'ndjson', join(SAMPLES_DIR, 'root-password-updated.json')]);
+    const { stdout } = await exec(process.execPath, [
+      join(REPO_ROOT, 'bin/rootwatch.mjs'),
+      'replay',
+      '--format',
+      'ndjson',
+      join(SAMPLES_DIR, 'root-password-updated.json'),
+    ]);
     expect(JSON.parse(stdout).detections).toEqual(['root-credentials-changed']);
     expect(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).toContain('"rootwatch": "bin/rootwatch.mjs"');
   });
