@@ -38,7 +38,43 @@ class InputError extends AlerterError {
   }
 }
 
+/**
+ * Slack did not take a message. Carries the status and Slack's short error body ("invalid_payload",
+ * "channel_is_archived"), never the webhook URL: nothing here may reveal it in a log.
+ */
+class SlackDeliveryError extends AlerterError {
+  public constructor(
+    /** undefined: no response (network error, timeout). */
+    public readonly statusCode: number | undefined,
+    public readonly body: string,
+    /** Worth trying again later (network, timeout, 5xx, 429). */
+    public readonly retryable: boolean,
+    message?: string,
+  ) {
+    super(
+      message ?? (statusCode === undefined ? 'Slack request failed' : `Slack answered ${statusCode} ${body}`.trim()),
+    );
+  }
+}
+
+/** One or more destinations failed; the others were delivered. */
+class DeliveryError extends AlerterError {
+  public constructor(public readonly failures: { sink: string; error: Error }[]) {
+    super(`Delivery failed for ${failures.map((f) => `${f.sink} (${f.error.message})`).join(', ')}`);
+  }
+}
+
 /** Narrows an unknown thrown value to an Error, wrapping anything else. */
 const toError = (value: unknown): Error => (value instanceof Error ? value : new Error(String(value)));
 
-export { AlerterError, ConfigError, DetectionFileError, EventParseError, InputError, InvalidPatternError, toError };
+export {
+  AlerterError,
+  ConfigError,
+  DeliveryError,
+  DetectionFileError,
+  EventParseError,
+  InputError,
+  InvalidPatternError,
+  SlackDeliveryError,
+  toError,
+};
