@@ -43,6 +43,11 @@ class InputError extends AlerterError {
  * "channel_is_archived"), never the webhook URL: nothing here may reveal it in a log.
  */
 class SlackDeliveryError extends AlerterError {
+  /** Set when we gave up on a 429: Slack's Retry-After. Delay the message by this much, then retry. */
+  declare public retryAfterMs?: number;
+  /** How many requests were made before giving up (0: the URL was refused before any request). */
+  declare public attempts?: number;
+
   public constructor(
     /** undefined: no response (network error, timeout). */
     public readonly statusCode: number | undefined,
