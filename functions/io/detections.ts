@@ -19,4 +19,10 @@ const loadDetections = (dir: string = DEFAULT_DETECTIONS_DIR): Detection[] => {
   return files.sort().map((name) => parseDetection(readFileSync(join(dir, name), 'utf8'), name));
 };
 
-export { DEFAULT_DETECTIONS_DIR, loadDetections };
+/** The catalog folder for a deployed function: relative to the Lambda task root, else as given. */
+const detectionsDirFor = (configured: string | undefined, taskRoot: string | undefined): string => {
+  if (!configured) return DEFAULT_DETECTIONS_DIR;
+  return taskRoot && !configured.startsWith('/') ? join(taskRoot, configured) : configured;
+};
+
+export { DEFAULT_DETECTIONS_DIR, detectionsDirFor, loadDetections };

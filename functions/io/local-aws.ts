@@ -1,0 +1,112 @@
+// Local stand-ins for AWS (fauxqs for SNS and SQS, dynalite for DynamoDB) for `npm start` and the tests.
+// Development dependencies only: the Lambda bundles never import this file.
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import dynalite from 'dynalite';
+import { startFauxqs } from 'fauxqs';
+
+const REGION = 'us-east-1';
+const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * Real servers that speak the AWS wire protocols on loopback: fauxqs (SNS and SQS) and dynalite
+ * (DynamoDB), with rootwatch's topic, queues and state table created, and SDK clients pointed at them.
+ */
+const startLocalAws = async (name = 'rootwatch-test') => {
+  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
+  const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+
+  const base = { region: REGION, credentials: CREDENTIALS };
+  const sns = new SNSClient({ ...base, endpoint: fauxqs.address });
+  const sqs = new SQSClient({ ...base, endpoint: fauxqs.address });
+  const dynamodb = new DynamoDBClient({ ...base, endpoint: dynamoEndpoint });
+
+  const queue = async (queueName: string) => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+    const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+    return { url: QueueUrl as string, arn: attributes.Attributes?.QueueArn as string };
+  };
+
+  const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: `${name}-alerts` }));
+  const topicArn = TopicArn as string;
+  // Stands for the topic's subscribers: what SNS publishes lands here.
+  const subscriber = await queue(`${name}-alerts-subscriber`);
+  await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: subscriber.arn }));
+  const slackQueue = await queue(`${name}-slack`);
+  const slackDlq = await queue(`${name}-slack-dlq`);
+
+  const tableName = `${name}-state`;
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await dynamodb
+    .send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      }),
+    )
+    .catch(() => undefined); // dynalite does not implement TTL; the attribute is still written
+
+  /** Receives (and deletes) everything currently in a queue. */
+  const drain = async (queueUrl: string): Promise<Message[]> => {
+    const all: Message[] = [];
+    for (;;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      if (Messages.length === 0) return all;
+      for (const message of Messages) {
+        all.push(message);
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+      }
+    }
+  };
+
+  return {
+    sns,
+    sqs,
+    dynamodb,
+    topicArn,
+    subscriberQueueUrl: subscriber.url,
+    slackQueueUrl: slackQueue.url,
+    slackDlqUrl: slackDlq.url,
+    tableName,
+    endpoints: { fauxqs: fauxqs.address, dynamodb: dynamoEndpoint },
+    drain,
+    async stop() {
+      sns.destroy();
+      sqs.destroy();
+      dynamodb.destroy();
+      await fauxqs.stop();
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+    },
+  };
+};
+
+type LocalAws = Awaited<ReturnType<typeof startLocalAws>>;
+
+export type { LocalAws };
+export { startLocalAws };

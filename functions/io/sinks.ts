@@ -1,0 +1,42 @@
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Alert } from '../core/alert.js';
+import type { Detection } from '../core/detection.js';
+import { renderSnsMessage } from '../core/render.js';
+
+/** A destination of alerts. `name` is what the state table records as delivered. */
+interface Sink {
+  name: string;
+  send(alert: Alert): Promise<void>;
+}
+
+/** The SNS topic: e-mail subscribers get the text, JSON subscribers the document, filtered by attributes. */
+const createSnsSink = (client: SNSClient, topicArn: string, detections: readonly Detection[]): Sink => ({
+  name: 'sns',
+  async send(alert) {
+    await client.send(new PublishCommand({ TopicArn: topicArn, ...renderSnsMessage(alert, detections) }));
+  },
+});
+
+/**
+ * The Slack queue: the notifier posts from it at Slack's pace, so a burst or a Slack outage never
+ * holds up SNS. The message is the alert document.
+ */
+const createSlackQueueSink = (client: SQSClient, queueUrl: string): Sink => ({
+  name: 'slack-queue',
+  async send(alert) {
+    await client.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(alert),
+        MessageAttributes: {
+          eventID: { DataType: 'String', StringValue: alert.eventID },
+          severity: { DataType: 'String', StringValue: alert.severity },
+        },
+      }),
+    );
+  },
+});
+
+export type { Sink };
+export { createSlackQueueSink, createSnsSink };

@@ -1,0 +1,155 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+
+/**
+ * What the alerter remembers between invocations, in one DynamoDB table (key `pk`, TTL `expiresAt`):
+ * - `alert#<eventID>`: who is alerting on the event and which destinations already have it, so that
+ *   duplicate deliveries (EventBridge is at-least-once, and an event matching two rules arrives twice)
+ *   and retries after a partial failure never alert a destination twice;
+ * - `count#<detection>#<account>`: recent events of a detection with a threshold modifier, by eventID,
+ *   so a retried event is counted once.
+ */
+interface AlertState {
+  /**
+   * Takes the event for this invocation. Returns the destinations that already have it, or undefined
+   * when another invocation holds a fresh claim (it is delivering, or has delivered, the same event).
+   */
+  claim(eventId: string, owner: string, nowMs: number): Promise<Set<string> | undefined>;
+  /** Destinations that already have the event (for the Slack notifier, which does not claim). */
+  delivered(eventId: string): Promise<Set<string>>;
+  markDelivered(eventId: string, sink: string, nowMs: number): Promise<void>;
+  /** Records an event and returns how many of its kind fell in the window ending at its time. */
+  countRecent(key: string, eventId: string, eventTimeMs: number, windowMs: number): Promise<number>;
+}
+
+const DAY_MS = 86_400_000;
+/**
+ * A claim older than this is free to take. Longer than the alert function's 30 s timeout, so a live
+ * invocation keeps its event; shorter than Lambda's first async retry (about a minute), so the retry
+ * of a failed invocation takes the event back even if it runs under another request id. A second
+ * rule's copy of the event arrives within seconds and finds the claim held.
+ */
+const CLAIM_LEASE_MS = 45_000;
+/** Keep the alert records a week: EventBridge retries for a day, Lambda for hours. */
+const ALERT_TTL_MS = 7 * DAY_MS;
+
+const createDynamoState = (client: DynamoDBClient, tableName: string): AlertState => {
+  const alertKey = (eventId: string) => ({ pk: { S: `alert#${eventId}` } });
+  const sinksOf = (attributes: Record<string, { SS?: string[] }> | undefined) => new Set(attributes?.sinks?.SS ?? []);
+
+  return {
+    async claim(eventId, owner, nowMs) {
+      try {
+        const result = await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: alertKey(eventId),
+            UpdateExpression: 'SET #owner = :owner, claimedAt = :now, expiresAt = :expires',
+            ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner OR claimedAt < :stale',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: {
+              ':owner': { S: owner },
+              ':now': { N: String(nowMs) },
+              ':stale': { N: String(nowMs - CLAIM_LEASE_MS) },
+              ':expires': { N: String(Math.floor((nowMs + ALERT_TTL_MS) / 1000)) },
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return sinksOf(result.Attributes as Record<string, { SS?: string[] }>);
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined;
+        throw error;
+      }
+    },
+
+    async delivered(eventId) {
+      const result = await client.send(
+        new GetItemCommand({ TableName: tableName, Key: alertKey(eventId), ConsistentRead: true }),
+      );
+      return sinksOf(result.Item as Record<string, { SS?: string[] }>);
+    },
+
+    async markDelivered(eventId, sink, nowMs) {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: alertKey(eventId),
+          UpdateExpression: 'ADD sinks :sink SET expiresAt = if_not_exists(expiresAt, :expires)',
+          ExpressionAttributeValues: {
+            ':sink': { SS: [sink] },
+            ':expires': { N: String(Math.floor((nowMs + ALERT_TTL_MS) / 1000)) },
+          },
+        }),
+      );
+    },
+
+    async countRecent(key, eventId, eventTimeMs, windowMs) {
+      const pk = { pk: { S: `count#${key}` } };
+      const expires = { N: String(Math.floor((eventTimeMs + windowMs + DAY_MS) / 1000)) };
+      let times: Record<string, { N?: string }> | undefined;
+      try {
+        const result = await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: pk,
+            UpdateExpression: 'SET times.#event = :time, expiresAt = :expires',
+            ConditionExpression: 'attribute_exists(times)',
+            ExpressionAttributeNames: { '#event': eventId },
+            ExpressionAttributeValues: { ':time': { N: String(eventTimeMs) }, ':expires': expires },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        times = result.Attributes?.times?.M as Record<string, { N?: string }> | undefined;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        try {
+          await client.send(
+            new PutItemCommand({
+              TableName: tableName,
+              Item: { ...pk, times: { M: { [eventId]: { N: String(eventTimeMs) } } }, expiresAt: expires },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          );
+          return 1;
+        } catch (raced) {
+          // Another invocation created the item first: add to it.
+          if (!(raced instanceof ConditionalCheckFailedException)) throw raced;
+          return this.countRecent(key, eventId, eventTimeMs, windowMs);
+        }
+      }
+      const all = Object.entries(times ?? {}).map(([id, value]) => [id, Number(value.N)] as const);
+      const stale = all.filter(([, t]) => t <= eventTimeMs - windowMs - DAY_MS).map(([id]) => id);
+      if (stale.length > 50) await pruneTimes(client, tableName, pk, stale.slice(0, 100));
+      return all.filter(([, t]) => t > eventTimeMs - windowMs && t <= eventTimeMs).length;
+    },
+  };
+};
+
+/** Drops entries no window can count any more, so the item stays far below DynamoDB's 400 KB. */
+const pruneTimes = async (
+  client: DynamoDBClient,
+  tableName: string,
+  key: Record<string, { S: string }>,
+  eventIds: string[],
+): Promise<void> => {
+  const names = Object.fromEntries(eventIds.map((id, i) => [`#e${i}`, id]));
+  await client.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: key,
+      UpdateExpression: `REMOVE ${Object.keys(names)
+        .map((name) => `times.${name}`)
+        .join(', ')}`,
+      ExpressionAttributeNames: names,
+    }),
+  );
+};
+
+export type { AlertState };
+export { CLAIM_LEASE_MS, createDynamoState };
