@@ -1,0 +1,104 @@
+import type { Enrichment } from '../core/alert.js';
+import { classifySourceAddress, describeClient } from '../core/client.js';
+import type { CloudTrailEvent } from '../core/event.js';
+import type { AccountNameLookup, AccountNames } from './accounts.js';
+import type { GeoFacts, GeoLookup } from './geo.js';
+import { logger } from './logger.js';
+
+interface EnricherDeps {
+  geo?: GeoLookup;
+  accountNames?: AccountNameLookup;
+  /**
+   * The most any lookup may add to an alert's latency. A lookup still running then is dropped from
+   * this alert (and keeps running, so a database still loading serves the next one). Default 3 s.
+   */
+  timeoutMs?: number;
+}
+
+type Enricher = (event: CloudTrailEvent) => Promise<Enrichment>;
+
+const DEFAULT_TIMEOUT_MS = 3_000;
+
+/** Thrown inside `attempt` only, to tell a late lookup from a failed one in the log. */
+class LookupTimeoutError extends Error {
+  public constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'LookupTimeoutError';
+  }
+}
+
+/** `{ key: value }` for a non-empty string, else `{}`: a lookup's answer is checked, not trusted. */
+const text = <K extends string>(key: K, value: unknown): { [P in K]?: string } =>
+  (typeof value === 'string' && value !== '' ? { [key]: value } : {}) as { [P in K]?: string };
+
+/** `{ key: value }` for a whole number, else `{}`. */
+const integer = <K extends string>(key: K, value: unknown): { [P in K]?: number } =>
+  (typeof value === 'number' && Number.isSafeInteger(value) ? { [key]: value } : {}) as { [P in K]?: number };
+
+/**
+ * Creates the enrichment step: the event's account names, and where the call came from (country,
+ * ASN and organisation of the source address, a label for the client, or that AWS itself made the
+ * call). The lookups run in parallel, each on its own: one that throws or runs past `timeoutMs` is
+ * logged and its fields left out, and the others still count. Never rejects: enrichment adds to an
+ * alert and must never cost one.
+ *
+ * @example
+ * const enrich = createEnricher({ geo: createGeoLookup(), accountNames: createAccountNames({ names }) });
+ * const enrichment = await enrich(event); // { account: { name: 'prod' }, source: { country: 'US', client: 'aws-cli 2.27.0' } }
+ */
+const createEnricher = (deps: EnricherDeps): Enricher => {
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  /** Runs one lookup; a throw, a rejection or a timeout becomes a warning and undefined. */
+  const attempt = async <T>(
+    lookup: string,
+    event: CloudTrailEvent,
+    run: (() => Promise<T | undefined> | T | undefined) | undefined,
+  ): Promise<T | undefined> => {
+    if (!run) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new LookupTimeoutError(timeoutMs)), timeoutMs);
+      });
+      // `async` so that a lookup throwing synchronously is caught here like a rejection.
+      return await Promise.race([(async () => run())(), deadline]);
+    } catch (error) {
+      logger.warn('enrichment lookup failed', {
+        lookup,
+        accountId: event.account,
+        eventId: event.id,
+        reason: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 300) : String(error).slice(0, 300),
+      });
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  return async (event) => {
+    const record = event.detail;
+    const address = classifySourceAddress(record.sourceIPAddress);
+    const { geo, accountNames } = deps;
+    const ip = address.ip;
+    const [names, place, client] = await Promise.all([
+      attempt<AccountNames>('account', event, accountNames && (() => accountNames(event.account))),
+      attempt<GeoFacts>('geo', event, geo && ip ? () => geo(ip) : undefined),
+      attempt<string>('client', event, () => describeClient(record.userAgent)),
+    ]);
+    // Field by field, checked: only facts that were found, and of the type the alert document promises.
+    return {
+      account: { ...text('name', names?.name), ...text('alias', names?.alias) },
+      source: {
+        ...text('country', place?.country),
+        ...integer('asn', place?.asn),
+        ...text('org', place?.org),
+        ...text('client', client),
+        ...(address.kind ? { kind: address.kind } : {}),
+      },
+    };
+  };
+};
+
+export type { Enricher, EnricherDeps };
+export { createEnricher };
