@@ -1,22 +1,24 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SEVERITIES, type Severity } from './core/severity.js';
 import { AlerterError, toError } from './errors.js';
+import { DEFAULT_RUNBOOK_BASE_URL } from './io/config.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
 import { FORMATS, type Format } from './io/format.js';
 import { formatSummary, replay } from './io/replay.js';
 
 const USAGE = `Usage:
-  rootwatch replay [--format table|ndjson|json] [--min-severity S] PATH...
+  rootwatch replay [--format table|ndjson|json|slack|email] [--min-severity S] PATH...
       PATH: a CloudTrail log file (.json, .json.gz), a directory of them, a JSON or NDJSON file of
       CloudTrail records or EventBridge events, or - for stdin.
-  rootwatch demo
-      Replays the catalog's sample events (events/samples) and shows the alerts.
+  rootwatch demo [--all]
+      The catalog's sample events through the full alert pipeline, with local stand-ins for SNS, SQS,
+      DynamoDB and Slack: prints what Slack and e-mail receive. SLACK_WEBHOOK_URL=... posts to a real channel.
 
 Options:
-  --format         table (default), ndjson (one alert document a line), json (an array)
+  --format         table (default), ndjson (one alert document a line), json (an array),
+                   slack (each alert's Slack payload, one JSON object a line),
+                   email (each e-mail: Subject: …, a blank line, the body, then ---)
   --min-severity   ${SEVERITIES.join(' | ')} (default info: every alert)
   --detections     folder of detection files (default: the bundled events/)
   -h, --help       this help
@@ -38,10 +40,12 @@ const oneOf = <T extends string>(value: string | undefined, allowed: readonly T[
   throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
 };
 
-const runbookBaseUrlFor = (dir: string, env: CliIo['env']): string =>
-  env.ROOTWATCH_RUNBOOK_BASE_URL ?? `${pathToFileURL(dir).href}/`;
+/** Where `links.runbook` points: the local catalog for a responder's terminal, the deployed default for previews. */
+const runbookBaseUrlFor = (dir: string, env: CliIo['env'], format: Format): string =>
+  env.ROOTWATCH_RUNBOOK_BASE_URL ??
+  (format === 'slack' || format === 'email' ? DEFAULT_RUNBOOK_BASE_URL : `${pathToFileURL(dir).href}/`);
 
-const runReplay = async (args: string[], io: CliIo, demo = false): Promise<number> => {
+const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -59,26 +63,15 @@ const runReplay = async (args: string[], io: CliIo, demo = false): Promise<numbe
   const format: Format = oneOf(values.format, FORMATS, '--format', 'table');
   const minSeverity: Severity = oneOf(values['min-severity'], SEVERITIES, '--min-severity', 'info');
   const dir = values.detections ?? DEFAULT_DETECTIONS_DIR;
-  const samplesDir = join(dir, 'samples');
-  const paths = demo
-    ? readdirSync(samplesDir)
-        .filter((name) => name.endsWith('.json'))
-        .sort()
-        .map((name) => join(samplesDir, name))
-    : positionals;
+  const paths = positionals;
   if (paths.length === 0) throw new UsageError('replay needs at least one PATH (a file, a directory, or - for stdin)');
   const detections = loadDetections(dir);
-  if (demo) {
-    io.stderr.write(
-      `rootwatch demo: ${paths.length} sample CloudTrail records from ${samplesDir} through ${detections.length} detections\n\n`,
-    );
-  }
   const { exitCode, summary } = await replay({
     paths,
     format,
     minSeverity,
     detections,
-    runbookBaseUrl: runbookBaseUrlFor(dir, io.env),
+    runbookBaseUrl: runbookBaseUrlFor(dir, io.env, format),
     stdout: io.stdout,
     stderr: io.stderr,
     ...(io.stdin ? { stdin: io.stdin } : {}),
@@ -94,8 +87,11 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
     switch (command) {
       case 'replay':
         return await runReplay(rest, io);
-      case 'demo':
-        return await runReplay(rest, io, true);
+      case 'demo': {
+        const { values } = parseArgs({ args: rest, options: { all: { type: 'boolean' } } });
+        const { runDemo } = await import('./demo.js');
+        return await runDemo(io, { all: values.all === true });
+      }
       case undefined:
       case '-h':
       case '--help':

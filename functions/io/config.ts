@@ -14,13 +14,19 @@ const AccountNamesSchema = z
   })
   .pipe(z.record(z.string().regex(/^\d{12}$/, 'keys must be 12-digit account ids'), z.string().min(1)));
 
+/** Where alert links point for a detection's runbook unless configured: the catalog in the project's repository. */
+const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/rootwatch/rootwatch/blob/main/events/';
+
 /** The alert Lambda's environment. */
 const AlertConfigSchema = z.object({
   ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'an SNS topic ARN'),
   SLACK_QUEUE_URL: z.url({ protocol: /^https?$/ }),
   STATE_TABLE: z.string().regex(/^[\w.-]{3,255}$/, 'a DynamoDB table name'),
   MIN_SEVERITY: z.enum(SEVERITIES).default('info'),
-  RUNBOOK_BASE_URL: z.url({ protocol: /^https$/ }).refine((url) => url.endsWith('/'), 'must end with /'),
+  RUNBOOK_BASE_URL: z
+    .url({ protocol: /^https$/ })
+    .refine((url) => url.endsWith('/'), 'must end with /')
+    .default(DEFAULT_RUNBOOK_BASE_URL),
   ACCOUNT_NAMES: AccountNamesSchema.optional(),
   /** Look account names up in AWS Organizations (works from the management or a delegated admin account). */
   ACCOUNT_LOOKUP: z.enum(['organizations', 'none']).default('organizations'),
@@ -53,4 +59,4 @@ const loadConfig = <S extends z.ZodType>(schema: S, env: Record<string, string |
 };
 
 export type { AlertConfig, NotifierConfig };
-export { AlertConfigSchema, loadConfig, NotifierConfigSchema };
+export { AlertConfigSchema, DEFAULT_RUNBOOK_BASE_URL, loadConfig, NotifierConfigSchema };

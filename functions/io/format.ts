@@ -1,6 +1,8 @@
 import type { Alert } from '../core/alert.js';
+import type { Detection } from '../core/detection.js';
+import { renderEmail, renderSlackMessage } from '../core/render.js';
 
-const FORMATS = ['table', 'ndjson', 'json'] as const;
+const FORMATS = ['table', 'ndjson', 'json', 'slack', 'email'] as const;
 type Format = (typeof FORMATS)[number];
 
 /** Writes alerts in one output format, one at a time, so a long replay streams. */
@@ -36,8 +38,26 @@ const tableRow = (values: string[]): string =>
     .join('  ')
     .trimEnd();
 
-const createAlertWriter = (format: Format, out: (text: string) => void): AlertWriter => {
+/**
+ * `slack` and `email` print exactly what the alert pipeline would send: one Slack payload (JSON) a
+ * line, or each e-mail as "Subject: …", a blank line, the body and a line "---".
+ */
+const createAlertWriter = (
+  format: Format,
+  out: (text: string) => void,
+  detections: readonly Detection[],
+): AlertWriter => {
   switch (format) {
+    case 'slack':
+      return { write: (alert) => out(`${JSON.stringify(renderSlackMessage(alert, detections))}\n`), end: () => {} };
+    case 'email':
+      return {
+        write: (alert) => {
+          const { subject, body } = renderEmail(alert, detections);
+          out(`Subject: ${subject}\n\n${body.endsWith('\n') ? body : `${body}\n`}---\n`);
+        },
+        end: () => {},
+      };
     case 'ndjson':
       return { write: (alert) => out(`${JSON.stringify(alert)}\n`), end: () => {} };
     case 'json': {

@@ -56,7 +56,7 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
   const now = options.now ?? (() => performance.now());
   const started = now();
   const pipeline = createReplayPipeline(options);
-  const writer = createAlertWriter(options.format, options.stdout);
+  const writer = createAlertWriter(options.format, options.stdout, options.detections);
   const progress = createProgressBar(options.stderr);
   const summary: ReplaySummary = {
     records: 0,

@@ -146,7 +146,41 @@ describe('rootwatch replay', () => {
     expect(stderr).toMatch(message);
   });
 
-  it('runs as the installed bin, and `npm start` shows the demo alerts', async () => {
+  it('prints each Slack payload on a line with --format slack, exactly as the notifier renders it', async () => {
+    const { code, stdout } = await run([
+      'replay',
+      '--format',
+      'slack',
+      join(SAMPLES_DIR, 'root-create-access-key.json'),
+    ]);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const payload = JSON.parse(lines[0] as string);
+    expect(payload.text).toMatch(/^🔴 CRITICAL: Root access key created: CreateAccessKey — 111122223333$/);
+    expect(payload.blocks.at(-1).elements.map((e: { url: string }) => e.url)).toContain(
+      'https://github.com/rootwatch/rootwatch/blob/main/events/root-access-key-created.yml',
+    );
+  });
+
+  it('prints each e-mail as Subject, a blank line, the body and --- with --format email', async () => {
+    const { stdout } = await run([
+      'replay',
+      '--format',
+      'email',
+      join(SAMPLES_DIR, 'root-password-updated.json'),
+      join(SAMPLES_DIR, 'root-console-sign-in-no-mfa.json'),
+    ]);
+    const emails = stdout.split('---\n').filter((part) => part !== '');
+    expect(emails).toHaveLength(2);
+    expect(emails[0]).toMatch(
+      /^Subject: \[HIGH\] root-credentials-changed - 111122223333\n\nRoot credentials changed: PasswordUpdated — 111122223333\n/,
+    );
+    expect(emails[1]).toMatch(/^Subject: \[CRITICAL\] root-console-sign-in - 111122223333\n\n/);
+    expect(emails[1]).toContain('What to do:\n1. ');
+  });
+
+  it('runs as the installed bin', async () => {
     const exec = promisify(execFile);
     const { stdout } = await exec(process.execPath, [
       join(REPO_ROOT, 'bin/rootwatch.mjs'),

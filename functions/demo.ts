@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Message } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { createAlertHandler } from './alert.js';
+import type { Detection } from './core/detection.js';
+import { recordToEvent } from './core/event.js';
+import type { SlackMessage } from './core/render.js';
+import { createAccountNames } from './io/accounts.js';
+import { DEFAULT_RUNBOOK_BASE_URL } from './io/config.js';
+import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
+import { createEnricher } from './io/enrich.js';
+import { createGeoLookup } from './io/geo.js';
+import { logger } from './io/logger.js';
+import { createSlackQueueSink, createSnsSink } from './io/sinks.js';
+import { createDynamoState } from './io/state.js';
+import { createNotifierHandler } from './notify-slack.js';
+
+interface DemoIo {
+  stdout: (text: string) => void;
+  stderr: NodeJS.WritableStream;
+  env: Record<string, string | undefined>;
+}
+
+/** The order DESIGN.md lists the detections in: root sign-ins first, as on-call would want to see them. */
+const SHOW_FIRST = [
+  'root-console-sign-in',
+  'root-console-sign-in-failure',
+  'root-api-call',
+  'root-access-key-created',
+  'mfa-device-deactivated',
+  'root-credentials-changed',
+  'root-session-assumed',
+  'audit-trail-tampering',
+  'alerter-tampering',
+];
+const rank = (id: string) => (SHOW_FIRST.includes(id) ? SHOW_FIRST.indexOf(id) : SHOW_FIRST.length);
+
+/** The sample records the catalog expects to alert, each once, root sign-ins first. */
+const alertingSamples = (detections: readonly Detection[], dir: string) => {
+  const seen = new Set<string>();
+  return [...detections]
+    .sort((a, b) => rank(a.id) - rank(b.id))
+    .flatMap((detection) => detection.samples.filter((sample) => sample.expect === 'match'))
+    .filter((sample) => !seen.has(sample.fixture) && seen.add(sample.fixture))
+    .map((sample) => ({
+      name: sample.name,
+      record: JSON.parse(readFileSync(join(dir, 'samples', sample.fixture), 'utf8')) as Record<string, unknown>,
+    }));
+};
+
+const sqsEventOf = (messages: Message[]): SQSEvent => ({
+  Records: messages.map((message) => ({
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '0',
+      SenderId: 'demo',
+      ApproximateFirstReceiveTimestamp: '0',
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:rootwatch-demo-slack',
+    awsRegion: 'us-east-1',
+  })),
+});
+
+/** A Slack message as text, block by block, the way the channel shows it (mrkdwn left as sent). */
+const describeSlack = (message: SlackMessage): string => {
+  const lines: string[] = [];
+  for (const block of message.blocks as unknown as Array<Record<string, unknown>>) {
+    const text = (block.text as { text?: string } | undefined)?.text;
+    if (block.type === 'header') lines.push(`▌ ${text}`);
+    if (block.type === 'section') {
+      if (text) lines.push(`  ${text.replace(/\n/g, '\n  ')}`);
+      for (const field of (block.fields as Array<{ text: string }> | undefined) ?? []) {
+        lines.push(`  ${field.text.replace(/\n/, ': ')}`);
+      }
+    }
+    if (block.type === 'context') {
+      lines.push(`  ${(block.elements as Array<{ text?: string }>).map((e) => e.text ?? '').join(' ')}`);
+    }
+    if (block.type === 'actions') {
+      for (const button of block.elements as Array<{ text: { text: string }; url?: string }>) {
+        lines.push(`  [${button.text.text}] ${button.url ?? ''}`);
+      }
+    }
+  }
+  return lines.join('\n');
+};
+
+const rule = (title: string) => `\n── ${title} ${'─'.repeat(Math.max(0, 76 - title.length))}\n`;
+
+/**
+ * `npm start`: the sample events through the real alert and Slack handlers, with local stand-ins for
+ * AWS (fauxqs for SNS and SQS, dynalite for DynamoDB) and a local Slack webhook, started in this
+ * process. Prints what e-mail subscribers and the Slack channel receive. With SLACK_WEBHOOK_URL set,
+ * the Slack messages go to that real webhook instead.
+ */
+const runDemo = async (io: DemoIo, options: { all?: boolean } = {}): Promise<number> => {
+  const [{ startLocalAws }, { startSlackServer }] = await Promise.all([
+    import('./io/local-aws.js'),
+    import('./io/local-slack.js'),
+  ]);
+  logger.setLogLevel('SILENT');
+  const aws = await startLocalAws('rootwatch-demo');
+  const localSlack = await startSlackServer();
+  try {
+    const detections = loadDetections();
+    const realWebhook = io.env.SLACK_WEBHOOK_URL;
+    const samples = alertingSamples(detections, DEFAULT_DETECTIONS_DIR);
+    io.stderr.write(
+      `rootwatch demo: ${samples.length} sample CloudTrail events through the alert pipeline ` +
+        `(local SNS/SQS: fauxqs, DynamoDB: dynalite, Slack: ${realWebhook ? 'your webhook' : 'a local webhook'})\n`,
+    );
+    const handler = createAlertHandler({
+      config: { MIN_SEVERITY: 'info', RUNBOOK_BASE_URL: DEFAULT_RUNBOOK_BASE_URL },
+      detections,
+      state: createDynamoState(aws.dynamodb, aws.tableName),
+      sinks: [createSnsSink(aws.sns, aws.topicArn, detections), createSlackQueueSink(aws.sqs, aws.slackQueueUrl)],
+      enrich: createEnricher({
+        geo: createGeoLookup(),
+        accountNames: createAccountNames({
+          names: { '111122223333': 'demo-production', '444455556666': 'demo-member' },
+        }),
+      }),
+    });
+    for (const [i, sample] of samples.entries()) {
+      await handler(recordToEvent(sample.record), { awsRequestId: `demo-${i}` });
+    }
+
+    const emails = (await aws.drain(aws.subscriberQueueUrl)).map((message) => {
+      const notification = JSON.parse(message.Body ?? '{}') as { Subject?: string; Message: string };
+      return {
+        subject: notification.Subject ?? '',
+        body: (JSON.parse(notification.Message) as { email: string }).email,
+      };
+    });
+    const notifier = createNotifierHandler({
+      config: { SLACK_MIN_INTERVAL_MS: realWebhook ? 1100 : 0, SLACK_MAX_RECEIVES: 1, SLACK_DLQ_URL: aws.slackDlqUrl },
+      detections,
+      state: createDynamoState(aws.dynamodb, aws.tableName),
+      sqs: aws.sqs,
+      webhookUrl: async () => realWebhook ?? localSlack.url,
+      postOptions: { allowInsecureLocalhost: !realWebhook },
+    });
+    const queued = await aws.drain(aws.slackQueueUrl);
+    const result = await notifier(sqsEventOf(queued));
+    const dead = await aws.drain(aws.slackDlqUrl);
+
+    const shown = options.all ? emails.length : 3;
+    const slackMessages = localSlack.requests.map((request) => request.body as SlackMessage);
+    for (let i = 0; i < Math.min(shown, emails.length); i += 1) {
+      const email = emails[i];
+      const slack = slackMessages[i];
+      if (slack) io.stdout(`${rule(`Slack, message ${i + 1}`)}${describeSlack(slack)}\n`);
+      if (email) io.stdout(`${rule(`E-mail ${i + 1}`)}Subject: ${email.subject}\n\n${email.body}\n`);
+    }
+    if (emails.length > shown) {
+      io.stdout(`${rule(`and ${emails.length - shown} more e-mails (rootwatch demo --all shows them whole)`)}`);
+      for (const email of emails.slice(shown)) io.stdout(`Subject: ${email.subject}\n`);
+    }
+    io.stdout(
+      `\n${emails.length} e-mails published to SNS; ${realWebhook ? queued.length - dead.length : slackMessages.length} Slack messages posted` +
+        `${realWebhook ? ' to your webhook' : ' to the local webhook'}; ${dead.length} dead-lettered.\n`,
+    );
+    for (const message of dead) {
+      io.stderr.write(
+        `rootwatch demo: Slack refused an alert: ${message.MessageAttributes?.reason?.StringValue ?? '?'}\n`,
+      );
+    }
+    return dead.length > 0 || result.batchItemFailures.length > 0 ? 1 : 0;
+  } finally {
+    await localSlack.close();
+    await aws.stop();
+  }
+};
+
+export { describeSlack, runDemo };
