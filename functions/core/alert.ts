@@ -1,4 +1,5 @@
 import type { Match } from './classify.js';
+import { classifySourceAddress } from './client.js';
 import type { CloudTrailEvent, CloudTrailRecord } from './event.js';
 import type { Severity } from './severity.js';
 
@@ -35,6 +36,8 @@ interface Alert {
   };
   source: {
     ip?: string;
+    /** sourceIPAddress when it is no address: a service's hostname, or "AWS Internal". */
+    host?: string;
     country?: string;
     asn?: number;
     org?: string;
@@ -142,6 +145,7 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
   const record = event.detail;
   const identity = record.userIdentity;
   const enrichment = options.enrichment ?? {};
+  const address = classifySourceAddress(record.sourceIPAddress);
   const reasons = Object.fromEntries(
     matches.filter((m) => m.reason !== undefined).map((m) => [m.detection.id, m.reason as string]),
   );
@@ -164,7 +168,9 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
       ...(identity?.invokedBy ? { invokedBy: identity.invokedBy } : {}),
     },
     source: {
-      ...optional('ip', record.sourceIPAddress),
+      ...optional('ip', address.ip),
+      ...(address.ip ? {} : optional('host', record.sourceIPAddress)),
+      ...optional('kind', address.kind),
       ...enrichment.source,
       ...optional('userAgent', record.userAgent),
     },

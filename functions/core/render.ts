@@ -247,6 +247,12 @@ const requestOf = (alert: Alert): string | undefined => {
   return typeof parameters === 'string' ? parameters : JSON.stringify(parameters);
 };
 
+/** What a non-address sourceIPAddress means, for the reader. */
+const HOST_KINDS: Readonly<Record<string, string>> = {
+  'aws-service': ' (an AWS service)',
+  'aws-internal': ' (inside AWS)',
+};
+
 const factsOf = (alert: Alert): Fact[] => {
   const { actor, source, outcome } = alert;
   const who: Segment[][] = [[present(actor.type) ? { value: actor.type } : 'unknown']];
@@ -258,6 +264,7 @@ const factsOf = (alert: Alert): Fact[] => {
   const network = [source.asn === undefined ? '' : `AS${source.asn}`, source.org ?? ''].join(' ').trim();
   const where: Segment[][] = [
     ...(present(source.ip) ? [['IP ', { value: source.ip }]] : []),
+    ...(present(source.host) ? [[{ value: source.host }, HOST_KINDS[source.kind ?? ''] ?? '']] : []),
     ...(present(source.country) ? [['country ', { value: source.country }]] : []),
     ...(present(network) ? [['network ', { value: network }]] : []),
     ...(present(source.client) ? [['client ', { value: source.client }]] : []),

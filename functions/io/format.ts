@@ -18,7 +18,7 @@ const COLUMNS = [
   { header: 'REGION', width: 14, value: (a: Alert) => a.region },
   { header: 'EVENT', width: 28, value: (a: Alert) => `${a.eventName}${a.outcome.result === 'failure' ? ' ✗' : ''}` },
   { header: 'ACTOR', width: 12, value: (a: Alert) => a.actor.type },
-  { header: 'SOURCE', width: 15, value: (a: Alert) => a.source.ip ?? '' },
+  { header: 'SOURCE', width: 15, value: (a: Alert) => a.source.ip ?? a.source.host ?? '' },
   { header: 'DETECTIONS', width: 0, value: (a: Alert) => a.detections.join(', ') },
 ] as const;
 

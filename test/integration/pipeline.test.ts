@@ -23,7 +23,7 @@ let slack: SlackServer;
 let run = 0;
 
 /** A sample with an eventID of its own for this test, since the state table outlives a test. */
-const fresh = (fixture: string, extra: Record<string, unknown> = {}) => {
+const fresh = (fixture: string, extra: Record<string, unknown> = {}): Record<string, unknown> & { eventID: string } => {
   const record = readSample(fixture);
   run += 1;
   return { ...record, eventID: `${record.eventID as string}-${run}`, ...extra };
@@ -81,6 +81,130 @@ describe('the alert handler', () => {
       expect(body.blocks.length).toBeGreaterThan(2);
       expect(body.blocks.length).toBeLessThanOrEqual(50);
     }
+  });
+
+  it('delivers the documented e-mail, JSON document, attributes and Slack message for a root sign-in without MFA', async () => {
+    const record = fresh('root-console-sign-in-no-mfa.json');
+    const id = record.eventID;
+    await alertHandlerFor(aws)(envelopeOf(record), context());
+    const [published] = (await aws.drain(aws.subscriberQueueUrl)).map(publishedOf);
+    const cloudtrail = `https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events/${id}`;
+    const runbook = 'https://runbooks.example/root-console-sign-in.yml';
+
+    expect(published?.Subject).toBe('[CRITICAL] root-console-sign-in - prod-payments (111122223333)');
+    expect(published?.MessageAttributes).toEqual({
+      severity: { Type: 'String', Value: 'critical' },
+      detection: { Type: 'String.Array', Value: '["root-console-sign-in"]' },
+      account: { Type: 'String', Value: '111122223333' },
+    });
+    expect(Object.keys(published?.structure ?? {}).sort()).toEqual([
+      'default',
+      'email',
+      'email-json',
+      'https',
+      'lambda',
+      'sqs',
+    ]);
+    expect(published?.structure.email).toBe(
+      [
+        'Root console sign-in without MFA — prod-payments (111122223333)',
+        '',
+        'Severity: CRITICAL',
+        'What: "ConsoleLogin" on "signin.amazonaws.com"',
+        'Account: "prod-payments (111122223333)"',
+        'Who: "Root", "arn:aws:iam::111122223333:root", credential: console',
+        'From where: IP "203.0.113.11", client "Firefox 62 on macOS"',
+        'MFA: NO',
+        'Outcome: success',
+        'User agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.12; rv:62.0) Gecko/20100101 Firefox/62.0"',
+        'When: "2022-11-10T16:24:34Z"',
+        'Region: "us-east-1"',
+        `Event ID: "${id}"`,
+        '',
+        'Detection:',
+        '- Root console sign-in (root-console-sign-in)',
+        '  Someone signed in to the AWS Management Console as the account root user. Root needs no permissions and cannot be limited by IAM; it should be used only for the few tasks that require it. Without MFA, a stolen password alone was enough.',
+        '',
+        'What to do:',
+        '1. Ask the owners of account `account.id` whether root work was planned around `eventTime`; an unplanned sign-in is an incident.',
+        '2. Check `source.ip`, `source.country` and `source.client` against where your administrators work, and `actor.mfa`.',
+        '3. List every event with `userIdentity.type = Root` in the 24 hours after `eventTime` (rootwatch replay over the trail, or CloudTrail Lake).',
+        '4. If unexplained: reset the root password through the account e-mail, re-register MFA, delete any root access keys, and review IAM changes made in that window.',
+        '',
+        'Links:',
+        `CloudTrail: ${cloudtrail}`,
+        `Runbook: ${runbook}`,
+        '',
+        'The full alert document (JSON, with the CloudTrail record) goes to the JSON subscribers of this topic (email-json, SQS, HTTPS, Lambda).',
+        '',
+      ].join('\n'),
+    );
+    const document = {
+      schema: 'rootwatch.alert/v1',
+      eventID: id,
+      detections: ['root-console-sign-in'],
+      severity: 'critical',
+      title: 'Root console sign-in without MFA — prod-payments (111122223333)',
+      eventTime: '2022-11-10T16:24:34Z',
+      eventName: 'ConsoleLogin',
+      eventSource: 'signin.amazonaws.com',
+      region: 'us-east-1',
+      account: { id: '111122223333', name: 'prod-payments' },
+      actor: { type: 'Root', arn: 'arn:aws:iam::111122223333:root', credential: 'console', mfa: false },
+      source: { ip: '203.0.113.11', client: 'Firefox 62 on macOS', userAgent: record.userAgent },
+      outcome: { result: 'success' },
+      links: { cloudtrail, runbook },
+      record,
+    };
+    for (const key of ['default', 'email-json', 'sqs', 'https', 'lambda']) {
+      expect(JSON.parse(published?.structure[key] as string), key).toEqual(document);
+    }
+
+    await notifierFor(aws, slack.url)(sqsEventOf(await aws.drain(aws.slackQueueUrl)));
+    expect(slack.requests).toHaveLength(1);
+    expect(slack.requests[0]?.headers['content-type']).toMatch(/^application\/json/);
+    const field = (text: string) => ({ type: 'mrkdwn', text, verbatim: true });
+    expect(slack.requests[0]?.body).toEqual({
+      text: '🔴 CRITICAL: Root console sign-in without MFA — prod-payments (111122223333)',
+      blocks: [
+        {
+          type: 'header',
+          text: {
+            type: 'plain_text',
+            text: '🔴 CRITICAL · Root console sign-in without MFA — prod-payments (111122223333)',
+          },
+        },
+        {
+          type: 'section',
+          fields: [
+            field('*What*\n`ConsoleLogin` on `signin.amazonaws.com`'),
+            field('*Account*\n`prod-payments (111122223333)`'),
+            field('*Who*\n`Root` · `arn:aws:iam::111122223333:root` · credential: console'),
+            field('*From where*\nIP `203.0.113.11` · client `Firefox 62 on macOS`'),
+            field('*MFA*\n*NO*'),
+            field('*Outcome*\nsuccess'),
+            field('*User agent*\n`Mozilla/5.0 (Macintosh; Intel Mac OS X 10.12; rv:62.0) Gecko/20100101 Firefox/62.0`'),
+          ],
+        },
+        { type: 'section', text: field('*Detection*\n• *Root console sign-in* `root-console-sign-in`') },
+        {
+          type: 'context',
+          elements: [field(`When \`2022-11-10T16:24:34Z\` · Region \`us-east-1\` · Event ID \`${id}\``)],
+        },
+        {
+          type: 'actions',
+          elements: [
+            {
+              type: 'button',
+              text: { type: 'plain_text', text: 'Open in CloudTrail' },
+              url: cloudtrail,
+              action_id: 'open-cloudtrail',
+            },
+            { type: 'button', text: { type: 'plain_text', text: 'Runbook' }, url: runbook, action_id: 'open-runbook' },
+          ],
+        },
+      ],
+    });
   });
 
   it.skipIf(!corpusAvailable)('alerts on every root record of the corpus exactly as replay classifies it', async () => {

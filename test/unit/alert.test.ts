@@ -61,6 +61,18 @@ describe('buildAlert', () => {
     expect(alertFor('root-create-access-key-console.json').actor.credential).toBe('console');
   });
 
+  it('keeps a service hostname or "AWS Internal" out of source.ip', () => {
+    expect(alertFor('root-api-call-long-term-key.json').source).toMatchObject({
+      host: 'AWS Internal',
+      kind: 'aws-internal',
+    });
+    expect(alertFor('root-api-call-long-term-key.json').source.ip).toBeUndefined();
+    expect(alertFor('cloudformation-update-rootwatch-function.json').source).toMatchObject({
+      host: 'cloudformation.amazonaws.com',
+      kind: 'aws-service',
+    });
+  });
+
   it('reports a failed call with its error code and message', () => {
     const alert = alertFor('root-stop-logging-failed.json');
     expect(alert.outcome).toEqual({
