@@ -28,8 +28,14 @@ const bySeverityThenId = (a: Match, b: Match): number =>
   severityRank(b.severity) - severityRank(a.severity) || a.detection.id.localeCompare(b.detection.id);
 
 /** The detections whose patterns match the event: no severity yet, no state touched. */
-const matchDetections = (event: unknown, detections: readonly Detection[]): Detection[] =>
-  detections.filter((detection) => detection.matches(event));
+const matchDetections = (event: unknown, detections: readonly Detection[]): Detection[] => {
+  const source = (event as { source?: unknown } | null)?.source;
+  return detections.filter(
+    (detection) =>
+      (detection.sources === undefined || (typeof source === 'string' && detection.sources.has(source))) &&
+      detection.matches(event),
+  );
+};
 
 /** Gives each matched detection its severity, most severe first. */
 const scoreMatches = (event: unknown, matched: readonly Detection[], recentCount: RecentCount = () => 1): Match[] =>

@@ -64,6 +64,11 @@ type SeverityModifier = DetectionSpec['severityModifiers'][number];
 /** A detection whose patterns are compiled into predicates, ready for the hot path. */
 interface Detection extends DetectionSpec {
   readonly matches: (event: unknown) => boolean;
+  /**
+   * The event sources every pattern is limited to, when each names them as plain strings: a cheap
+   * first test that skips most events without running the patterns. Undefined: any source.
+   */
+  readonly sources?: ReadonlySet<string>;
   readonly modifiers: readonly CompiledModifier[];
 }
 type CompiledModifier =
@@ -101,10 +106,13 @@ const compileDetection = (spec: DetectionSpec, file: string): Detection => {
     if ('match' in modifier) compile(modifier.match, `severityModifiers[${i}].match`);
     return compileModifier(modifier);
   });
+  const sources = spec.patterns.map((pattern) => pattern.source);
+  const exact = sources.every((list) => Array.isArray(list) && list.every((value) => typeof value === 'string'));
   return {
     ...spec,
     matches: (event) => predicates.some((matches) => matches(event)),
     modifiers,
+    ...(exact ? { sources: new Set((sources as string[][]).flat()) } : {}),
   };
 };
 

@@ -28,6 +28,16 @@ describe('classify', () => {
     ]);
   });
 
+  it('knows which event sources a detection is limited to, and still matches through the shortcut', () => {
+    const byId = new Map(detections.map((d) => [d.id, d]));
+    expect([...(byId.get('audit-trail-tampering')?.sources ?? [])]).toEqual(['aws.cloudtrail']);
+    expect(byId.get('root-api-call')?.sources).toBeUndefined(); // no source in its patterns: always tried
+    const stop = recordToEvent(readSample('iam-user-stop-logging.json'));
+    expect(classify(stop, detections).map((m) => m.detection.id)).toEqual(['audit-trail-tampering']);
+    // The same record under another source is not a CloudTrail event of that service.
+    expect(classify({ ...stop, source: 'aws.s3' }, detections)).toEqual([]);
+  });
+
   it('applies the first modifier that matches', () => {
     const [match] = classify(recordToEvent(readSample('root-api-call-long-term-key.json')), detections);
     expect(match).toMatchObject({ severity: 'critical', reason: 'made with a long-term root access key' });
