@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,16 +9,31 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 
 /**
- * Runs `serverless package` (osls + serverless-esbuild) the way CI does, offline and without AWS
- * credentials, and checks the CloudFormation and the zip it produces against the detection catalog
- * (events/*.yml, read here with fs + yaml, independently of the code under test).
+ * Runs `serverless package` (osls + serverless-esbuild) the way CI does, offline, without AWS
+ * credentials and with the default parameters, and checks the CloudFormation and the zips it produces
+ * against the detection catalog (events/*.yml, read here with fs + yaml, independently of the code
+ * under test). infrastructure.test.ts covers the rest of the stack, packaged with e-mail subscribers.
  */
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const EVENTS_DIR = join(REPO_ROOT, 'events');
 const STAGE = 'ci';
 const PACKAGE_TIMEOUT_MS = 180_000;
 const READ_ONLY_STATE = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+/** Not copied into the temporary service directory (node_modules is linked). */
+const NOT_COPIED = new Set(['node_modules', '.git', '.serverless', '.esbuild', 'coverage', 'test']);
+/** What the alert function reads at run time from node_modules (functions/io/geo.ts), with the licences. */
+const IP_DATABASE_FILES = [
+  '@ip-location-db/geo-whois-asn-country-mmdb/package.json',
+  '@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb',
+  '@ip-location-db/geo-whois-asn-country-mmdb/NRO_LICENSE',
+  '@ip-location-db/asn/package.json',
+  '@ip-location-db/asn/asn-ipv4-num.csv',
+  '@ip-location-db/asn/asn-ipv6-num.csv',
+  '@ip-location-db/asn/DBIP-LICENSE',
+  '@ip-location-db/asn/NRO_LICENSE',
+  '@ip-location-db/asn/ROUTEVIEWS-LICENSE',
+  '@ip-location-db/asn/MODIFICATIONS',
+];
 
 interface Resource {
   Type: string;
@@ -36,11 +51,11 @@ interface CatalogEntry {
 
 const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
 
-const readCatalog = async (): Promise<CatalogEntry[]> => {
-  const files = (await readdir(EVENTS_DIR)).filter((name) => /\.ya?ml$/.test(name)).sort();
+const readCatalog = async (eventsDir: string): Promise<CatalogEntry[]> => {
+  const files = (await readdir(eventsDir)).filter((name) => /\.ya?ml$/.test(name)).sort();
   return Promise.all(
     files.map(async (file) => {
-      const detection = parseYaml(await readFile(join(EVENTS_DIR, file), 'utf8')) as Partial<CatalogEntry>;
+      const detection = parseYaml(await readFile(join(eventsDir, file), 'utf8')) as Partial<CatalogEntry>;
       return {
         file,
         id: String(detection.id),
@@ -91,8 +106,52 @@ const packagingEnv = (): NodeJS.ProcessEnv => {
   };
 };
 
+/**
+ * Run by Node in a child process on an unzipped function: loads the bundle as Lambda does (an ES module
+ * import, so a bad banner or import shows) and resolves the given packages from the bundle's place, as the
+ * code does at run time with createRequire.
+ */
+const LOAD_BUNDLE = `
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+const [bundle, ...packages] = process.argv.slice(1);
+const loaded = await import(pathToFileURL(bundle).href);
+const require = createRequire(pathToFileURL(bundle).href);
+const resolve = (name) => { try { return require.resolve(name + '/package.json'); } catch { return null; } };
+console.log(JSON.stringify({ handler: typeof loaded.handler, resolved: packages.map(resolve) }));
+`;
+
+/**
+ * Packages a copy of the service into `workDir`, so that this run and infrastructure.test.ts's (vitest
+ * runs files in parallel) do not share the .esbuild and .serverless directories the framework writes
+ * next to serverless.yml. Returns the directory holding the template and the zips.
+ */
+const packageService = async (workDir: string): Promise<string> => {
+  const serviceDir = join(workDir, 'service');
+  const outputDir = join(workDir, 'package');
+  await mkdir(serviceDir);
+  for (const entry of await readdir(REPO_ROOT)) {
+    if (!NOT_COPIED.has(entry)) await cp(join(REPO_ROOT, entry), join(serviceDir, entry), { recursive: true });
+  }
+  await symlink(join(REPO_ROOT, 'node_modules'), join(serviceDir, 'node_modules'), 'dir');
+  const started = performance.now();
+  await promisify(execFile)(
+    join(REPO_ROOT, 'node_modules/.bin/serverless'),
+    ['package', '--stage', STAGE, '--package', outputDir],
+    { cwd: serviceDir, env: packagingEnv(), timeout: PACKAGE_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+  ).catch((error: Error & { stdout?: string; stderr?: string }) => {
+    throw new Error(`serverless package failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`, { cause: error });
+  });
+  // Logged so a slow-down shows in CI output long before it reaches the timeout.
+  console.info(`serverless package --stage ${STAGE} took ${Math.round(performance.now() - started)} ms`);
+  return outputDir;
+};
+
 describe('serverless package', () => {
+  let workDir: string;
   let packageDir: string;
+  /** The catalog as packaged: the copy's, in case events/ changes while the tests run. */
+  let eventsDir: string;
   let template: Template;
   let catalog: CatalogEntry[];
   let zips: Map<string, Map<string, Buffer>>;
@@ -100,12 +159,21 @@ describe('serverless package', () => {
   const resourcesOfType = (type: string): [string, Resource][] =>
     Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
   const rules = () => resourcesOfType('AWS::Events::Rule');
-  const alertFunction = (): [string, Resource] => {
+  const lambdaFunction = (name: string): [string, Resource] => {
     const found = resourcesOfType('AWS::Lambda::Function').filter(
-      ([, fn]) => fn.Properties.FunctionName === `rootwatch-${STAGE}-alert`,
+      ([, fn]) => fn.Properties.FunctionName === `rootwatch-${STAGE}-${name}`,
     );
     expect(found).toHaveLength(1);
     return found[0] as [string, Resource];
+  };
+  const alertFunction = () => lambdaFunction('alert');
+  /** The entries of a function's zip, found through its S3Key. */
+  const zipOf = (name: string): Map<string, Buffer> => {
+    const [, fn] = lambdaFunction(name);
+    const s3Key = (fn.Properties.Code as { S3Key: string }).S3Key;
+    const zip = zips.get(s3Key.split('/').pop() as string);
+    expect(zip, `zip for ${s3Key}`).toBeDefined();
+    return zip as Map<string, Buffer>;
   };
   const deadLetterQueue = (): [string, Resource] => {
     const found = resourcesOfType('AWS::SQS::Queue').filter(
@@ -116,20 +184,12 @@ describe('serverless package', () => {
   };
 
   beforeAll(async () => {
-    packageDir = await mkdtemp(join(tmpdir(), 'rootwatch-package-'));
-    const started = performance.now();
-    await promisify(execFile)(
-      join(REPO_ROOT, 'node_modules/.bin/serverless'),
-      ['package', '--stage', STAGE, '--package', packageDir],
-      { cwd: REPO_ROOT, env: packagingEnv(), timeout: PACKAGE_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-    ).catch((error: Error & { stdout?: string; stderr?: string }) => {
-      throw new Error(`serverless package failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`, { cause: error });
-    });
-    // Logged so a slow-down shows in CI output long before it reaches the timeout.
-    console.info(`serverless package --stage ${STAGE} took ${Math.round(performance.now() - started)} ms`);
+    workDir = await mkdtemp(join(tmpdir(), 'rootwatch-package-'));
+    packageDir = await packageService(workDir);
+    eventsDir = join(workDir, 'service', 'events');
 
     template = JSON.parse(await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
-    catalog = await readCatalog();
+    catalog = await readCatalog(eventsDir);
     zips = new Map();
     for (const name of (await readdir(packageDir)).filter((file) => file.endsWith('.zip'))) {
       zips.set(name, readZip(await readFile(join(packageDir, name))));
@@ -137,7 +197,10 @@ describe('serverless package', () => {
   }, PACKAGE_TIMEOUT_MS);
 
   afterAll(async () => {
-    if (packageDir) await rm(packageDir, { recursive: true, force: true });
+    if (!workDir) return;
+    // Unlink node_modules first, so that nothing can follow it into the repository's.
+    await unlink(join(workDir, 'service', 'node_modules')).catch(() => undefined);
+    await rm(workDir, { recursive: true, force: true });
   });
 
   it('reads a non-empty catalog', () => {
@@ -257,7 +320,7 @@ describe('serverless package', () => {
     expect(Number(runtime.match(/\d+/)?.[0])).toBeGreaterThanOrEqual(22);
     expect(fn.Properties.Architectures).toStrictEqual(['arm64']);
     expect(fn.Properties).toMatchObject({
-      MemorySize: 256,
+      MemorySize: 512,
       Timeout: 30,
       Environment: { Variables: { DETECTIONS_DIR: 'events' } },
     });
@@ -280,29 +343,88 @@ describe('serverless package', () => {
     expect(JSON.stringify(template)).not.toMatch(/\$\{[a-z][A-Za-z]*[:(]/);
   });
 
-  it('ships the catalog and the bundled handler in the function zip, without the samples', async () => {
+  it.each(['alert', 'notify-slack'])(
+    'ships the catalog and the bundled handler in the %s zip, without the samples',
+    async (name) => {
+      // Prepare
+      const [, fn] = lambdaFunction(name);
+      const zip = zipOf(name);
+      const handlerBase = String(fn.Properties.Handler).replace(/\.[^.]+$/, '');
+      const eventFiles = (await readdir(eventsDir)).filter((file) => /\.ya?ml$/.test(file));
+
+      // Assess
+      const names = [...zip.keys()];
+      for (const file of eventFiles) {
+        expect(zip.get(`events/${file}`)?.toString('utf8'), `events/${file}`).toBe(
+          await readFile(join(eventsDir, file), 'utf8'),
+        );
+      }
+      expect(names.filter((entry) => entry.startsWith('events/samples/'))).toStrictEqual([]);
+      const handlerFiles = names.filter(
+        (entry) => /\.(mjs|cjs|js)$/.test(entry) && entry.startsWith(`${handlerBase}.`),
+      );
+      expect(handlerFiles).toHaveLength(1);
+      const bundle = zip.get(handlerFiles[0] as string)?.toString('utf8') ?? '';
+      expect(bundle).toMatch(/\bhandler\b/);
+      // Bundled: no import of a project file that would be missing from the zip.
+      expect(bundle).not.toMatch(/(?:from\s*|import\s*\(\s*|require\s*\(\s*)['"]\.{1,2}\//);
+      expect(names.some((entry) => entry.endsWith('.ts'))).toBe(false);
+      // Each zip holds its own handler only.
+      expect(
+        names.filter((entry) => entry.startsWith('functions/') && !entry.startsWith(`${handlerBase}.`)),
+      ).toStrictEqual([]);
+    },
+  );
+
+  it('ships the IP databases, as in node_modules and with their licences, in the alert zip only', async () => {
     // Prepare
-    const [, fn] = alertFunction();
-    const s3Key = (fn.Properties.Code as { S3Key: string }).S3Key;
-    const zip = zips.get(s3Key.split('/').pop() as string);
-    const handlerBase = String(fn.Properties.Handler).replace(/\.[^.]+$/, '');
-    const eventFiles = (await readdir(EVENTS_DIR)).filter((name) => /\.ya?ml$/.test(name));
+    const alertZip = zipOf('alert');
+    const notifierZip = zipOf('notify-slack');
 
     // Assess
-    expect(zip, `zip for ${s3Key}`).toBeDefined();
-    const names = [...(zip?.keys() ?? [])];
-    for (const file of eventFiles) {
-      expect(zip?.get(`events/${file}`)?.toString('utf8'), `events/${file}`).toBe(
-        await readFile(join(EVENTS_DIR, file), 'utf8'),
-      );
+    for (const file of IP_DATABASE_FILES) {
+      const entry = alertZip.get(`node_modules/${file}`);
+      expect(entry, file).toBeDefined();
+      expect(entry?.equals(await readFile(join(REPO_ROOT, 'node_modules', file))), file).toBe(true);
     }
-    expect(names.filter((name) => name.startsWith('events/samples/'))).toStrictEqual([]);
-    const handlerFiles = names.filter((name) => /\.(mjs|cjs|js)$/.test(name) && name.startsWith(`${handlerBase}.`));
-    expect(handlerFiles).toHaveLength(1);
-    const bundle = zip?.get(handlerFiles[0] as string)?.toString('utf8') ?? '';
-    expect(bundle).toMatch(/\bhandler\b/);
-    // Bundled: no import of a project file that would be missing from the zip.
-    expect(bundle).not.toMatch(/(?:from\s*|import\s*\(\s*|require\s*\(\s*)['"]\.{1,2}\//);
-    expect(names.some((name) => name.endsWith('.ts'))).toBe(false);
+    expect([...alertZip.keys()].filter((name) => name.startsWith('node_modules/')).sort()).toStrictEqual(
+      IP_DATABASE_FILES.map((file) => `node_modules/${file}`).sort(),
+    );
+    expect([...notifierZip.keys()].filter((name) => name.startsWith('node_modules/'))).toStrictEqual([]);
+  });
+
+  it.each(['alert', 'notify-slack'])('loads the unzipped %s bundle in Node, finding its node_modules', async (name) => {
+    // Prepare
+    const [, fn] = lambdaFunction(name);
+    const taskRoot = join(workDir, 'unzipped', name);
+    for (const [entry, content] of zipOf(name)) {
+      await mkdir(dirname(join(taskRoot, entry)), { recursive: true });
+      await writeFile(join(taskRoot, entry), content);
+    }
+    const handlerBase = String(fn.Properties.Handler).replace(/\.[^.]+$/, '');
+    const packages = ['@ip-location-db/geo-whois-asn-country-mmdb', '@ip-location-db/asn'];
+
+    // Act
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', LOAD_BUNDLE, join(taskRoot, `${handlerBase}.mjs`), ...packages],
+      { cwd: taskRoot, env: packagingEnv(), timeout: 30_000 },
+    );
+    const { handler, resolved } = JSON.parse(stdout.trim().split('\n').pop() as string) as {
+      handler: string;
+      resolved: (string | null)[];
+    };
+
+    // Assess
+    expect(handler).toBe('function');
+    if (name === 'alert') {
+      for (const path of resolved) expect(path?.startsWith(join(taskRoot, 'node_modules')), String(path)).toBe(true);
+    }
+  });
+
+  it('subscribes no e-mail address and filters nothing by default', () => {
+    // Assess
+    expect(resourcesOfType('AWS::SNS::Subscription')).toStrictEqual([]);
+    expect(JSON.stringify(template)).not.toContain('FilterPolicy');
   });
 });
