@@ -101,7 +101,11 @@ const createAlertHandler = (deps: AlertHandlerDeps) => {
   };
 };
 
-/** The deployed wiring: configuration and catalog are checked once, on the first invocation. */
+/**
+ * The deployed wiring: configuration and catalog are checked once, on the first invocation. The SQS
+ * client sends to its own regional endpoint rather than the queue URL's host (the same host in Lambda),
+ * so the AWS_ENDPOINT_URL_SQS of a local run is honoured too.
+ */
 const createProductionHandler = (env: Record<string, string | undefined>) => {
   const config = loadConfig(AlertConfigSchema, env);
   const detections = loadDetections(detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT));
@@ -113,7 +117,7 @@ const createProductionHandler = (env: Record<string, string | undefined>) => {
       state: createDynamoState(new DynamoDBClient({}), config.STATE_TABLE),
       sinks: [
         createSnsSink(new SNSClient({}), config.ALERT_TOPIC_ARN, detections),
-        createSlackQueueSink(new SQSClient({}), config.SLACK_QUEUE_URL),
+        createSlackQueueSink(new SQSClient({ useQueueUrlAsEndpoint: false }), config.SLACK_QUEUE_URL),
       ],
       enrich: createEnricher({
         geo: createGeoLookup(),

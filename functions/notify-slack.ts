@@ -5,7 +5,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { Alert } from './core/alert.js';
 import type { Detection } from './core/detection.js';
 import { renderSlackMessage } from './core/render.js';
-import { SlackDeliveryError, toError } from './errors.js';
+import { ConfigError, SlackDeliveryError, toError } from './errors.js';
 import { loadConfig, type NotifierConfig, NotifierConfigSchema } from './io/config.js';
 import { detectionsDirFor, loadDetections } from './io/detections.js';
 import { logger } from './io/logger.js';
@@ -132,8 +132,20 @@ const createWebhookUrlReader = (client: SSMClient, name: string, ttlMs = 300_000
   let cached: { url: string; at: number } | undefined;
   return async (): Promise<string> => {
     if (cached && Date.now() - cached.at < ttlMs) return cached.url;
-    const result = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-    const url = result.Parameter?.Value;
+    let url: string | undefined;
+    try {
+      const result = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+      url = result.Parameter?.Value;
+    } catch (error) {
+      const err = toError(error);
+      // SSM's ParameterNotFound has an empty message: name the parameter, and how to create it.
+      throw new ConfigError(
+        `cannot read the Slack webhook URL from SSM parameter ${name}: ${err.name}${err.message && err.message !== 'UnknownError' ? ` ${err.message}` : ''}` +
+          (err.name === 'ParameterNotFound'
+            ? ` (create it: aws ssm put-parameter --type SecureString --name ${name} --value …)`
+            : ''),
+      );
+    }
     if (!url) throw new Error(`SSM parameter ${name} has no value`);
     cached = { url, at: Date.now() };
     return url;
@@ -150,7 +162,7 @@ const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchRespo
       config,
       detections: loadDetections(detectionsDirFor(config.DETECTIONS_DIR, process.env.LAMBDA_TASK_ROOT)),
       state: createDynamoState(new DynamoDBClient({}), config.STATE_TABLE),
-      sqs: new SQSClient({}),
+      sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
       webhookUrl: createWebhookUrlReader(new SSMClient({}), config.SLACK_WEBHOOK_PARAMETER),
     });
   }

@@ -2,16 +2,19 @@ import { z } from 'zod';
 import { SEVERITIES } from '../core/severity.js';
 import { ConfigError } from '../errors.js';
 
+const isJson = (text: string): boolean => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 const AccountNamesSchema = z
   .string()
-  .transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of account id to name' });
-      return z.NEVER;
-    }
-  })
+  .refine(isJson, 'must be a JSON object of account id to name')
+  .transform((text) => JSON.parse(text) as unknown)
   .pipe(z.record(z.string().regex(/^\d{12}$/, 'keys must be 12-digit account ids'), z.string().min(1)));
 
 /** Where alert links point for a detection's runbook unless configured: the catalog in the project's repository. */
