@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { isDeepStrictEqual, promisify } from 'node:util';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getAtt, PACKAGE_TIMEOUT_MS, packageService, removeWorkDir, STAGE } from '../helpers/package.js';
 
 /**
  * The deployment around the rules (serverless.yml, resources/*): functions, topic, queues, table, alarms and
@@ -13,13 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * and an e-mail severity floor. package.test.ts covers the rules, the zips and the default parameters.
  */
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const STAGE = 'ci';
-const PACKAGE_TIMEOUT_MS = 180_000;
 const EMAILS = ['sec@example.com', 'oncall@example.com'];
 const PARAMS = [`alertEmails=${EMAILS.join(',')}`, 'emailMinSeverity=high'];
-/** Not copied into the temporary service directory (node_modules is linked). */
-const NOT_COPIED = new Set(['node_modules', '.git', '.serverless', '.esbuild', 'coverage', 'test']);
 /** The only actions that may have Resource "*": neither can be scoped to a resource we know at package time. */
 const UNSCOPABLE_ACTIONS = new Set(['organizations:DescribeAccount', 'iam:ListAccountAliases']);
 
@@ -43,7 +37,6 @@ interface Statement {
 }
 
 const ref = (logicalId: string) => ({ Ref: logicalId });
-const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
 const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 /** An `Fn::Sub` of `text`, in which `${AWS::…}` are CloudFormation's pseudo-parameters. */
@@ -70,55 +63,6 @@ const DEFAULT_PARAMS: Record<string, string> = {
 const withParams = (params: Record<string, string>) => ({
   resolveVariable: async (address: string) => ({ ...DEFAULT_PARAMS, ...params })[address.replace(/^param:/, '')],
 });
-
-/** The environment of a CI runner with no AWS credentials of any kind. */
-const packagingEnv = (): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('AWS_')) delete env[name];
-  }
-  return {
-    ...env,
-    AWS_SHARED_CREDENTIALS_FILE: join(tmpdir(), 'rootwatch-no-aws-credentials'),
-    AWS_CONFIG_FILE: join(tmpdir(), 'rootwatch-no-aws-config'),
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-  };
-};
-
-/**
- * Packages a copy of the service, so that this run and package.test.ts's (vitest runs files in parallel)
- * do not share the .esbuild and .serverless directories the framework writes next to serverless.yml.
- */
-const packageService = async (workDir: string, params: readonly string[]): Promise<string> => {
-  const serviceDir = join(workDir, 'service');
-  const outputDir = join(workDir, 'package');
-  await mkdir(serviceDir);
-  for (const entry of await readdir(REPO_ROOT)) {
-    if (!NOT_COPIED.has(entry)) await cp(join(REPO_ROOT, entry), join(serviceDir, entry), { recursive: true });
-  }
-  await symlink(join(REPO_ROOT, 'node_modules'), join(serviceDir, 'node_modules'), 'dir');
-  const started = performance.now();
-  await promisify(execFile)(
-    join(REPO_ROOT, 'node_modules/.bin/serverless'),
-    ['package', '--stage', STAGE, '--package', outputDir, ...params.map((param) => `--param=${param}`)],
-    { cwd: serviceDir, env: packagingEnv(), timeout: PACKAGE_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-  ).catch((error: Error & { stdout?: string; stderr?: string }) => {
-    throw new Error(`serverless package failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`, { cause: error });
-  });
-  // Logged so a slow-down shows in CI output long before it reaches the timeout.
-  console.info(
-    `serverless package --stage ${STAGE} ${params.join(' ')} took ${Math.round(performance.now() - started)} ms`,
-  );
-  return outputDir;
-};
-
-/** Removes a directory packageService worked in. */
-const removeWorkDir = async (workDir: string) => {
-  // Unlink node_modules first, so that nothing can follow it into the repository's.
-  await unlink(join(workDir, 'service', 'node_modules')).catch(() => undefined);
-  await rm(workDir, { recursive: true, force: true });
-};
 
 describe('serverless package with e-mail subscribers', () => {
   let workDir: string;

@@ -1,12 +1,20 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import {
+  getAtt,
+  PACKAGE_TIMEOUT_MS,
+  packageService,
+  packagingEnv,
+  REPO_ROOT,
+  removeWorkDir,
+  STAGE,
+} from '../helpers/package.js';
 
 /**
  * Runs `serverless package` (osls + serverless-esbuild) the way CI does, offline, without AWS
@@ -15,12 +23,7 @@ import { parse as parseYaml } from 'yaml';
  * under test). infrastructure.test.ts covers the rest of the stack, packaged with e-mail subscribers.
  */
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const STAGE = 'ci';
-const PACKAGE_TIMEOUT_MS = 180_000;
 const READ_ONLY_STATE = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
-/** Not copied into the temporary service directory (node_modules is linked). */
-const NOT_COPIED = new Set(['node_modules', '.git', '.serverless', '.esbuild', 'coverage', 'test']);
 /** What the alert function reads at run time from node_modules (functions/io/geo.ts), with the licences. */
 const IP_DATABASE_FILES = [
   '@ip-location-db/geo-whois-asn-country-mmdb/package.json',
@@ -48,8 +51,6 @@ interface CatalogEntry {
   readOnlyEvents: boolean;
   patterns: Record<string, unknown>[];
 }
-
-const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
 
 const readCatalog = async (eventsDir: string): Promise<CatalogEntry[]> => {
   const files = (await readdir(eventsDir)).filter((name) => /\.ya?ml$/.test(name)).sort();
@@ -91,21 +92,6 @@ const readZip = (zip: Buffer): Map<string, Buffer> => {
   return entries;
 };
 
-/** The environment of a CI runner with no AWS credentials of any kind. */
-const packagingEnv = (): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('AWS_')) delete env[name];
-  }
-  return {
-    ...env,
-    AWS_SHARED_CREDENTIALS_FILE: join(tmpdir(), 'rootwatch-no-aws-credentials'),
-    AWS_CONFIG_FILE: join(tmpdir(), 'rootwatch-no-aws-config'),
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-  };
-};
-
 /**
  * Run by Node in a child process on an unzipped function: loads the bundle as Lambda does (an ES module
  * import, so a bad banner or import shows) and resolves the given packages from the bundle's place, as the
@@ -120,32 +106,6 @@ const require = createRequire(pathToFileURL(bundle).href);
 const resolve = (name) => { try { return require.resolve(name + '/package.json'); } catch { return null; } };
 console.log(JSON.stringify({ handler: typeof loaded.handler, resolved: packages.map(resolve) }));
 `;
-
-/**
- * Packages a copy of the service into `workDir`, so that this run and infrastructure.test.ts's (vitest
- * runs files in parallel) do not share the .esbuild and .serverless directories the framework writes
- * next to serverless.yml. Returns the directory holding the template and the zips.
- */
-const packageService = async (workDir: string): Promise<string> => {
-  const serviceDir = join(workDir, 'service');
-  const outputDir = join(workDir, 'package');
-  await mkdir(serviceDir);
-  for (const entry of await readdir(REPO_ROOT)) {
-    if (!NOT_COPIED.has(entry)) await cp(join(REPO_ROOT, entry), join(serviceDir, entry), { recursive: true });
-  }
-  await symlink(join(REPO_ROOT, 'node_modules'), join(serviceDir, 'node_modules'), 'dir');
-  const started = performance.now();
-  await promisify(execFile)(
-    join(REPO_ROOT, 'node_modules/.bin/serverless'),
-    ['package', '--stage', STAGE, '--package', outputDir],
-    { cwd: serviceDir, env: packagingEnv(), timeout: PACKAGE_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-  ).catch((error: Error & { stdout?: string; stderr?: string }) => {
-    throw new Error(`serverless package failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`, { cause: error });
-  });
-  // Logged so a slow-down shows in CI output long before it reaches the timeout.
-  console.info(`serverless package --stage ${STAGE} took ${Math.round(performance.now() - started)} ms`);
-  return outputDir;
-};
 
 describe('serverless package', () => {
   let workDir: string;
@@ -197,10 +157,7 @@ describe('serverless package', () => {
   }, PACKAGE_TIMEOUT_MS);
 
   afterAll(async () => {
-    if (!workDir) return;
-    // Unlink node_modules first, so that nothing can follow it into the repository's.
-    await unlink(join(workDir, 'service', 'node_modules')).catch(() => undefined);
-    await rm(workDir, { recursive: true, force: true });
+    if (workDir) await removeWorkDir(workDir);
   });
 
   it('reads a non-empty catalog', () => {
