@@ -42,7 +42,7 @@ const NotifierConfigSchema = z.object({
   SLACK_WEBHOOK_PARAMETER: z.string().regex(/^\/[\w.\-/]+$/, 'an SSM parameter name starting with /'),
   SLACK_DLQ_URL: z.url({ protocol: /^https?$/ }),
   STATE_TABLE: z.string().regex(/^[\w.-]{3,255}$/, 'a DynamoDB table name'),
-  /** Slack takes about one message a second per webhook. */
+  /** Slack takes about one message a second per webhook; serverless.yml runs two notifiers at 2.2 s each. */
   SLACK_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1100),
   /** Receives after which a still-failing message goes to the DLQ with its reason. */
   SLACK_MAX_RECEIVES: z.coerce.number().int().min(1).max(100).default(8),

@@ -174,19 +174,24 @@ describe('serverless package with e-mail subscribers', () => {
     });
   });
 
-  it('posts to Slack one at a time, from the Slack queue, reporting failures per message', () => {
+  it('posts to Slack from the Slack queue with at most two unthrottled pollers, reporting failures per message', () => {
     // Prepare
     const [notifierId, notifier] = fn('notify-slack');
     const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping').map(([, mapping]) => mapping.Properties);
 
     // Assess
-    expect(notifier.Properties.ReservedConcurrentExecutions).toBe(1);
+    expect(notifier.Properties.ReservedConcurrentExecutions).toBe(2);
     expect(mappings).toHaveLength(1);
     expect(mappings[0]).toMatchObject({
       EventSourceArn: getAtt(queue('slack')[0]),
       BatchSize: 5,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      // No more pollers than reserved executions: a throttled batch would wait out the visibility timeout.
+      ScalingConfig: { MaximumConcurrency: 2 },
     });
+    const environment = (notifier.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    // Two notifiers at most, each posting every 2.2 s: within Slack's one message a second.
+    expect(environment.SLACK_MIN_INTERVAL_MS).toBe('2200');
     expect([getAtt(notifierId), ref(notifierId)]).toContainEqual(mappings[0]?.FunctionName);
   });
 
