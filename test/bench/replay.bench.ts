@@ -1,7 +1,8 @@
 /**
- * Replay speed: builds a gzipped CloudTrail log of BENCH_RECORDS records (default 200,000) from the
- * sample events, 1 in 100 of them one that alerts, and times `rootwatch replay --format ndjson` over it
- * in-process. Prints records/s; run with `npm run bench`.
+ * Replay speed: builds a CloudTrail folder as CloudTrail writes it to S3 — gzipped files of 1,000
+ * records, BENCH_RECORDS records in all (default 200,000) — from the sample events, 1 in 100 of them one
+ * that alerts, and times `rootwatch replay --format ndjson` over the folder in-process. Prints
+ * records/s; run with `npm run bench`.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,13 +31,18 @@ const records = Array.from({ length: total }, (_, i) => {
   return { ...base, eventID: `bench-${i}`, eventTime: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString() };
 });
 const dir = mkdtempSync(join(tmpdir(), 'rootwatch-bench-'));
-const file = join(dir, 'trail.json.gz');
-writeFileSync(file, gzipSync(JSON.stringify({ Records: records })));
-const mb = statSync(file).size / 1e6;
+const PER_FILE = 1000;
+let bytes = 0;
+for (let start = 0; start < records.length; start += PER_FILE) {
+  const file = join(dir, `111122223333_CloudTrail_us-east-1_${String(start / PER_FILE).padStart(6, '0')}.json.gz`);
+  writeFileSync(file, gzipSync(JSON.stringify({ Records: records.slice(start, start + PER_FILE) })));
+  bytes += statSync(file).size;
+}
+const mb = bytes / 1e6;
 
 let written = 0;
 const { summary } = await replay({
-  paths: [file],
+  paths: [dir],
   format: 'ndjson',
   minSeverity: 'info',
   detections,
@@ -49,5 +55,5 @@ const { summary } = await replay({
 rmSync(dir, { recursive: true });
 console.log(`replay: ${formatSummary(summary)}`);
 console.log(
-  `replay: ${total.toLocaleString('en-US')} records (${mb.toFixed(1)} MB gzipped) in ${summary.seconds.toFixed(2)} s = ${Math.round(total / summary.seconds).toLocaleString('en-US')} records/s, ${written} alerts written`,
+  `replay: ${total.toLocaleString('en-US')} records (${Math.ceil(total / PER_FILE)} files, ${mb.toFixed(1)} MB gzipped) in ${summary.seconds.toFixed(2)} s = ${Math.round(total / summary.seconds).toLocaleString('en-US')} records/s, ${written} alerts written`,
 );
