@@ -467,6 +467,12 @@ const subjectOf = (alert: Alert): string => {
 const JSON_NOTE =
   'The full alert document (JSON, with the CloudTrail record) goes to the JSON subscribers of this topic (email-json, SQS, HTTPS, Lambda).';
 
+/** The IP databases are CC BY 4.0: where their country or network appears, credit them. */
+const IP_DATA_NOTE =
+  'IP data: NRO, RouteViews and DB-IP.com (https://db-ip.com), CC BY 4.0, packaged by ip-location-db.';
+const hasIpData = (alert: Alert): boolean =>
+  alert.source.country !== undefined || alert.source.asn !== undefined || alert.source.org !== undefined;
+
 /** Catalog text on one line each: descriptions are folded YAML; runbooks keep their numbered lines. */
 const catalogLines = (text: string): string[] =>
   text
@@ -518,6 +524,7 @@ const renderEmail = (alert: Alert, detections: readonly Detection[]): Email => {
     ...(links.length > 0 ? ['', 'Links:', ...links] : []),
     '',
     JSON_NOTE,
+    ...(hasIpData(alert) ? [IP_DATA_NOTE] : []),
     '',
   ].join('\n');
   return { subject: subjectOf(alert), body };

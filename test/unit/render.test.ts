@@ -465,6 +465,7 @@ describe('renderEmail', () => {
         'Runbook: https://runbooks.example/root-console-sign-in.yml',
         '',
         'The full alert document (JSON, with the CloudTrail record) goes to the JSON subscribers of this topic (email-json, SQS, HTTPS, Lambda).',
+        'IP data: NRO, RouteViews and DB-IP.com (https://db-ip.com), CC BY 4.0, packaged by ip-location-db.',
         '',
       ].join('\n'),
     );
