@@ -1,6 +1,12 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../functions/cli.js';
+import { loadDetections } from '../../functions/io/detections.js';
+
+/** Every sample the catalog expects to alert, once. */
+const alerting = new Set(
+  loadDetections().flatMap((d) => d.samples.filter((s) => s.expect === 'match').map((s) => s.fixture)),
+).size;
 
 const runDemo = async (args: string[] = []) => {
   let stdout = '';
@@ -24,18 +30,23 @@ describe('rootwatch demo (npm start)', () => {
   it('runs every alerting sample through the real handlers and prints what Slack and e-mail received', async () => {
     const { code, stdout, stderr } = await runDemo();
     expect(code).toBe(0);
-    expect(stderr).toMatch(/^rootwatch demo: 20 sample CloudTrail events through the alert pipeline/);
+    expect(alerting).toBeGreaterThanOrEqual(20);
+    expect(stderr).toMatch(
+      new RegExp(`^rootwatch demo: ${alerting} sample CloudTrail events through the alert pipeline`),
+    );
     expect(stdout).toContain('▌ 🔴 CRITICAL · Root console sign-in without MFA — demo-production (111122223333)');
     expect(stdout).toContain('Subject: [CRITICAL] root-console-sign-in - demo-production (111122223333)');
     expect(stdout).toContain('*From where*: IP `203.0.113.11` · client `Firefox 62 on macOS`');
-    expect(stdout).toMatch(
-      /20 e-mails published to SNS; 20 Slack messages posted to the local webhook; 0 dead-lettered\.\n$/,
-    );
+    expect(
+      stdout.endsWith(
+        `\n${alerting} e-mails published to SNS; ${alerting} Slack messages posted to the local webhook; 0 dead-lettered.\n`,
+      ),
+    ).toBe(true);
   });
 
   it('prints every e-mail whole with --all', async () => {
     const { stdout } = await runDemo(['--all']);
-    expect(stdout.match(/^── E-mail \d+ /gm)).toHaveLength(20);
-    expect(stdout.match(/^── Slack, message \d+ /gm)).toHaveLength(20);
+    expect(stdout.match(/^── E-mail \d+ /gm)).toHaveLength(alerting);
+    expect(stdout.match(/^── Slack, message \d+ /gm)).toHaveLength(alerting);
   });
 });
