@@ -10,7 +10,15 @@ import { EventParseError } from '../errors.js';
 /** An optional string field; vendor logs also write null for absent values. */
 const text = z.string().nullish();
 
-const CloudTrailRecordSchema = z.looseObject({
+const USER_IDENTITY_FIELDS = {
+  type: text,
+  arn: text,
+  accountId: text,
+  accessKeyId: text,
+  invokedBy: text,
+  userName: text,
+};
+const RECORD_FIELDS = {
   eventName: z.string().min(1),
   eventSource: z.string().min(1),
   eventID: text,
@@ -22,17 +30,19 @@ const CloudTrailRecordSchema = z.looseObject({
   userAgent: text,
   errorCode: text,
   errorMessage: text,
-  userIdentity: z
-    .looseObject({
-      type: text,
-      arn: text,
-      accountId: text,
-      accessKeyId: text,
-      invokedBy: text,
-      userName: text,
-    })
-    .nullish(),
+};
+
+const CloudTrailRecordSchema = z.looseObject({
+  ...RECORD_FIELDS,
+  userIdentity: z.looseObject(USER_IDENTITY_FIELDS).nullish(),
 });
+
+/**
+ * The same checks for parseRecord, which keeps the raw record and drops zod's output: a loose object
+ * copies every unknown key into that output, which is most of a record. Unknown keys never fail
+ * either way, so both schemas accept and reject exactly the same records, with the same issues.
+ */
+const RecordCheck = z.object({ ...RECORD_FIELDS, userIdentity: z.object(USER_IDENTITY_FIELDS).nullish() });
 type CloudTrailRecord = z.infer<typeof CloudTrailRecordSchema>;
 
 /** A CloudTrail record in the envelope EventBridge delivers it in. */
@@ -72,7 +82,10 @@ const detailTypeOf = (record: CloudTrailRecord): string => {
 };
 
 /** `iam.amazonaws.com` → `aws.iam`, as EventBridge names the source of CloudTrail events. */
-const sourceOf = (eventSource: string): string => `aws.${eventSource.split('.')[0]}`;
+const sourceOf = (eventSource: string): string => {
+  const dot = eventSource.indexOf('.');
+  return `aws.${dot === -1 ? eventSource : eventSource.slice(0, dot)}`;
+};
 
 /** A stable id for records that carry no eventID (vendor test logs): the hash of the record. */
 const eventIdOf = (record: CloudTrailRecord, raw: unknown): string =>
@@ -82,7 +95,7 @@ const eventIdOf = (record: CloudTrailRecord, raw: unknown): string =>
 
 /** Validates a raw CloudTrail record; throws EventParseError saying what is missing. */
 const parseRecord = (raw: unknown): CloudTrailRecord => {
-  const result = CloudTrailRecordSchema.safeParse(raw);
+  const result = RecordCheck.safeParse(raw);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`);
     throw new EventParseError(`not a CloudTrail record: ${problems.join('; ')}`, { cause: result.error });

@@ -1079,41 +1079,60 @@ const withPosition = (membership: Membership, array: readonly unknown[], index: 
   { array, index },
 ];
 
-/** Leaves at the end of the path: a leaf itself, or every leaf inside (nested) arrays; objects hold none. */
-const collectLeaves = (node: unknown, membership: Membership, out: Candidate[]): void => {
-  if (isLeaf(node)) out.push({ value: node, membership });
-  else if (Array.isArray(node)) {
+/** What a path holds no leaf of: shared, never written to. */
+const NO_CANDIDATES: readonly Candidate[] = [];
+
+/**
+ * Leaves at the end of the path: a leaf itself, or every leaf inside (nested) arrays; objects hold
+ * none. Appends them to `out`, created on the first leaf (most paths hold one leaf or none), and
+ * returns it.
+ */
+const collectLeaves = (
+  node: unknown,
+  membership: Membership,
+  out: Candidate[] | undefined,
+): Candidate[] | undefined => {
+  if (isLeaf(node)) {
+    const candidate: Candidate = { value: node, membership };
+    if (out === undefined) return [candidate];
+    out.push(candidate);
+  } else if (Array.isArray(node)) {
     for (let index = 0; index < node.length; index++) {
-      collectLeaves(node[index], withPosition(membership, node, index), out);
+      out = collectLeaves(node[index], withPosition(membership, node, index), out);
     }
   }
+  return out;
 };
 
-/** Follows the path from segment `start`, through objects and (crushed) arrays. */
-const descend = (node: unknown, lookup: PathLookup, start: number, membership: Membership, out: Candidate[]): void => {
+/** Follows the path from segment `start`, through objects and (crushed) arrays; appends as collectLeaves does. */
+const descend = (
+  node: unknown,
+  lookup: PathLookup,
+  start: number,
+  membership: Membership,
+  out: Candidate[] | undefined,
+): Candidate[] | undefined => {
   if (Array.isArray(node)) {
     for (let index = 0; index < node.length; index++) {
-      descend(node[index], lookup, start, withPosition(membership, node, index), out);
+      out = descend(node[index], lookup, start, withPosition(membership, node, index), out);
     }
-    return;
+    return out;
   }
-  if (!isEventObject(node)) return;
+  if (!isEventObject(node)) return out;
   const spellings = lookup.keys[start] ?? [];
   for (let length = 1; length <= spellings.length; length++) {
     // A plain read is much faster than Object.hasOwn on this path; inherited members are functions,
     // which no JSON value is, except `__proto__`, which must not lead into Object.prototype.
     const child = node[spellings[length - 1] as string];
     if (child === undefined || child === Object.prototype) continue;
-    if (start + length === lookup.segments) collectLeaves(child, membership, out);
-    else descend(child, lookup, start + length, membership, out);
+    if (start + length === lookup.segments) out = collectLeaves(child, membership, out);
+    else out = descend(child, lookup, start + length, membership, out);
   }
-};
-
-const findCandidates = (event: Record<string, unknown>, lookup: PathLookup): Candidate[] => {
-  const out: Candidate[] = [];
-  descend(event, lookup, 0, EMPTY_MEMBERSHIP, out);
   return out;
 };
+
+const findCandidates = (event: Record<string, unknown>, lookup: PathLookup): readonly Candidate[] =>
+  descend(event, lookup, 0, EMPTY_MEMBERSHIP, undefined) ?? NO_CANDIDATES;
 
 /** Adds a leaf's array elements to those chosen so far, or undefined when the two disagree on an array. */
 const combine = (chosen: Membership, leaf: Membership): Membership | undefined => {
@@ -1138,7 +1157,7 @@ const matchBranch = (
   index: number,
   membership: Membership,
   event: Record<string, unknown>,
-  cache: (Candidate[] | undefined)[],
+  cache: (readonly Candidate[] | undefined)[],
 ): boolean => {
   const field = fields[index];
   if (field === undefined) return true;
@@ -1196,8 +1215,9 @@ const compilePattern = (pattern: unknown): EventPredicate => {
   const { plans, slots } = planBranches(compileBranches(pattern));
   return (event) => {
     if (!isEventObject(event)) return false;
-    const cache = new Array<Candidate[] | undefined>(slots);
-    return plans.some((fields) => matchBranch(fields, 0, EMPTY_MEMBERSHIP, event, cache));
+    const cache = new Array<readonly Candidate[] | undefined>(slots);
+    for (const fields of plans) if (matchBranch(fields, 0, EMPTY_MEMBERSHIP, event, cache)) return true;
+    return false;
   };
 };
 

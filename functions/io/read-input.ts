@@ -1,9 +1,10 @@
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { createGunzip, gunzip } from 'node:zlib';
 import { InputError, toError } from '../errors.js';
 
 /**
@@ -43,6 +44,18 @@ const INPUT_FILE = /\.(json|jsonl|ndjson)(\.gz)?$/i;
 const JSON_LINES_FILE = /\.(jsonl|ndjson)(\.gz)?$/i;
 const PROGRESS_STEP = 1024 * 1024;
 /**
+ * A regular file smaller than this (CloudTrail log files mostly are) is read and gunzipped in one go
+ * rather than streamed, which is much cheaper per file. A streamed file this small reports no
+ * progress inside it either, so progress is the same both ways.
+ */
+const WHOLE_FILE_BYTES = PROGRESS_STEP;
+/** A small file that gunzips to more than this is streamed after all, so it is never held whole. */
+const WHOLE_FILE_TEXT_BYTES = 64 * 1024 * 1024;
+/** Output chunk size for gunzipping a file read whole: one step on the thread pool, not one per 16 KiB. */
+const WHOLE_FILE_CHUNK = 1024 * 1024;
+/** Lines of a file read whole are handed on in batches of about this many characters, as if streamed. */
+const LINE_BATCH_CHARS = 64 * 1024;
+/**
  * A file whose first line is not a JSON value on its own is read whole, as one (pretty-printed)
  * document. Past this many characters it is taken to be JSON Lines with a bad first line, or refused.
  */
@@ -58,7 +71,7 @@ const FS_MESSAGES: Partial<Record<string, string>> = {
 };
 
 type Source =
-  | { kind: 'file'; path: string; size: number; explicit: boolean }
+  | { kind: 'file'; path: string; size: number; regular: boolean; explicit: boolean }
   | { kind: 'stdin' }
   | { kind: 'error'; error: InputError };
 
@@ -93,9 +106,11 @@ const inputError = (file: string, position: string | undefined, message: string,
   error: new InputError(file, position, message, cause === undefined ? undefined : { cause }),
 });
 
+const REQUIRED_FIELDS = ['eventName', 'eventSource'] as const;
+
 /** Why an object is not a CloudTrail record, or undefined when it is one. */
 const recordProblem = (value: Record<string, unknown>): string | undefined => {
-  for (const field of ['eventName', 'eventSource']) {
+  for (const field of REQUIRED_FIELDS) {
     if (value[field] === undefined) return `missing ${field}`;
     if (typeof value[field] !== 'string') return `${field} is not a string`;
   }
@@ -137,37 +152,42 @@ const isDigest = (value: unknown): boolean =>
   isObject(value) && typeof value.digestStartTime === 'string' && Array.isArray(value.logFiles);
 
 /**
- * The items of one JSON document: a whole file (prefix undefined) or one line or value of it
- * (prefix `line N`). A document is a `{"Records": [...]}` log file, an array of records or events,
- * or a single record or event.
+ * The items of one JSON document, appended to `out`: a whole file (prefix undefined) or one line or
+ * value of it (prefix `line N`). A document is a `{"Records": [...]}` log file, an array of records
+ * or events, or a single record or event.
  */
-function* fromDocument(
+const fromDocument = (
   value: unknown,
   file: string,
   prefix: string | undefined,
   explicit: boolean,
-): Generator<InputItem> {
-  const at = (position: string): string => (prefix === undefined ? position : `${prefix}, ${position}`);
+  out: InputItem[],
+): void => {
+  const at = prefix === undefined ? '' : `${prefix}, `;
   if (Array.isArray(value)) {
-    for (const [index, element] of value.entries()) yield toItem(element, file, at(`[${index}]`));
+    for (let index = 0; index < value.length; index++) out.push(toItem(value[index], file, `${at}[${index}]`));
     return;
   }
   if (isObject(value) && 'Records' in value) {
     const records = value.Records;
     if (!Array.isArray(records)) {
-      yield inputError(file, prefix, `Records is ${describeType(records)}, expected an array of CloudTrail records`);
+      out.push(
+        inputError(file, prefix, `Records is ${describeType(records)}, expected an array of CloudTrail records`),
+      );
       return;
     }
-    for (const [index, record] of records.entries()) yield toItem(record, file, at(`Records[${index}]`));
+    for (let index = 0; index < records.length; index++) {
+      out.push(toItem(records[index], file, `${at}Records[${index}]`));
+    }
     return;
   }
   if (prefix === undefined && isDigest(value)) {
     // A synced trail bucket holds digest files beside the logs: a walk skips them, a named one is a mistake.
-    if (explicit) yield inputError(file, undefined, 'a CloudTrail digest file, which holds no records');
+    if (explicit) out.push(inputError(file, undefined, 'a CloudTrail digest file, which holds no records'));
     return;
   }
-  yield toItem(value, file, prefix ?? 'document');
-}
+  out.push(toItem(value, file, prefix ?? 'document'));
+};
 
 /**
  * Splits text holding JSON objects or arrays one after another, as `jq` prints them, into each
@@ -241,6 +261,14 @@ async function* decompressed(raw: AsyncGenerator<Buffer>): AsyncGenerator<Buffer
   yield* gunzip;
 }
 
+/** The items of a stream of (possibly gzipped) UTF-8 bytes. */
+const readStream = (
+  file: string,
+  raw: AsyncGenerator<Buffer>,
+  explicit: boolean,
+  tick: () => void,
+): AsyncGenerator<InputItem[]> => readLines(file, lineBatches(decompressed(raw)), explicit, tick);
+
 /** The lines of UTF-8 bytes, one batch per chunk (possibly empty); a BOM is dropped. */
 async function* lineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
   const decoder = new StringDecoder('utf8');
@@ -267,20 +295,87 @@ async function* lineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<strin
   if (last !== '') yield [last];
 }
 
+/** The lines of a whole text, in batches of about LINE_BATCH_CHARS characters, split as lineBatches splits them. */
+function* textLineBatches(text: string): Generator<string[]> {
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  let batch: string[] = [];
+  let chars = 0;
+  let start = 0;
+  for (let newline = body.indexOf('\n'); newline !== -1; newline = body.indexOf('\n', start)) {
+    batch.push(body.slice(start, newline));
+    chars += newline - start;
+    start = newline + 1;
+    if (chars >= LINE_BATCH_CHARS) {
+      yield batch;
+      batch = [];
+      chars = 0;
+    }
+  }
+  if (start < body.length) batch.push(body.slice(start));
+  if (batch.length > 0) yield batch;
+}
+
 /**
- * The items of one file or stream. Its shape is told from its content: when the first non-blank
- * line is a JSON value on its own and more non-blank lines follow, it is JSON Lines, streamed line
- * by line. Otherwise it is one JSON document (a CloudTrail log file, single-line or pretty-printed)
- * and is read whole; if that fails to parse, it is re-read as JSON Lines with a bad first line
- * (when its second non-blank line is a JSON value on its own) or as JSON values one after another
- * (`jq` output), else it is one error.
+ * The bytes of a regular file smaller than WHOLE_FILE_BYTES, read at once; undefined when it is (or,
+ * having grown since it was found, has become) too big. Never reads more than WHOLE_FILE_BYTES.
  */
-async function* readStream(
+const readSmallFile = (path: string): Buffer | undefined => {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size >= WHOLE_FILE_BYTES) return undefined;
+    // One byte more than the file holds, to tell that it has ended rather than still growing.
+    const buffer = Buffer.allocUnsafe(size + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) return buffer.subarray(0, length);
+      length += read;
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+};
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * The text of a small regular file, read whole and gunzipped (when it starts with the gzip magic
+ * bytes) in one go, on the thread pool, so that the main thread can go on with the file before it.
+ * Undefined when the file is to be streamed instead: it is too big (see readSmallFile), it gunzips
+ * to more than WHOLE_FILE_TEXT_BYTES, or it fails to read or to gunzip; the stream then reports the
+ * error exactly as it always has, after the items read before it.
+ */
+const readWhole = async (path: string): Promise<string | undefined> => {
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readSmallFile(path);
+    if (bytes === undefined) return undefined;
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b)
+      bytes = await gunzipAsync(bytes, { maxOutputLength: WHOLE_FILE_TEXT_BYTES, chunkSize: WHOLE_FILE_CHUNK });
+  } catch {
+    return undefined;
+  }
+  const decoder = new StringDecoder('utf8');
+  return decoder.write(bytes) + decoder.end();
+};
+
+/**
+ * The items of one file or stream, given as batches of its lines; one batch of items per batch of
+ * lines that yields any, so that callers pay per batch rather than per record. Its shape is told
+ * from its content: when the first non-blank line is a JSON value on its own and more non-blank
+ * lines follow, it is JSON Lines, read line by line. Otherwise it is one JSON document (a CloudTrail
+ * log file, single-line or pretty-printed) and is read whole; if that fails to parse, it is re-read
+ * as JSON Lines with a bad first line (when its second non-blank line is a JSON value on its own) or
+ * as JSON values one after another (`jq` output), else it is one error.
+ */
+async function* readLines(
   file: string,
-  raw: AsyncGenerator<Buffer>,
+  batches: AsyncIterable<string[]> | Iterable<string[]>,
   explicit: boolean,
   tick: () => void,
-): AsyncGenerator<InputItem> {
+): AsyncGenerator<InputItem[]> {
   let mode: 'detect' | 'lines' | 'document' = 'detect';
   let lineNumber = 0;
   /** Every line so far, while the shape is not settled. */
@@ -289,23 +384,25 @@ async function* readStream(
   let first: (Parsed & { line: number }) | undefined;
   let secondParses = false;
 
-  function* fromLine(line: string, number: number): Generator<InputItem> {
+  const fromLine = (line: string, number: number, out: InputItem[]): void => {
     if (isBlank(line)) return;
     const parsed = parseJson(line);
-    if (parsed.ok) yield* fromDocument(parsed.value, file, `line ${number}`, explicit);
-    else yield inputError(file, `line ${number}`, `not valid JSON: ${parsed.message}`);
-  }
-  function* fromHeldLines(): Generator<InputItem> {
-    for (const [index, line] of held.entries()) yield* fromLine(line, index + 1);
+    if (parsed.ok) fromDocument(parsed.value, file, `line ${number}`, explicit, out);
+    else out.push(inputError(file, `line ${number}`, `not valid JSON: ${parsed.message}`));
+  };
+  const fromHeldLines = (out: InputItem[]): void => {
+    for (let index = 0; index < held.length; index++) fromLine(held[index] as string, index + 1, out);
     held = [];
-  }
+  };
 
   try {
-    for await (const batch of lineBatches(decompressed(raw))) {
+    for await (const batch of batches) {
+      const out: InputItem[] = [];
+      let refused = false;
       for (const line of batch) {
         lineNumber++;
         if (mode === 'lines') {
-          yield* fromLine(line, lineNumber);
+          fromLine(line, lineNumber, out);
           continue;
         }
         held.push(line);
@@ -319,8 +416,8 @@ async function* readStream(
           if (first.ok) {
             mode = 'lines';
             held = [];
-            yield* fromDocument(first.value, file, `line ${first.line}`, explicit);
-            yield* fromLine(line, lineNumber);
+            fromDocument(first.value, file, `line ${first.line}`, explicit, out);
+            fromLine(line, lineNumber, out);
             continue;
           }
           mode = 'document';
@@ -328,56 +425,57 @@ async function* readStream(
         }
         if (heldChars > MAX_DOCUMENT_CHARS) {
           if (!secondParses) {
-            yield inputError(
-              file,
-              undefined,
-              'neither JSON Lines nor small enough (256 MiB) to read as one JSON document',
+            out.push(
+              inputError(file, undefined, 'neither JSON Lines nor small enough (256 MiB) to read as one JSON document'),
             );
-            return;
+            refused = true;
+            break;
           }
           mode = 'lines';
-          yield* fromHeldLines();
+          fromHeldLines(out);
         }
       }
+      if (out.length > 0) yield out;
+      if (refused) return;
       tick();
     }
   } catch (error) {
     // Items already yielded stand; the error names where reading stopped.
-    yield inputError(file, mode === 'lines' ? `line ${lineNumber + 1}` : undefined, describeFailure(error), error);
+    yield [inputError(file, mode === 'lines' ? `line ${lineNumber + 1}` : undefined, describeFailure(error), error)];
     return;
   }
 
+  const out: InputItem[] = [];
   if (mode === 'detect') {
     // An empty or blank input holds no records: no items. A single non-blank line is one document.
     if (first === undefined) return;
     // It is the one line of a JSON Lines file when the name says so.
     const prefix = JSON_LINES_FILE.test(file) ? `line ${first.line}` : undefined;
-    if (first.ok) yield* fromDocument(first.value, file, prefix, explicit);
-    else yield inputError(file, prefix, `not valid JSON: ${first.message}`);
+    if (first.ok) fromDocument(first.value, file, prefix, explicit, out);
+    else out.push(inputError(file, prefix, `not valid JSON: ${first.message}`));
   } else if (mode === 'document') {
     const text = held.join('\n');
     const parsed = parseJson(text);
     if (parsed.ok) {
       held = [];
-      yield* fromDocument(parsed.value, file, undefined, explicit);
-      return;
-    }
-    if (secondParses) {
-      yield* fromHeldLines();
-      return;
-    }
-    held = [];
-    const values = splitValues(text);
-    if (values === undefined || values.length < 2) {
-      yield inputError(file, undefined, `not valid JSON or JSON Lines: ${parsed.message}`);
-      return;
-    }
-    for (const value of values) {
-      const parsedValue = parseJson(value.text);
-      if (parsedValue.ok) yield* fromDocument(parsedValue.value, file, `line ${value.line}`, explicit);
-      else yield inputError(file, `line ${value.line}`, `not valid JSON: ${parsedValue.message}`);
+      fromDocument(parsed.value, file, undefined, explicit, out);
+    } else if (secondParses) {
+      fromHeldLines(out);
+    } else {
+      held = [];
+      const values = splitValues(text);
+      if (values === undefined || values.length < 2) {
+        out.push(inputError(file, undefined, `not valid JSON or JSON Lines: ${parsed.message}`));
+      } else {
+        for (const value of values) {
+          const parsedValue = parseJson(value.text);
+          if (parsedValue.ok) fromDocument(parsedValue.value, file, `line ${value.line}`, explicit, out);
+          else out.push(inputError(file, `line ${value.line}`, `not valid JSON: ${parsedValue.message}`));
+        }
+      }
     }
   }
+  if (out.length > 0) yield out;
 }
 
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -414,7 +512,7 @@ const walk = async (dir: string, sources: Source[], seen: Set<string>): Promise<
       } else if (found.isDirectory()) {
         await walk(path, sources, seen);
       } else if (found.isFile() && INPUT_FILE.test(entry.name)) {
-        sources.push({ kind: 'file', path, size: found.size, explicit: false });
+        sources.push({ kind: 'file', path, size: found.size, regular: true, explicit: false });
       }
     }
   } catch (error) {
@@ -438,7 +536,10 @@ const findSources = async (paths: string[]): Promise<Source[]> => {
       const stats = await stat(path);
       if (stats.isDirectory()) await walk(path, sources, seen);
       // Pipes and devices (e.g. `<(zcat ...)`) are read too; only regular files have a size.
-      else sources.push({ kind: 'file', path, size: stats.isFile() ? stats.size : 0, explicit: true });
+      else {
+        const regular = stats.isFile();
+        sources.push({ kind: 'file', path, size: regular ? stats.size : 0, regular, explicit: true });
+      }
     } catch (error) {
       sources.push({ kind: 'error', error: failure(path, error) });
     }
@@ -448,10 +549,11 @@ const findSources = async (paths: string[]): Promise<Source[]> => {
 
 /**
  * Reads CloudTrail records and EventBridge events from files, directories and `-` (stdin), in
- * order. Never throws for bad input: each unreadable path or file, bad line and bad record is an
- * error item, and reading goes on.
+ * order, in batches (each non-empty). Never throws for bad input: each unreadable path or file, bad
+ * line and bad record is an error item, and reading goes on. Progress is reported between batches,
+ * once the caller has taken the batch before.
  */
-async function* readInput(paths: string[], options: ReadInputOptions = {}): AsyncGenerator<InputItem> {
+async function* readInputBatches(paths: string[], options: ReadInputOptions = {}): AsyncGenerator<InputItem[]> {
   const sources = await findSources(paths);
   let bytesRead = 0;
   let bytesTotal = 0;
@@ -466,14 +568,22 @@ async function* readInput(paths: string[], options: ReadInputOptions = {}): Asyn
   };
   report();
 
+  const readsWhole = (source: Source | undefined): source is Source & { kind: 'file' } =>
+    source?.kind === 'file' && source.regular && source.size < WHOLE_FILE_BYTES;
+  /** The text of the next source read whole, read while the one before it is processed. */
+  let prefetched: Promise<string | undefined> | undefined;
+
   let stdinRead = false;
-  for (const source of sources) {
+  for (const [index, source] of sources.entries()) {
+    const whole = readsWhole(source) ? (prefetched ?? readWhole(source.path)) : undefined;
+    const next = sources[index + 1];
+    prefetched = readsWhole(next) ? readWhole(next.path) : undefined;
     if (source.kind === 'error') {
-      yield { kind: 'error', error: source.error };
+      yield [{ kind: 'error', error: source.error }];
       continue;
     }
     if (source.kind === 'stdin' && stdinRead) {
-      yield inputError(STDIN_NAME, undefined, 'stdin can be read only once');
+      yield [inputError(STDIN_NAME, undefined, 'stdin can be read only once')];
     } else {
       const size = source.kind === 'file' ? source.size : 0;
       const counter = { bytes: 0 };
@@ -488,7 +598,9 @@ async function* readInput(paths: string[], options: ReadInputOptions = {}): Asyn
         const stdin = options.stdin ?? process.stdin;
         yield* readStream(STDIN_NAME, countBytes(stdin, counter), true, tick);
       } else {
-        yield* readStream(source.path, countBytes(createReadStream(source.path), counter), source.explicit, tick);
+        const text = await whole;
+        if (text !== undefined) yield* readLines(source.path, textLineBatches(text), source.explicit, tick);
+        else yield* readStream(source.path, countBytes(createReadStream(source.path), counter), source.explicit, tick);
       }
       bytesRead += size;
     }
@@ -497,5 +609,14 @@ async function* readInput(paths: string[], options: ReadInputOptions = {}): Asyn
   }
 }
 
+/**
+ * Reads CloudTrail records and EventBridge events from files, directories and `-` (stdin), in
+ * order. Never throws for bad input: each unreadable path or file, bad line and bad record is an
+ * error item, and reading goes on.
+ */
+async function* readInput(paths: string[], options: ReadInputOptions = {}): AsyncGenerator<InputItem> {
+  for await (const batch of readInputBatches(paths, options)) for (const item of batch) yield item;
+}
+
 export type { InputItem, InputProgress, ReadInputOptions };
-export { readInput };
+export { readInput, readInputBatches };

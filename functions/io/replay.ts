@@ -6,7 +6,7 @@ import { SEVERITIES, type Severity } from '../core/severity.js';
 import { InputError, toError } from '../errors.js';
 import { createAlertWriter, type Format } from './format.js';
 import { createProgressBar } from './progress.js';
-import { readInput } from './read-input.js';
+import { readInputBatches } from './read-input.js';
 
 interface ReplayOptions {
   paths: string[];
@@ -71,28 +71,30 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
     options.stderr.write(`rootwatch: ${error.message}\n`);
   };
 
-  for await (const item of readInput(options.paths, {
+  for await (const batch of readInputBatches(options.paths, {
     ...(options.stdin ? { stdin: options.stdin } : {}),
     onProgress: (p) => progress.update(p, summary.records),
   })) {
-    if (item.kind === 'error') {
-      report(item.error);
-      continue;
+    for (const item of batch) {
+      if (item.kind === 'error') {
+        report(item.error);
+        continue;
+      }
+      summary.records += 1;
+      let event: CloudTrailEvent;
+      try {
+        event = item.kind === 'record' ? recordToEvent(item.record) : eventFromInput(item.event);
+      } catch (error) {
+        report(new InputError(item.file, item.position, toError(error).message, { cause: error }));
+        continue;
+      }
+      const alert = pipeline(event);
+      if (!alert) continue;
+      summary.alerts += 1;
+      summary.bySeverity[alert.severity] += 1;
+      options.onAlert?.(alert);
+      writer.write(alert);
     }
-    summary.records += 1;
-    let event: CloudTrailEvent;
-    try {
-      event = item.kind === 'record' ? recordToEvent(item.record) : eventFromInput(item.event);
-    } catch (error) {
-      report(new InputError(item.file, item.position, toError(error).message, { cause: error }));
-      continue;
-    }
-    const alert = pipeline(event);
-    if (!alert) continue;
-    summary.alerts += 1;
-    summary.bySeverity[alert.severity] += 1;
-    options.onAlert?.(alert);
-    writer.write(alert);
   }
   writer.end();
   progress.clear();

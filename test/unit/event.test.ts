@@ -1,7 +1,8 @@
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { recordToEvent } from '../../functions/core/event.js';
+import { CloudTrailRecordSchema, parseRecord, recordToEvent } from '../../functions/core/event.js';
 import { EventParseError } from '../../functions/errors.js';
-import { readSample } from '../helpers/samples.js';
+import { readSample, SAMPLES_DIR } from '../helpers/samples.js';
 
 describe('recordToEvent', () => {
   it('wraps an API call as EventBridge delivers it', () => {
@@ -70,5 +71,35 @@ describe('recordToEvent', () => {
 
   it('says which field is wrong', () => {
     expect(() => recordToEvent({ eventSource: 'iam.amazonaws.com' })).toThrow(/eventName/);
+  });
+
+  it('accepts and rejects exactly the records CloudTrailRecordSchema does, with the same problems', () => {
+    const sample = readSample('root-create-user.json');
+    const identity = sample.userIdentity as Record<string, unknown>;
+    const raws: unknown[] = [
+      ...readdirSync(SAMPLES_DIR)
+        .filter((name) => name.endsWith('.json'))
+        .map(readSample),
+      { ...sample, requestParameters: null, extra: [1, { a: 2 }], 'dotted.key': undefined },
+      JSON.parse('{"__proto__": {"eventName": 5}, "eventName": "X", "eventSource": "y"}'),
+      { ...sample, eventName: '' },
+      { ...sample, eventTime: 5, awsRegion: null, errorCode: undefined },
+      { ...sample, userIdentity: 'root' },
+      { ...sample, userIdentity: null },
+      { ...sample, userIdentity: { ...identity, type: 1, arn: null, sessionContext: { x: 1 } } },
+      { eventName: 1, eventSource: [], userIdentity: [] },
+      'ConsoleLogin',
+      null,
+      [],
+    ];
+    for (const raw of raws) {
+      const expected = CloudTrailRecordSchema.safeParse(raw);
+      if (expected.success) {
+        expect(parseRecord(raw)).toBe(raw);
+        continue;
+      }
+      const problems = expected.error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`);
+      expect(() => parseRecord(raw)).toThrow(`not a CloudTrail record: ${problems.join('; ')}`);
+    }
   });
 });

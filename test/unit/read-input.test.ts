@@ -384,6 +384,87 @@ describe('readInput', () => {
     ]);
   });
 
+  // Small regular files are read and gunzipped whole, everything else is streamed: both must give
+  // the same items. stdin is always streamed, here in 7-byte pieces that split lines and characters.
+  it('reads a small file whole exactly as it streams it', async () => {
+    const pretty = JSON.stringify({ Records: [record('ConsoleLogin'), record('Logout')] }, null, 2);
+    const contents: Record<string, string | Buffer> = {
+      'log file': JSON.stringify({ Records: [record('ConsoleLogin'), 'oops', record('Logout')] }),
+      'pretty, BOM, CRLF': `\uFEFF${pretty.replaceAll('\n', '\r\n')}`,
+      'JSON Lines without a last newline': `\n${ndjson([record('A'), event('B')])}\n  \n${JSON.stringify(record('C'))}`,
+      'JSON Lines with a bad first line': `{"Records": [\n${ndjson([record('ConsoleLogin'), record('Logout')])}`,
+      'jq output': `${[record('A'), event('B')].map((value) => JSON.stringify(value, null, 2)).join('\n')}\n`,
+      'not UTF-8 nor ASCII': Buffer.concat([
+        Buffer.from(`${JSON.stringify(record('Ünïcødé ✓ 🔑'))}\n{"eventName": "`),
+        Buffer.from([0xff, 0xc3]),
+        Buffer.from('", "eventSource": "x"}\n'),
+      ]),
+      garbage: 'these are\nmy notes\n',
+      truncated: pretty.slice(0, 200),
+      digest: JSON.stringify({ digestStartTime: '2024-05-01T00:00:00Z', logFiles: [] }),
+      'a BOM alone': '\uFEFF',
+      empty: '',
+    };
+    const pieces = (bytes: Buffer): Buffer[] =>
+      Array.from({ length: Math.ceil(bytes.length / 7) }, (_, index) => bytes.subarray(index * 7, index * 7 + 7));
+
+    for (const [index, [name, content]] of Object.entries(contents).entries()) {
+      const bytes = Buffer.from(content);
+      for (const [suffix, data] of [
+        ['json', bytes],
+        ['json.gz', gzipSync(bytes)],
+      ] as const) {
+        const path = write(`whole/${index}.${suffix}`, data);
+        const whole = summary(await collect([path])).map((line) => line.replaceAll(path, 'FILE'));
+        const streamed = summary(await collect(['-'], { stdin: Readable.from(pieces(data)) })).map((line) =>
+          line.replaceAll('<stdin>', 'FILE'),
+        );
+        expect(whole, `${name} (${suffix})`).toEqual(streamed);
+      }
+    }
+  });
+
+  it('reads a gzip file of several members, as `cat a.gz b.gz` writes it', async () => {
+    const text = JSON.stringify({ Records: [record('ConsoleLogin'), record('Logout')] });
+    const path = write('members/trail.json.gz', Buffer.concat([gzipSync(text.slice(0, 40)), gzipSync(text.slice(40))]));
+
+    expect(await read([path])).toEqual(['record Records[0] ConsoleLogin', 'record Records[1] Logout']);
+  });
+
+  it('reads a folder of small gzipped log files in order, a corrupt one among them', async () => {
+    const trail = (name: string): Buffer => gzipSync(JSON.stringify({ Records: [record(name), record(`${name}2`)] }));
+    const corrupt = trail('C');
+    write('folder/a.json.gz', trail('A'));
+    write('folder/b.json.gz', trail('B'));
+    write('folder/c.json.gz', corrupt.subarray(0, corrupt.length - 30));
+    write('folder/d.json.gz', Buffer.concat([trail('D'), Buffer.from('garbage')]));
+    write('folder/e.json.gz', trail('E'));
+    const progress: InputProgress[] = [];
+
+    const items = await read([join(root, 'folder')], { onProgress: (p) => progress.push(p) });
+
+    expect(items).toEqual([
+      'record Records[0] A',
+      'record Records[1] A2',
+      'record Records[0] B',
+      'record Records[1] B2',
+      'error folder/c.json.gz: corrupt or truncated gzip data: unexpected end of file',
+      'error folder/d.json.gz: corrupt or truncated gzip data: incorrect header check',
+      'record Records[0] E',
+      'record Records[1] E2',
+    ]);
+    expect(progress.map((p) => p.filesRead)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('streams a small gzip file that unpacks to more than it is worth holding whole', async () => {
+    // 65 MiB of blank lines, then one record: under 100 KiB gzipped.
+    const blank = `${' '.repeat(1024 * 1024 - 1)}\n`.repeat(65);
+    const path = write('bomb/trail.json.gz', gzipSync(`${blank}${JSON.stringify(record('ConsoleLogin'))}\n`));
+    expect(statSync(path).size).toBeLessThan(1024 * 1024);
+
+    expect(await read([path])).toEqual(['record document ConsoleLogin']);
+  });
+
   it('reports progress over the regular files, after each file and inside big ones', async () => {
     const small = write('progress/small.json', JSON.stringify({ Records: [record('ConsoleLogin')] }));
     const lines = Array.from({ length: 12_000 }, (_, index) => record(`Event${index}`));
