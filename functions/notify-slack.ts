@@ -37,9 +37,9 @@ const parseAlert = (body: string): Alert | undefined => {
 };
 
 /**
- * Posts queued alerts to Slack one at a time, each SLACK_MIN_INTERVAL_MS after the last (serverless.yml
- * runs at most two notifiers at 2.2 s: within Slack's one message a second per webhook). A message Slack refuses for good (4xx), or that
- * keeps failing for SLACK_MAX_RECEIVES receives, goes to the Slack DLQ with its reason; a passing
+ * Posts queued alerts to Slack one at a time, each SLACK_MIN_INTERVAL_MS after the last
+ * (serverless.yml runs at most two notifiers at 2.2 s: within Slack's one message a second per
+ * webhook). A message Slack refuses for good (4xx), or that keeps failing for SLACK_MAX_RECEIVES receives, goes to the Slack DLQ with its reason; a passing
  * failure (network, 5xx, 429) leaves it and the rest of the batch on the queue for a later try.
  */
 const createNotifierHandler = (deps: NotifierDeps) => {
