@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Message } from '@aws-sdk/client-sqs';
-import type { SQSEvent } from 'aws-lambda';
 import { createAlertHandler } from './alert.js';
 import type { Detection } from './core/detection.js';
 import { recordToEvent } from './core/event.js';
@@ -38,25 +36,6 @@ const alertingSamples = (detections: readonly Detection[], dir: string) => {
     }));
 };
 
-const sqsEventOf = (messages: Message[]): SQSEvent => ({
-  Records: messages.map((message) => ({
-    messageId: message.MessageId ?? '',
-    receiptHandle: message.ReceiptHandle ?? '',
-    body: message.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: '0',
-      SenderId: 'demo',
-      ApproximateFirstReceiveTimestamp: '0',
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:rootwatch-demo-slack',
-    awsRegion: 'us-east-1',
-  })),
-});
-
 /** A Slack message as text, block by block, the way the channel shows it (mrkdwn left as sent). */
 const describeSlack = (message: SlackMessage): string => {
   const lines: string[] = [];
@@ -90,7 +69,7 @@ const rule = (title: string) => `\n── ${title} ${'─'.repeat(Math.max(0, 76
  * the Slack messages go to that real webhook instead.
  */
 const runDemo = async (io: DemoIo, options: { all?: boolean } = {}): Promise<number> => {
-  const [{ startLocalAws }, { startSlackServer }] = await Promise.all([
+  const [{ publishedOf, sqsEventOf, startLocalAws }, { startSlackServer }] = await Promise.all([
     import('./io/local-aws.js'),
     import('./io/local-slack.js'),
   ]);
@@ -121,13 +100,10 @@ const runDemo = async (io: DemoIo, options: { all?: boolean } = {}): Promise<num
       await handler(recordToEvent(sample.record), { awsRequestId: `demo-${i}` });
     }
 
-    const emails = (await aws.drain(aws.subscriberQueueUrl)).map((message) => {
-      const notification = JSON.parse(message.Body ?? '{}') as { Subject?: string; Message: string };
-      return {
-        subject: notification.Subject ?? '',
-        body: (JSON.parse(notification.Message) as { email: string }).email,
-      };
-    });
+    const emails = (await aws.drain(aws.subscriberQueueUrl)).map(publishedOf).map((published) => ({
+      subject: published.Subject ?? '',
+      body: published.structure.email ?? '',
+    }));
     const notifier = createNotifierHandler({
       config: { SLACK_MIN_INTERVAL_MS: realWebhook ? 1100 : 0, SLACK_MAX_RECEIVES: 1, SLACK_DLQ_URL: aws.slackDlqUrl },
       detections,

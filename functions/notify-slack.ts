@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -44,7 +45,7 @@ const parseAlert = (body: string): Alert | undefined => {
  */
 const createNotifierHandler = (deps: NotifierDeps) => {
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? ((ms: number) => delay(ms));
   const post = deps.post ?? postSlackMessage;
   let lastPostAt = Number.NEGATIVE_INFINITY;
 

@@ -11,6 +11,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 
@@ -106,7 +107,37 @@ const startLocalAws = async (name = 'rootwatch-test') => {
   };
 };
 
+/** SQS messages as the Lambda event source mapping hands them to a function. */
+const sqsEventOf = (messages: Message[], receiveCount = 1): SQSEvent => ({
+  Records: messages.map((message) => ({
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      SentTimestamp: '0',
+      SenderId: 'local',
+      ApproximateFirstReceiveTimestamp: '0',
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:rootwatch-local-slack',
+    awsRegion: 'us-east-1',
+  })),
+});
+
+/** What SNS published, as a subscribed queue receives it (fauxqs passes the JSON structure through). */
+const publishedOf = (message: Message) => {
+  const notification = JSON.parse(message.Body ?? '{}') as {
+    Subject?: string;
+    Message: string;
+    MessageAttributes: Record<string, { Type: string; Value: string }>;
+  };
+  return { ...notification, structure: JSON.parse(notification.Message) as Record<string, string> };
+};
+
 type LocalAws = Awaited<ReturnType<typeof startLocalAws>>;
 
 export type { LocalAws };
-export { startLocalAws };
+export { publishedOf, sqsEventOf, startLocalAws };

@@ -609,14 +609,5 @@ async function* readInputBatches(paths: string[], options: ReadInputOptions = {}
   }
 }
 
-/**
- * Reads CloudTrail records and EventBridge events from files, directories and `-` (stdin), in
- * order. Never throws for bad input: each unreadable path or file, bad line and bad record is an
- * error item, and reading goes on.
- */
-async function* readInput(paths: string[], options: ReadInputOptions = {}): AsyncGenerator<InputItem> {
-  for await (const batch of readInputBatches(paths, options)) for (const item of batch) yield item;
-}
-
 export type { InputItem, InputProgress, ReadInputOptions };
-export { readInput, readInputBatches };
+export { readInputBatches };

@@ -35,7 +35,7 @@ interface ReplaySummary {
 const eventFromInput = (event: Record<string, unknown>): CloudTrailEvent => {
   const converted = recordToEvent(event.detail);
   // Keep the envelope's own fields where it has them: they are what EventBridge delivered.
-  const pick = (key: 'account' | 'region' | 'time' | 'id') =>
+  const pick = (key: 'account' | 'region' | 'time') =>
     typeof event[key] === 'string' && event[key] !== '' ? (event[key] as string) : converted[key];
   return {
     ...converted,

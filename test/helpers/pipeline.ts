@@ -1,5 +1,3 @@
-import type { Message } from '@aws-sdk/client-sqs';
-import type { SQSEvent } from 'aws-lambda';
 import { createAlertHandler } from '../../functions/alert.js';
 import type { CloudTrailEvent } from '../../functions/core/event.js';
 import { recordToEvent } from '../../functions/core/event.js';
@@ -11,7 +9,7 @@ import type { Sink } from '../../functions/io/sinks.js';
 import { createSlackQueueSink, createSnsSink } from '../../functions/io/sinks.js';
 import { createDynamoState } from '../../functions/io/state.js';
 import { createNotifierHandler, type NotifierDeps } from '../../functions/notify-slack.js';
-import type { LocalAws } from './aws-local.js';
+import { type LocalAws, publishedOf, sqsEventOf } from './aws-local.js';
 
 const detections = loadDetections();
 
@@ -58,35 +56,5 @@ const notifierFor = (aws: LocalAws, webhookUrl: string, overrides: Partial<Notif
     },
     ...overrides,
   });
-
-/** SQS messages as the Lambda event source mapping hands them to the notifier. */
-const sqsEventOf = (messages: Message[], receiveCount = 1): SQSEvent => ({
-  Records: messages.map((message) => ({
-    messageId: message.MessageId as string,
-    receiptHandle: message.ReceiptHandle as string,
-    body: message.Body as string,
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: '0',
-      SenderId: 'local',
-      ApproximateFirstReceiveTimestamp: '0',
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:rootwatch-test-slack',
-    awsRegion: 'us-east-1',
-  })),
-});
-
-/** What SNS published, as a subscribed queue receives it (fauxqs passes the JSON structure through). */
-const publishedOf = (message: Message) => {
-  const notification = JSON.parse(message.Body as string) as {
-    Subject?: string;
-    Message: string;
-    MessageAttributes: Record<string, { Type: string; Value: string }>;
-  };
-  return { ...notification, structure: JSON.parse(notification.Message) as Record<string, string> };
-};
 
 export { alertHandlerFor, detections, envelopeOf, notifierFor, publishedOf, sqsEventOf };

@@ -5,7 +5,17 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../functions/errors.js';
-import { type InputItem, type InputProgress, type ReadInputOptions, readInput } from '../../functions/io/read-input.js';
+import {
+  type InputItem,
+  type InputProgress,
+  type ReadInputOptions,
+  readInputBatches,
+} from '../../functions/io/read-input.js';
+
+/** The items one by one, as the batches deliver them. */
+async function* readInput(paths: string[], options: ReadInputOptions = {}): AsyncGenerator<InputItem> {
+  for await (const batch of readInputBatches(paths, options)) yield* batch;
+}
 
 const record = (eventName: string): Record<string, unknown> => ({
   eventVersion: '1.08',
