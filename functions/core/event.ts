@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { EventParseError } from '../errors.js';
 
+/** An optional string field; vendor logs also write null for absent values. */
+const text = z.string().nullish();
+
 /**
  * The fields of a CloudTrail record that rootwatch reads. Records in the wild are ragged (vendor test
  * logs without eventType or eventTime, `requestParameters: null`), so only eventName and eventSource
  * are required; everything else is read defensively and unknown keys pass through untouched.
  */
-/** An optional string field; vendor logs also write null for absent values. */
-const text = z.string().nullish();
-
 const USER_IDENTITY_FIELDS = {
   type: text,
   arn: text,
