@@ -4,11 +4,11 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { buildAlert, type Enrichment } from './core/alert.js';
+import { buildAlert, type Enrichment } from './core/alert-document.js';
 import { matchDetections, needsCount, scoreMatches } from './core/classify.js';
 import type { Detection } from './core/detection.js';
-import type { CloudTrailEvent } from './core/event.js';
-import { parseEvent } from './core/parse.js';
+import { type CloudTrailEvent, parseEvent } from './core/event.js';
+
 import { severityRank } from './core/severity.js';
 import { toError } from './errors.js';
 import { createAccountNames } from './io/accounts.js';

@@ -70,8 +70,8 @@ const rule = (title: string) => `\n── ${title} ${'─'.repeat(Math.max(0, 76
  */
 const runDemo = async (io: DemoIo, options: { all?: boolean } = {}): Promise<number> => {
   const [{ publishedOf, sqsEventOf, startLocalAws }, { startSlackServer }] = await Promise.all([
-    import('./io/local-aws.js'),
-    import('./io/local-slack.js'),
+    import('./local/aws.js'),
+    import('./local/slack-server.js'),
   ]);
   logger.setLogLevel('SILENT');
   const aws = await startLocalAws('rootwatch-demo');

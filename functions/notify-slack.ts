@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Alert } from './core/alert.js';
+import type { Alert } from './core/alert-document.js';
 import type { Detection } from './core/detection.js';
 import { renderSlackMessage } from './core/render.js';
 import { ConfigError, SlackDeliveryError, toError } from './errors.js';

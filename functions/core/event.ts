@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
 import { EventParseError } from '../errors.js';
 
@@ -120,5 +121,54 @@ const recordToEvent = (raw: unknown): CloudTrailEvent => {
   };
 };
 
+/**
+ * The envelope fields EventBridge puts around a record (Powertools' schema), each checked only where
+ * present: a replayed NDJSON stream may hold trimmed envelopes. `time` is any string, as in a record.
+ */
+const EnvelopeSchema = EventBridgeSchema.omit({ detail: true }).extend({ time: z.string() }).partial();
+
+/**
+ * Reads an EventBridge event whose `detail` is a CloudTrail record: what the alert function is handed,
+ * and what replay finds in a file of EventBridge events. The envelope's own fields win where present
+ * (they are what EventBridge delivered); missing ones are derived from the record as `recordToEvent`
+ * does. The event's `id` is the CloudTrail eventID, not the EventBridge id, so that one CloudTrail event
+ * yields one alert whichever rule or retry delivered it. The record is kept exactly as it came.
+ *
+ * @throws EventParseError naming each bad field (`detail.eventName: …`, `account: …`).
+ */
+const parseEvent = (raw: unknown): CloudTrailEvent => {
+  const problems: string[] = [];
+  const envelope = EnvelopeSchema.safeParse(raw);
+  if (!envelope.success) {
+    problems.push(...envelope.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`));
+  }
+  const detail = (raw as { detail?: unknown } | null)?.detail;
+  const record = RecordCheck.safeParse(detail);
+  if (!record.success) {
+    problems.push(
+      ...record.error.issues.map(
+        (issue) => `detail${issue.path.map((key) => `.${String(key)}`).join('')}: ${issue.message}`,
+      ),
+    );
+  }
+  if (!envelope.success || !record.success) {
+    throw new EventParseError(`not a CloudTrail event from EventBridge: ${problems.join('; ')}`);
+  }
+  const derived = recordToEvent(detail);
+  const own = envelope.data;
+  const pick = (value: string | undefined, fallback: string) =>
+    value === undefined || value === '' ? fallback : value;
+  return {
+    ...derived,
+    version: pick(own.version, derived.version),
+    account: pick(own.account, derived.account),
+    region: pick(own.region, derived.region),
+    time: pick(own.time, derived.time),
+    'detail-type': pick(own['detail-type'], derived['detail-type']),
+    source: pick(own.source, derived.source),
+    resources: own.resources ?? derived.resources,
+  };
+};
+
 export type { CloudTrailEvent, CloudTrailRecord };
-export { CloudTrailRecordSchema, eventIdOf, parseRecord, recordToEvent };
+export { CloudTrailRecordSchema, parseEvent, parseRecord, recordToEvent };

@@ -1,4 +1,4 @@
-import { type Alert, buildAlert, type Enrichment } from './alert.js';
+import { type Alert, buildAlert, type Enrichment } from './alert-document.js';
 import { createRecentCounter, matchDetections, needsCount, scoreMatches } from './classify.js';
 import type { Detection } from './detection.js';
 import type { CloudTrailEvent } from './event.js';

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import type { IncomingWebhookSendArguments } from '@slack/webhook';
 import { AlerterError } from '../errors.js';
-import type { Alert } from './alert.js';
+import type { Alert } from './alert-document.js';
 import type { Detection } from './detection.js';
 import type { Severity } from './severity.js';
 

@@ -1,4 +1,4 @@
-import type { Alert } from '../core/alert.js';
+import type { Alert } from '../core/alert-document.js';
 import { DeliveryError, toError } from '../errors.js';
 import { logger } from './logger.js';
 import type { Sink } from './sinks.js';

@@ -1,6 +1,7 @@
-import type { Enrichment } from '../core/alert.js';
-import { classifySourceAddress, describeClient } from '../core/client.js';
+import type { Enrichment } from '../core/alert-document.js';
 import type { CloudTrailEvent } from '../core/event.js';
+import { classifySourceAddress } from '../core/source-address.js';
+import { describeClient } from '../core/user-agent.js';
 import type { AccountNameLookup, AccountNames } from './accounts.js';
 import type { GeoFacts, GeoLookup } from './geo.js';
 import { logger } from './logger.js';

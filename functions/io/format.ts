@@ -1,4 +1,4 @@
-import type { Alert } from '../core/alert.js';
+import type { Alert } from '../core/alert-document.js';
 import type { Detection } from '../core/detection.js';
 import { renderEmail, renderSlackMessage } from '../core/render.js';
 

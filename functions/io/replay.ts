@@ -1,6 +1,6 @@
-import type { Alert } from '../core/alert.js';
+import type { Alert } from '../core/alert-document.js';
 import type { Detection } from '../core/detection.js';
-import { type CloudTrailEvent, recordToEvent } from '../core/event.js';
+import { type CloudTrailEvent, parseEvent, recordToEvent } from '../core/event.js';
 import { createReplayPipeline } from '../core/pipeline.js';
 import { SEVERITIES, type Severity } from '../core/severity.js';
 import { InputError, toError } from '../errors.js';
@@ -30,22 +30,6 @@ interface ReplaySummary {
   bySeverity: Record<Severity, number>;
   seconds: number;
 }
-
-/** An EventBridge event from input is checked like a record: its detail must be a CloudTrail record. */
-const eventFromInput = (event: Record<string, unknown>): CloudTrailEvent => {
-  const converted = recordToEvent(event.detail);
-  // Keep the envelope's own fields where it has them: they are what EventBridge delivered.
-  const pick = (key: 'account' | 'region' | 'time') =>
-    typeof event[key] === 'string' && event[key] !== '' ? (event[key] as string) : converted[key];
-  return {
-    ...converted,
-    account: pick('account'),
-    region: pick('region'),
-    time: pick('time'),
-    'detail-type': typeof event['detail-type'] === 'string' ? event['detail-type'] : converted['detail-type'],
-    source: typeof event.source === 'string' ? event.source : converted.source,
-  };
-};
 
 /**
  * Runs the catalog over CloudTrail input and writes one alert per alerting event. A bad file or
@@ -83,7 +67,7 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
       summary.records += 1;
       let event: CloudTrailEvent;
       try {
-        event = item.kind === 'record' ? recordToEvent(item.record) : eventFromInput(item.event);
+        event = item.kind === 'record' ? recordToEvent(item.record) : parseEvent(item.event);
       } catch (error) {
         report(new InputError(item.file, item.position, toError(error).message, { cause: error }));
         continue;

@@ -1,6 +1,6 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Alert } from '../core/alert.js';
+import type { Alert } from '../core/alert-document.js';
 import type { Detection } from '../core/detection.js';
 import { renderSnsMessage } from '../core/render.js';
 

@@ -8,8 +8,8 @@ import { createGeoLookup } from '../../functions/io/geo.js';
 import type { Sink } from '../../functions/io/sinks.js';
 import { createSlackQueueSink, createSnsSink } from '../../functions/io/sinks.js';
 import { createDynamoState } from '../../functions/io/state.js';
+import { type LocalAws, publishedOf, sqsEventOf } from '../../functions/local/aws.js';
 import { createNotifierHandler, type NotifierDeps } from '../../functions/notify-slack.js';
-import { type LocalAws, publishedOf, sqsEventOf } from './aws-local.js';
 
 const detections = loadDetections();
 

@@ -12,11 +12,11 @@ import { DeliveryError, EventParseError } from '../../functions/errors.js';
 import { createAccountNames } from '../../functions/io/accounts.js';
 import { createEnricher } from '../../functions/io/enrich.js';
 import { createSlackQueueSink, createSnsSink } from '../../functions/io/sinks.js';
-import { type LocalAws, startLocalAws } from '../helpers/aws-local.js';
+import { type LocalAws, startLocalAws } from '../../functions/local/aws.js';
+import { type SlackServer, startSlackServer } from '../../functions/local/slack-server.js';
 import { corpusAvailable, readCorpus } from '../helpers/corpus.js';
 import { alertHandlerFor, detections, envelopeOf, notifierFor, publishedOf, sqsEventOf } from '../helpers/pipeline.js';
 import { readSample } from '../helpers/samples.js';
-import { type SlackServer, startSlackServer } from '../helpers/slack-server.js';
 
 let aws: LocalAws;
 let slack: SlackServer;
@@ -276,12 +276,19 @@ describe('the alert handler', () => {
 
   it('rejects an event that does not parse, naming the field, so Lambda dead-letters it', async () => {
     const event = envelopeOf(fresh('root-console-sign-in-no-mfa.json'));
-    const { time: _, ...noTime } = event;
-    await expect(alertHandlerFor(aws)(noTime, context())).rejects.toThrow(EventParseError);
+    await expect(alertHandlerFor(aws)({ ...event, account: 111122223333 }, context())).rejects.toThrow(EventParseError);
     await expect(alertHandlerFor(aws)({ ...event, detail: { eventSource: 'x' } }, context())).rejects.toThrow(
       /detail\.eventName/,
     );
     expect(await aws.drain(aws.subscriberQueueUrl)).toHaveLength(0);
+  });
+
+  it('alerts on a CloudTrail record whose envelope lacks a field, taking it from the record', async () => {
+    const { time: _, ...noTime } = envelopeOf(fresh('root-console-sign-in-no-mfa.json'));
+    const outcome = await alertHandlerFor(aws)(noTime, context());
+    expect(outcome).toMatchObject({ status: 'delivered' });
+    const [published] = (await aws.drain(aws.subscriberQueueUrl)).map(publishedOf);
+    expect(JSON.parse(published?.structure.sqs ?? '{}').eventTime).toBe(noTime.detail.eventTime);
   });
 
   it('still alerts when the account-name lookup is denied, leaving the name out', async () => {

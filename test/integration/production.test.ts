@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalAws, startLocalAws } from '../helpers/aws-local.js';
+import { type LocalAws, startLocalAws } from '../../functions/local/aws.js';
 import { envelopeOf, publishedOf, sqsEventOf } from '../helpers/pipeline.js';
 import { readSample } from '../helpers/samples.js';
 

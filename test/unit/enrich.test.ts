@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Enrichment } from '../../functions/core/alert.js';
+import type { Enrichment } from '../../functions/core/alert-document.js';
 import { type CloudTrailEvent, recordToEvent } from '../../functions/core/event.js';
 import { createAccountNames } from '../../functions/io/accounts.js';
 import { createEnricher } from '../../functions/io/enrich.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Alert, buildAlert, type Enrichment } from '../../functions/core/alert.js';
+import { type Alert, buildAlert, type Enrichment } from '../../functions/core/alert-document.js';
 import { classify } from '../../functions/core/classify.js';
 import { recordToEvent } from '../../functions/core/event.js';
 import {

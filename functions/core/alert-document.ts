@@ -1,7 +1,7 @@
 import type { Match } from './classify.js';
-import { classifySourceAddress } from './client.js';
 import type { CloudTrailEvent, CloudTrailRecord } from './event.js';
 import type { Severity } from './severity.js';
+import { classifySourceAddress } from './source-address.js';
 
 const ALERT_SCHEMA = 'rootwatch.alert/v1';
 

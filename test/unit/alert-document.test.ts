@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildAlert } from '../../functions/core/alert.js';
+import { buildAlert } from '../../functions/core/alert-document.js';
 import { classify } from '../../functions/core/classify.js';
 import { recordToEvent } from '../../functions/core/event.js';
 import { loadDetections } from '../../functions/io/detections.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifySourceAddress, describeClient } from '../../functions/core/client.js';
+import { classifySourceAddress } from '../../functions/core/source-address.js';
+import { describeClient } from '../../functions/core/user-agent.js';
 
 describe('describeClient', () => {
   it.each([
