@@ -1,11 +1,13 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { formatSummary, replay } from './commands/replay.js';
 import { SEVERITIES, type Severity } from './core/severity.js';
 import { AlerterError, toError } from './errors.js';
+import { readAccountNamesFile } from './io/accounts.js';
 import { DEFAULT_RUNBOOK_BASE_URL } from './io/config.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
-import { FORMATS, type Format } from './io/format.js';
-import { formatSummary, replay } from './io/replay.js';
+import { logger } from './io/logger.js';
+import { FORMATS, type Format } from './io/stdout-sink.js';
 
 const USAGE = `Usage:
   rootwatch replay [--format table|ndjson|json|slack|email] [--min-severity S] PATH...
@@ -21,6 +23,8 @@ Options:
                    email (each e-mail: Subject: …, a blank line, the body, then ---)
   --min-severity   ${SEVERITIES.join(' | ')} (default info: every alert)
   --detections     folder of detection files (default: the bundled events/)
+  --account-names  JSON file of account id to name, as the accountNames parameter:
+                   {"111122223333": "prod-payments"}
   -h, --help       this help
 
 Exit status: 0 when all input was read, 1 when some could not be, 2 on bad usage.`;
@@ -53,6 +57,7 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
       format: { type: 'string' },
       'min-severity': { type: 'string' },
       detections: { type: 'string' },
+      'account-names': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -66,12 +71,16 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   const paths = positionals;
   if (paths.length === 0) throw new UsageError('replay needs at least one PATH (a file, a directory, or - for stdin)');
   const detections = loadDetections(dir);
+  const accountNames = values['account-names'] ? readAccountNamesFile(values['account-names']) : {};
+  // Warnings (an IP database that would not load) go to stderr; per-alert info lines are not for a terminal.
+  logger.setLogLevel('WARN');
   const { exitCode, summary } = await replay({
     paths,
     format,
     minSeverity,
     detections,
     runbookBaseUrl: runbookBaseUrlFor(dir, io.env, format),
+    accountNames,
     stdout: io.stdout,
     stderr: io.stderr,
     ...(io.stdin ? { stdin: io.stdin } : {}),
@@ -89,7 +98,7 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
         return await runReplay(rest, io);
       case 'demo': {
         const { values } = parseArgs({ args: rest, options: { all: { type: 'boolean' } } });
-        const { runDemo } = await import('./demo.js');
+        const { runDemo } = await import('./commands/demo.js');
         return await runDemo(io, { all: values.all === true });
       }
       case undefined:

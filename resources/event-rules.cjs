@@ -15,11 +15,20 @@
  * - `Rule<Id><n>Permission` (AWS::Lambda::Permission) letting that rule, and only it, invoke the function.
  * Plus the dead-letter queue `rootwatch-<stage>-rules-dlq` and its policy, which lets only these
  * rules send to it.
+ *
+ * The catalog is read by the project's own loader (functions/io/detections.ts, loaded through tsx), the one the
+ * functions and tests use, so a file the alert function would refuse fails packaging with the same
+ * DetectionFileError. Only what packaging adds is checked here: the rule name's length, and `${` in a pattern.
  */
 
-const fs = require('node:fs');
 const path = require('node:path');
-const YAML = require('yaml');
+const { register } = require('tsx/cjs/api');
+
+// One tsx namespace for both generators (resources/parameters.cjs too), so they share one copy of each module.
+const typescript = register({ namespace: 'rootwatch-resources' });
+const { loadDetectionFiles } = typescript.require('../functions/io/detections.ts', __filename);
+const { DetectionFileError } = typescript.require('../functions/errors.ts', __filename);
+typescript.unregister();
 
 const EVENTS_DIR = path.resolve(__dirname, '..', 'events');
 /** serverless.yml's function `alert` becomes `AlertLambdaFunction` (the framework's naming). */
@@ -28,7 +37,6 @@ const DEAD_LETTER_QUEUE = 'RulesDeadLetterQueue';
 const DEAD_LETTER_QUEUE_POLICY = 'RulesDeadLetterQueuePolicy';
 /** https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html: Name, 1 to 64 of [.\-_A-Za-z0-9]. */
 const MAX_RULE_NAME_LENGTH = 64;
-const DETECTION_ID = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 /**
  * Read-only management events (readOnly: true) reach a rule only in this state.
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event.html#eb-service-event-cloudtrail
@@ -36,13 +44,6 @@ const DETECTION_ID = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const STATE_WITH_READ_ONLY_EVENTS = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
 /** EventBridge's maximum: retry for 24 hours, then dead-letter. */
 const RETRY_POLICY = { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 };
-
-class EventRulesError extends Error {
-  constructor(file, message, options) {
-    super(`events/${file}: ${message}`, options);
-    this.name = 'EventRulesError';
-  }
-}
 
 const isPlainObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -70,61 +71,31 @@ const findVariableSyntax = (value, at) => {
   return undefined;
 };
 
-/** Reads the fields the rules need from one detection file, with errors naming the file. */
-const readDetection = (dir, file) => {
-  let document;
-  try {
-    document = YAML.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
-  } catch (error) {
-    throw new EventRulesError(file, `cannot parse YAML: ${error.message}`, { cause: error });
-  }
-  if (!isPlainObject(document)) throw new EventRulesError(file, 'is not a YAML mapping');
-
-  const { id, title, readOnlyEvents = false, patterns } = document;
-  const expectedId = file.replace(/\.ya?ml$/, '');
-  if (id !== expectedId)
-    throw new EventRulesError(file, `id must equal the file name "${expectedId}", got ${JSON.stringify(id)}`);
-  if (!DETECTION_ID.test(id)) throw new EventRulesError(file, `id "${id}" must be kebab-case ([a-z0-9] and "-")`);
-  if (typeof title !== 'string' || title.trim() === '') throw new EventRulesError(file, 'lacks a title');
-  if (typeof readOnlyEvents !== 'boolean') throw new EventRulesError(file, 'readOnlyEvents must be true or false');
-  if (!Array.isArray(patterns) || patterns.length === 0) {
-    throw new EventRulesError(file, 'lacks `patterns` (a non-empty list of EventBridge event patterns)');
-  }
-  for (const [index, pattern] of patterns.entries()) {
-    if (!isPlainObject(pattern) || Object.keys(pattern).length === 0) {
-      throw new EventRulesError(file, `patterns[${index}] is not a non-empty EventBridge event pattern (a mapping)`);
-    }
-    const variableAt = findVariableSyntax(pattern, `patterns[${index}]`);
-    if (variableAt)
-      throw new EventRulesError(file, `${variableAt} contains "\${", which serverless.yml would resolve as a variable`);
-  }
-  return { file, id, title: title.trim(), readOnlyEvents, patterns };
-};
-
-/** Every detection in `dir` (events/*.yml), sorted by id. */
-const readCatalog = (dir) => {
-  const files = fs
-    .readdirSync(dir)
-    .filter((name) => /\.ya?ml$/.test(name))
-    .sort();
-  if (files.length === 0) throw new Error(`No detection files (*.yml) in ${dir}: there would be no EventBridge rules`);
-  return files.map((file) => readDetection(dir, file));
-};
-
-/** The CloudFormation `Resources` (and `Outputs`) for `stage`'s rules. */
-const buildEventRules = (stage, detections) => {
+/**
+ * The CloudFormation `Resources` (and `Outputs`) for `stage`'s rules, from the loaded catalog
+ * (`[{ file, detection }]`, as loadDetectionFiles returns it). Throws a DetectionFileError naming the file when a
+ * rule name would be too long or a pattern holds `${`.
+ */
+const buildEventRules = (stage, catalog) => {
   const resources = {};
   const ruleLogicalIds = [];
 
-  for (const detection of detections) {
-    const { file, id, title, readOnlyEvents, patterns } = detection;
+  for (const { file, detection } of catalog) {
+    const { id, title, readOnlyEvents, patterns } = detection;
     for (const [index, pattern] of patterns.entries()) {
+      const variableAt = findVariableSyntax(pattern, `patterns[${index}]`);
+      if (variableAt) {
+        throw new DetectionFileError(
+          file,
+          `${variableAt} contains "\${", which serverless.yml would resolve as a variable`,
+        );
+      }
       const several = patterns.length > 1;
       const name = `rootwatch-${stage}-${id}${several ? `-${index}` : ''}`;
       if (name.length > MAX_RULE_NAME_LENGTH) {
-        throw new EventRulesError(
+        throw new DetectionFileError(
           file,
-          `rule name "${name}" is ${name.length} characters, EventBridge allows ${MAX_RULE_NAME_LENGTH}: shorten the detection id "${id}" or the stage "${stage}"`,
+          `id: rule name "${name}" is ${name.length} characters, EventBridge allows ${MAX_RULE_NAME_LENGTH}: shorten the detection id "${id}" or the stage "${stage}"`,
         );
       }
       const ruleId = `Rule${toPascalCase(id)}${index}`;
@@ -205,12 +176,22 @@ const buildEventRules = (stage, detections) => {
   };
 };
 
+/** `stage`'s rules for the catalog in `dir`: loadDetectionFiles, then buildEventRules. Throws DetectionFileError. */
+const loadEventRules = (stage, dir = EVENTS_DIR) => buildEventRules(stage, loadDetectionFiles(dir));
+
 /** The file variable source: `${file(./resources/event-rules.cjs)}`. */
 const resolveEventRules = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
-  return buildEventRules(stage, readCatalog(EVENTS_DIR));
+  try {
+    return loadEventRules(stage);
+  } catch (error) {
+    // The framework prints the stack of a failing variable source: for a bad detection file, only the message
+    // (file, field, problem) helps; any other error keeps its stack.
+    if (error instanceof DetectionFileError) error.stack = `${error.name}: ${error.message}`;
+    throw error;
+  }
 };
 
 module.exports = resolveEventRules;
 module.exports.buildEventRules = buildEventRules;
-module.exports.readCatalog = readCatalog;
+module.exports.loadEventRules = loadEventRules;

@@ -7,9 +7,10 @@
  * (osls and v4) require()s the file and calls the exported function with `{ resolveVariable, ... }`; it is
  * CommonJS (`.cjs`) because package.json says "type": "module".
  *
- * Every parameter is checked here, with a message naming it, because a bad value would otherwise deploy and
- * only fail at run time: the alert function validates its environment on a cold start (functions/io/config.ts)
- * and a bad one would send every event to the DLQ. The rules mirror that file's.
+ * The rules are not restated here: each parameter that becomes an environment variable is validated by that
+ * variable's own field of the function's zod schema (functions/io/config.ts, loaded through tsx), the one the
+ * function checks on a cold start, so packaging rejects exactly what the function would. The e-mail parameters
+ * reach no function; EmailConfigSchema, in the same file, checks them.
  *
  * Emits one `AlertEmailSubscription<hash>` (AWS::SNS::Subscription, protocol email) per address of
  * `alertEmails`; the logical id derives from the address, so adding or removing one leaves the others in place.
@@ -20,105 +21,83 @@
  */
 
 const crypto = require('node:crypto');
+const { register } = require('tsx/cjs/api');
 
-/** Least to most severe, as functions/core/severity.ts. */
-const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'];
-const ACCOUNT_LOOKUPS = ['organizations', 'none'];
+// One tsx namespace for both generators (resources/event-rules.cjs too), so they share one copy of each module.
+const typescript = register({ namespace: 'rootwatch-resources' });
+const { AlertConfigSchema, EmailConfigSchema, NotifierConfigSchema, safeParseConfig } = typescript.require(
+  '../functions/io/config.ts',
+  __filename,
+);
+const { SEVERITIES } = typescript.require('../functions/core/severity.ts', __filename);
+typescript.unregister();
+
 const ALERT_TOPIC = 'AlertTopic';
-/** Rough on purpose: one @, no spaces or commas, a dot in the domain. SNS confirms each address anyway. */
-const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>".]+$/;
-/** SSM parameter names: https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html */
-const SSM_PARAMETER_NAME = /^\/[a-zA-Z0-9_.\-/]+$/;
-const ACCOUNT_ID = /^\d{12}$/;
+
+/**
+ * Each parameter, the schema that validates it and its field there: for a function's schema, the environment
+ * variable serverless.yml sets from the parameter (functions.<name>.environment); the e-mail parameters are
+ * fields of their own schema.
+ */
+const PARAMETERS = {
+  minSeverity: { schema: AlertConfigSchema, field: 'MIN_SEVERITY' },
+  runbookBaseUrl: { schema: AlertConfigSchema, field: 'RUNBOOK_BASE_URL' },
+  accountNames: { schema: AlertConfigSchema, field: 'ACCOUNT_NAMES' },
+  accountLookup: { schema: AlertConfigSchema, field: 'ACCOUNT_LOOKUP' },
+  slackWebhookParameter: { schema: NotifierConfigSchema, field: 'SLACK_WEBHOOK_PARAMETER' },
+  alertEmails: { schema: EmailConfigSchema, field: 'alertEmails' },
+  emailMinSeverity: { schema: EmailConfigSchema, field: 'emailMinSeverity' },
+};
 
 class ParameterError extends Error {
-  constructor(name, message) {
+  /**
+   * `problems`: each invalid parameter's name and the schema's message. The message is the schema's alone: it
+   * quotes a value only where the schema does (never slackWebhookParameter's, which may be the webhook URL).
+   */
+  constructor(problems) {
     super(
-      `Invalid parameter "${name}": ${message}. Set it under params: in serverless.yml or with --param="${name}=…".`,
+      problems
+        .map(
+          ({ name, message }) =>
+            `Invalid parameter "${name}": ${message}. Set it under params: in serverless.yml or with --param="${name}=…".`,
+        )
+        .join('\n'),
     );
     this.name = 'ParameterError';
+    this.problems = problems;
     // The framework prints the stack of a failing variable source; for a configuration error, it is noise.
     this.stack = `${this.name}: ${this.message}`;
   }
 }
 
-const isPlainObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const text = (name, value) => {
-  if (value === null || value === undefined) return '';
-  if (typeof value !== 'string') throw new ParameterError(name, `expected a string, got ${JSON.stringify(value)}`);
-  return value.trim();
+/** A zod issue as a problem of `name`; below the variable, the path says where (`accountNames` keys). */
+const problemOf = (name, issue) => {
+  const at = issue.code === 'invalid_key' ? [] : issue.path.slice(1);
+  return { name, message: at.length === 0 ? issue.message : `${issue.message} (at ${at.join('.')})` };
 };
 
-const severity = (name, value) => {
-  const level = text(name, value);
-  if (!SEVERITIES.includes(level)) {
-    throw new ParameterError(name, `"${level}" is not one of ${SEVERITIES.join(', ')}`);
-  }
-  return level;
-};
-
-/** `a@example.com, B@example.com,` -> ['a@example.com', 'B@example.com'], without duplicates (any case). */
-const parseEmails = (value) => {
-  const emails = [];
-  const seen = new Set();
-  for (const item of text('alertEmails', value).split(',')) {
-    const email = item.trim();
-    if (email === '') continue;
-    if (!EMAIL.test(email)) {
-      throw new ParameterError(
-        'alertEmails',
-        `"${email}" is not an e-mail address (expected comma-separated addresses like security@example.com)`,
-      );
-    }
-    if (seen.has(email.toLowerCase())) continue;
-    seen.add(email.toLowerCase());
-    emails.push(email);
-  }
-  return emails;
-};
-
-const checkRunbookBaseUrl = (value) => {
-  const name = 'runbookBaseUrl';
-  const raw = text(name, value);
-  let url;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ParameterError(name, `"${raw}" is not a URL`);
-  }
-  if (url.protocol !== 'https:') throw new ParameterError(name, `"${raw}" must be an https URL`);
-  if (!raw.endsWith('/')) throw new ParameterError(name, `"${raw}" must end with "/" (the detection id is appended)`);
-};
-
-const checkAccountNames = (value) => {
-  const name = 'accountNames';
-  const raw = text(name, value);
-  if (raw === '') return;
-  let names;
-  try {
-    names = JSON.parse(raw);
-  } catch {
-    throw new ParameterError(name, `expected a JSON object of account id to name, like '{"210987654321":"prod"}'`);
-  }
-  if (!isPlainObject(names)) throw new ParameterError(name, 'expected a JSON object of account id to name');
-  for (const [id, accountName] of Object.entries(names)) {
-    if (!ACCOUNT_ID.test(id)) throw new ParameterError(name, `key "${id}" is not a 12-digit account id`);
-    if (typeof accountName !== 'string' || accountName === '') {
-      throw new ParameterError(name, `the name of ${id} must be a non-empty string`);
-    }
-  }
-};
-
-const checkSlackWebhookParameter = (value) => {
-  const name = 'slackWebhookParameter';
-  if (!SSM_PARAMETER_NAME.test(text(name, value))) {
-    // The value is not repeated: it may be the webhook URL itself, a secret, on its way into a CI log.
-    throw new ParameterError(
-      name,
-      'expected the name of the SSM SecureString holding the Slack webhook URL (starting with "/", then letters, digits, _ . - /), not the URL',
+/**
+ * Validates the parameters (name -> value, as serverless.yml resolves them) with the schemas' own fields, the way
+ * the functions validate their environment (loadConfig: a blank value is unset, so the default applies).
+ * Returns the e-mail configuration, `{ alertEmails: string[], emailMinSeverity }`; throws a ParameterError listing
+ * every invalid parameter.
+ */
+const checkParameters = (values) => {
+  const problems = [];
+  const parsed = new Map();
+  for (const schema of new Set(Object.values(PARAMETERS).map((parameter) => parameter.schema))) {
+    const names = Object.keys(PARAMETERS).filter((name) => PARAMETERS[name].schema === schema);
+    const nameOf = new Map(names.map((name) => [PARAMETERS[name].field, name]));
+    // Only the fields the parameters feed: the others (ALERT_TOPIC_ARN, …) are CloudFormation references.
+    const result = safeParseConfig(
+      schema.pick(Object.fromEntries(names.map((name) => [PARAMETERS[name].field, true]))),
+      Object.fromEntries(names.map((name) => [PARAMETERS[name].field, values[name]])),
     );
+    for (const issue of result.error?.issues ?? []) problems.push(problemOf(nameOf.get(issue.path[0]), issue));
+    parsed.set(schema, result.data);
   }
+  if (problems.length > 0) throw new ParameterError(problems);
+  return parsed.get(EmailConfigSchema);
 };
 
 /** The e-mail subscriptions' `Resources`, for the filter `emailMinSeverity`. */
@@ -144,30 +123,15 @@ const buildEmailSubscriptions = (emails, minSeverity) => {
 
 /** The file variable source: `${file(./resources/parameters.cjs)}`. */
 const resolveParameters = async ({ resolveVariable }) => {
-  const param = (name) => resolveVariable(`param:${name}`);
-  const [alertEmails, emailMinSeverity, minSeverity, runbookBaseUrl, accountNames, accountLookup, webhookParameter] =
-    await Promise.all(
-      [
-        'alertEmails',
-        'emailMinSeverity',
-        'minSeverity',
-        'runbookBaseUrl',
-        'accountNames',
-        'accountLookup',
-        'slackWebhookParameter',
-      ].map(param),
-    );
-  severity('minSeverity', minSeverity);
-  checkRunbookBaseUrl(runbookBaseUrl);
-  checkAccountNames(accountNames);
-  if (!ACCOUNT_LOOKUPS.includes(text('accountLookup', accountLookup))) {
-    throw new ParameterError('accountLookup', `"${accountLookup}" is not one of ${ACCOUNT_LOOKUPS.join(', ')}`);
-  }
-  checkSlackWebhookParameter(webhookParameter);
-  const emails = parseEmails(alertEmails);
-  return { Resources: buildEmailSubscriptions(emails, severity('emailMinSeverity', emailMinSeverity)) };
+  const names = Object.keys(PARAMETERS);
+  const resolved = await Promise.all(names.map((name) => resolveVariable(`param:${name}`)));
+  const { alertEmails, emailMinSeverity } = checkParameters(
+    Object.fromEntries(names.map((name, index) => [name, resolved[index]])),
+  );
+  return { Resources: buildEmailSubscriptions(alertEmails, emailMinSeverity) };
 };
 
 module.exports = resolveParameters;
 module.exports.buildEmailSubscriptions = buildEmailSubscriptions;
-module.exports.parseEmails = parseEmails;
+module.exports.checkParameters = checkParameters;
+module.exports.PARAMETERS = PARAMETERS;

@@ -1,5 +1,7 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { findAttackTechnique } from '../functions/core/attack.js';
 import { classify } from '../functions/core/classify.js';
 import { parseDetection } from '../functions/core/detection.js';
 import { recordToEvent } from '../functions/core/event.js';
@@ -58,6 +60,46 @@ describe('the detection catalog', () => {
   });
 });
 
+/** The README's detections table, by id: the ATT&CK cell of each row. */
+const readmeAttackCells = (): Map<string, string> => {
+  const readme = readFileSync(join(DEFAULT_DETECTIONS_DIR, '..', 'README.md'), 'utf8').split('\n');
+  const header = readme.indexOf('| id | fires on | severity | ATT&CK |');
+  expect(header, 'README.md has the detections table with an ATT&CK column').toBeGreaterThan(-1);
+  const cells = new Map<string, string>();
+  for (const line of readme.slice(header + 2)) {
+    if (!line.startsWith('|')) break;
+    const [, id, , , attack] = line.split('|').map((cell) => cell.trim());
+    cells.set(id?.replace(/^`|`$/g, '') ?? '', attack ?? '');
+  }
+  return cells;
+};
+
+/** What the README's ATT&CK cell says for a tag list: each technique id, linked, with its name. */
+const attackCellFor = (tags: readonly string[]): string =>
+  tags
+    .map((tag) => {
+      const technique = findAttackTechnique(tag);
+      return technique ? `[${technique.id}](${technique.url}) ${technique.name}` : `unknown ${tag}`;
+    })
+    .join('; ');
+
+describe('the ATT&CK tags of the catalog', () => {
+  it.each(detections)('$id has tags, each a known technique', ({ tags }) => {
+    expect(tags.length).toBeGreaterThan(0);
+    for (const tag of tags) expect(findAttackTechnique(tag), tag).toBeDefined();
+  });
+
+  it("are listed in README.md's detections table, exactly and in the files' order", () => {
+    // Act
+    const cells = readmeAttackCells();
+    // Assess
+    expect([...cells.keys()].sort()).toEqual(detections.map((d) => d.id).sort());
+    for (const detection of detections) {
+      expect(cells.get(detection.id), `README row of ${detection.id}`).toBe(attackCellFor(detection.tags));
+    }
+  });
+});
+
 describe('parseDetection', () => {
   const valid = `
 id: test-detection
@@ -68,6 +110,7 @@ runbook: |
   1. one
   2. two
 references: [https://example.com/a]
+tags: [attack.t1078.004, attack.t1098.001]
 falsePositives: [none]
 patterns:
   - detail-type: [AWS API Call via CloudTrail]
@@ -113,6 +156,64 @@ samples:
     expect(() => parseDetection(`${valid}\ntitle: again\n`, 'test-detection.yml')).toThrow(
       /test-detection\.yml: not valid YAML/,
     );
+  });
+
+  /** The message parseDetection throws for `text`, checking it is a DetectionFileError. */
+  const rejection = (text: string): string => {
+    try {
+      parseDetection(text, 'test-detection.yml');
+    } catch (error) {
+      expect(error).toBeInstanceOf(DetectionFileError);
+      return (error as Error).message;
+    }
+    throw new Error('parseDetection accepted the file');
+  };
+  const withTags = (tags: string): string =>
+    valid.replace('tags: [attack.t1078.004, attack.t1098.001]', `tags: ${tags}`);
+
+  it('keeps the tags in the order the file gives', () => {
+    expect(parseDetection(valid, 'test-detection.yml').tags).toStrictEqual(['attack.t1078.004', 'attack.t1098.001']);
+  });
+
+  it('rejects a technique missing from the ATT&CK table, naming the file, the index and the tag', () => {
+    expect(rejection(withTags('[attack.t1078.004, attack.t9999]'))).toBe(
+      'test-detection.yml: tags[1]: unknown ATT&CK technique "attack.t9999"',
+    );
+  });
+
+  it.each([
+    ['upper case', 'attack.T1078.004'],
+    ['no "attack." prefix', 't1078.004'],
+    ['the ATT&CK id', 'T1078.004'],
+    ['a tactic', 'attack.persistence'],
+    ['a short sub-technique', 'attack.t1078.4'],
+  ])('rejects a tag not in Sigma form (%s)', (_, tag) => {
+    expect(rejection(withTags(`[attack.t1531, "${tag}"]`))).toBe(
+      `test-detection.yml: tags[1]: "${tag}" is not an ATT&CK technique tag: "attack.tNNNN" or "attack.tNNNN.NNN", lower case`,
+    );
+  });
+
+  it('rejects a tag listed twice, naming the second', () => {
+    expect(rejection(withTags('[attack.t1078.004, attack.t1531, attack.t1078.004]'))).toBe(
+      'test-detection.yml: tags[2]: duplicate tag "attack.t1078.004"',
+    );
+  });
+
+  it('rejects an empty tag list', () => {
+    expect(rejection(withTags('[]'))).toMatch(/^test-detection\.yml: tags: needs at least one ATT&CK technique tag/);
+  });
+
+  it('rejects a detection without tags', () => {
+    expect(rejection(valid.replace('tags: [attack.t1078.004, attack.t1098.001]\n', ''))).toMatch(
+      /^test-detection\.yml: tags: /,
+    );
+  });
+
+  it('names every bad tag at once', () => {
+    const message = rejection(withTags('[attack.t9999, Attack.T1531, attack.t9999]'));
+    expect(message).toContain('tags[0]: unknown ATT&CK technique "attack.t9999"');
+    expect(message).toContain('tags[1]: "Attack.T1531" is not an ATT&CK technique tag');
+    expect(message).toContain('tags[2]: duplicate tag "attack.t9999"');
   });
 
   it('rejects unknown fields, so a typo cannot silently drop a setting', () => {

@@ -1,55 +1,90 @@
+import { z } from 'zod';
+import { mergeAttackTags } from './attack.js';
 import type { Match } from './classify.js';
-import type { CloudTrailEvent, CloudTrailRecord } from './event.js';
-import type { Severity } from './severity.js';
+import { type CloudTrailEvent, type CloudTrailRecord, CloudTrailRecordSchema } from './event.js';
+import { SEVERITIES } from './severity.js';
 import { classifySourceAddress } from './source-address.js';
+import { describeClient, isConsoleUserAgent } from './user-agent.js';
 
 const ALERT_SCHEMA = 'rootwatch.alert/v1';
 
 const CREDENTIAL_KINDS = ['console', 'long-term key', 'session', 'assumed root'] as const;
 type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 
-/** What enrichment that needs the outside world (account names, IP data, user-agent parsing) adds. */
+const SOURCE_KINDS = ['aws-service', 'aws-internal'] as const;
+
+/**
+ * The alert document: one per alerting event, the same in SNS JSON, the Slack queue, the DLQs and the
+ * CLI (DESIGN.md "The alert document"). The builder is typed from it, the Slack notifier parses queue
+ * messages with it, and `schema/alert.schema.json` is generated from it for SIEM subscribers
+ * (`npm run schema`). Fields may be added within v1; none is removed or changes meaning.
+ */
+const AlertSchema = z
+  .object({
+    schema: z.literal(ALERT_SCHEMA),
+    eventID: z.string().min(1).describe('The CloudTrail eventID (or sha256:… of a record that has none)'),
+    detections: z.array(z.string()).min(1).describe('Ids of every matching detection, most severe first'),
+    severity: z.enum(SEVERITIES).describe('The highest severity of the detections'),
+    title: z.string().describe('One line: what happened, in which account'),
+    eventTime: z.string(),
+    eventName: z.string(),
+    eventSource: z.string(),
+    region: z.string(),
+    account: z.object({ id: z.string(), name: z.string().optional(), alias: z.string().optional() }),
+    actor: z.object({
+      type: z.string().describe('userIdentity.type, "Unknown" when absent'),
+      arn: z.string().optional(),
+      userName: z.string().optional(),
+      credential: z.enum(CREDENTIAL_KINDS).optional().describe('How the caller authenticated'),
+      mfa: z.boolean().optional().describe('Whether MFA was used, when the record says'),
+      invokedBy: z.string().optional(),
+    }),
+    source: z.object({
+      ip: z.string().optional(),
+      host: z
+        .string()
+        .optional()
+        .describe('sourceIPAddress when it is no address: a service hostname, or "AWS Internal"'),
+      country: z
+        .string()
+        .optional()
+        .describe('ISO 3166-1 alpha-2 code of the source address, from the bundled IP data'),
+      asn: z.number().int().nonnegative().optional(),
+      org: z.string().optional().describe('The organisation the ASN is registered to'),
+      kind: z.enum(SOURCE_KINDS).optional(),
+      userAgent: z.string().optional(),
+      client: z
+        .string()
+        .optional()
+        .describe('A short label for the user agent: "Firefox 62 on macOS", "aws-cli 2.27.0"'),
+    }),
+    outcome: z.object({
+      result: z.enum(['success', 'failure']),
+      errorCode: z.string().optional(),
+      errorMessage: z.string().optional(),
+    }),
+    reasons: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe("Why a detection's severity moved from its default, per detection id"),
+    tags: z.array(z.string()).describe('ATT&CK technique ids of the detections, e.g. attack.t1078.004'),
+    links: z.object({ cloudtrail: z.string(), runbook: z.string() }),
+    record: z
+      .union([
+        CloudTrailRecordSchema,
+        z.object({ truncated: z.literal(true), eventID: z.string(), reason: z.string() }),
+      ])
+      .describe('The CloudTrail record unchanged; in SNS, a marker when the message would pass 256 KB'),
+  })
+  .meta({ title: 'rootwatch alert', description: 'One alert document per alerting CloudTrail event.' });
+
+/** The alert document (see AlertSchema). */
+type Alert = z.infer<typeof AlertSchema>;
+
+/** What enrichment from data outside the event adds: account names, and the source address's network. */
 interface Enrichment {
   account?: { name?: string; alias?: string };
-  source?: { country?: string; asn?: number; org?: string; client?: string; kind?: 'aws-service' | 'aws-internal' };
-}
-
-/** The alert document: one per alerting event, the same in SNS JSON, the DLQ and the CLI. */
-interface Alert {
-  schema: typeof ALERT_SCHEMA;
-  eventID: string;
-  detections: string[];
-  severity: Severity;
-  title: string;
-  eventTime: string;
-  eventName: string;
-  eventSource: string;
-  region: string;
-  account: { id: string; name?: string; alias?: string };
-  actor: {
-    type: string;
-    arn?: string;
-    userName?: string;
-    credential?: CredentialKind;
-    mfa?: boolean;
-    invokedBy?: string;
-  };
-  source: {
-    ip?: string;
-    /** sourceIPAddress when it is no address: a service's hostname, or "AWS Internal". */
-    host?: string;
-    country?: string;
-    asn?: number;
-    org?: string;
-    kind?: 'aws-service' | 'aws-internal';
-    userAgent?: string;
-    client?: string;
-  };
-  outcome: { result: 'success' | 'failure'; errorCode?: string; errorMessage?: string };
-  /** Why a detection's severity moved from its default, per detection id. */
-  reasons?: Record<string, string>;
-  links: { cloudtrail: string; runbook: string };
-  record: CloudTrailRecord;
+  source?: { country?: string; asn?: number; org?: string };
 }
 
 interface AlertOptions {
@@ -67,8 +102,6 @@ const stringAt = (value: unknown, ...path: string[]): string | undefined => {
   return typeof node === 'string' ? node : undefined;
 };
 
-const CONSOLE_AGENTS = /^(console\.amazonaws\.com|signin\.amazonaws\.com|AWS Internal)$/;
-
 /** How the caller authenticated, from the shape of userIdentity; undefined when the record does not say. */
 const credentialOf = (record: CloudTrailRecord, detailType: string): CredentialKind | undefined => {
   const identity = record.userIdentity;
@@ -79,7 +112,7 @@ const credentialOf = (record: CloudTrailRecord, detailType: string): CredentialK
   if (
     stringAt(record, 'sessionCredentialFromConsole') === 'true' ||
     identity?.invokedBy === 'signin.amazonaws.com' ||
-    CONSOLE_AGENTS.test(record.userAgent ?? '')
+    isConsoleUserAgent(record.userAgent)
   ) {
     return 'console';
   }
@@ -173,9 +206,11 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
       ...optional('kind', address.kind),
       ...enrichment.source,
       ...optional('userAgent', record.userAgent),
+      ...optional('client', describeClient(record.userAgent)),
     },
     outcome: outcomeOf(record),
     ...(Object.keys(reasons).length > 0 ? { reasons } : {}),
+    tags: mergeAttackTags(matches.map((m) => m.detection.tags)),
     links: {
       cloudtrail: cloudTrailLinkOf(event),
       runbook: `${options.runbookBaseUrl}${primary.detection.id}.yml`,
@@ -191,4 +226,4 @@ const optional = <K extends string, V>(key: K, value: V | null | undefined): { [
   (value === undefined || value === null ? {} : { [key]: value }) as { [P in K]?: V };
 
 export type { Alert, AlertOptions, CredentialKind, Enrichment };
-export { ALERT_SCHEMA, buildAlert, CREDENTIAL_KINDS, credentialOf, mfaOf, outcomeOf };
+export { AlertSchema, buildAlert };

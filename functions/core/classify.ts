@@ -48,29 +48,5 @@ const classify = (event: unknown, detections: readonly Detection[], recentCount:
 /** Whether a detection's severity depends on how many like events came before (needs a counter). */
 const needsCount = (detection: Detection): boolean => detection.modifiers.some((m) => m.kind === 'threshold');
 
-/**
- * An in-memory RecentCount for replay: remembers the times of matching events per detection and
- * account, in event time (not wall-clock time), so a replay of last year's logs counts like the live
- * system did. `record` must be called once per matching event before `count`.
- */
-const createRecentCounter = () => {
-  const seen = new Map<string, number[]>();
-  return {
-    record(detection: Detection, account: string, timeMs: number): void {
-      const key = `${detection.id}\u0000${account}`;
-      const times = seen.get(key);
-      if (times) times.push(timeMs);
-      else seen.set(key, [timeMs]);
-    },
-    count(detection: Detection, account: string, timeMs: number, windowMs: number): number {
-      const times = seen.get(`${detection.id}\u0000${account}`) ?? [];
-      // Drop what no later event can count; logs are close to time order, so this stays small.
-      const fresh = times.filter((t) => t > timeMs - windowMs);
-      if (fresh.length !== times.length) seen.set(`${detection.id}\u0000${account}`, fresh);
-      return fresh.filter((t) => t <= timeMs).length;
-    },
-  };
-};
-
 export type { Match, RecentCount };
-export { classify, createRecentCounter, matchDetections, needsCount, scoreMatches };
+export { classify, matchDetections, needsCount, scoreMatches };

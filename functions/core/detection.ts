@@ -1,7 +1,8 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DetectionFileError, toError } from '../errors.js';
-import { compilePattern } from './pattern.js';
+import { ATTACK_TAG_PATTERN, findAttackTechnique } from './attack.js';
+import { compilePattern } from './event-pattern/compile.js';
 import { SEVERITIES } from './severity.js';
 
 const SeveritySchema = z.enum(SEVERITIES);
@@ -36,6 +37,26 @@ const SampleSchema = z.strictObject({
 
 const RUNBOOK_STEP = /^\d+\.\s+\S/m;
 
+/** MITRE ATT&CK technique ids in Sigma's form, each one in core/attack.ts, each once. */
+const TagsSchema = z
+  .array(
+    z.string().regex(ATTACK_TAG_PATTERN, {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is not an ATT&CK technique tag: "attack.tNNNN" or "attack.tNNNN.NNN", lower case`,
+    }),
+  )
+  .min(1, 'needs at least one ATT&CK technique tag, e.g. "attack.t1078.004"')
+  .superRefine((tags, ctx) => {
+    const seen = new Set<string>();
+    for (const [index, tag] of tags.entries()) {
+      if (seen.has(tag)) ctx.addIssue({ code: 'custom', path: [index], message: `duplicate tag "${tag}"` });
+      else if (ATTACK_TAG_PATTERN.test(tag) && !findAttackTechnique(tag)) {
+        ctx.addIssue({ code: 'custom', path: [index], message: `unknown ATT&CK technique "${tag}"` });
+      }
+      seen.add(tag);
+    }
+  });
+
 const DetectionSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'kebab-case'),
   title: z.string().min(1).max(80),
@@ -47,6 +68,7 @@ const DetectionSchema = z.strictObject({
     return steps >= 2 && steps <= 4;
   }, 'must hold 2 to 4 numbered steps ("1. …")'),
   references: z.array(z.url()).min(1),
+  tags: TagsSchema,
   falsePositives: z.array(z.string().min(1)).min(1),
   /**
    * EventBridge delivers read-only management events (readOnly: true) only to rules whose state is
@@ -116,6 +138,10 @@ const compileDetection = (spec: DetectionSpec, file: string): Detection => {
   };
 };
 
+/** A zod issue path as the other messages here spell it: `severityModifiers[0].match`, `tags[1]`. */
+const fieldPath = (path: readonly PropertyKey[]): string =>
+  path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
+
 /**
  * Parses and validates one detection file. `fileName` is its base name (`root-api-call.yml`): the id
  * must equal it. Every mistake names the file and the field.
@@ -129,7 +155,7 @@ const parseDetection = (text: string, fileName: string): Detection => {
   }
   const result = DetectionSchema.safeParse(data);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const problems = result.error.issues.map((issue) => `${fieldPath(issue.path) || '(root)'}: ${issue.message}`);
     throw new DetectionFileError(fileName, problems.join('; '), { cause: result.error });
   }
   const expectedId = fileName.replace(/\.ya?ml$/, '');

@@ -96,6 +96,27 @@ const firstProductOf = (userAgent: string): string => {
   return (userAgent.split(/[(,;]/)[0] ?? '').trim() || userAgent;
 };
 
+/** One line, brackets unwrapped: CloudTrail wraps some console agents ("[S3Console/0.4, aws-internal/3 …]"). */
+const normalise = (userAgent: string | null | undefined): string => {
+  // Control characters and runs of spaces would break a one-line label.
+  const text = (userAgent ?? '').replace(/[\p{Cc}\s]+/gu, ' ').trim();
+  return text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1).trim() : text;
+};
+
+/** "AWS CloudWatch Console", "S3Console/0.4": a service console names itself. */
+const NAMED_CONSOLE = /^AWS [^,/]*Console\b/;
+const SERVICE_CONSOLE = /^([A-Za-z0-9]+)Console\/[^\s,]*/;
+
+/**
+ * Whether CloudTrail's userAgent says the AWS Management Console (or AWS acting for it) made the call:
+ * the console and sign-in hostnames, "AWS Internal", the console backend's tokens, a service console's
+ * own agent. The one list behind both the client label and the alert's `credential: console`.
+ */
+const isConsoleUserAgent = (userAgent: string | null | undefined): boolean => {
+  const text = normalise(userAgent);
+  return NAMED_CONSOLE.test(text) || SERVICE_CONSOLE.test(text) || CONSOLE_AGENTS.some((pattern) => pattern.test(text));
+};
+
 /**
  * A short, human label for a CloudTrail userAgent: the browser and OS for the console, the tool and
  * its version for the CLI, SDKs and infrastructure tools, else the first product token. At most
@@ -106,19 +127,16 @@ const firstProductOf = (userAgent: string): string => {
  * describeClient('aws-cli/2.27.0 Python/3.13.2 Darwin/23.6.0 exe/x86_64'); // 'aws-cli 2.27.0'
  */
 const describeClient = (userAgent: string | null | undefined): string | undefined => {
-  // Control characters and runs of spaces would break a one-line label.
-  let text = (userAgent ?? '').replace(/[\p{Cc}\s]+/gu, ' ').trim();
-  // CloudTrail wraps some console agents in brackets: "[S3Console/0.4, aws-internal/3 …]".
-  if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1).trim();
+  const text = normalise(userAgent);
   if (text === '') return undefined;
 
   const service = SERVICES[text.toLowerCase()];
   if (service) return service;
   // "AWS CloudWatch Console", "AWS Organizations Console, aws-internal/3 …": the console names itself.
-  const namedConsole = /^AWS [^,/]*Console\b/.exec(text);
+  const namedConsole = NAMED_CONSOLE.exec(text);
   if (namedConsole) return truncate(namedConsole[0]);
   // "S3Console/0.4": a service console's own agent.
-  const serviceConsole = /^([A-Za-z0-9]+)Console\/[^\s,]*/.exec(text);
+  const serviceConsole = SERVICE_CONSOLE.exec(text);
   if (serviceConsole) return truncate(`AWS ${serviceConsole[1]} Console`);
 
   // Before the tools: the console's backend names the SDK it uses ("aws-internal/3 aws-sdk-java/1.12…").
@@ -130,4 +148,4 @@ const describeClient = (userAgent: string | null | undefined): string | undefine
   return truncate(browserOf(text) ?? firstProductOf(text));
 };
 
-export { describeClient };
+export { describeClient, isConsoleUserAgent };

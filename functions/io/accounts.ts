@@ -1,14 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { type IAMClient, ListAccountAliasesCommand } from '@aws-sdk/client-iam';
 import { DescribeAccountCommand, type OrganizationsClient } from '@aws-sdk/client-organizations';
+import { z } from 'zod';
+import type { AccountNameLookup, AccountNames } from '../app/ports.js';
+import { ConfigError, toError } from '../errors.js';
+import { AlertConfigSchema } from './config.js';
 import { logger } from './logger.js';
-
-/** What people call an account: its Organizations name and, for our own account, its IAM alias. */
-interface AccountNames {
-  name?: string;
-  alias?: string;
-}
-
-type AccountNameLookup = (accountId: string) => Promise<AccountNames>;
 
 interface AccountNamesOptions {
   /** Names from configuration, by account id: used first and without any API call. */
@@ -132,5 +129,28 @@ const createAccountNames = (options: AccountNamesOptions): AccountNameLookup => 
   };
 };
 
-export type { AccountNameLookup, AccountNames, AccountNamesOptions };
-export { createAccountNames };
+/**
+ * Reads a JSON file of account id → name (`{"111122223333": "prod-payments"}`), checked by the very
+ * schema of the `accountNames` parameter (ACCOUNT_NAMES), so replay names accounts as the deployed
+ * alerter does.
+ *
+ * @throws ConfigError naming the file: unreadable, not JSON, or a key that is no 12-digit account id.
+ */
+const readAccountNamesFile = (path: string): Record<string, string> => {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`--account-names ${path}: cannot read it: ${toError(error).message}`, { cause: error });
+  }
+  const result = AlertConfigSchema.shape.ACCOUNT_NAMES.unwrap().safeParse(text);
+  if (!result.success) {
+    throw new ConfigError(`--account-names ${path}: ${z.prettifyError(result.error).replace(/\n\s*/g, ' ')}`, {
+      cause: result.error,
+    });
+  }
+  return result.data;
+};
+
+export type { AccountNamesOptions };
+export { createAccountNames, readAccountNamesFile };

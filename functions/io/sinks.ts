@@ -1,14 +1,8 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Alert } from '../core/alert-document.js';
+import type { Sink } from '../app/ports.js';
 import type { Detection } from '../core/detection.js';
-import { renderSnsMessage } from '../core/render.js';
-
-/** A destination of alerts. `name` is what the state table records as delivered. */
-interface Sink {
-  name: string;
-  send(alert: Alert): Promise<void>;
-}
+import { renderSnsMessage } from '../core/render/sns.js';
 
 /** The SNS topic: e-mail subscribers get the text, JSON subscribers the document, filtered by attributes. */
 const createSnsSink = (client: SNSClient, topicArn: string, detections: readonly Detection[]): Sink => ({
@@ -38,5 +32,19 @@ const createSlackQueueSink = (client: SQSClient, queueUrl: string): Sink => ({
   },
 });
 
-export type { Sink };
-export { createSlackQueueSink, createSnsSink };
+interface SinkClients {
+  sns: SNSClient;
+  topicArn: string;
+  sqs: SQSClient;
+  slackQueueUrl: string;
+  detections: readonly Detection[];
+}
+
+/** The alert function's destinations, in the order they are tried: the SNS topic, then the Slack queue. */
+const createSinks = (clients: SinkClients): Sink[] => [
+  createSnsSink(clients.sns, clients.topicArn, clients.detections),
+  createSlackQueueSink(clients.sqs, clients.slackQueueUrl),
+];
+
+export type { SinkClients };
+export { createSinks, createSlackQueueSink, createSnsSink };

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { formatSummary, replay } from '../../functions/commands/replay.js';
 import { classify } from '../../functions/core/classify.js';
 import { recordToEvent } from '../../functions/core/event.js';
 import { loadDetections } from '../../functions/io/detections.js';
-import { formatSummary, replay } from '../../functions/io/replay.js';
 import { readSample, SAMPLES_DIR } from '../helpers/samples.js';
 
 const total = Number(process.env.BENCH_RECORDS ?? 200_000);

@@ -1,15 +1,11 @@
-import { createAlertHandler } from '../../functions/alert.js';
-import type { CloudTrailEvent } from '../../functions/core/event.js';
-import { recordToEvent } from '../../functions/core/event.js';
-import { createAccountNames } from '../../functions/io/accounts.js';
+import type { Context } from 'aws-lambda';
+import type { AlertOutcome, AlertPipelineOptions } from '../../functions/app/alert-pipeline.js';
+import type { SlackNotifierPorts } from '../../functions/app/slack-notifier.js';
+import { type CloudTrailEvent, parseEvent, recordToEvent } from '../../functions/core/event.js';
 import { loadDetections } from '../../functions/io/detections.js';
-import { createEnricher } from '../../functions/io/enrich.js';
-import { createGeoLookup } from '../../functions/io/geo.js';
-import type { Sink } from '../../functions/io/sinks.js';
-import { createSlackQueueSink, createSnsSink } from '../../functions/io/sinks.js';
-import { createDynamoState } from '../../functions/io/state.js';
+import type { PostOptions } from '../../functions/io/slack.js';
+import { createLocalNotifier, createLocalPipeline } from '../../functions/local/alerter.js';
 import { type LocalAws, publishedOf, sqsEventOf } from '../../functions/local/aws.js';
-import { createNotifierHandler, type NotifierDeps } from '../../functions/notify-slack.js';
 
 const detections = loadDetections();
 
@@ -22,39 +18,39 @@ const envelopeOf = (record: Record<string, unknown>): CloudTrailEvent => {
   return { ...event, id: `eb-${event.id}`, time };
 };
 
-/** The real alert handler wired to local AWS; any dependency can be swapped for fault injection. */
-const alertHandlerFor = (aws: LocalAws, overrides: Partial<Parameters<typeof createAlertHandler>[0]> = {}) =>
-  createAlertHandler({
-    config: { MIN_SEVERITY: 'info', RUNBOOK_BASE_URL: 'https://runbooks.example/' },
+/**
+ * What the alert function does with an event (parse, then the one pipeline), wired to local AWS as the
+ * deployed function is to AWS; any port can be swapped for fault injection.
+ */
+const alertHandlerFor = (aws: LocalAws, overrides: Partial<AlertPipelineOptions> = {}) => {
+  const pipeline = createLocalPipeline(aws, {
     detections,
-    state: createDynamoState(aws.dynamodb, aws.tableName),
-    sinks: [
-      createSnsSink(aws.sns, aws.topicArn, detections),
-      createSlackQueueSink(aws.sqs, aws.slackQueueUrl),
-    ] as Sink[],
-    enrich: createEnricher({
-      geo: createGeoLookup(),
-      accountNames: createAccountNames({ names: { '111122223333': 'prod-payments' } }),
-    }),
-    ...overrides,
+    runbookBaseUrl: 'https://runbooks.example/',
+    accountNames: { '111122223333': 'prod-payments' },
+    overrides,
   });
+  return async (raw: unknown, context: Pick<Context, 'awsRequestId'>): Promise<AlertOutcome> =>
+    pipeline.process(parseEvent(raw), context.awsRequestId);
+};
 
-/** The real Slack notifier wired to local AWS and a local webhook. */
-const notifierFor = (aws: LocalAws, webhookUrl: string, overrides: Partial<NotifierDeps> = {}) =>
-  createNotifierHandler({
-    config: { SLACK_MIN_INTERVAL_MS: 0, SLACK_MAX_RECEIVES: 3, SLACK_DLQ_URL: aws.slackDlqUrl },
+/** The real Slack notifier wired to local AWS and a local webhook, with quick retries. */
+const notifierFor = (
+  aws: LocalAws,
+  webhookUrl: string,
+  options: { postOptions?: PostOptions; overrides?: Partial<SlackNotifierPorts> } = {},
+) =>
+  createLocalNotifier(aws, {
     detections,
-    state: createDynamoState(aws.dynamodb, aws.tableName),
-    sqs: aws.sqs,
-    webhookUrl: async () => webhookUrl,
-    postOptions: {
+    webhookUrl,
+    maxReceives: 3,
+    postOptions: options.postOptions ?? {
       allowInsecureLocalhost: true,
       timeoutMs: 500,
       baseDelayMs: 1,
       maxAttempts: 2,
       sleep: async () => {},
     },
-    ...overrides,
+    ...(options.overrides ? { overrides: options.overrides } : {}),
   });
 
 export { alertHandlerFor, detections, envelopeOf, notifierFor, publishedOf, sqsEventOf };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertConfigSchema, loadConfig, NotifierConfigSchema } from '../../functions/io/config.js';
 import { getAtt, PACKAGE_TIMEOUT_MS, packageService, removeWorkDir, STAGE } from '../helpers/package.js';
 
 /**
@@ -140,6 +141,30 @@ describe('serverless package with e-mail subscribers', () => {
       ACCOUNT_LOOKUP: 'organizations',
       DETECTIONS_DIR: 'events',
     });
+  });
+
+  it('gives each function an environment its own schema accepts, once CloudFormation fills in the references', () => {
+    // Prepare: what the references resolve to in a deployed stack.
+    const resolved: Record<string, string> = {
+      ALERT_TOPIC_ARN: `arn:aws:sns:us-east-1:111122223333:rootwatch-${STAGE}-alerts`,
+      SLACK_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-${STAGE}-slack`,
+      SLACK_DLQ_URL: `https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-${STAGE}-slack-dlq`,
+      STATE_TABLE: `rootwatch-${STAGE}-state`,
+    };
+    const environmentOf = (name: string): Record<string, unknown> => {
+      const { Variables } = fn(name)[1].Properties.Environment as { Variables: Record<string, unknown> };
+      return Object.fromEntries(
+        Object.entries(Variables).map(([key, value]) => [key, typeof value === 'string' ? value : resolved[key]]),
+      );
+    };
+
+    // Act
+    const alert = loadConfig(AlertConfigSchema, environmentOf('alert'));
+    const notifier = loadConfig(NotifierConfigSchema, environmentOf('notify-slack'));
+
+    // Assess
+    expect(alert).toMatchObject({ MIN_SEVERITY: 'info', ACCOUNT_LOOKUP: 'organizations' });
+    expect(notifier.SLACK_WEBHOOK_PARAMETER).toBe(`/rootwatch/${STAGE}/slack-webhook-url`);
   });
 
   it('gives the notifier the name of the webhook parameter, never the webhook itself', () => {
@@ -474,6 +499,33 @@ describe('parameters (resources/parameters.cjs)', () => {
         await expect(packaging).rejects.toThrow(
           /Invalid parameter "alertEmails": "oncall at example\.com" is not an e-mail address/,
         );
+      } finally {
+        await removeWorkDir(workDir);
+      }
+    },
+    PACKAGE_TIMEOUT_MS,
+  );
+
+  it(
+    "fails packaging with the function schema's own reason, never printing a webhook URL given as the parameter name",
+    async () => {
+      // Prepare
+      const workDir = await mkdtemp(join(tmpdir(), 'rootwatch-infrastructure-'));
+      const secret = 'https://hooks.slack.com/services/T000/B000/verysecretvalue';
+      const reason = AlertConfigSchema.shape.MIN_SEVERITY.safeParse('urgent').error?.issues[0]?.message;
+
+      try {
+        // Act
+        const error = await packageService(workDir, ['minSeverity=urgent', `slackWebhookParameter=${secret}`]).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+
+        // Assess
+        expect(reason).toBe('"urgent" is not one of info, low, medium, high, critical');
+        expect(error?.message).toContain(`Invalid parameter "minSeverity": ${reason}.`);
+        expect(error?.message).toContain('Invalid parameter "slackWebhookParameter": ');
+        expect(error?.message).not.toContain('verysecretvalue');
       } finally {
         await removeWorkDir(workDir);
       }

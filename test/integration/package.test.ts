@@ -1,13 +1,17 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { loadDetectionFiles } from '../../functions/io/detections.js';
 import {
   getAtt,
+  NOT_COPIED,
   PACKAGE_TIMEOUT_MS,
   packageService,
   packagingEnv,
@@ -51,6 +55,22 @@ interface CatalogEntry {
   readOnlyEvents: boolean;
   patterns: Record<string, unknown>[];
 }
+
+/** resources/event-rules.cjs, the file variable source serverless.yml includes; it loads the catalog with loadDetectionFiles. */
+interface EventRulesModule {
+  loadEventRules: (stage: string, dir?: string) => Template;
+}
+const { loadEventRules } = createRequire(import.meta.url)('../../resources/event-rules.cjs') as EventRulesModule;
+
+/** The error `fn` throws (failing the test when it throws none). */
+const errorOf = (fn: () => unknown): Error => {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected an error');
+};
 
 const readCatalog = async (eventsDir: string): Promise<CatalogEntry[]> => {
   const files = (await readdir(eventsDir)).filter((name) => /\.ya?ml$/.test(name)).sort();
@@ -184,6 +204,17 @@ describe('serverless package', () => {
         expect(rule.Properties.Name).toMatch(new RegExp(`^rootwatch-${STAGE}-${detection.id}(-\\d+)?$`));
       }
     }
+  });
+
+  it('packages exactly the rules resources/event-rules.cjs builds from the loaded catalog', () => {
+    // Act
+    const generated = loadEventRules(STAGE, eventsDir);
+
+    // Assess
+    for (const [logicalId, resource] of Object.entries(generated.Resources)) {
+      expect(template.Resources[logicalId], logicalId).toStrictEqual(resource);
+    }
+    expect(Object.keys(generated.Resources)).toEqual(expect.arrayContaining(rules().map(([ruleId]) => ruleId)));
   });
 
   it('enables read-only management events only for detections that ask for them', () => {
@@ -384,4 +415,119 @@ describe('serverless package', () => {
     expect(resourcesOfType('AWS::SNS::Subscription')).toStrictEqual([]);
     expect(JSON.stringify(template)).not.toContain('FilterPolicy');
   });
+});
+
+/** events/root-api-call.yml as a YAML document, for the tests to break one field at a time. */
+const rootApiCall = (): Record<string, unknown> =>
+  parseYaml(readFileSync(join(REPO_ROOT, 'events', 'root-api-call.yml'), 'utf8')) as Record<string, unknown>;
+
+describe('the rules generator (resources/event-rules.cjs)', () => {
+  /** A catalog folder holding only `root-api-call.yml`, with `document` as its content. */
+  const withCatalog = async <T>(document: Record<string, unknown>, use: (dir: string) => T): Promise<T> => {
+    const dir = await mkdtemp(join(tmpdir(), 'rootwatch-events-'));
+    try {
+      await writeFile(join(dir, 'root-api-call.yml'), stringifyYaml(document));
+      return use(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  it.each([
+    ['an unknown key', (d: Record<string, unknown>) => ({ ...d, colour: 'red' }), /colour/],
+    [
+      'a pattern EventBridge rejects',
+      (d: Record<string, unknown>) => ({ ...d, patterns: [{ detail: { eventName: [{ prefix: 1 }] } }] }),
+      /patterns\[0\]/,
+    ],
+    [
+      'no no-match sample',
+      (d: Record<string, unknown>) => ({
+        ...d,
+        samples: (d.samples as { expect: string }[]).filter((sample) => sample.expect === 'match'),
+      }),
+      /samples/,
+    ],
+    ['an id other than the file name', (d: Record<string, unknown>) => ({ ...d, id: 'root-api-calls' }), /id/],
+  ])("fails on a file with %s, with the loader's DetectionFileError", async (_, breakIt, field) => {
+    await withCatalog(breakIt(rootApiCall()), (dir) => {
+      // Act
+      const expected = errorOf(() => loadDetectionFiles(dir));
+      const error = errorOf(() => loadEventRules(STAGE, dir));
+
+      // Assess
+      expect(error.name).toBe('DetectionFileError');
+      expect(error.message).toBe(expected.message);
+      expect(error.message).toMatch(/^root-api-call\.yml: /);
+      expect(error.message.replace(/^root-api-call\.yml: /, '')).toMatch(field);
+    });
+  });
+
+  it('refuses "${" in a pattern, which the framework would resolve as a variable', async () => {
+    // Prepare
+    const document = { ...rootApiCall(), patterns: [{ detail: { eventName: [`\${self:service}`] } }] };
+
+    // Act
+    const error = await withCatalog(document, (dir) => errorOf(() => loadEventRules(STAGE, dir)));
+
+    // Assess
+    expect(error.name).toBe('DetectionFileError');
+    expect(error.message).toBe(
+      'root-api-call.yml: patterns[0].detail.eventName[0] contains "${", which serverless.yml would resolve as a variable',
+    );
+  });
+
+  it('refuses a rule name EventBridge would refuse, naming the file, the id and the stage', async () => {
+    // Prepare
+    const stage = 'a-stage-name-long-enough-to-push-the-rule-names-past-64';
+
+    // Act
+    const error = await withCatalog(rootApiCall(), (dir) => errorOf(() => loadEventRules(stage, dir)));
+
+    // Assess
+    expect(error.name).toBe('DetectionFileError');
+    expect(error.message).toMatch(
+      /^root-api-call\.yml: id: rule name "rootwatch-a-stage-name-[^"]+" is \d+ characters/,
+    );
+    expect(error.message).toContain(`shorten the detection id "root-api-call" or the stage "${stage}"`);
+  });
+});
+
+describe('serverless package with a detection file the loader rejects', () => {
+  it(
+    "fails with the loader's message, naming the file and the field",
+    async () => {
+      // Prepare: a copy of the service, as packageService makes, with an unknown key in one detection.
+      const workDir = await mkdtemp(join(tmpdir(), 'rootwatch-package-'));
+      const serviceDir = join(workDir, 'service');
+      try {
+        await mkdir(serviceDir);
+        for (const entry of await readdir(REPO_ROOT)) {
+          if (!NOT_COPIED.has(entry)) await cp(join(REPO_ROOT, entry), join(serviceDir, entry), { recursive: true });
+        }
+        await symlink(join(REPO_ROOT, 'node_modules'), join(serviceDir, 'node_modules'), 'dir');
+        const file = join(serviceDir, 'events', 'root-api-call.yml');
+        await writeFile(file, `${await readFile(file, 'utf8')}colour: red\n`);
+        const expected = errorOf(() => loadDetectionFiles(join(serviceDir, 'events'))).message;
+
+        // Act
+        const packaging = promisify(execFile)(
+          join(REPO_ROOT, 'node_modules/.bin/serverless'),
+          ['package', '--stage', STAGE, '--package', join(workDir, 'package')],
+          { cwd: serviceDir, env: packagingEnv(), timeout: PACKAGE_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+        );
+        const output = await packaging.then(
+          () => 'packaging succeeded',
+          (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}\n${error.stderr ?? ''}`,
+        );
+
+        // Assess
+        expect(expected).toMatch(/^root-api-call\.yml: .*"colour"/);
+        expect(output).toContain(`DetectionFileError: ${expected}`);
+      } finally {
+        await removeWorkDir(workDir);
+      }
+    },
+    PACKAGE_TIMEOUT_MS,
+  );
 });

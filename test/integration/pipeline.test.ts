@@ -6,11 +6,11 @@
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createEnricher } from '../../functions/app/enrich.js';
 import { classify } from '../../functions/core/classify.js';
 import { recordToEvent } from '../../functions/core/event.js';
 import { DeliveryError, EventParseError } from '../../functions/errors.js';
 import { createAccountNames } from '../../functions/io/accounts.js';
-import { createEnricher } from '../../functions/io/enrich.js';
 import { createSlackQueueSink, createSnsSink } from '../../functions/io/sinks.js';
 import { type LocalAws, startLocalAws } from '../../functions/local/aws.js';
 import { type SlackServer, startSlackServer } from '../../functions/local/slack-server.js';
@@ -153,6 +153,7 @@ describe('the alert handler', () => {
       actor: { type: 'Root', arn: 'arn:aws:iam::111122223333:root', credential: 'console', mfa: false },
       source: { ip: '203.0.113.11', client: 'Firefox 62 on macOS', userAgent: record.userAgent },
       outcome: { result: 'success' },
+      tags: ['attack.t1078.004'],
       links: { cloudtrail, runbook },
       record,
     };
@@ -327,7 +328,7 @@ describe('the alert handler', () => {
 
   it('drops alerts below MIN_SEVERITY without publishing', async () => {
     const handler = alertHandlerFor(aws, {
-      config: { MIN_SEVERITY: 'critical', RUNBOOK_BASE_URL: 'https://r.example/' },
+      minSeverity: 'critical',
     });
     expect(await handler(envelopeOf(fresh('root-password-updated.json')), context())).toEqual({
       status: 'below-threshold',
@@ -410,7 +411,9 @@ describe('the Slack notifier', () => {
     expect(result.batchItemFailures).toEqual([]);
     expect(slack.requests).toHaveLength(0);
     const [dead] = await aws.drain(aws.slackDlqUrl);
-    expect(dead?.MessageAttributes?.reason?.StringValue).toBe('not a rootwatch alert document');
+    expect(dead?.MessageAttributes?.reason?.StringValue).toMatch(
+      /^not a rootwatch alert document: schema: .*; eventID: .*; detections: /,
+    );
   });
 
   it('keeps the rest of a batch queued once Slack fails', async () => {
@@ -427,11 +430,13 @@ describe('the Slack notifier', () => {
     const slept: number[] = [];
     let clock = 0;
     const notifier = notifierFor(aws, slack.url, {
-      config: { SLACK_MIN_INTERVAL_MS: 1100, SLACK_MAX_RECEIVES: 3, SLACK_DLQ_URL: aws.slackDlqUrl },
-      now: () => clock,
-      sleep: async (ms) => {
-        slept.push(ms);
-        clock += ms;
+      overrides: {
+        minIntervalMs: 1100,
+        now: () => clock,
+        sleep: async (ms) => {
+          slept.push(ms);
+          clock += ms;
+        },
       },
     });
     await notifier(sqsEventOf(messages));

@@ -125,7 +125,7 @@ describe('the deployed Slack notifier', () => {
 
 describe('createWebhookUrlReader', () => {
   it('caches the URL, so SSM is asked once per five minutes, not once per message', async () => {
-    const { createWebhookUrlReader } = await import('../../functions/notify-slack.js');
+    const { createWebhookUrlReader } = await import('../../functions/io/slack-webhook-url.js');
     ssmAnswer = () => ({ status: 200, body: { Parameter: { Value: 'https://hooks.slack.com/services/T/B/c' } } });
     const client = new SSMClient({
       region: 'us-east-1',
@@ -140,7 +140,7 @@ describe('createWebhookUrlReader', () => {
   });
 
   it('fails with the parameter named when it does not exist', async () => {
-    const { createWebhookUrlReader } = await import('../../functions/notify-slack.js');
+    const { createWebhookUrlReader } = await import('../../functions/io/slack-webhook-url.js');
     ssmAnswer = () => ({ status: 400, body: { __type: 'ParameterNotFound', message: '' } });
     const client = new SSMClient({
       region: 'us-east-1',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildAlert } from '../../functions/core/alert-document.js';
+import { AlertSchema, buildAlert } from '../../functions/core/alert-document.js';
 import { classify } from '../../functions/core/classify.js';
 import { recordToEvent } from '../../functions/core/event.js';
 import { loadDetections } from '../../functions/io/detections.js';
@@ -27,8 +27,9 @@ describe('buildAlert', () => {
       region: 'us-east-1',
       account: { id: '111122223333' },
       actor: { type: 'Root', arn: 'arn:aws:iam::111122223333:root', credential: 'console', mfa: false },
-      source: { ip: record.sourceIPAddress, userAgent: record.userAgent },
+      source: { ip: record.sourceIPAddress, userAgent: record.userAgent, client: 'Firefox 62 on macOS' },
       outcome: { result: 'success' },
+      tags: ['attack.t1078.004'],
       links: {
         cloudtrail: `https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events/${record.eventID}`,
         runbook: 'https://runbooks.example/root-console-sign-in.yml',
@@ -91,10 +92,15 @@ describe('buildAlert', () => {
     const event = recordToEvent(readSample('root-console-sign-in-no-mfa.json'));
     const alert = buildAlert(event, classify(event, detections), {
       runbookBaseUrl: 'https://runbooks.example/',
-      enrichment: { account: { name: 'prod-payments' }, source: { country: 'DE', client: 'Firefox 62 on macOS' } },
+      enrichment: {
+        account: { name: 'prod-payments' },
+        source: { country: 'DE', asn: 3320, org: 'Deutsche Telekom AG' },
+      },
     });
     expect(alert.account).toEqual({ id: '111122223333', name: 'prod-payments' });
-    expect(alert.source).toMatchObject({ country: 'DE', client: 'Firefox 62 on macOS' });
+    expect(alert.source).toMatchObject({ country: 'DE', asn: 3320, org: 'Deutsche Telekom AG' });
+    // The client label needs no data: the builder derives it from the user agent, everywhere alike.
+    expect(alert.source.client).toBe('Firefox 62 on macOS');
     expect(alert.title).toBe('Root console sign-in without MFA — prod-payments (111122223333)');
   });
 
@@ -106,6 +112,31 @@ describe('buildAlert', () => {
       userIdentity: { ...(record.userIdentity as object), arn: 'arn:aws-us-gov:iam::111122223333:root' },
     };
     expect(alertFor('', gov).links.cloudtrail).toMatch(/^https:\/\/us-gov-west-1\.console\.amazonaws-us-gov\.com\//);
+  });
+
+  it.each([
+    ['AWS Internal', 'aws-internal', 'AWS Management Console'],
+    ['cloudformation.amazonaws.com', 'aws-service', 'AWS CloudFormation'],
+  ] as const)('marks %s as AWS itself (%s) and labels its client', (source, kind, client) => {
+    const record = {
+      ...readSample('root-api-call-put-bucket-versioning.json'),
+      sourceIPAddress: source,
+      userAgent: source,
+    };
+    expect(alertFor('', record).source).toStrictEqual({ host: source, kind, userAgent: source, client });
+  });
+
+  it('carries the ATT&CK tags of every matching detection, the most severe first', () => {
+    expect(alertFor('root-create-access-key.json').tags).toEqual(['attack.t1098.001', 'attack.t1078.004']);
+  });
+
+  it('builds documents that AlertSchema accepts for every catalog sample', () => {
+    for (const detection of detections) {
+      for (const sample of detection.samples.filter((s) => s.expect === 'match')) {
+        const result = AlertSchema.safeParse(alertFor(sample.fixture));
+        expect(result.success, `${sample.fixture}: ${result.error?.message}`).toBe(true);
+      }
+    }
   });
 
   it('refuses to build an alert without a match', () => {

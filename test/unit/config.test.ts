@@ -1,12 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { ConfigError } from '../../functions/errors.js';
-import { AlertConfigSchema, loadConfig, NotifierConfigSchema } from '../../functions/io/config.js';
+import {
+  AlertConfigSchema,
+  EmailConfigSchema,
+  loadConfig,
+  NotifierConfigSchema,
+  safeParseConfig,
+} from '../../functions/io/config.js';
+import { REPO_ROOT } from '../helpers/corpus.js';
 
 const alertEnv = {
   ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:rootwatch-prod-alerts',
   SLACK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-slack',
   STATE_TABLE: 'rootwatch-prod-state',
 };
+const notifierEnv = {
+  SLACK_WEBHOOK_PARAMETER: '/rootwatch/prod/slack-webhook-url',
+  SLACK_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-slack-dlq',
+  STATE_TABLE: 'rootwatch-prod-state',
+};
+const ACCOUNT_NAMES_SHAPE = 'expected a JSON object of account id to name, like {"210987654321":"prod-payments"}';
+const WEBHOOK_PARAMETER_RULE =
+  'expected the name of the SSM SecureString holding the Slack webhook URL (starting with "/", then letters, digits, _ . - /), not the URL';
 
 const errorOf = (fn: () => unknown): Error => {
   try {
@@ -16,6 +35,10 @@ const errorOf = (fn: () => unknown): Error => {
   }
   throw new Error('expected an error');
 };
+
+/** The issues of a failed parse, as `{ path, message }`; none when it succeeded. */
+const issuesOf = (result: z.ZodSafeParseResult<unknown>) =>
+  (result.error?.issues ?? []).map(({ path, message }) => ({ path, message }));
 
 describe('loadConfig', () => {
   it('reads a valid environment with its defaults', () => {
@@ -63,15 +86,11 @@ describe('loadConfig', () => {
 
   it('says what is wrong with account names that are not JSON', () => {
     const { message } = errorOf(() => loadConfig(AlertConfigSchema, { ...alertEnv, ACCOUNT_NAMES: '{oops' }));
-    expect(message).toContain('must be a JSON object of account id to name\n  → at ACCOUNT_NAMES');
+    expect(message).toContain(`${ACCOUNT_NAMES_SHAPE}\n  → at ACCOUNT_NAMES`);
   });
 
   it('checks the notifier environment, with Slack pacing defaults', () => {
-    const config = loadConfig(NotifierConfigSchema, {
-      SLACK_WEBHOOK_PARAMETER: '/rootwatch/prod/slack-webhook-url',
-      SLACK_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-slack-dlq',
-      STATE_TABLE: 'rootwatch-prod-state',
-    });
+    const config = loadConfig(NotifierConfigSchema, notifierEnv);
     expect(config).toMatchObject({ SLACK_MIN_INTERVAL_MS: 1100, SLACK_MAX_RECEIVES: 8 });
     expect(() =>
       loadConfig(NotifierConfigSchema, { SLACK_WEBHOOK_PARAMETER: 'https://hooks.slack.com/services/T/B/secret' }),
@@ -82,5 +101,231 @@ describe('loadConfig', () => {
     const secret = 'https://hooks.slack.com/services/T000/B000/verysecretvalue';
     const error = errorOf(() => loadConfig(NotifierConfigSchema, { SLACK_WEBHOOK_PARAMETER: secret }));
     expect(error.message).not.toContain('verysecretvalue');
+  });
+});
+
+describe('AlertConfigSchema and NotifierConfigSchema', () => {
+  it.each([
+    ['MIN_SEVERITY', 'urgent', [], '"urgent" is not one of info, low, medium, high, critical'],
+    ['MIN_SEVERITY', ' high', [], '" high" is not one of info, low, medium, high, critical'],
+    ['MIN_SEVERITY', 'HIGH', [], '"HIGH" is not one of info, low, medium, high, critical'],
+    ['RUNBOOK_BASE_URL', 'runbooks/', [], 'is not a URL'],
+    ['RUNBOOK_BASE_URL', 'http://runbooks.example.com/', [], 'must be an https URL'],
+    ['RUNBOOK_BASE_URL', 'https://runbooks.example.com/r', [], 'must end with "/" (the detection id is appended)'],
+    ['ACCOUNT_NAMES', '{oops', [], ACCOUNT_NAMES_SHAPE],
+    ['ACCOUNT_NAMES', '["210987654321"]', [], ACCOUNT_NAMES_SHAPE],
+    ['ACCOUNT_NAMES', '{"prod":"210987654321"}', ['prod'], '"prod" is not a 12-digit account id'],
+    ['ACCOUNT_NAMES', '{"210987654321":""}', ['210987654321'], 'must be a non-empty account name'],
+    ['ACCOUNT_LOOKUP', 'org', [], '"org" is not one of organizations, none'],
+  ])('rejects %s %j with one message', (variable, value, at, message) => {
+    // Act
+    const result = safeParseConfig(AlertConfigSchema, { ...alertEnv, [variable]: value });
+
+    // Assess
+    expect(issuesOf(result)).toStrictEqual([{ path: [variable, ...at], message }]);
+  });
+
+  it.each([
+    'rootwatch/slack-webhook-url',
+    '/rootwatch/slack webhook',
+    'https://hooks.slack.com/services/T000/B000/XXXXXXXX',
+  ])('rejects SLACK_WEBHOOK_PARAMETER %j without quoting it', (value) => {
+    // Act
+    const result = safeParseConfig(NotifierConfigSchema, { ...notifierEnv, SLACK_WEBHOOK_PARAMETER: value });
+
+    // Assess
+    expect(issuesOf(result)).toStrictEqual([{ path: ['SLACK_WEBHOOK_PARAMETER'], message: WEBHOOK_PARAMETER_RULE }]);
+  });
+});
+
+describe('EmailConfigSchema', () => {
+  it('reads comma-separated addresses, trimmed, each once whatever its case, in order', () => {
+    // Act
+    const config = loadConfig(EmailConfigSchema, {
+      alertEmails: ' a@example.com,, A@Example.com ,b@example.org,',
+      emailMinSeverity: 'high',
+    });
+
+    // Assess
+    expect(config).toStrictEqual({ alertEmails: ['a@example.com', 'b@example.org'], emailMinSeverity: 'high' });
+  });
+
+  it('subscribes no one and filters nothing when both are blank', () => {
+    expect(loadConfig(EmailConfigSchema, { alertEmails: '', emailMinSeverity: '' })).toStrictEqual({
+      alertEmails: [],
+      emailMinSeverity: 'info',
+    });
+  });
+
+  it('names every address that is not one, and a severity that is not one', () => {
+    // Act
+    const result = safeParseConfig(EmailConfigSchema, {
+      alertEmails: 'sec@example.com,oncall at example.com,ops@localhost',
+      emailMinSeverity: 'severe',
+    });
+
+    // Assess
+    expect(issuesOf(result)).toStrictEqual([
+      {
+        path: ['alertEmails'],
+        message:
+          '"oncall at example.com" is not an e-mail address (expected comma-separated addresses like security@example.com)',
+      },
+      {
+        path: ['alertEmails'],
+        message:
+          '"ops@localhost" is not an e-mail address (expected comma-separated addresses like security@example.com)',
+      },
+      { path: ['emailMinSeverity'], message: '"severe" is not one of info, low, medium, high, critical' },
+    ]);
+  });
+});
+
+/** resources/parameters.cjs, which serverless.yml runs at package time (it loads functions/io/config.ts itself). */
+interface ParametersModule {
+  checkParameters: (values: Record<string, unknown>) => { alertEmails: string[]; emailMinSeverity: string };
+  PARAMETERS: Record<string, { field: string }>;
+}
+const { checkParameters, PARAMETERS } = createRequire(import.meta.url)(
+  '../../resources/parameters.cjs',
+) as ParametersModule;
+
+/** serverless.yml's defaults. */
+const DEFAULT_PARAMS: Record<string, string> = {
+  alertEmails: '',
+  emailMinSeverity: 'info',
+  minSeverity: 'info',
+  runbookBaseUrl: 'https://github.com/rootwatch/rootwatch/blob/main/events/',
+  accountNames: '',
+  accountLookup: 'organizations',
+  slackWebhookParameter: '/rootwatch/dev/slack-webhook-url',
+};
+/** What each parameter becomes, and the schema and the rest of the environment that reads it at run time. */
+const FUNCTION_PARAMETERS: Record<string, { variable: string; schema: z.ZodType; env: Record<string, string> }> = {
+  minSeverity: { variable: 'MIN_SEVERITY', schema: AlertConfigSchema, env: alertEnv },
+  runbookBaseUrl: { variable: 'RUNBOOK_BASE_URL', schema: AlertConfigSchema, env: alertEnv },
+  accountNames: { variable: 'ACCOUNT_NAMES', schema: AlertConfigSchema, env: alertEnv },
+  accountLookup: { variable: 'ACCOUNT_LOOKUP', schema: AlertConfigSchema, env: alertEnv },
+  slackWebhookParameter: { variable: 'SLACK_WEBHOOK_PARAMETER', schema: NotifierConfigSchema, env: notifierEnv },
+};
+
+/** The error checkParameters throws for `params` over the defaults, or undefined when it accepts them. */
+const packagingErrorOf = (params: Record<string, unknown>): Error | undefined => {
+  try {
+    checkParameters({ ...DEFAULT_PARAMS, ...params });
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
+};
+
+describe('the parameters, checked at package time by resources/parameters.cjs', () => {
+  it('checks every parameter serverless.yml sets, as the variable serverless.yml sets from it', () => {
+    // Prepare
+    const serverlessYml = readFileSync(join(REPO_ROOT, 'serverless.yml'), 'utf8');
+    const used = new Set([...serverlessYml.matchAll(/\$\{param:(\w+)\}/g)].map((match) => match[1]));
+
+    // Assess
+    expect(Object.keys(PARAMETERS).sort()).toStrictEqual(Object.keys(DEFAULT_PARAMS).sort());
+    expect([...used].sort()).toStrictEqual(Object.keys(FUNCTION_PARAMETERS).sort());
+    for (const [name, { variable }] of Object.entries(FUNCTION_PARAMETERS)) {
+      expect(PARAMETERS[name]?.field, name).toBe(variable);
+      expect(serverlessYml, name).toContain(`${variable}: \${param:${name}}`);
+    }
+  });
+
+  it.each([
+    ['minSeverity', ['info', 'critical', '', ' info', 'INFO', 'urgent', '3']],
+    [
+      'runbookBaseUrl',
+      [
+        'https://runbooks.example.com/rootwatch/',
+        ' https://runbooks.example.com/',
+        'http://runbooks.example.com/',
+        'https://runbooks.example.com/r',
+        'runbooks/',
+        '',
+      ],
+    ],
+    [
+      'accountNames',
+      [
+        '',
+        '{}',
+        '{"210987654321":"prod"}',
+        '{oops',
+        '[]',
+        '{"prod":"210987654321"}',
+        '{"210987654321":""}',
+        '{"210987654321":7}',
+      ],
+    ],
+    ['accountLookup', ['organizations', 'none', 'None', 'org', '']],
+    [
+      'slackWebhookParameter',
+      [
+        '/rootwatch/prod/slack-webhook-url',
+        'rootwatch/slack',
+        '/with space',
+        'https://hooks.slack.com/services/T/B/x',
+        '',
+      ],
+    ],
+  ])('rejects exactly the %s values its function rejects, for the same reasons', (name, values) => {
+    const { variable, schema, env } = FUNCTION_PARAMETERS[name] as (typeof FUNCTION_PARAMETERS)[string];
+    for (const value of values) {
+      // Act
+      const atRunTime = safeParseConfig(schema, { ...env, [variable]: value });
+      const atPackageTime = packagingErrorOf({ [name]: value });
+
+      // Assess
+      const reasons = (atRunTime.error?.issues ?? []).map((issue) => issue.message);
+      expect(atPackageTime === undefined, `${name} ${JSON.stringify(value)}`).toBe(atRunTime.success);
+      for (const reason of reasons) expect(atPackageTime?.message).toContain(`Invalid parameter "${name}": ${reason}`);
+      expect(atPackageTime?.message.split('\n').length ?? 0).toBe(reasons.length);
+    }
+  });
+
+  it.each([
+    [
+      'alertEmails',
+      ['', 'a@example.com, A@example.com', 'oncall at example.com', 'a@b', 'a@example.com;b@example.com'],
+    ],
+    ['emailMinSeverity', ['', 'info', 'high', 'HIGH', 'severe']],
+  ])('checks %s with EmailConfigSchema, for the same reasons', (name, values) => {
+    for (const value of values) {
+      // Act
+      const expected = safeParseConfig(EmailConfigSchema, { ...DEFAULT_PARAMS, [name]: value });
+      const atPackageTime = packagingErrorOf({ [name]: value });
+
+      // Assess
+      expect(atPackageTime === undefined, `${name} ${JSON.stringify(value)}`).toBe(expected.success);
+      if (expected.success) expect(checkParameters({ ...DEFAULT_PARAMS, [name]: value })).toStrictEqual(expected.data);
+      for (const issue of expected.error?.issues ?? []) {
+        expect(atPackageTime?.message).toContain(`Invalid parameter "${name}": ${issue.message}`);
+      }
+    }
+  });
+
+  it('lists every invalid parameter at once, saying where a bad account name is', () => {
+    // Act
+    const error = packagingErrorOf({ minSeverity: 'urgent', accountNames: '{"210987654321":""}', alertEmails: 'x' });
+
+    // Assess
+    expect(error?.message.split('\n')).toStrictEqual([
+      'Invalid parameter "minSeverity": "urgent" is not one of info, low, medium, high, critical. Set it under params: in serverless.yml or with --param="minSeverity=…".',
+      'Invalid parameter "accountNames": must be a non-empty account name (at 210987654321). Set it under params: in serverless.yml or with --param="accountNames=…".',
+      'Invalid parameter "alertEmails": "x" is not an e-mail address (expected comma-separated addresses like security@example.com). Set it under params: in serverless.yml or with --param="alertEmails=…".',
+    ]);
+  });
+
+  it('never quotes slackWebhookParameter, which may be the webhook URL pasted by mistake', () => {
+    // Act
+    const error = packagingErrorOf({ slackWebhookParameter: 'https://hooks.slack.com/services/T0/B0/verysecretvalue' });
+
+    // Assess
+    expect(error?.message).toContain(`Invalid parameter "slackWebhookParameter": ${WEBHOOK_PARAMETER_RULE}`);
+    expect(error?.message).not.toContain('verysecretvalue');
+    expect(error?.stack).not.toContain('verysecretvalue');
   });
 });

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createEnricher } from '../../functions/app/enrich.js';
+import type { GeoLookup } from '../../functions/app/ports.js';
 import type { Enrichment } from '../../functions/core/alert-document.js';
 import { type CloudTrailEvent, recordToEvent } from '../../functions/core/event.js';
 import { createAccountNames } from '../../functions/io/accounts.js';
-import { createEnricher } from '../../functions/io/enrich.js';
-import { createGeoLookup, type GeoLookup } from '../../functions/io/geo.js';
+import { createGeoLookup } from '../../functions/io/ip/geo-lookup.js';
 import { logger } from '../../functions/io/logger.js';
 
 const ACCOUNT = '111122223333';
@@ -36,7 +37,7 @@ afterEach(() => {
 });
 
 describe('createEnricher', () => {
-  it('combines account names, geo data and the client label', async () => {
+  it('combines account names and geo data', async () => {
     // Prepare
     const geo = vi.fn(google);
     const accountNames = vi.fn(named);
@@ -46,7 +47,7 @@ describe('createEnricher', () => {
     // Assess
     expect(enrichment).toStrictEqual({
       account: { name: 'prod-payments', alias: 'acme-prod' },
-      source: { country: 'US', asn: 15169, org: 'Google LLC', client: 'aws-cli 2.27.0' },
+      source: { country: 'US', asn: 15169, org: 'Google LLC' },
     });
     expect(geo).toHaveBeenCalledWith('8.8.8.8');
     expect(accountNames).toHaveBeenCalledWith(ACCOUNT);
@@ -69,7 +70,7 @@ describe('createEnricher', () => {
     // Assess
     expect(enrichment).toStrictEqual({
       account: { name: 'prod-payments', alias: 'acme-prod' },
-      source: { client: 'aws-cli 2.27.0' },
+      source: {},
     });
     expect(warn).toHaveBeenCalledTimes(1);
     expect(warn).toHaveBeenCalledWith('enrichment lookup failed', {
@@ -93,7 +94,7 @@ describe('createEnricher', () => {
     // Assess
     expect(enrichment).toStrictEqual({
       account: {},
-      source: { country: 'US', asn: 15169, org: 'Google LLC', client: 'aws-cli 2.27.0' },
+      source: { country: 'US', asn: 15169, org: 'Google LLC' },
     });
     expect(warn).toHaveBeenCalledWith('enrichment lookup failed', expect.objectContaining({ lookup: 'account' }));
   });
@@ -147,15 +148,19 @@ describe('createEnricher', () => {
   it.each([
     ['AWS Internal', 'aws-internal'],
     ['cloudformation.amazonaws.com', 'aws-service'],
-  ] as const)('marks %s as AWS itself and does not look it up', async (source, kind) => {
+  ] as const)('does not look up %s, which is AWS itself (%s)', async (source, _kind) => {
     const geo = vi.fn(google);
     const enrich = createEnricher({ geo });
     const enrichment = await enrich(eventFrom(source, source));
-    expect(enrichment.source).toStrictEqual({
-      kind,
-      client: source === 'AWS Internal' ? 'AWS Management Console' : 'AWS CloudFormation',
-    });
+    expect(enrichment.source).toStrictEqual({});
     expect(geo).not.toHaveBeenCalled();
+  });
+
+  it('waits for a slow lookup without a time budget (replay)', async () => {
+    const slow: GeoLookup = () => new Promise((resolve) => setTimeout(() => resolve({ country: 'US' }), 100));
+    const enrich = createEnricher({ geo: slow, timeoutMs: Number.POSITIVE_INFINITY });
+    expect((await enrich(eventFrom('8.8.8.8'))).source).toStrictEqual({ country: 'US' });
+    expect(warn).not.toHaveBeenCalled();
   });
 
   it('works without any lookups and without a source', async () => {
@@ -189,7 +194,7 @@ describe('createEnricher', () => {
     // Assess
     expect(enrichment).toStrictEqual({
       account: { name: 'prod-payments' },
-      source: { country: 'US', asn: 15169, org: expect.stringMatching(/Google/), client: 'Chrome 120 on macOS' },
+      source: { country: 'US', asn: 15169, org: expect.stringMatching(/Google/) },
     });
   });
 });

@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createGeoLookup, isPublicAddress } from '../../functions/io/geo.js';
+import { isPublicAddress } from '../../functions/io/ip/address.js';
+import { createGeoLookup } from '../../functions/io/ip/geo-lookup.js';
 import { logger } from '../../functions/io/logger.js';
 
 const require = createRequire(import.meta.url);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePattern, matchesPattern, validatePattern } from '../../functions/core/pattern.js';
+import { compilePattern, matchesPattern, validatePattern } from '../../functions/core/event-pattern/compile.js';
 import { InvalidPatternError } from '../../functions/errors.js';
 
 /** Strings that cannot be IP literals: for those, an exact value and an IP range would differ. */

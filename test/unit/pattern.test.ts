@@ -1,6 +1,6 @@
 import { describe, expect, it, test } from 'vitest';
 import { z } from 'zod';
-import { compilePattern, matchesPattern, validatePattern } from '../../functions/core/pattern.js';
+import { compilePattern, matchesPattern, validatePattern } from '../../functions/core/event-pattern/compile.js';
 import { InvalidPatternError } from '../../functions/errors.js';
 import { corpusAvailable, readCorpus } from '../helpers/corpus.js';
 

@@ -10,7 +10,7 @@ import {
   type InputProgress,
   type ReadInputOptions,
   readInputBatches,
-} from '../../functions/io/read-input.js';
+} from '../../functions/io/input/read-input.js';
 
 /** The items one by one, as the batches deliver them. */
 async function* readInput(paths: string[], options: ReadInputOptions = {}): AsyncGenerator<InputItem> {

@@ -1,7 +1,7 @@
 import type { Alert } from '../core/alert-document.js';
 import { DeliveryError, toError } from '../errors.js';
-import { logger } from './logger.js';
-import type { Sink } from './sinks.js';
+import { logger } from '../io/logger.js';
+import type { Sink } from './ports.js';
 
 interface DeliveryRecord {
   /** Destinations that already have this alert (a retry skips them). */

@@ -1,17 +1,16 @@
 import type { Enrichment } from '../core/alert-document.js';
 import type { CloudTrailEvent } from '../core/event.js';
 import { classifySourceAddress } from '../core/source-address.js';
-import { describeClient } from '../core/user-agent.js';
-import type { AccountNameLookup, AccountNames } from './accounts.js';
-import type { GeoFacts, GeoLookup } from './geo.js';
-import { logger } from './logger.js';
+import { logger } from '../io/logger.js';
+import type { AccountNameLookup, AccountNames, GeoFacts, GeoLookup } from './ports.js';
 
 interface EnricherDeps {
   geo?: GeoLookup;
   accountNames?: AccountNameLookup;
   /**
    * The most any lookup may add to an alert's latency. A lookup still running then is dropped from
-   * this alert (and keeps running, so a database still loading serves the next one). Default 3 s.
+   * this alert (and keeps running, so a database still loading serves the next one). Default 3 s;
+   * `Infinity` waits for every answer (replay, which must print the same facts however busy the machine).
    */
   timeoutMs?: number;
 }
@@ -37,15 +36,11 @@ const integer = <K extends string>(key: K, value: unknown): { [P in K]?: number 
   (typeof value === 'number' && Number.isSafeInteger(value) ? { [key]: value } : {}) as { [P in K]?: number };
 
 /**
- * Creates the enrichment step: the event's account names, and where the call came from (country,
- * ASN and organisation of the source address, a label for the client, or that AWS itself made the
- * call). The lookups run in parallel, each on its own: one that throws or runs past `timeoutMs` is
- * logged and its fields left out, and the others still count. Never rejects: enrichment adds to an
- * alert and must never cost one.
- *
- * @example
- * const enrich = createEnricher({ geo: createGeoLookup(), accountNames: createAccountNames({ names }) });
- * const enrichment = await enrich(event); // { account: { name: 'prod' }, source: { country: 'US', client: 'aws-cli 2.27.0' } }
+ * Creates the enrichment step: the event's account names, and the country, ASN and organisation of
+ * the source address (the client label and source kind need no data and are the alert builder's).
+ * The lookups run in parallel, each on its own: one that throws or runs past `timeoutMs` is logged and
+ * its fields left out, and the others still count. Never rejects: enrichment adds to an alert and must
+ * never cost one.
  */
 const createEnricher = (deps: EnricherDeps): Enricher => {
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -59,11 +54,13 @@ const createEnricher = (deps: EnricherDeps): Enricher => {
     if (!run) return undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
+      // `async` so that a lookup throwing synchronously is caught here like a rejection.
+      const answer = (async () => run())();
+      if (!Number.isFinite(timeoutMs)) return await answer;
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new LookupTimeoutError(timeoutMs)), timeoutMs);
       });
-      // `async` so that a lookup throwing synchronously is caught here like a rejection.
-      return await Promise.race([(async () => run())(), deadline]);
+      return await Promise.race([answer, deadline]);
     } catch (error) {
       logger.warn('enrichment lookup failed', {
         lookup,
@@ -82,10 +79,9 @@ const createEnricher = (deps: EnricherDeps): Enricher => {
     const address = classifySourceAddress(record.sourceIPAddress);
     const { geo, accountNames } = deps;
     const ip = address.ip;
-    const [names, place, client] = await Promise.all([
+    const [names, place] = await Promise.all([
       attempt<AccountNames>('account', event, accountNames && (() => accountNames(event.account))),
       attempt<GeoFacts>('geo', event, geo && ip ? () => geo(ip) : undefined),
-      attempt<string>('client', event, () => describeClient(record.userAgent)),
     ]);
     // Field by field, checked: only facts that were found, and of the type the alert document promises.
     return {
@@ -94,8 +90,6 @@ const createEnricher = (deps: EnricherDeps): Enricher => {
         ...text('country', place?.country),
         ...integer('asn', place?.asn),
         ...text('org', place?.org),
-        ...text('client', client),
-        ...(address.kind ? { kind: address.kind } : {}),
       },
     };
   };

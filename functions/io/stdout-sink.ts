@@ -1,13 +1,15 @@
+import type { Sink } from '../app/ports.js';
 import type { Alert } from '../core/alert-document.js';
 import type { Detection } from '../core/detection.js';
-import { renderEmail, renderSlackMessage } from '../core/render.js';
+import { renderEmail } from '../core/render/email.js';
+import { renderSlackMessage } from '../core/render/slack.js';
 
 const FORMATS = ['table', 'ndjson', 'json', 'slack', 'email'] as const;
 type Format = (typeof FORMATS)[number];
 
-/** Writes alerts in one output format, one at a time, so a long replay streams. */
-interface AlertWriter {
-  write(alert: Alert): void;
+/** Writes alerts to stdout in one output format, one at a time, so a long replay streams. */
+interface StdoutSink extends Sink {
+  /** Closes the output (the JSON array's bracket); call once, after the last alert. */
   end(): void;
 }
 
@@ -39,47 +41,47 @@ const tableRow = (values: string[]): string =>
     .trimEnd();
 
 /**
- * `slack` and `email` print exactly what the alert pipeline would send: one Slack payload (JSON) a
- * line, or each e-mail as "Subject: …", a blank line, the body and a line "---".
+ * Replay's sink: alerts as `format` on `out`. `slack` and `email` print exactly what the deployed
+ * pipeline sends: one Slack payload (JSON) a line, or each e-mail as "Subject: …", a blank line, the
+ * body and a line "---"; `ndjson` one alert document a line; `json` an array; `table` a row per alert.
  */
-const createAlertWriter = (
+const createStdoutSink = (
   format: Format,
   out: (text: string) => void,
   detections: readonly Detection[],
-): AlertWriter => {
+): StdoutSink => {
+  const sink = (write: (alert: Alert) => void, end = () => {}): StdoutSink => ({
+    name: 'stdout',
+    send: async (alert) => write(alert),
+    end,
+  });
   switch (format) {
     case 'slack':
-      return { write: (alert) => out(`${JSON.stringify(renderSlackMessage(alert, detections))}\n`), end: () => {} };
+      return sink((alert) => out(`${JSON.stringify(renderSlackMessage(alert, detections))}\n`));
     case 'email':
-      return {
-        write: (alert) => {
-          const { subject, body } = renderEmail(alert, detections);
-          out(`Subject: ${subject}\n\n${body.endsWith('\n') ? body : `${body}\n`}---\n`);
-        },
-        end: () => {},
-      };
+      return sink((alert) => {
+        const { subject, body } = renderEmail(alert, detections);
+        out(`Subject: ${subject}\n\n${body.endsWith('\n') ? body : `${body}\n`}---\n`);
+      });
     case 'ndjson':
-      return { write: (alert) => out(`${JSON.stringify(alert)}\n`), end: () => {} };
+      return sink((alert) => out(`${JSON.stringify(alert)}\n`));
     case 'json': {
       let count = 0;
-      return {
-        write: (alert) => out(`${count++ === 0 ? '[\n' : ',\n'}${JSON.stringify(alert, null, 2)}`),
-        end: () => out(count === 0 ? '[]\n' : '\n]\n'),
-      };
+      return sink(
+        (alert) => out(`${count++ === 0 ? '[\n' : ',\n'}${JSON.stringify(alert, null, 2)}`),
+        () => out(count === 0 ? '[]\n' : '\n]\n'),
+      );
     }
     case 'table': {
       let headerDone = false;
-      return {
-        write: (alert) => {
-          if (!headerDone) out(`${tableRow(COLUMNS.map((c) => c.header))}\n`);
-          headerDone = true;
-          out(`${tableRow(COLUMNS.map((c) => c.value(alert)))}\n`);
-        },
-        end: () => {},
-      };
+      return sink((alert) => {
+        if (!headerDone) out(`${tableRow(COLUMNS.map((c) => c.header))}\n`);
+        headerDone = true;
+        out(`${tableRow(COLUMNS.map((c) => c.value(alert)))}\n`);
+      });
     }
   }
 };
 
-export type { AlertWriter, Format };
-export { createAlertWriter, FORMATS };
+export type { Format, StdoutSink };
+export { createStdoutSink, FORMATS };

@@ -1,12 +1,15 @@
-import type { Alert } from '../core/alert-document.js';
+import { createAlertPipeline } from '../app/alert-pipeline.js';
+import { createEnricher } from '../app/enrich.js';
 import type { Detection } from '../core/detection.js';
 import { type CloudTrailEvent, parseEvent, recordToEvent } from '../core/event.js';
-import { createReplayPipeline } from '../core/pipeline.js';
 import { SEVERITIES, type Severity } from '../core/severity.js';
 import { InputError, toError } from '../errors.js';
-import { createAlertWriter, type Format } from './format.js';
-import { createProgressBar } from './progress.js';
-import { readInputBatches } from './read-input.js';
+import { createAccountNames } from '../io/accounts.js';
+import { readInputBatches } from '../io/input/read-input.js';
+import { createGeoLookup } from '../io/ip/geo-lookup.js';
+import { createMemoryState } from '../io/memory-state.js';
+import { createProgressBar } from '../io/progress.js';
+import { createStdoutSink, type Format } from '../io/stdout-sink.js';
 
 interface ReplayOptions {
   paths: string[];
@@ -14,11 +17,11 @@ interface ReplayOptions {
   minSeverity: Severity;
   detections: readonly Detection[];
   runbookBaseUrl: string;
+  /** Account id → name, as the `accountNames` parameter gives the deployed alerter (`--account-names FILE`). */
+  accountNames?: Record<string, string>;
   stdout: (text: string) => void;
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stdin?: NodeJS.ReadableStream;
-  /** Receives each alert before it is written, for callers that render it further (the demo). */
-  onAlert?: (alert: Alert) => void;
   /** Milliseconds since some origin, for the summary's rate; injectable for tests. */
   now?: () => number;
 }
@@ -32,15 +35,36 @@ interface ReplaySummary {
 }
 
 /**
- * Runs the catalog over CloudTrail input and writes one alert per alerting event. A bad file or
- * record is reported on stderr with where it was and skipped; the exit code is 1 if any input
- * could not be read, else 0.
+ * What the alert function adds, less what needs the network (Organizations, the IAM alias): country and
+ * network from the bundled IP databases, names from the given map. No time budget: replay prints the
+ * same facts however busy the machine.
+ */
+const createReplayEnricher = (accountNames: Record<string, string> = {}) =>
+  createEnricher({
+    geo: createGeoLookup(),
+    accountNames: createAccountNames({ names: accountNames }),
+    timeoutMs: Number.POSITIVE_INFINITY,
+  });
+
+/**
+ * `rootwatch replay`: the alert pipeline over CloudTrail input, with state in memory (one alert per
+ * eventID, threshold counts in event time) and a stdout sink in the chosen format, so what it prints is
+ * what the deployed alerter would send. Records that match no detection never leave the synchronous
+ * path. A bad file or record is reported on stderr with where it was and skipped; the exit code is 1
+ * if any input could not be read, else 0.
  */
 const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summary: ReplaySummary }> => {
   const now = options.now ?? (() => performance.now());
   const started = now();
-  const pipeline = createReplayPipeline(options);
-  const writer = createAlertWriter(options.format, options.stdout, options.detections);
+  const sink = createStdoutSink(options.format, options.stdout, options.detections);
+  const pipeline = createAlertPipeline({
+    detections: options.detections,
+    minSeverity: options.minSeverity,
+    runbookBaseUrl: options.runbookBaseUrl,
+    state: createMemoryState(),
+    enrich: createReplayEnricher(options.accountNames),
+    sinks: [sink],
+  });
   const progress = createProgressBar(options.stderr);
   const summary: ReplaySummary = {
     records: 0,
@@ -72,15 +96,15 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
         report(new InputError(item.file, item.position, toError(error).message, { cause: error }));
         continue;
       }
-      const alert = pipeline(event);
-      if (!alert) continue;
+      const matched = pipeline.match(event);
+      if (matched.length === 0) continue;
+      const outcome = await pipeline.alert(event, matched, 'replay');
+      if (outcome.status !== 'delivered') continue;
       summary.alerts += 1;
-      summary.bySeverity[alert.severity] += 1;
-      options.onAlert?.(alert);
-      writer.write(alert);
+      summary.bySeverity[outcome.severity] += 1;
     }
   }
-  writer.end();
+  sink.end();
   progress.clear();
   summary.seconds = (now() - started) / 1000;
   return { exitCode: summary.errors > 0 ? 1 : 0, summary };

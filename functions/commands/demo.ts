@@ -1,18 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createAlertHandler } from './alert.js';
-import type { Detection } from './core/detection.js';
-import { recordToEvent } from './core/event.js';
-import type { SlackMessage } from './core/render.js';
-import { createAccountNames } from './io/accounts.js';
-import { DEFAULT_RUNBOOK_BASE_URL } from './io/config.js';
-import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
-import { createEnricher } from './io/enrich.js';
-import { createGeoLookup } from './io/geo.js';
-import { logger } from './io/logger.js';
-import { createSlackQueueSink, createSnsSink } from './io/sinks.js';
-import { createDynamoState } from './io/state.js';
-import { createNotifierHandler } from './notify-slack.js';
+import type { Detection } from '../core/detection.js';
+import { recordToEvent } from '../core/event.js';
+import type { SlackMessage } from '../core/render/slack.js';
+import { DEFAULT_RUNBOOK_BASE_URL } from '../io/config.js';
+import { DEFAULT_DETECTIONS_DIR, loadDetections } from '../io/detections.js';
+import { logger } from '../io/logger.js';
 
 interface DemoIo {
   stdout: (text: string) => void;
@@ -62,17 +55,22 @@ const describeSlack = (message: SlackMessage): string => {
 
 const rule = (title: string) => `\n── ${title} ${'─'.repeat(Math.max(0, 76 - title.length))}\n`;
 
+/** Account names the demo's samples show, as the `accountNames` parameter would give them. */
+const DEMO_ACCOUNT_NAMES = { '111122223333': 'demo-production', '444455556666': 'demo-member' };
+
 /**
- * `npm start`: the sample events through the real alert and Slack handlers, with local stand-ins for
- * AWS (fauxqs for SNS and SQS, dynalite for DynamoDB) and a local Slack webhook, started in this
- * process. Prints what e-mail subscribers and the Slack channel receive. With SLACK_WEBHOOK_URL set,
- * the Slack messages go to that real webhook instead.
+ * `npm start`: the sample events through the alert pipeline and the Slack notifier, wired as the
+ * deployed functions wire them but to local stand-ins for AWS (fauxqs for SNS and SQS, dynalite for
+ * DynamoDB) and a local Slack webhook, all started in this process. Prints what e-mail subscribers and
+ * the Slack channel receive. With SLACK_WEBHOOK_URL set, the Slack messages go to that real webhook.
+ * Resolves to the exit status: 1 when a Slack message was refused or left queued.
  */
 const runDemo = async (io: DemoIo, options: { all?: boolean } = {}): Promise<number> => {
-  const [{ publishedOf, sqsEventOf, startLocalAws }, { startSlackServer }] = await Promise.all([
-    import('./local/aws.js'),
-    import('./local/slack-server.js'),
-  ]);
+  const [
+    { publishedOf, sqsEventOf, startLocalAws },
+    { startSlackServer },
+    { createLocalNotifier, createLocalPipeline },
+  ] = await Promise.all([import('../local/aws.js'), import('../local/slack-server.js'), import('../local/alerter.js')]);
   logger.setLogLevel('SILENT');
   const aws = await startLocalAws('rootwatch-demo');
   const localSlack = await startSlackServer();
@@ -84,32 +82,23 @@ const runDemo = async (io: DemoIo, options: { all?: boolean } = {}): Promise<num
       `rootwatch demo: ${samples.length} sample CloudTrail events through the alert pipeline ` +
         `(local SNS/SQS: fauxqs, DynamoDB: dynalite, Slack: ${realWebhook ? 'your webhook' : 'a local webhook'})\n`,
     );
-    const handler = createAlertHandler({
-      config: { MIN_SEVERITY: 'info', RUNBOOK_BASE_URL: DEFAULT_RUNBOOK_BASE_URL },
+    const pipeline = createLocalPipeline(aws, {
       detections,
-      state: createDynamoState(aws.dynamodb, aws.tableName),
-      sinks: [createSnsSink(aws.sns, aws.topicArn, detections), createSlackQueueSink(aws.sqs, aws.slackQueueUrl)],
-      enrich: createEnricher({
-        geo: createGeoLookup(),
-        accountNames: createAccountNames({
-          names: { '111122223333': 'demo-production', '444455556666': 'demo-member' },
-        }),
-      }),
+      runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL,
+      accountNames: DEMO_ACCOUNT_NAMES,
     });
     for (const [i, sample] of samples.entries()) {
-      await handler(recordToEvent(sample.record), { awsRequestId: `demo-${i}` });
+      await pipeline.process(recordToEvent(sample.record), `demo-${i}`);
     }
 
     const emails = (await aws.drain(aws.subscriberQueueUrl)).map(publishedOf).map((published) => ({
       subject: published.Subject ?? '',
       body: published.structure.email ?? '',
     }));
-    const notifier = createNotifierHandler({
-      config: { SLACK_MIN_INTERVAL_MS: realWebhook ? 1100 : 0, SLACK_MAX_RECEIVES: 1, SLACK_DLQ_URL: aws.slackDlqUrl },
+    const notifier = createLocalNotifier(aws, {
       detections,
-      state: createDynamoState(aws.dynamodb, aws.tableName),
-      sqs: aws.sqs,
-      webhookUrl: async () => realWebhook ?? localSlack.url,
+      webhookUrl: realWebhook ?? localSlack.url,
+      minIntervalMs: realWebhook ? 1100 : 0,
       postOptions: { allowInsecureLocalhost: !realWebhook },
     });
     const queued = await aws.drain(aws.slackQueueUrl);

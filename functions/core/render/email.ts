@@ -1,0 +1,127 @@
+import type { Alert } from '../alert-document.js';
+import type { Detection } from '../detection.js';
+import { detectionById, type Fact, factsOf, present, type Segment } from './facts.js';
+import { httpsUrl } from './slack.js';
+import { cleanLine, fitValue, MAX_VALUE } from './text.js';
+
+interface Email {
+  subject: string;
+  body: string;
+}
+
+/** SNS e-mail subjects: ASCII, no line breaks, fewer than 100 characters. */
+const MAX_SUBJECT = 99;
+
+// ── E-mail ─────────────────────────────────────────────────────────────────────────────────────────
+
+/** Values are quoted; a quote or backslash inside is escaped, so where a value ends is never in doubt. */
+const escapeQuotedChar = (char: string): string => (char === '"' || char === '\\' ? `\\${char}` : char);
+
+const emailValue = (value: string): string => `"${fitValue(value, MAX_VALUE, { escape: escapeQuotedChar })}"`;
+
+const emailSegment = (segment: Segment): string => {
+  if (typeof segment === 'string') return cleanLine(segment);
+  if ('value' in segment) return emailValue(segment.value);
+  return cleanLine(segment.strong);
+};
+
+const emailLine = (fact: Fact): string =>
+  `${fact.label}: ${fact.items.map((item) => item.map(emailSegment).join('')).join(', ')}`;
+
+/**
+ * Printable ASCII only: accents dropped ("é" → "e"), other letters become "?", control characters and
+ * whitespace runs a single space. SNS rejects anything else in a subject.
+ */
+const toAscii = (value: string): string =>
+  value
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[\s\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ')
+    .replace(/[^\x20-\x7e]+/gu, '?')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+
+const clipAscii = (value: string, max: number): string =>
+  value.length <= max ? value : `${value.slice(0, Math.max(0, max - 3)).trimEnd()}...`;
+
+/** "[CRITICAL] root-console-sign-in - prod-payments (111122223333)", ≤ 99 printable ASCII characters. */
+const subjectOf = (alert: Alert): string => {
+  const others = alert.detections.length - 1;
+  const detection = clipAscii(toAscii(alert.detections[0] ?? '') || 'alert', 50);
+  const prefix = `[${alert.severity.toUpperCase()}] ${detection}${others > 0 ? ` +${others}` : ''} - `;
+  const id = toAscii(alert.account.id) || 'unknown';
+  const name = toAscii(alert.account.name ?? alert.account.alias ?? '');
+  const suffix = name ? ` (${clipAscii(id, 20)})` : clipAscii(id, 40);
+  const room = MAX_SUBJECT - prefix.length - suffix.length;
+  const subject = name ? `${prefix}${clipAscii(name, Math.max(room, 0))}${suffix}` : `${prefix}${suffix}`;
+  // The prefix starts with "[": SNS wants a subject to begin with a letter, number or punctuation.
+  return clipAscii(subject.replace(/ {2,}/g, ' ').trim(), MAX_SUBJECT);
+};
+
+const JSON_NOTE =
+  'The full alert document (JSON, with the CloudTrail record) goes to the JSON subscribers of this topic (email-json, SQS, HTTPS, Lambda).';
+
+/** The IP databases are CC BY 4.0: where their country or network appears, credit them. */
+const IP_DATA_NOTE =
+  'IP data: NRO, RouteViews and DB-IP.com (https://db-ip.com), CC BY 4.0, packaged by ip-location-db.';
+const hasIpData = (alert: Alert): boolean =>
+  alert.source.country !== undefined || alert.source.asn !== undefined || alert.source.org !== undefined;
+
+/** Catalog text on one line each: descriptions are folded YAML; runbooks keep their numbered lines. */
+const catalogLines = (text: string): string[] =>
+  text
+    .split('\n')
+    .map((line) => cleanLine(line).trim())
+    .filter((line) => line.length > 0);
+
+/**
+ * The plain-text e-mail for the distribution group: subject (severity, detection, account), the facts
+ * one "Label: value" per line, the detections, what to do, and the links.
+ *
+ * @example
+ * const { subject, body } = renderEmail(alert, loadDetections());
+ * // subject: "[CRITICAL] root-console-sign-in - prod-payments (111122223333)"
+ */
+const renderEmail = (alert: Alert, detections: readonly Detection[]): Email => {
+  const primary = alert.detections[0] === undefined ? undefined : detectionById(detections, alert.detections[0]);
+  const facts = factsOf(alert).map(emailLine);
+  const listed = alert.detections.flatMap((id) => {
+    const detection = detectionById(detections, id);
+    const reason = alert.reasons?.[id];
+    const head = `- ${detection ? `${cleanLine(detection.title)} ` : ''}(${fitValue(id, 120)})`;
+    return [
+      reason ? `${head}: ${fitValue(reason, MAX_VALUE)}` : head,
+      ...(detection ? catalogLines(detection.description).map((line) => `  ${line}`) : []),
+    ];
+  });
+  const links = [
+    ['CloudTrail', alert.links.cloudtrail],
+    ['Runbook', alert.links.runbook],
+  ].flatMap(([label, url]) => {
+    const href = httpsUrl(url ?? '');
+    return href ? [`${label}: ${href}`] : [];
+  });
+  const body = [
+    fitValue(alert.title, MAX_VALUE),
+    '',
+    `Severity: ${alert.severity.toUpperCase()}`,
+    ...facts,
+    `When: ${present(alert.eventTime) ? emailValue(alert.eventTime) : 'unknown'}`,
+    `Region: ${present(alert.region) ? emailValue(alert.region) : 'unknown'}`,
+    `Event ID: ${present(alert.eventID) ? emailValue(alert.eventID) : 'unknown'}`,
+    '',
+    alert.detections.length === 1 ? 'Detection:' : 'Detections:',
+    ...listed,
+    '',
+    'What to do:',
+    ...(primary ? catalogLines(primary.runbook) : ['Follow the runbook linked below.']),
+    ...(links.length > 0 ? ['', 'Links:', ...links] : []),
+    '',
+    JSON_NOTE,
+    ...(hasIpData(alert) ? [IP_DATA_NOTE] : []),
+    '',
+  ].join('\n');
+  return { subject: subjectOf(alert), body };
+};
+
+export { renderEmail };

@@ -1,0 +1,97 @@
+import type { Alert } from '../alert-document.js';
+import type { Detection } from '../detection.js';
+
+// ── The facts: one model, rendered for Slack and for e-mail ─────────────────────────────────────────
+
+/** A piece of a fact: words we wrote, a value from the event (untrusted), or our words in emphasis. */
+type Segment = string | { value: string } | { strong: string };
+interface Fact {
+  label: string;
+  /** Rendered joined by " · " in Slack and ", " in e-mail. */
+  items: Segment[][];
+}
+
+/**
+ * Whether a value is worth showing: a string with something other than whitespace in it.
+ *
+ * @example
+ * present('  '); // false
+ */
+const present = (value: string | undefined | null): value is string =>
+  typeof value === 'string' && value.trim().length > 0;
+
+const accountLabelOf = (account: Alert['account']): string => {
+  const name = account.name ?? account.alias;
+  return present(name) ? `${name} (${account.id})` : account.id;
+};
+
+/** Request parameters as compact JSON (what bucket, which user, which trail); none when absent or null. */
+const requestOf = (alert: Alert): string | undefined => {
+  const parameters = (alert.record as Record<string, unknown>).requestParameters;
+  if (parameters === undefined || parameters === null) return undefined;
+  return typeof parameters === 'string' ? parameters : JSON.stringify(parameters);
+};
+
+/** What a non-address sourceIPAddress means, for the reader. */
+const HOST_KINDS: Readonly<Record<string, string>> = {
+  'aws-service': ' (an AWS service)',
+  'aws-internal': ' (inside AWS)',
+};
+
+/**
+ * The facts of an alert, in the order both media show them: what, account, who, from where, MFA, outcome,
+ * and the request and user agent when the record has them.
+ *
+ * @example
+ * factsOf(alert).map((fact) => fact.label); // ['What', 'Account', 'Who', 'From where', 'MFA', 'Outcome', 'User agent']
+ */
+const factsOf = (alert: Alert): Fact[] => {
+  const { actor, source, outcome } = alert;
+  const who: Segment[][] = [[present(actor.type) ? { value: actor.type } : 'unknown']];
+  const principal = actor.arn ?? actor.userName;
+  if (present(principal)) who.push([{ value: principal }]);
+  if (actor.credential) who.push([`credential: ${actor.credential}`]);
+  if (present(actor.invokedBy)) who.push(['invoked by ', { value: actor.invokedBy }]);
+
+  const network = [source.asn === undefined ? '' : `AS${source.asn}`, source.org ?? ''].join(' ').trim();
+  const where: Segment[][] = [
+    ...(present(source.ip) ? [['IP ', { value: source.ip }]] : []),
+    ...(present(source.host) ? [[{ value: source.host }, HOST_KINDS[source.kind ?? ''] ?? '']] : []),
+    ...(present(source.country) ? [['country ', { value: source.country }]] : []),
+    ...(present(network) ? [['network ', { value: network }]] : []),
+    ...(present(source.client) ? [['client ', { value: source.client }]] : []),
+  ];
+
+  const result: Segment[][] =
+    outcome.result === 'success'
+      ? [['success']]
+      : [
+          [{ strong: 'failure' }],
+          ...(present(outcome.errorCode) ? [[{ value: outcome.errorCode }]] : []),
+          ...(present(outcome.errorMessage) ? [[{ value: outcome.errorMessage }]] : []),
+        ];
+
+  const request = requestOf(alert);
+  return [
+    { label: 'What', items: [[{ value: alert.eventName }, ' on ', { value: alert.eventSource }]] },
+    { label: 'Account', items: [[{ value: accountLabelOf(alert.account) }]] },
+    { label: 'Who', items: who },
+    { label: 'From where', items: where.length > 0 ? where : [['unknown']] },
+    { label: 'MFA', items: [[actor.mfa === undefined ? 'unknown' : actor.mfa ? 'yes' : { strong: 'NO' }]] },
+    { label: 'Outcome', items: result },
+    ...(present(request) ? [{ label: 'Request', items: [[{ value: request }]] }] : []),
+    ...(present(source.userAgent) ? [{ label: 'User agent', items: [[{ value: source.userAgent }]] }] : []),
+  ];
+};
+
+/**
+ * The catalog entry for a detection id; undefined for an id the catalog does not hold.
+ *
+ * @example
+ * detectionById(loadDetections(), 'root-console-sign-in')?.title; // "Root console sign-in"
+ */
+const detectionById = (detections: readonly Detection[], id: string): Detection | undefined =>
+  detections.find((detection) => detection.id === id);
+
+export type { Fact, Segment };
+export { detectionById, factsOf, present };

@@ -1,0 +1,125 @@
+import { Buffer } from 'node:buffer';
+import { AlerterError } from '../../errors.js';
+import type { Alert } from '../alert-document.js';
+import type { Detection } from '../detection.js';
+import { renderEmail } from './email.js';
+import { clip, fitValue } from './text.js';
+
+interface SnsMessageAttribute {
+  DataType: 'String' | 'String.Array';
+  StringValue: string;
+}
+
+/** The PublishCommand input for the alerts topic, without TopicArn. */
+interface SnsMessage {
+  Subject: string;
+  Message: string;
+  MessageStructure: 'json';
+  MessageAttributes: Record<string, SnsMessageAttribute>;
+}
+
+/** Stands in for `record` in the JSON copies when the full SNS message would be too big. */
+interface TruncatedRecord {
+  truncated: true;
+  eventID: string;
+  reason: string;
+}
+
+interface SnsRenderOptions {
+  /** The SNS limit for message plus attributes; lower it in tests only. */
+  maxBytes?: number;
+}
+
+/** SNS: "maximum message size is 256 KB", message body and attributes together. */
+const SNS_MAX_BYTES = 262_144;
+
+// ── SNS ────────────────────────────────────────────────────────────────────────────────────────────
+
+/** Every string longer than `max` cut to `max` characters with "…"; a last resort for crafted input. */
+const shrinkStrings = (value: unknown, max: number): unknown => {
+  if (typeof value === 'string') return value.length > max ? clip(value, max) : value;
+  if (Array.isArray(value)) return value.map((item) => shrinkStrings(item, max));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, shrinkStrings(item, max)]));
+  }
+  return value;
+};
+
+const withoutRecord = (alert: Alert, reason: string): Omit<Alert, 'record'> & { record: TruncatedRecord } => ({
+  ...alert,
+  record: { truncated: true, eventID: alert.eventID, reason },
+});
+
+const attributesOf = (alert: Alert): Record<string, SnsMessageAttribute> => ({
+  severity: { DataType: 'String', StringValue: alert.severity },
+  // Filter policies match String.Array attributes element by element: one id per element.
+  detection: {
+    DataType: 'String.Array',
+    StringValue: JSON.stringify(alert.detections.map((id) => fitValue(id, 256))),
+  },
+  account: { DataType: 'String', StringValue: fitValue(alert.account.id, 256) || 'unknown' },
+});
+
+/** Bytes SNS counts against its limit: the message and every attribute's name, type and value (and, to be safe, the subject). */
+const snsSize = (message: SnsMessage): number =>
+  Buffer.byteLength(message.Message) +
+  Buffer.byteLength(message.Subject) +
+  Object.entries(message.MessageAttributes).reduce(
+    (sum, [name, attribute]) =>
+      sum + Buffer.byteLength(name) + Buffer.byteLength(attribute.DataType) + Buffer.byteLength(attribute.StringValue),
+    0,
+  );
+
+/** SNS MessageStructure json: one body per protocol; `default` serves any protocol not named. */
+const snsMessageOf = (document: unknown, emailBody: string): string => {
+  const json = JSON.stringify(document);
+  return JSON.stringify({ default: json, email: emailBody, 'email-json': json, sqs: json, https: json, lambda: json });
+};
+
+/**
+ * The SNS publish input: `MessageStructure: 'json'` gives each protocol its own body — the e-mail text
+ * for `email`, the alert document for everything else — plus attributes for filter policies.
+ *
+ * The document is repeated for five protocols, so a large CloudTrail record (a big policy document in
+ * requestParameters) can push the message past SNS's 256 KB. Then the copies carry a marker instead of
+ * the record (it stays in CloudTrail, by eventID); if that is not enough (crafted replay input), long
+ * strings are cut too. The result is always under `maxBytes`, or this throws.
+ *
+ * @example
+ * await sns.send(new PublishCommand({ TopicArn, ...renderSnsMessage(alert, loadDetections()) }));
+ */
+const renderSnsMessage = (
+  alert: Alert,
+  detections: readonly Detection[],
+  options: SnsRenderOptions = {},
+): SnsMessage => {
+  const maxBytes = options.maxBytes ?? SNS_MAX_BYTES;
+  const email = renderEmail(alert, detections);
+  const attributes = attributesOf(alert);
+  const render = (document: unknown): SnsMessage => ({
+    Subject: email.subject,
+    Message: snsMessageOf(document, email.body),
+    MessageStructure: 'json',
+    MessageAttributes: attributes,
+  });
+  const full = render(alert);
+  const fullSize = snsSize(full);
+  if (fullSize < maxBytes) return full;
+  const why = `the SNS message would have been ${fullSize} bytes, over the limit of ${maxBytes}; read the record in CloudTrail by eventID`;
+  // Cheapest loss first; each step is computed only if the one before did not fit.
+  const fallbacks = [
+    () => withoutRecord(alert, `Record left out: ${why}.`),
+    () => withoutRecord(shrinkStrings(alert, 1024) as Alert, `Record left out, values cut to 1024 characters: ${why}.`),
+    () => withoutRecord(shrinkStrings(alert, 128) as Alert, `Record left out, values cut to 128 characters: ${why}.`),
+  ];
+  let size = fullSize;
+  for (const fallback of fallbacks) {
+    const message = render(fallback());
+    size = snsSize(message);
+    if (size < maxBytes) return message;
+  }
+  const eventId = fitValue(alert.eventID, 100);
+  throw new AlerterError(`SNS message for ${eventId} is ${size} bytes even with values cut; limit ${maxBytes}`);
+};
+
+export { renderSnsMessage, SNS_MAX_BYTES };

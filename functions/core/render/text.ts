@@ -1,0 +1,125 @@
+/*
+ * Three renderings of one alert document: a Slack Block Kit message, a plain-text e-mail, and the SNS
+ * publish input that carries the e-mail and the JSON document side by side.
+ *
+ * Everything that came from the event is data, never markup: an attacker who can make a CloudTrail
+ * record (a user agent, a request parameter, an error message, a user or account name — and in a
+ * replayed log file, any field at all) must not be able to ping @channel, plant a link, fake a line of
+ * the e-mail or blow Slack's size limits. Catalog text (detection titles, descriptions, runbooks) is
+ * reviewed data, but it goes through the same escaping: it costs nothing.
+ */
+
+/** Visible length of one untrusted value: enough for an ARN or a user agent, small enough for 8 in a field. */
+const MAX_VALUE = 300;
+
+// ── Cleaning: one line of readable text, whatever came in ─────────────────────────────────────────
+
+const ELLIPSIS = '…';
+/** Where a value had a line break: visible, so nobody mistakes two lines for one, but on one line. */
+const NEWLINE_MARK = ' ⏎ ';
+/** Invisible; placed after "@" so "@channel" cannot notify, after "://" and between domain labels so nothing links. */
+const WORD_JOINER = '\u2060';
+const ZERO_WIDTH_JOINER = '\u200D';
+
+/** Bidi overrides and isolates (U+202A–U+202E, U+2066–U+2069) and marks: they reorder what the reader sees. */
+const isBidiControl = (code: number): boolean =>
+  (code >= 0x202a && code <= 0x202e) ||
+  (code >= 0x2066 && code <= 0x2069) ||
+  code === 0x200e ||
+  code === 0x200f ||
+  code === 0x061c;
+
+const isLineBreak = (code: number): boolean =>
+  code === 0x0a || code === 0x0d || code === 0x85 || code === 0x2028 || code === 0x2029;
+
+/**
+ * One line, no control characters, no bidi tricks, no lone surrogates (Slack and SNS reject invalid
+ * UTF-16). Cyrillic, CJK, emoji and right-to-left letters pass through untouched.
+ *
+ * @example
+ * cleanLine('line1\r\nline2\u202E\tx'); // "line1 ⏎ line2 x"
+ */
+const cleanLine = (value: string): string => {
+  let out = '';
+  let previous = 0;
+  for (const char of value) {
+    const code = char.codePointAt(0) ?? 0;
+    const crlf = code === 0x0a && previous === 0x0d; // one line break, one mark
+    previous = code;
+    if (crlf || isBidiControl(code)) continue;
+    if (isLineBreak(code)) out += NEWLINE_MARK;
+    else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) out += ' ';
+    else if (code >= 0xd800 && code <= 0xdfff)
+      out += '\uFFFD'; // a lone surrogate: for..of yields pairs whole
+    else out += char;
+  }
+  return out;
+};
+
+/**
+ * "@channel", "@here", "@everyone": broken by an invisible joiner, so no client turns them into a broadcast.
+ *
+ * @example
+ * neutraliseMentions('@channel wake up'); // "@\u200Dchannel wake up"
+ */
+const neutraliseMentions = (value: string): string =>
+  value.replace(/@(?=(?:channel|here|everyone)\b)/giu, `@${ZERO_WIDTH_JOINER}`);
+
+/**
+ * Bare URLs and domains outside code spans: "https://evil.example" → "https:⁠//evil.⁠example", unlinkable.
+ *
+ * @example
+ * defangLinks('see https://evil.example'); // "see https:\u2060//evil.\u2060example"
+ */
+const defangLinks = (value: string): string =>
+  value.replace(/:\/\//gu, `:${WORD_JOINER}//`).replace(/(?<=[\p{L}\p{N}])\.(?=[\p{L}\p{N}])/gu, `.${WORD_JOINER}`);
+
+const identity = <T>(value: T): T => value;
+
+/**
+ * At most `max` UTF-16 units of output after `escape`, cut at a character boundary with "…". Counting
+ * escaped output (not input) is what keeps a field of `&&&…` inside Slack's limits; never splits an
+ * entity or a surrogate pair. `truncated`: the input was already shortened, so end with "…" anyway.
+ *
+ * @example
+ * clip('abcdef', 4); // "abc…"
+ */
+const clip = (
+  value: string,
+  max: number,
+  escapeChar: (char: string) => string = identity,
+  truncated = false,
+): string => {
+  let out = '';
+  let cut = 0;
+  for (const char of value) {
+    const piece = escapeChar(char);
+    if (out.length + piece.length > max) return `${out.slice(0, cut).trimEnd()}${ELLIPSIS}`;
+    out += piece;
+    if (out.length < max) cut = out.length;
+  }
+  if (!truncated) return out;
+  return `${(out.length < max ? out : out.slice(0, cut)).trimEnd()}${ELLIPSIS}`;
+};
+
+/**
+ * One untrusted value made fit to show: cleaned to one line, prepared (mentions, links…), escaped and
+ * cut to `max`. A 100 KB value is sliced first: every character that survives cleaning yields at least
+ * one character of output, so twice `max` (plus slack for stripped controls) is all that can show.
+ *
+ * @example
+ * fitValue('  a\nb  ', MAX_VALUE); // "a ⏎ b"
+ */
+const fitValue = (
+  value: string,
+  max: number,
+  options: { prepare?: (text: string) => string; escape?: (char: string) => string; keepSpaces?: boolean } = {},
+): string => {
+  const bound = 2 * max + 16;
+  const sliced = value.length > bound;
+  const line = cleanLine(sliced ? value.slice(0, bound) : value);
+  const text = (options.prepare ?? identity)(options.keepSpaces ? line : line.trim());
+  return clip(text, max, options.escape, sliced);
+};
+
+export { cleanLine, clip, defangLinks, ELLIPSIS, fitValue, MAX_VALUE, neutraliseMentions };

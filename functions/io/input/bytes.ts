@@ -1,0 +1,126 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { pipeline, Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { promisify } from 'node:util';
+import { createGunzip, gunzip } from 'node:zlib';
+import { toError } from '../../errors.js';
+
+/*
+ * The bytes of an input: a file read whole or streamed, gunzipped when it is gzip, counted for
+ * progress, and why a read failed.
+ */
+
+const PROGRESS_STEP = 1024 * 1024;
+/**
+ * A regular file smaller than this (CloudTrail log files mostly are) is read and gunzipped in one go
+ * rather than streamed, which is much cheaper per file. A streamed file this small reports no
+ * progress inside it either, so progress is the same both ways.
+ */
+const WHOLE_FILE_BYTES = PROGRESS_STEP;
+/** A small file that gunzips to more than this is streamed after all, so it is never held whole. */
+const WHOLE_FILE_TEXT_BYTES = 64 * 1024 * 1024;
+/** Output chunk size for gunzipping a file read whole: one step on the thread pool, not one per 16 KiB. */
+const WHOLE_FILE_CHUNK = 1024 * 1024;
+
+const FS_MESSAGES: Partial<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory',
+  ELOOP: 'too many levels of symbolic links',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EPERM: 'permission denied',
+};
+
+/** Why a read failed, in words a responder can act on. */
+const describeFailure = (error: unknown): string => {
+  const err = toError(error);
+  const code = (err as NodeJS.ErrnoException).code;
+  const known = code === undefined ? undefined : FS_MESSAGES[code];
+  if (known !== undefined) return known;
+  if (code?.startsWith('Z_')) return `corrupt or truncated gzip data: ${err.message}`;
+  if (err instanceof RangeError) return `a line is too long to read: ${err.message}`;
+  return err.message;
+};
+
+/** Counts the raw bytes of a stream as they are read. */
+async function* countBytes(source: AsyncIterable<Buffer | string>, counter: { bytes: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    counter.bytes += buffer.length;
+    yield buffer;
+  }
+}
+
+/** The bytes of a stream, gunzipped when they start with the gzip magic bytes 1f 8b, whatever the file name. */
+async function* decompressed(raw: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  const head: Buffer[] = [];
+  let headLength = 0;
+  while (headLength < 2) {
+    const next = await raw.next();
+    if (next.done) break;
+    head.push(next.value);
+    headLength += next.value.length;
+  }
+  async function* replayed(): AsyncGenerator<Buffer> {
+    yield* head;
+    yield* raw;
+  }
+  const start = Buffer.concat(head, Math.min(headLength, 2));
+  if (start[0] !== 0x1f || start[1] !== 0x8b) {
+    yield* replayed();
+    return;
+  }
+  const gunzip = createGunzip();
+  // pipeline destroys the gunzip stream with the source's error, so iterating it throws; and
+  // stopping early destroys the source. Errors reach us through the iteration, not this callback.
+  pipeline(Readable.from(replayed()), gunzip, () => {});
+  yield* gunzip;
+}
+
+/**
+ * The bytes of a regular file smaller than WHOLE_FILE_BYTES, read at once; undefined when it is (or,
+ * having grown since it was found, has become) too big. Never reads more than WHOLE_FILE_BYTES.
+ */
+const readSmallFile = (path: string): Buffer | undefined => {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size >= WHOLE_FILE_BYTES) return undefined;
+    // One byte more than the file holds, to tell that it has ended rather than still growing.
+    const buffer = Buffer.allocUnsafe(size + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) return buffer.subarray(0, length);
+      length += read;
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+};
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * The text of a small regular file, read whole and gunzipped (when it starts with the gzip magic
+ * bytes) in one go, on the thread pool, so that the main thread can go on with the file before it.
+ * Undefined when the file is to be streamed instead: it is too big (see readSmallFile), it gunzips
+ * to more than WHOLE_FILE_TEXT_BYTES, or it fails to read or to gunzip; the stream then reports the
+ * error exactly as it always has, after the items read before it.
+ */
+const readWhole = async (path: string): Promise<string | undefined> => {
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readSmallFile(path);
+    if (bytes === undefined) return undefined;
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b)
+      bytes = await gunzipAsync(bytes, { maxOutputLength: WHOLE_FILE_TEXT_BYTES, chunkSize: WHOLE_FILE_CHUNK });
+  } catch {
+    return undefined;
+  }
+  const decoder = new StringDecoder('utf8');
+  return decoder.write(bytes) + decoder.end();
+};
+
+export { countBytes, decompressed, describeFailure, PROGRESS_STEP, readWhole, WHOLE_FILE_BYTES };

@@ -1,0 +1,92 @@
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError, toError } from '../../errors.js';
+import { describeFailure } from './bytes.js';
+
+/*
+ * What `rootwatch replay` reads: the paths it is given, directories walked recursively, stdin, and
+ * the file-name rules.
+ */
+
+const STDIN_PATH = '-';
+const STDIN_NAME = '<stdin>';
+/** Files a directory walk takes; named paths are read whatever their name. */
+const INPUT_FILE = /\.(json|jsonl|ndjson)(\.gz)?$/i;
+const JSON_LINES_FILE = /\.(jsonl|ndjson)(\.gz)?$/i;
+
+type Source =
+  | { kind: 'file'; path: string; size: number; regular: boolean; explicit: boolean }
+  | { kind: 'stdin' }
+  | { kind: 'error'; error: InputError };
+
+const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * Appends the input files under a directory, recursively and in sorted order: names ending .json,
+ * .jsonl or .ndjson, each optionally .gz. Dot-files and dot-directories are skipped. Symbolic links
+ * are followed, each directory read once.
+ */
+const walk = async (dir: string, sources: Source[], seen: Set<string>): Promise<void> => {
+  try {
+    const real = await realpath(dir);
+    if (seen.has(real)) return;
+    seen.add(real);
+    const entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
+    entries.sort(byName);
+    // Stat in parallel, then take the entries in order.
+    const stats = entries.map((entry) =>
+      entry.isDirectory() || (entry.isFile() && !INPUT_FILE.test(entry.name))
+        ? undefined
+        : stat(join(dir, entry.name)).catch((error: unknown) => toError(error)),
+    );
+    for (const [index, entry] of entries.entries()) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        await walk(path, sources, seen);
+        continue;
+      }
+      const found = await stats[index];
+      if (found === undefined) continue;
+      if (found instanceof Error) {
+        // A broken link, or a file gone since readdir: worth saying only for a file we would read.
+        if (INPUT_FILE.test(entry.name)) sources.push({ kind: 'error', error: failure(path, found) });
+      } else if (found.isDirectory()) {
+        await walk(path, sources, seen);
+      } else if (found.isFile() && INPUT_FILE.test(entry.name)) {
+        sources.push({ kind: 'file', path, size: found.size, regular: true, explicit: false });
+      }
+    }
+  } catch (error) {
+    sources.push({ kind: 'error', error: failure(dir, error) });
+  }
+};
+
+const failure = (file: string, error: unknown): InputError =>
+  new InputError(file, undefined, describeFailure(error), { cause: error });
+
+/** Everything to read, in order, with the sizes the progress bar needs. */
+const findSources = async (paths: string[]): Promise<Source[]> => {
+  const sources: Source[] = [];
+  const seen = new Set<string>();
+  for (const path of paths) {
+    if (path === STDIN_PATH) {
+      sources.push({ kind: 'stdin' });
+      continue;
+    }
+    try {
+      const stats = await stat(path);
+      if (stats.isDirectory()) await walk(path, sources, seen);
+      // Pipes and devices (e.g. `<(zcat ...)`) are read too; only regular files have a size.
+      else {
+        const regular = stats.isFile();
+        sources.push({ kind: 'file', path, size: regular ? stats.size : 0, regular, explicit: true });
+      }
+    } catch (error) {
+      sources.push({ kind: 'error', error: failure(path, error) });
+    }
+  }
+  return sources;
+};
+
+export type { Source };
+export { findSources, JSON_LINES_FILE, STDIN_NAME };

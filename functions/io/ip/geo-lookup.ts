@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Reader, type Response } from 'mmdb-lib';
+import type { GeoFacts, GeoLookup } from '../../app/ports.js';
+import { logger } from '../logger.js';
+import { type Address, addressOf, isPublic } from './address.js';
+import { lookupAsn, parseAsnTable } from './asn-table.js';
+
+interface GeoLookupOptions {
+  /** The country mmdb (both families in one file). Default: the installed @ip-location-db package. */
+  countryDb?: string;
+  /** The directory holding asn-ipv4-num.csv and asn-ipv6-num.csv. Default: the installed @ip-location-db/asn. */
+  asnDir?: string;
+}
+
+/** A database that loads at most once; a failure is logged once and remembered as undefined. */
+const once = <T>(database: string, load: () => Promise<T>): (() => Promise<T | undefined>) => {
+  let loading: Promise<T | undefined> | undefined;
+  return () => {
+    loading ??= load().catch((error: unknown) => {
+      logger.warn('ip database unavailable', {
+        database,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    });
+    return loading;
+  };
+};
+
+/** Resolved on first use, not at import: a bundle without node_modules passes explicit paths instead. */
+const packageDir = (name: string): string => dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
+
+/**
+ * Creates a lookup from an IP address to its registered country (@ip-location-db
+ * geo-whois-asn-country mmdb) and its ASN and organisation (@ip-location-db/asn CSV). Each database
+ * is read on the first lookup that needs it, once: the country file on the first public address, an
+ * ASN file on the first public address of its family. Reserved addresses (private, CGNAT, loopback,
+ * link-local, documentation, multicast…) and non-addresses give undefined and load nothing. A
+ * missing or corrupt database is logged once and its fields stay absent; the lookup never throws.
+ *
+ * @example
+ * const lookup = createGeoLookup({ countryDb: `${process.env.LAMBDA_TASK_ROOT}/geo/country.mmdb` });
+ * await lookup('8.8.8.8'); // { country: 'US', asn: 15169, org: 'Google LLC' }
+ */
+const createGeoLookup = (options: GeoLookupOptions = {}): GeoLookup => {
+  const countryPath = (): string =>
+    options.countryDb ?? join(packageDir('@ip-location-db/geo-whois-asn-country-mmdb'), 'geo-whois-asn-country.mmdb');
+  const asnPath = (family: 4 | 6): string =>
+    join(options.asnDir ?? packageDir('@ip-location-db/asn'), `asn-ipv${family}-num.csv`);
+
+  const loadAsn = (family: 4 | 6) =>
+    once(`asn-ipv${family}`, async () => {
+      const path = asnPath(family);
+      const began = performance.now();
+      const { table, skipped } = parseAsnTable(await readFile(path), family);
+      if (table.count === 0) throw new Error(`${path}: no ASN ranges`);
+      logger.info('ip database loaded', {
+        database: `asn-ipv${family}`,
+        ranges: table.count,
+        skipped,
+        ms: Math.round(performance.now() - began),
+      });
+      return table;
+    });
+  const asn4 = loadAsn(4);
+  const asn6 = loadAsn(6);
+
+  let countryBroken = false;
+  const country = once('country', async () => {
+    const path = countryPath();
+    const began = performance.now();
+    const reader = new Reader<Response>(await readFile(path)); // throws on a file without mmdb metadata
+    logger.info('ip database loaded', { database: 'country', ms: Math.round(performance.now() - began) });
+    return reader;
+  });
+
+  const countryOf = async (address: Address): Promise<string | undefined> => {
+    if (countryBroken) return undefined;
+    const reader = await country();
+    try {
+      const record = reader?.get(address.text) as { country_code?: unknown } | null | undefined;
+      const code = record?.country_code;
+      return typeof code === 'string' && /^[A-Z]{2}$/.test(code) ? code : undefined;
+    } catch (error) {
+      // A tree that decodes badly is corrupt everywhere: stop reading it rather than warn on every event.
+      countryBroken = true;
+      logger.warn('ip database unavailable', {
+        database: 'country',
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    }
+  };
+
+  return async (ip) => {
+    const address = addressOf(ip);
+    if (!address || !isPublic(address)) return undefined;
+    const [code, table] = await Promise.all([countryOf(address), address.family === 4 ? asn4() : asn6()]);
+    const owner = table ? lookupAsn(table, address.value) : undefined;
+    const facts: GeoFacts = { ...(code ? { country: code } : {}), ...owner };
+    return Object.keys(facts).length > 0 ? facts : undefined;
+  };
+};
+
+export type { GeoLookupOptions };
+export { createGeoLookup };

@@ -1,0 +1,332 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../functions/core/alert-document.js';
+import { renderSlackMessage, SLACK_LIMITS, type SlackMessage } from '../../functions/core/render/slack.js';
+import {
+  alertOf,
+  CLOUDTRAIL_LINK,
+  detections,
+  EVENT_ID,
+  HOSTILE,
+  hostileAlert,
+  hostileText,
+  PLACES,
+  signInAlert,
+} from '../helpers/render-alerts.js';
+import { readSample } from '../helpers/samples.js';
+
+/** Every string in the payload that Slack displays (not the button URLs, which Slack never parses as text). */
+const displayedStrings = (value: unknown, key = ''): string[] => {
+  if (typeof value === 'string') return key === 'url' ? [] : [value];
+  if (Array.isArray(value)) return value.flatMap((item) => displayedStrings(item));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([k, item]) => displayedStrings(item, k));
+  }
+  return [];
+};
+
+const mrkdwnTexts = (message: SlackMessage): string[] => {
+  const texts: string[] = [];
+  for (const block of message.blocks) {
+    const b = block as { text?: { type: string; text: string }; fields?: { text: string }[]; elements?: unknown[] };
+    if (b.text?.type === 'mrkdwn') texts.push(b.text.text);
+    for (const field of b.fields ?? []) texts.push(field.text);
+    if (block.type === 'context') for (const element of b.elements as { text: string }[]) texts.push(element.text);
+  }
+  return texts;
+};
+
+/** Slack's Block Kit limits, counted in UTF-16 units (at least as many as Slack's characters). */
+const expectWithinSlackLimits = (message: SlackMessage): void => {
+  expect(message.blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.blocks);
+  const actionIds: string[] = [];
+  for (const block of message.blocks) {
+    const b = block as {
+      text?: { text: string };
+      fields?: { text: string }[];
+      elements?: { text: { text: string } | string; url?: string; action_id?: string }[];
+    };
+    if (block.type === 'header') expect(b.text?.text.length).toBeLessThanOrEqual(SLACK_LIMITS.header);
+    if (block.type === 'section') {
+      expect(b.text?.text.length ?? 0).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+      expect(b.fields?.length ?? 0).toBeLessThanOrEqual(SLACK_LIMITS.fields);
+      for (const field of b.fields ?? []) expect(field.text.length).toBeLessThanOrEqual(SLACK_LIMITS.field);
+    }
+    if (block.type === 'context') {
+      expect(b.elements?.length).toBeLessThanOrEqual(10);
+      for (const element of b.elements ?? []) {
+        expect((element as unknown as { text: string }).text.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+      }
+    }
+    if (block.type === 'actions') {
+      for (const button of b.elements ?? []) {
+        expect((button.text as { text: string }).text.length).toBeLessThanOrEqual(SLACK_LIMITS.buttonText);
+        expect(button.url?.length).toBeLessThanOrEqual(SLACK_LIMITS.buttonUrl);
+        expect(button.url).toMatch(/^https:\/\//);
+        actionIds.push(button.action_id ?? '');
+      }
+    }
+  }
+  expect(new Set(actionIds).size).toBe(actionIds.length);
+};
+
+/** C0 and C1 control characters other than the line feed our own "*Label*\n" uses. */
+const controlCharactersIn = (text: string): number[] =>
+  [...text]
+    .map((char) => char.codePointAt(0) ?? 0)
+    .filter((code) => code !== 0x0a && (code < 0x20 || (code >= 0x7f && code <= 0x9f)));
+
+/** Nothing the input said can act as Slack markup, notify, add a line or open a code block. */
+const expectInert = (message: SlackMessage): void => {
+  const json = JSON.stringify(message);
+  expect(json).not.toContain('<!');
+  expect(json).not.toMatch(/@(channel|here|everyone)/i);
+  expect(json).not.toContain('```');
+  expect(json).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+  for (const text of displayedStrings(message)) {
+    expect(text).not.toMatch(/[<>]/);
+    expect(controlCharactersIn(text)).toEqual([]);
+  }
+  expect(message.text).not.toContain('\n');
+  for (const text of mrkdwnTexts(message)) {
+    // Back-ticks only as our delimiters: removing the code spans leaves none.
+    expect(text.replace(/`[^`\n]*`/g, '')).not.toContain('`');
+  }
+  const [, facts] = message.blocks as [unknown, { fields: { text: string }[] }];
+  for (const field of facts.fields) {
+    // "*Label*\nvalue": one line for the label, one for the value, whatever the value held.
+    expect(field.text.split('\n')).toHaveLength(2);
+    expect(field.text).toMatch(/^\*[A-Za-z ]+\*\n/);
+  }
+};
+
+describe('renderSlackMessage', () => {
+  it('renders the root console sign-in without MFA', () => {
+    // Prepare
+    const alert = signInAlert();
+    // Act
+    const message = renderSlackMessage(alert, detections);
+    // Assess
+    expect(message).toStrictEqual({
+      text: '🔴 CRITICAL: Root console sign-in without MFA — prod-payments (111122223333)',
+      blocks: [
+        {
+          type: 'header',
+          text: {
+            type: 'plain_text',
+            text: '🔴 CRITICAL · Root console sign-in without MFA — prod-payments (111122223333)',
+          },
+        },
+        {
+          type: 'section',
+          fields: [
+            { type: 'mrkdwn', text: '*What*\n`ConsoleLogin` on `signin.amazonaws.com`', verbatim: true },
+            { type: 'mrkdwn', text: '*Account*\n`prod-payments (111122223333)`', verbatim: true },
+            {
+              type: 'mrkdwn',
+              text: '*Who*\n`Root` · `arn:aws:iam::111122223333:root` · credential: console',
+              verbatim: true,
+            },
+            {
+              type: 'mrkdwn',
+              text: '*From where*\nIP `203.0.113.11` · country `DE` · client `Firefox 62 on macOS`',
+              verbatim: true,
+            },
+            { type: 'mrkdwn', text: '*MFA*\n*NO*', verbatim: true },
+            { type: 'mrkdwn', text: '*Outcome*\nsuccess', verbatim: true },
+            {
+              type: 'mrkdwn',
+              text: '*User agent*\n`Mozilla/5.0 (Macintosh; Intel Mac OS X 10.12; rv:62.0) Gecko/20100101 Firefox/62.0`',
+              verbatim: true,
+            },
+          ],
+        },
+        {
+          type: 'section',
+          text: {
+            type: 'mrkdwn',
+            text: '*Detection*\n• *Root console sign-in* `root-console-sign-in`',
+            verbatim: true,
+          },
+        },
+        {
+          type: 'context',
+          elements: [
+            {
+              type: 'mrkdwn',
+              text: `When \`2022-11-10T16:24:34Z\` · Region \`us-east-1\` · Event ID \`${EVENT_ID}\``,
+              verbatim: true,
+            },
+          ],
+        },
+        {
+          type: 'actions',
+          elements: [
+            {
+              type: 'button',
+              text: { type: 'plain_text', text: 'Open in CloudTrail' },
+              url: CLOUDTRAIL_LINK,
+              action_id: 'open-cloudtrail',
+            },
+            {
+              type: 'button',
+              text: { type: 'plain_text', text: 'Runbook' },
+              url: 'https://runbooks.example/root-console-sign-in.yml',
+              action_id: 'open-runbook',
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('lists every detection with its title and the reason its severity moved', () => {
+    // Prepare
+    const alert = alertOf(readSample('root-create-access-key.json'));
+    const mfa = alertOf(readSample('root-console-sign-in-mfa-upper-case.json'));
+    // Act
+    const [, , listed] = renderSlackMessage(alert, detections).blocks;
+    const [, , reasoned] = renderSlackMessage(mfa, detections).blocks;
+    // Assess
+    expect(listed).toStrictEqual({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: '*Detections*\n• *Root access key created* `root-access-key-created`\n• *Root user API call* `root-api-call`',
+        verbatim: true,
+      },
+    });
+    expect((reasoned as { text: { text: string } }).text.text).toBe(
+      '*Detection*\n• *Root console sign-in* `root-console-sign-in` — signed in with MFA',
+    );
+  });
+
+  it('shows a failure with its error code and message', () => {
+    // Prepare
+    const alert = alertOf(readSample('root-stop-logging-failed.json'));
+    // Act
+    const [, facts] = renderSlackMessage(alert, detections).blocks as [unknown, { fields: { text: string }[] }];
+    // Assess
+    const outcome = facts.fields.find((field) => field.text.startsWith('*Outcome*'));
+    expect(outcome?.text).toMatch(/^\*Outcome\*\n\*failure\* · `[^`]+`/);
+    expect(outcome?.text).toContain(`\`${alert.outcome.errorCode}\``);
+  });
+
+  it.each([
+    ['http', 'http://runbooks.example/x.yml'],
+    ['javascript', 'javascript:alert(1)'],
+    ['not a URL', 'runbooks/x.yml'],
+    ['too long', `https://runbooks.example/${'a'.repeat(3000)}`],
+  ])('drops a runbook link that is not a usable https URL (%s)', (_, url) => {
+    // Prepare
+    const alert = { ...signInAlert(), links: { cloudtrail: CLOUDTRAIL_LINK, runbook: url } };
+    // Act
+    const actions = renderSlackMessage(alert, detections).blocks.at(-1);
+    // Assess
+    expect(actions).toStrictEqual({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          text: { type: 'plain_text', text: 'Open in CloudTrail' },
+          url: CLOUDTRAIL_LINK,
+          action_id: 'open-cloudtrail',
+        },
+      ],
+    });
+  });
+
+  it('leaves the actions block out when no link is usable', () => {
+    // Prepare
+    const alert = { ...signInAlert(), links: { cloudtrail: 'ftp://x', runbook: '' } };
+    // Act
+    const message = renderSlackMessage(alert, detections);
+    // Assess
+    expect(message.blocks.map((block) => block.type)).toEqual(['header', 'section', 'section', 'context']);
+  });
+
+  it('stays within Slack limits for a huge hostile alert', () => {
+    // Prepare: every value 100,000 characters of what escaping expands most, 60 detections.
+    const huge = '&<>`*_~@channel '.repeat(6250);
+    const alert = signInAlert();
+    const ids = Array.from({ length: 60 }, (_, i) => `made-up-detection-${i}-${'x'.repeat(200)}`);
+    const hostile: Alert = {
+      ...alert,
+      title: huge,
+      eventName: huge,
+      eventSource: huge,
+      eventTime: huge,
+      region: huge,
+      eventID: huge,
+      detections: ids,
+      reasons: Object.fromEntries(ids.map((id) => [id, huge])),
+      account: { id: huge, name: huge },
+      actor: { type: huge, arn: huge, credential: 'long-term key', mfa: false, invokedBy: huge },
+      source: { ip: huge, country: huge, asn: 64496, org: huge, client: huge, userAgent: huge },
+      outcome: { result: 'failure', errorCode: huge, errorMessage: huge },
+      record: { ...alert.record, requestParameters: { policy: huge } },
+    };
+    // Act
+    const message = renderSlackMessage(hostile, detections);
+    // Assess
+    expectWithinSlackLimits(message);
+    expectInert(message);
+    expect(JSON.stringify(message).length).toBeLessThan(20_000);
+    const [, , listed] = message.blocks as [unknown, unknown, { text: { text: string } }];
+    expect(listed.text.text).toMatch(/\n…and \d+ more$/);
+  });
+
+  it('keeps the header within 150 characters without splitting an emoji', () => {
+    // Prepare
+    const alert = { ...signInAlert(), title: '👋'.repeat(200) };
+    // Act
+    const [header] = renderSlackMessage(alert, detections).blocks as unknown as [{ text: { text: string } }];
+    // Assess
+    expect(header.text.text.length).toBeLessThanOrEqual(150);
+    // The regex needs whole surrogate pairs: half an emoji would not match.
+    expect(header.text.text).toMatch(/^🔴 CRITICAL · (👋)+…$/u);
+  });
+});
+
+describe.each(PLACES)('hostile %s', (place) => {
+  it.each(HOSTILE)('renders %s as inert data in Slack', (_, value, visible) => {
+    // Prepare
+    const alert = hostileAlert(place, value);
+    // Act
+    const message = renderSlackMessage(alert, detections);
+    // Assess
+    expectInert(message);
+    expectWithinSlackLimits(message);
+    // Still readable: the value shows, escaped, inside a code span (a copy of it may be cut at 300).
+    // (Request parameters are JSON first, so a line break shows there as "\n": compare the first line.)
+    const shown = (visible.split(' ⏎ ')[0] ?? '').replace(/@channel/, '@\u200Dchannel');
+    expect(mrkdwnTexts(message).some((text) => text.includes(shown))).toBe(true);
+  });
+});
+
+describe('renderSlackMessage on arbitrary input', () => {
+  it('never lets a user agent or account name act as markup', () => {
+    const base = signInAlert();
+    fc.assert(
+      fc.property(hostileText, hostileText, (userAgent, accountName) => {
+        // Prepare
+        const alert: Alert = {
+          ...base,
+          title: `Root console sign-in without MFA — ${accountName} (111122223333)`,
+          account: { id: '111122223333', name: accountName },
+          source: { ...base.source, userAgent },
+        };
+        // Act
+        const message = renderSlackMessage(alert, detections);
+        // Assess
+        for (const text of displayedStrings(message)) {
+          expect(text).not.toContain('<');
+          expect(text).not.toContain('>');
+        }
+        expect(JSON.stringify(message)).not.toMatch(/@(channel|here|everyone)/i);
+        expectWithinSlackLimits(message);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
