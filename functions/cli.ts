@@ -1,18 +1,20 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatSummary, replay } from './commands/replay.js';
+import { alertJsonSchema } from './core/alert-document.js';
 import { SEVERITIES, type Severity } from './core/severity.js';
 import { AlerterError, toError } from './errors.js';
 import { readAccountNamesFile } from './io/accounts.js';
 import { DEFAULT_RUNBOOK_BASE_URL } from './io/config.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
-import { logger } from './io/logger.js';
 import { FORMATS, type Format } from './io/stdout-sink.js';
 
 const USAGE = `Usage:
   rootwatch replay [--format table|ndjson|json|slack|email] [--min-severity S] PATH...
       PATH: a CloudTrail log file (.json, .json.gz), a directory of them, a JSON or NDJSON file of
       CloudTrail records or EventBridge events, or - for stdin.
+  rootwatch schema
+      Prints the JSON Schema of the alert document (rootwatch.alert/v1), for SIEM subscribers.
   rootwatch demo [--all]
       The catalog's sample events through the full alert pipeline, with local stand-ins for SNS, SQS,
       DynamoDB and Slack: prints what Slack and e-mail receive. SLACK_WEBHOOK_URL=... posts to a real channel.
@@ -72,8 +74,6 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   if (paths.length === 0) throw new UsageError('replay needs at least one PATH (a file, a directory, or - for stdin)');
   const detections = loadDetections(dir);
   const accountNames = values['account-names'] ? readAccountNamesFile(values['account-names']) : {};
-  // Warnings (an IP database that would not load) go to stderr; per-alert info lines are not for a terminal.
-  logger.setLogLevel('WARN');
   const { exitCode, summary } = await replay({
     paths,
     format,
@@ -96,6 +96,10 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
     switch (command) {
       case 'replay':
         return await runReplay(rest, io);
+      case 'schema':
+        // The alert document's JSON Schema; `npm run schema` keeps schema/alert.schema.json in step.
+        io.stdout(`${JSON.stringify(alertJsonSchema(), null, 2)}\n`);
+        return 0;
       case 'demo': {
         const { values } = parseArgs({ args: rest, options: { all: { type: 'boolean' } } });
         const { runDemo } = await import('./commands/demo.js');

@@ -7,6 +7,7 @@ import { InputError, toError } from '../errors.js';
 import { createAccountNames } from '../io/accounts.js';
 import { readInputBatches } from '../io/input/read-input.js';
 import { createGeoLookup } from '../io/ip/geo-lookup.js';
+import { logger } from '../io/logger.js';
 import { createMemoryState } from '../io/memory-state.js';
 import { createProgressBar } from '../io/progress.js';
 import { createStdoutSink, type Format } from '../io/stdout-sink.js';
@@ -56,6 +57,8 @@ const createReplayEnricher = (accountNames: Record<string, string> = {}) =>
 const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summary: ReplaySummary }> => {
   const now = options.now ?? (() => performance.now());
   const started = now();
+  // stdout is for alerts: the pipeline's per-alert info lines stay out; warnings go to stderr.
+  logger.setLogLevel('WARN');
   const sink = createStdoutSink(options.format, options.stdout, options.detections);
   const pipeline = createAlertPipeline({
     detections: options.detections,

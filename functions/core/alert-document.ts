@@ -81,6 +81,16 @@ const AlertSchema = z
 /** The alert document (see AlertSchema). */
 type Alert = z.infer<typeof AlertSchema>;
 
+/**
+ * The alert document as a JSON Schema (draft 2020-12), for SIEM subscribers; `schema/alert.schema.json`
+ * in the repository is this, written by `npm run schema`. Objects are open (no `additionalProperties:
+ * false`): v1 may gain fields, and a subscriber's validator must not break on them.
+ */
+const alertJsonSchema = (): Record<string, unknown> => ({
+  $id: 'urn:rootwatch:schema:alert:v1',
+  ...z.toJSONSchema(AlertSchema, { target: 'draft-2020-12', io: 'input' }),
+});
+
 /** What enrichment from data outside the event adds: account names, and the source address's network. */
 interface Enrichment {
   account?: { name?: string; alias?: string };
@@ -226,4 +236,4 @@ const optional = <K extends string, V>(key: K, value: V | null | undefined): { [
   (value === undefined || value === null ? {} : { [key]: value }) as { [P in K]?: V };
 
 export type { Alert, AlertOptions, CredentialKind, Enrichment };
-export { AlertSchema, buildAlert };
+export { AlertSchema, alertJsonSchema, buildAlert };
