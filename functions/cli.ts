@@ -1,11 +1,10 @@
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatSummary, replay } from './commands/replay.js';
 import { alertJsonSchema } from './core/alert-document.js';
 import { SEVERITIES, type Severity } from './core/severity.js';
 import { AlerterError, toError } from './errors.js';
 import { readAccountNamesFile } from './io/accounts.js';
-import { DEFAULT_RUNBOOK_BASE_URL } from './io/config.js';
+import { AlertConfigSchema } from './io/config.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
 import { FORMATS, type Format } from './io/stdout-sink.js';
 
@@ -31,6 +30,7 @@ Options:
 
 Exit status: 0 when all input was read, 1 when some could not be, 2 on bad usage.`;
 
+/** The command line is wrong (an unknown command, a bad flag value, no PATH): usage is printed, exit status 2. */
 class UsageError extends AlerterError {}
 
 interface CliIo {
@@ -46,10 +46,17 @@ const oneOf = <T extends string>(value: string | undefined, allowed: readonly T[
   throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
 };
 
-/** Where `links.runbook` points: the local catalog for a responder's terminal, the deployed default for previews. */
-const runbookBaseUrlFor = (dir: string, env: CliIo['env'], format: Format): string =>
-  env.ROOTWATCH_RUNBOOK_BASE_URL ??
-  (format === 'slack' || format === 'email' ? DEFAULT_RUNBOOK_BASE_URL : `${pathToFileURL(dir).href}/`);
+/**
+ * Runbook links as the deployed alerter makes them (ROOTWATCH_RUNBOOK_BASE_URL: your `runbookBaseUrl`),
+ * so that replay's documents and messages are the ones it sends; checked by the parameter's own schema.
+ */
+const runbookBaseUrlOf = (env: CliIo['env']): string => {
+  const result = AlertConfigSchema.shape.RUNBOOK_BASE_URL.safeParse(env.ROOTWATCH_RUNBOOK_BASE_URL || undefined);
+  if (!result.success) {
+    throw new UsageError(`ROOTWATCH_RUNBOOK_BASE_URL ${result.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  return result.data;
+};
 
 const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   const { values, positionals } = parseArgs({
@@ -79,7 +86,7 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
     format,
     minSeverity,
     detections,
-    runbookBaseUrl: runbookBaseUrlFor(dir, io.env, format),
+    runbookBaseUrl: runbookBaseUrlOf(io.env),
     accountNames,
     stdout: io.stdout,
     stderr: io.stderr,
@@ -128,5 +135,4 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
   }
 };
 
-export type { CliIo };
-export { runCli, USAGE };
+export { runCli };

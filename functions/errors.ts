@@ -62,6 +62,20 @@ class SlackDeliveryError extends AlerterError {
   }
 }
 
+/** An alert's SNS message stays over SNS's size limit even with the record left out and its values cut. */
+class AlertTooLargeError extends AlerterError {
+  public constructor(
+    public readonly eventId: string,
+    public readonly bytes: number,
+    public readonly maxBytes: number,
+  ) {
+    super(`SNS message for ${eventId} is ${bytes} bytes even with values cut; limit ${maxBytes}`);
+  }
+}
+
+/** An IP database file holds nothing usable (an ASN table without a single range). */
+class IpDatabaseError extends AlerterError {}
+
 /** One or more destinations failed; the others were delivered. */
 class DeliveryError extends AlerterError {
   public constructor(public readonly failures: { sink: string; error: Error }[]) {
@@ -74,12 +88,14 @@ const toError = (value: unknown): Error => (value instanceof Error ? value : new
 
 export {
   AlerterError,
+  AlertTooLargeError,
   ConfigError,
   DeliveryError,
   DetectionFileError,
   EventParseError,
   InputError,
   InvalidPatternError,
+  IpDatabaseError,
   SlackDeliveryError,
   toError,
 };

@@ -29,7 +29,7 @@ const createProductionNotifier = (env: Record<string, string | undefined>) => {
       await postSlackMessage(await webhookUrl(), message, { maxRetryAfterMs: MAX_RETRY_AFTER_MS });
     },
     deadLetter: createSlackDeadLetters(sqs, config.SLACK_DLQ_URL),
-    postpone: createPostponer(sqs),
+    postpone: createPostponer(sqs, config.SLACK_QUEUE_URL),
     minIntervalMs: config.SLACK_MIN_INTERVAL_MS,
     maxReceives: config.SLACK_MAX_RECEIVES,
   });

@@ -193,5 +193,4 @@ const resolveEventRules = async ({ resolveVariable }) => {
 };
 
 module.exports = resolveEventRules;
-module.exports.buildEventRules = buildEventRules;
 module.exports.loadEventRules = loadEventRules;

@@ -30,6 +30,7 @@ const { AlertConfigSchema, EmailConfigSchema, NotifierConfigSchema, safeParseCon
   __filename,
 );
 const { SEVERITIES } = typescript.require('../functions/core/severity.ts', __filename);
+const { ConfigError } = typescript.require('../functions/errors.ts', __filename);
 typescript.unregister();
 
 const ALERT_TOPIC = 'AlertTopic';
@@ -49,7 +50,8 @@ const PARAMETERS = {
   emailMinSeverity: { schema: EmailConfigSchema, field: 'emailMinSeverity' },
 };
 
-class ParameterError extends Error {
+/** One or more serverless.yml parameters are invalid; the message names each, so packaging fails. */
+class ParameterError extends ConfigError {
   /**
    * `problems`: each invalid parameter's name and the schema's message. The message is the schema's alone: it
    * quotes a value only where the schema does (never slackWebhookParameter's, which may be the webhook URL).
@@ -63,7 +65,6 @@ class ParameterError extends Error {
         )
         .join('\n'),
     );
-    this.name = 'ParameterError';
     this.problems = problems;
     // The framework prints the stack of a failing variable source; for a configuration error, it is noise.
     this.stack = `${this.name}: ${this.message}`;
@@ -132,6 +133,5 @@ const resolveParameters = async ({ resolveVariable }) => {
 };
 
 module.exports = resolveParameters;
-module.exports.buildEmailSubscriptions = buildEmailSubscriptions;
 module.exports.checkParameters = checkParameters;
 module.exports.PARAMETERS = PARAMETERS;

@@ -42,5 +42,4 @@ const deliver = async (alert: Alert, sinks: readonly Sink[], record: DeliveryRec
   return pending.map((sink) => sink.name);
 };
 
-export type { DeliveryRecord };
 export { deliver };

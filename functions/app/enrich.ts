@@ -1,6 +1,7 @@
 import type { Enrichment } from '../core/alert-document.js';
 import type { CloudTrailEvent } from '../core/event.js';
 import { classifySourceAddress } from '../core/source-address.js';
+import { AlerterError } from '../errors.js';
 import { logger } from '../io/logger.js';
 import type { AccountNameLookup, AccountNames, GeoFacts, GeoLookup } from './ports.js';
 
@@ -19,11 +20,10 @@ type Enricher = (event: CloudTrailEvent) => Promise<Enrichment>;
 
 const DEFAULT_TIMEOUT_MS = 3_000;
 
-/** Thrown inside `attempt` only, to tell a late lookup from a failed one in the log. */
-class LookupTimeoutError extends Error {
-  public constructor(timeoutMs: number) {
+/** An enrichment lookup gave no answer in time; thrown inside `attempt` only, to tell it from a failure in the log. */
+class LookupTimeoutError extends AlerterError {
+  public constructor(public readonly timeoutMs: number) {
     super(`no answer within ${timeoutMs} ms`);
-    this.name = 'LookupTimeoutError';
   }
 }
 
@@ -95,5 +95,5 @@ const createEnricher = (deps: EnricherDeps): Enricher => {
   };
 };
 
-export type { Enricher, EnricherDeps };
+export type { Enricher };
 export { createEnricher };

@@ -133,4 +133,4 @@ const runDemo = async (io: DemoIo, options: { all?: boolean } = {}): Promise<num
   }
 };
 
-export { describeSlack, runDemo };
+export { runDemo };

@@ -127,5 +127,4 @@ const formatSummary = (summary: ReplaySummary): string => {
   );
 };
 
-export type { ReplayOptions, ReplaySummary };
 export { formatSummary, replay };

@@ -235,5 +235,5 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
 const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
   (value === undefined || value === null ? {} : { [key]: value }) as { [P in K]?: V };
 
-export type { Alert, AlertOptions, CredentialKind, Enrichment };
+export type { Alert, Enrichment };
 export { AlertSchema, alertJsonSchema, buildAlert };

@@ -70,5 +70,5 @@ const mergeAttackTags = (tagLists: Iterable<readonly string[]>): string[] => {
   return [...merged];
 };
 
-export type { AttackTechnique, AttackTechniqueId };
+export type { AttackTechniqueId };
 export { ATTACK_TAG_PATTERN, ATTACK_TECHNIQUES, attackTagOf, findAttackTechnique, mergeAttackTags };

@@ -76,11 +76,20 @@ const DetectionSchema = z.strictObject({
    */
   readOnlyEvents: z.boolean().default(false),
   patterns: z.array(PatternSchema).min(1),
-  samples: z.array(SampleSchema).min(2),
+  // Each detection proves both sides of its patterns: an event they match, and a near miss they must not.
+  samples: z
+    .array(SampleSchema)
+    .min(2)
+    .superRefine((samples, context) => {
+      for (const kind of ['match', 'no-match'] as const) {
+        if (!samples.some((sample) => sample.expect === kind)) {
+          context.addIssue({ code: 'custom', message: `needs at least one sample with expect: ${kind}` });
+        }
+      }
+    }),
 });
 
 type DetectionSpec = z.infer<typeof DetectionSchema>;
-type Sample = z.infer<typeof SampleSchema>;
 type SeverityModifier = DetectionSpec['severityModifiers'][number];
 
 /** A detection whose patterns are compiled into predicates, ready for the hot path. */
@@ -165,5 +174,5 @@ const parseDetection = (text: string, fileName: string): Detection => {
   return compileDetection(result.data, fileName);
 };
 
-export type { CompiledModifier, Detection, DetectionSpec, Sample };
-export { DetectionSchema, parseDetection };
+export type { Detection };
+export { parseDetection };

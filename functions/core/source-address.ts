@@ -27,5 +27,4 @@ const classifySourceAddress = (sourceIPAddress: string | null | undefined): Sour
   return {};
 };
 
-export type { SourceAddress };
 export { classifySourceAddress };

@@ -118,6 +118,13 @@ const isConsoleUserAgent = (userAgent: string | null | undefined): boolean => {
 };
 
 /**
+ * The last labels computed, by user agent: a root session repeats one agent hundreds of times, and
+ * parsing a browser's agent is the dearest step of an alert. Bounded: cleared when it holds 1,000.
+ */
+const LABELS = new Map<string, string | undefined>();
+const MAX_LABELS = 1_000;
+
+/**
  * A short, human label for a CloudTrail userAgent: the browser and OS for the console, the tool and
  * its version for the CLI, SDKs and infrastructure tools, else the first product token. At most
  * 60 characters; undefined when there is no user agent. The result is still attacker-controlled
@@ -127,7 +134,16 @@ const isConsoleUserAgent = (userAgent: string | null | undefined): boolean => {
  * describeClient('aws-cli/2.27.0 Python/3.13.2 Darwin/23.6.0 exe/x86_64'); // 'aws-cli 2.27.0'
  */
 const describeClient = (userAgent: string | null | undefined): string | undefined => {
-  const text = normalise(userAgent);
+  if (!userAgent) return undefined;
+  if (LABELS.has(userAgent)) return LABELS.get(userAgent);
+  if (LABELS.size >= MAX_LABELS) LABELS.clear();
+  const label = labelOf(normalise(userAgent));
+  LABELS.set(userAgent, label);
+  return label;
+};
+
+/** describeClient's work, on a normalised agent. */
+const labelOf = (text: string): string | undefined => {
   if (text === '') return undefined;
 
   const service = SERVICES[text.toLowerCase()];

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type IAMClient, ListAccountAliasesCommand } from '@aws-sdk/client-iam';
 import { DescribeAccountCommand, type OrganizationsClient } from '@aws-sdk/client-organizations';
-import { z } from 'zod';
 import type { AccountNameLookup, AccountNames } from '../app/ports.js';
 import { ConfigError, toError } from '../errors.js';
 import { AlertConfigSchema } from './config.js';
@@ -67,8 +66,13 @@ const staticNameOf = (names: Record<string, string> | undefined, accountId: stri
  * field out.
  *
  * @example
- * const accountNames = createAccountNames({ organizations: new OrganizationsClient({}), names: { '111122223333': 'prod' } });
- * await accountNames('111122223333'); // { name: 'prod' }
+ * import { OrganizationsClient } from '@aws-sdk/client-organizations';
+ *
+ * const accountNames = createAccountNames({
+ *   organizations: new OrganizationsClient({}),
+ *   names: { '111122223333': 'prod' },
+ * });
+ * await accountNames('111122223333'); // { name: 'prod' }, without asking Organizations
  */
 const createAccountNames = (options: AccountNamesOptions): AccountNameLookup => {
   const ttlMs = options.ttlMs ?? HOUR;
@@ -145,12 +149,12 @@ const readAccountNamesFile = (path: string): Record<string, string> => {
   }
   const result = AlertConfigSchema.shape.ACCOUNT_NAMES.unwrap().safeParse(text);
   if (!result.success) {
-    throw new ConfigError(`--account-names ${path}: ${z.prettifyError(result.error).replace(/\n\s*/g, ' ')}`, {
-      cause: result.error,
-    });
+    const problems = result.error.issues.map((issue) =>
+      issue.path.length > 0 ? `${issue.message} (at ${issue.path.join('.')})` : issue.message,
+    );
+    throw new ConfigError(`--account-names ${path}: ${problems.join('; ')}`, { cause: result.error });
   }
   return result.data;
 };
 
-export type { AccountNamesOptions };
 export { createAccountNames, readAccountNamesFile };

@@ -89,12 +89,13 @@ const AlertConfigSchema = z.object({
   ACCOUNT_LOOKUP: oneOf(['organizations', 'none']).default('organizations'),
   DETECTIONS_DIR: DetectionsDirSchema.optional(),
 });
-type AlertConfig = z.infer<typeof AlertConfigSchema>;
 
 /** The Slack notifier's environment. The webhook URL itself is never configured here: it lives in SSM. */
 const NotifierConfigSchema = z.object({
   /** From the parameter slackWebhookParameter. */
   SLACK_WEBHOOK_PARAMETER: SlackWebhookParameterSchema,
+  /** The queue the notifier reads: a message Slack asked to wait for is postponed on it. */
+  SLACK_QUEUE_URL: z.url({ protocol: /^https?$/ }),
   SLACK_DLQ_URL: z.url({ protocol: /^https?$/ }),
   STATE_TABLE: StateTableSchema,
   /** Slack takes about one message a second per webhook; serverless.yml runs two notifiers at 2.2 s each. */
@@ -103,7 +104,6 @@ const NotifierConfigSchema = z.object({
   SLACK_MAX_RECEIVES: z.coerce.number().int().min(1).max(100).default(8),
   DETECTIONS_DIR: DetectionsDirSchema.optional(),
 });
-type NotifierConfig = z.infer<typeof NotifierConfigSchema>;
 
 /** Rough on purpose: one @, no spaces or commas, a dot in the domain. SNS confirms each address anyway. */
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>".]+$/;
@@ -139,7 +139,6 @@ const EmailConfigSchema = z.object({
   /** Least severe alert e-mailed. Above info, each subscription filters on the `severity` message attribute. */
   emailMinSeverity: SeveritySchema.default('info'),
 });
-type EmailConfig = z.infer<typeof EmailConfigSchema>;
 
 /**
  * Validates an environment against a schema without throwing. An empty variable (a blank serverless parameter)
@@ -147,7 +146,8 @@ type EmailConfig = z.infer<typeof EmailConfigSchema>;
  *
  * @example
  * const result = safeParseConfig(AlertConfigSchema.pick({ MIN_SEVERITY: true }), { MIN_SEVERITY: 'urgent' });
- * // result.success === false; result.error.issues[0].message === '"urgent" is not one of info, low, …'
+ * result.success; // false
+ * result.error?.issues[0]?.message; // '"urgent" is not one of info, low, medium, high, critical'
  */
 const safeParseConfig = <S extends z.ZodType>(
   schema: S,
@@ -174,7 +174,6 @@ const loadConfig = <S extends z.ZodType>(schema: S, env: Readonly<Record<string,
   return result.data;
 };
 
-export type { AlertConfig, EmailConfig, NotifierConfig };
 export {
   AlertConfigSchema,
   DEFAULT_RUNBOOK_BASE_URL,

@@ -7,20 +7,6 @@ import { DetectionFileError, toError } from '../errors.js';
 /** events/ beside functions/ in the source tree; a Lambda bundle sets DETECTIONS_DIR instead. */
 const DEFAULT_DETECTIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../events');
 
-/** Each detection proves both sides of its patterns with samples: an event they match, and a near miss. */
-const SAMPLE_KINDS = ['match', 'no-match'] as const;
-
-/** Parses one file of the catalog, and checks it has a sample of each kind. */
-const readDetectionFile = (dir: string, file: string): Detection => {
-  const detection = parseDetection(readFileSync(join(dir, file), 'utf8'), file);
-  for (const kind of SAMPLE_KINDS) {
-    if (!detection.samples.some((sample) => sample.expect === kind)) {
-      throw new DetectionFileError(file, `samples: needs at least one sample with expect: ${kind}`);
-    }
-  }
-  return detection;
-};
-
 /** A detection and the base name of the file it was read from (`root-api-call.yml`). */
 interface DetectionFile {
   readonly file: string;
@@ -46,7 +32,7 @@ const loadDetectionFiles = (dir: string = DEFAULT_DETECTIONS_DIR): DetectionFile
     throw new DetectionFileError(dir, `cannot read the detections folder: ${toError(error).message}`, { cause: error });
   }
   if (files.length === 0) throw new DetectionFileError(dir, 'no detection files (*.yml) found');
-  return files.sort().map((file) => ({ file, detection: readDetectionFile(dir, file) }));
+  return files.sort().map((file) => ({ file, detection: parseDetection(readFileSync(join(dir, file), 'utf8'), file) }));
 };
 
 /**
@@ -71,5 +57,4 @@ const detectionsDirFor = (configured: string | undefined, taskRoot: string | und
   return taskRoot && !configured.startsWith('/') ? join(taskRoot, configured) : configured;
 };
 
-export type { DetectionFile };
 export { DEFAULT_DETECTIONS_DIR, detectionsDirFor, loadDetectionFiles, loadDetections };

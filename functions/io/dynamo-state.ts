@@ -5,27 +5,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-
-/**
- * What the alerter remembers between invocations, in one DynamoDB table (key `pk`, TTL `expiresAt`):
- * - `alert#<eventID>`: who is alerting on the event and which destinations already have it, so that
- *   duplicate deliveries (EventBridge is at-least-once, and an event matching two rules arrives twice)
- *   and retries after a partial failure never alert a destination twice;
- * - `count#<detection>#<account>`: recent events of a detection with a threshold modifier, by eventID,
- *   so a retried event is counted once.
- */
-interface AlertState {
-  /**
-   * Takes the event for this invocation. Returns the destinations that already have it, or undefined
-   * when another invocation holds a fresh claim (it is delivering, or has delivered, the same event).
-   */
-  claim(eventId: string, owner: string, nowMs: number): Promise<Set<string> | undefined>;
-  /** Destinations that already have the event (for the Slack notifier, which does not claim). */
-  delivered(eventId: string): Promise<Set<string>>;
-  markDelivered(eventId: string, sink: string, nowMs: number): Promise<void>;
-  /** Records an event and returns how many of its kind fell in the window ending at its time. */
-  countRecent(key: string, eventId: string, eventTimeMs: number, windowMs: number): Promise<number>;
-}
+import type { AlertState } from '../app/ports.js';
 
 const DAY_MS = 86_400_000;
 /**
@@ -38,6 +18,14 @@ const CLAIM_LEASE_MS = 45_000;
 /** Keep the alert records a week: EventBridge retries for a day, Lambda for hours. */
 const ALERT_TTL_MS = 7 * DAY_MS;
 
+/**
+ * The alert state in one DynamoDB table (key `pk`, TTL `expiresAt`):
+ * - `alert#<eventID>`: who is alerting on the event and which destinations already have it, so that
+ *   duplicate deliveries (EventBridge is at-least-once, and an event matching two rules arrives twice)
+ *   and retries after a partial failure never alert a destination twice;
+ * - `count#<detection>#<account>`: recent events of a detection with a threshold modifier, by eventID,
+ *   so a retried event is counted once.
+ */
 const createDynamoState = (client: DynamoDBClient, tableName: string): AlertState => {
   const alertKey = (eventId: string) => ({ pk: { S: `alert#${eventId}` } });
   const sinksOf = (attributes: Record<string, { SS?: string[] }> | undefined) => new Set(attributes?.sinks?.SS ?? []);
@@ -151,5 +139,4 @@ const pruneTimes = async (
   );
 };
 
-export type { AlertState };
-export { CLAIM_LEASE_MS, createDynamoState };
+export { createDynamoState };

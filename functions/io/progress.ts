@@ -34,5 +34,4 @@ const createProgressBar = (stream: NodeJS.WritableStream & { isTTY?: boolean; co
   };
 };
 
-export type { Progress };
 export { createProgressBar };

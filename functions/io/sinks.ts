@@ -46,5 +46,4 @@ const createSinks = (clients: SinkClients): Sink[] => [
   createSlackQueueSink(clients.sqs, clients.slackQueueUrl),
 ];
 
-export type { SinkClients };
 export { createSinks, createSlackQueueSink, createSnsSink };

@@ -6,16 +6,6 @@ import { logger } from './logger.js';
 const MAX_VISIBILITY_SECONDS = 43_200;
 
 /**
- * `arn:aws:sqs:eu-west-1:111122223333:rootwatch-prod-slack` → its queue URL. The SQS client sends to
- * its own endpoint (`useQueueUrlAsEndpoint: false`), so only the path's account and name matter.
- */
-const queueUrlOf = (queueArn: string): string => {
-  const [, partition, , region, account, name] = queueArn.split(':');
-  const domain = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `https://sqs.${region}.${domain}/${account}/${name}`;
-};
-
-/**
  * Moves a Slack queue message to the Slack DLQ: the body unchanged, the reason (≤ 1,000 characters),
  * the receive count and Slack's status as message attributes. Rejects when SQS does.
  */
@@ -37,15 +27,15 @@ const createSlackDeadLetters =
   };
 
 /**
- * Hides a received message for `ms` (rounded up to whole seconds, at most 12 hours), so that it comes
- * back when Slack's Retry-After said. Rejects when SQS does.
+ * Hides a message received from `queueUrl` for `ms` (rounded up to whole seconds, at most 12 hours),
+ * so that it comes back when Slack's Retry-After said. Rejects when SQS does.
  */
 const createPostponer =
-  (client: SQSClient) =>
+  (client: SQSClient, queueUrl: string) =>
   async (record: SQSRecord, ms: number): Promise<void> => {
     await client.send(
       new ChangeMessageVisibilityCommand({
-        QueueUrl: queueUrlOf(record.eventSourceARN),
+        QueueUrl: queueUrl,
         ReceiptHandle: record.receiptHandle,
         VisibilityTimeout: Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil(ms / 1000))),
       }),

@@ -28,6 +28,7 @@ const createWebhookUrlReader = (client: SSMClient, name: string, maxAgeSeconds =
           : '';
       throw new ConfigError(
         `cannot read the Slack webhook URL from SSM parameter ${name}: ${err.name}${detail}${hint}`,
+        { cause: error },
       );
     }
     if (!url) throw new ConfigError(`SSM parameter ${name} has no value`);

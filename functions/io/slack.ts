@@ -94,7 +94,8 @@ const failure = (
  * The error never repeats the URL: it is a secret.
  *
  * @example
- * assertWebhookUrl(config.SLACK_WEBHOOK_URL); // throws SlackDeliveryError (not retryable) on a bad URL
+ * assertWebhookUrl('https://hooks.slack.com/services/T000/B000/XXXX'); // returns
+ * assertWebhookUrl('http://hooks.slack.com/services/T000/B000/XXXX'); // throws SlackDeliveryError, retryable: false
  */
 const assertWebhookUrl = (url: string, options: { allowInsecureLocalhost?: boolean } = {}): void => {
   // canParse, not a try around new URL(): the TypeError new URL() throws carries the input.
@@ -263,7 +264,8 @@ const postOnce = async (url: URL, payload: string, timeoutMs: number): Promise<A
  * the error nor any log line contains the webhook URL.
  *
  * @example
- * const { attempts } = await postSlackMessage(config.SLACK_WEBHOOK_URL, renderSlackMessage(alert));
+ * const { attempts } = await postSlackMessage('https://hooks.slack.com/services/T000/B000/XXXX', { text: 'hi' });
+ * // attempts: 1 when Slack answers 200 at once
  */
 const postSlackMessage = async (
   webhookUrl: string,
@@ -321,5 +323,5 @@ const postSlackMessage = async (
   }
 };
 
-export type { PostOptions, PostResult, SlackPayload };
+export type { PostOptions };
 export { assertWebhookUrl, postSlackMessage };

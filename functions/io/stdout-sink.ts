@@ -83,5 +83,5 @@ const createStdoutSink = (
   }
 };
 
-export type { Format, StdoutSink };
+export type { Format };
 export { createStdoutSink, FORMATS };

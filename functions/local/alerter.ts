@@ -70,11 +70,10 @@ const createLocalNotifier = (aws: LocalAws, options: LocalNotifierOptions) =>
       await postSlackMessage(options.webhookUrl, message, options.postOptions);
     },
     deadLetter: createSlackDeadLetters(aws.sqs, aws.slackDlqUrl),
-    postpone: createPostponer(aws.sqs),
+    postpone: createPostponer(aws.sqs, aws.slackQueueUrl),
     minIntervalMs: options.minIntervalMs ?? 0,
     maxReceives: options.maxReceives ?? 1,
     ...options.overrides,
   });
 
-export type { LocalNotifierOptions, LocalPipelineOptions };
 export { createLocalNotifier, createLocalPipeline };

@@ -27,4 +27,4 @@ const readCorpus = <T = Record<string, unknown>>(relativePath: string): T[] =>
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as T);
 
-export { CORPUS_DIR, corpusAvailable, REPO_ROOT, readCorpus };
+export { corpusAvailable, REPO_ROOT, readCorpus };

@@ -7,10 +7,13 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../functions/cli.js';
+import { DEFAULT_RUNBOOK_BASE_URL } from '../../functions/io/config.js';
 import { REPO_ROOT } from '../helpers/corpus.js';
 import { readSample, SAMPLES_DIR } from '../helpers/samples.js';
 
-const run = async (args: string[], stdin?: string) => {
+const run = async (args: string[], stdin?: string) => runWith({}, args, stdin);
+
+const runWith = async (env: Record<string, string>, args: string[], stdin?: string) => {
   let stdout = '';
   let stderr = '';
   const err = new Writable({
@@ -25,7 +28,7 @@ const run = async (args: string[], stdin?: string) => {
     },
     stderr: err,
     ...(stdin !== undefined ? { stdin: Readable.from([stdin]) } : {}),
-    env: {},
+    env,
   });
   return { code, stdout, stderr };
 };
@@ -178,6 +181,32 @@ describe('rootwatch replay', () => {
     );
     expect(emails[1]).toMatch(/^Subject: \[CRITICAL\] root-console-sign-in - 111122223333\n\n/);
     expect(emails[1]).toContain('What to do:\n1. ');
+  });
+
+  it('names accounts from --account-names, and refuses a file the accountNames parameter would refuse', async () => {
+    const dir = tmp();
+    const sample = join(SAMPLES_DIR, 'root-console-sign-in-no-mfa.json');
+    writeFileSync(join(dir, 'names.json'), '{"111122223333": "prod-payments"}');
+    const named = await run(['replay', '--format', 'ndjson', '--account-names', join(dir, 'names.json'), sample]);
+    expect(JSON.parse(named.stdout).account).toEqual({ id: '111122223333', name: 'prod-payments' });
+
+    writeFileSync(join(dir, 'bad.json'), '{"12": "prod"}');
+    const bad = await run(['replay', '--account-names', join(dir, 'bad.json'), sample]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`--account-names ${join(dir, 'bad.json')}: "12" is not a 12-digit account id`);
+    const missing = await run(['replay', '--account-names', join(dir, 'none.json'), sample]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`--account-names ${join(dir, 'none.json')}: cannot read it`);
+    expect(bad.stdout + missing.stdout).toBe('');
+  });
+
+  it('links runbooks as the deployed alerter does, checking ROOTWATCH_RUNBOOK_BASE_URL like runbookBaseUrl', async () => {
+    const sample = join(SAMPLES_DIR, 'root-create-user.json');
+    const deployed = await run(['replay', '--format', 'ndjson', sample]);
+    expect(JSON.parse(deployed.stdout).links.runbook).toBe(`${DEFAULT_RUNBOOK_BASE_URL}root-api-call.yml`);
+    const insecure = await runWith({ ROOTWATCH_RUNBOOK_BASE_URL: 'http://runbooks.example/' }, ['replay', sample]);
+    expect(insecure.code).toBe(2);
+    expect(insecure.stderr).toContain('ROOTWATCH_RUNBOOK_BASE_URL must be an https URL');
   });
 
   it('runs as the installed bin', async () => {

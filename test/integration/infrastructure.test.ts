@@ -175,6 +175,7 @@ describe('serverless package with e-mail subscribers', () => {
     // Assess
     expect((notifier.Properties.Environment as { Variables: unknown }).Variables).toMatchObject({
       SLACK_WEBHOOK_PARAMETER: `/rootwatch/${STAGE}/slack-webhook-url`,
+      SLACK_QUEUE_URL: ref(queue('slack')[0]),
       SLACK_DLQ_URL: ref(queue('slack-dlq')[0]),
       STATE_TABLE: ref(tableId()),
       DETECTIONS_DIR: 'events',
@@ -592,6 +593,7 @@ describe('parameters (resources/parameters.cjs)', () => {
     // Assess
     await expect(resolving).rejects.toThrow(`Invalid parameter "${name}"`);
     await expect(resolving).rejects.toThrow(message);
+    await expect(resolving).rejects.toMatchObject({ name: 'ParameterError' });
   });
 
   it('never repeats a webhook URL given in place of its parameter name', async () => {

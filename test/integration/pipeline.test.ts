@@ -5,6 +5,7 @@
 
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEnricher } from '../../functions/app/enrich.js';
 import { classify } from '../../functions/core/classify.js';
@@ -361,6 +362,25 @@ describe('the Slack notifier', () => {
     expect((await notifier(sqsEventOf(await queueOne()))).batchItemFailures).toEqual([]);
     expect(slept).toContain(1000);
     expect(slack.requests).toHaveLength(2);
+  });
+
+  it('postpones a message on the queue when Slack asks to wait longer than the notifier waits', async () => {
+    // Prepare: the alert on the Slack queue, received but not deleted, as the event source mapping does.
+    slack.setScript([{ status: 429, headers: { 'retry-after': '120' }, body: 'rate_limited' }]);
+    await alertHandlerFor(aws)(envelopeOf(fresh('root-password-updated.json')), context());
+    await aws.drain(aws.subscriberQueueUrl);
+    const { Messages = [] } = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: aws.slackQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 4 }),
+    );
+    expect(Messages).toHaveLength(1);
+    // Act
+    const result = await notifierFor(aws, slack.url)(sqsEventOf(Messages));
+    // Assess: left on the queue, hidden for Slack's two minutes (not the 4 s it was received with)
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: Messages[0]?.MessageId }]);
+    expect(slack.requests).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    expect(await aws.drain(aws.slackQueueUrl)).toHaveLength(0);
+    expect(await aws.drain(aws.slackDlqUrl)).toHaveLength(0);
   });
 
   it('posts after a timeout', async () => {

@@ -20,6 +20,7 @@ const alertEnv = {
 };
 const notifierEnv = {
   SLACK_WEBHOOK_PARAMETER: '/rootwatch/prod/slack-webhook-url',
+  SLACK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-slack',
   SLACK_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-slack-dlq',
   STATE_TABLE: 'rootwatch-prod-state',
 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderEmail } from '../../functions/core/render/email.js';
 import { renderSnsMessage, SNS_MAX_BYTES } from '../../functions/core/render/sns.js';
-import { AlerterError } from '../../functions/errors.js';
+import { AlerterError, AlertTooLargeError } from '../../functions/errors.js';
 import {
   alertOf,
   detections,
@@ -123,6 +123,11 @@ describe('renderSnsMessage', () => {
       expect((copy.source as { userAgent: string }).userAgent).toBe(`${'u'.repeat(127)}…`);
       expect((copy.record as { reason: string }).reason).toMatch(/^Record left out, values cut to 128 characters: /);
     }
-    expect(() => renderSnsMessage(alert, detections, { maxBytes: 5000 })).toThrow(AlerterError);
+    const tooSmall = () => renderSnsMessage(alert, detections, { maxBytes: 5000 });
+    expect(tooSmall).toThrow(AlertTooLargeError);
+    expect(tooSmall).toThrow(AlerterError);
+    expect(tooSmall).toThrow(
+      expect.objectContaining({ name: 'AlertTooLargeError', eventId: EVENT_ID, maxBytes: 5000 }),
+    );
   });
 });

@@ -79,8 +79,13 @@ const catalogLines = (text: string): string[] =>
  * one "Label: value" per line, the detections, what to do, and the links.
  *
  * @example
- * const { subject, body } = renderEmail(alert, loadDetections());
- * // subject: "[CRITICAL] root-console-sign-in - prod-payments (111122223333)"
+ * import { loadDetections } from '../../io/detections.js';
+ * import type { Alert } from '../alert-document.js';
+ *
+ * // Root signed in to the console without MFA, in account 111122223333, which is named prod-payments.
+ * declare const alert: Alert;
+ * const { subject } = renderEmail(alert, loadDetections());
+ * subject; // "[CRITICAL] root-console-sign-in - prod-payments (111122223333)"
  */
 const renderEmail = (alert: Alert, detections: readonly Detection[]): Email => {
   const primary = alert.detections[0] === undefined ? undefined : detectionById(detections, alert.detections[0]);

@@ -43,6 +43,9 @@ const HOST_KINDS: Readonly<Record<string, string>> = {
  * and the request and user agent when the record has them.
  *
  * @example
+ * import type { Alert } from '../alert-document.js';
+ *
+ * declare const alert: Alert; // a root console sign-in (events/samples/root-console-sign-in-no-mfa.json)
  * factsOf(alert).map((fact) => fact.label); // ['What', 'Account', 'Who', 'From where', 'MFA', 'Outcome', 'User agent']
  */
 const factsOf = (alert: Alert): Fact[] => {
@@ -88,6 +91,8 @@ const factsOf = (alert: Alert): Fact[] => {
  * The catalog entry for a detection id; undefined for an id the catalog does not hold.
  *
  * @example
+ * import { loadDetections } from '../../io/detections.js';
+ *
  * detectionById(loadDetections(), 'root-console-sign-in')?.title; // "Root console sign-in"
  */
 const detectionById = (detections: readonly Detection[], id: string): Detection | undefined =>

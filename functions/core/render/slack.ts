@@ -167,8 +167,13 @@ const severityLine = (alert: Alert): string => `${SEVERITY_EMOJI[alert.severity]
  * fields, the detections, when/where/which event, and buttons to CloudTrail and the runbook.
  *
  * @example
- * const message = renderSlackMessage(alert, loadDetections());
- * await new IncomingWebhook(url).send(message);
+ * import { loadDetections } from '../../io/detections.js';
+ * import { postSlackMessage } from '../../io/slack.js';
+ * import type { Alert } from '../alert-document.js';
+ *
+ * declare const alert: Alert;
+ * declare const webhookUrl: string;
+ * await postSlackMessage(webhookUrl, renderSlackMessage(alert, loadDetections()));
  */
 const renderSlackMessage = (alert: Alert, detections: readonly Detection[]): SlackMessage => {
   const severity = severityLine(alert);

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { AlerterError } from '../../errors.js';
+import { AlertTooLargeError } from '../../errors.js';
 import type { Alert } from '../alert-document.js';
 import type { Detection } from '../detection.js';
 import { renderEmail } from './email.js';
@@ -86,7 +86,14 @@ const snsMessageOf = (document: unknown, emailBody: string): string => {
  * strings are cut too. The result is always under `maxBytes`, or this throws.
  *
  * @example
- * await sns.send(new PublishCommand({ TopicArn, ...renderSnsMessage(alert, loadDetections()) }));
+ * import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+ * import { loadDetections } from '../../io/detections.js';
+ * import type { Alert } from '../alert-document.js';
+ *
+ * declare const alert: Alert;
+ * const sns = new SNSClient({});
+ * const message = renderSnsMessage(alert, loadDetections());
+ * await sns.send(new PublishCommand({ TopicArn: process.env.ALERT_TOPIC_ARN, ...message }));
  */
 const renderSnsMessage = (
   alert: Alert,
@@ -118,8 +125,7 @@ const renderSnsMessage = (
     size = snsSize(message);
     if (size < maxBytes) return message;
   }
-  const eventId = fitValue(alert.eventID, 100);
-  throw new AlerterError(`SNS message for ${eventId} is ${size} bytes even with values cut; limit ${maxBytes}`);
+  throw new AlertTooLargeError(fitValue(alert.eventID, 100), size, maxBytes);
 };
 
 export { renderSnsMessage, SNS_MAX_BYTES };

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Reader, type Response } from 'mmdb-lib';
 import type { GeoFacts, GeoLookup } from '../../app/ports.js';
+import { IpDatabaseError } from '../../errors.js';
 import { logger } from '../logger.js';
 import { type Address, addressOf, isPublic } from './address.js';
 import { lookupAsn, parseAsnTable } from './asn-table.js';
@@ -14,15 +15,16 @@ interface GeoLookupOptions {
   asnDir?: string;
 }
 
+/** What went wrong, for the log: the error's type and message (`IpDatabaseError: … no ASN ranges`). */
+const reasonOf = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
 /** A database that loads at most once; a failure is logged once and remembered as undefined. */
 const once = <T>(database: string, load: () => Promise<T>): (() => Promise<T | undefined>) => {
   let loading: Promise<T | undefined> | undefined;
   return () => {
     loading ??= load().catch((error: unknown) => {
-      logger.warn('ip database unavailable', {
-        database,
-        reason: error instanceof Error ? error.message : String(error),
-      });
+      logger.warn('ip database unavailable', { database, reason: reasonOf(error) });
       return undefined;
     });
     return loading;
@@ -41,8 +43,9 @@ const packageDir = (name: string): string => dirname(createRequire(import.meta.u
  * missing or corrupt database is logged once and its fields stay absent; the lookup never throws.
  *
  * @example
- * const lookup = createGeoLookup({ countryDb: `${process.env.LAMBDA_TASK_ROOT}/geo/country.mmdb` });
+ * const lookup = createGeoLookup(); // the installed @ip-location-db databases
  * await lookup('8.8.8.8'); // { country: 'US', asn: 15169, org: 'Google LLC' }
+ * await lookup('10.0.0.1'); // undefined: a private address
  */
 const createGeoLookup = (options: GeoLookupOptions = {}): GeoLookup => {
   const countryPath = (): string =>
@@ -55,7 +58,7 @@ const createGeoLookup = (options: GeoLookupOptions = {}): GeoLookup => {
       const path = asnPath(family);
       const began = performance.now();
       const { table, skipped } = parseAsnTable(await readFile(path), family);
-      if (table.count === 0) throw new Error(`${path}: no ASN ranges`);
+      if (table.count === 0) throw new IpDatabaseError(`${path}: no ASN ranges`);
       logger.info('ip database loaded', {
         database: `asn-ipv${family}`,
         ranges: table.count,
@@ -86,10 +89,7 @@ const createGeoLookup = (options: GeoLookupOptions = {}): GeoLookup => {
     } catch (error) {
       // A tree that decodes badly is corrupt everywhere: stop reading it rather than warn on every event.
       countryBroken = true;
-      logger.warn('ip database unavailable', {
-        database: 'country',
-        reason: error instanceof Error ? error.message : String(error),
-      });
+      logger.warn('ip database unavailable', { database: 'country', reason: reasonOf(error) });
       return undefined;
     }
   };
@@ -104,5 +104,4 @@ const createGeoLookup = (options: GeoLookupOptions = {}): GeoLookup => {
   };
 };
 
-export type { GeoLookupOptions };
 export { createGeoLookup };
