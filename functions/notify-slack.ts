@@ -7,8 +7,8 @@ import { loadConfig, NotifierConfigSchema } from './io/config.js';
 import { detectionsDirFor, loadDetections } from './io/detections.js';
 import { createDynamoState } from './io/dynamo-state.js';
 import { logger } from './io/logger.js';
-import { postSlackMessage } from './io/slack.js';
 import { createPostponer, createSlackDeadLetters } from './io/slack-queue.js';
+import { postSlackMessage } from './io/slack-webhook.js';
 import { createWebhookUrlReader } from './io/slack-webhook-url.js';
 
 /**

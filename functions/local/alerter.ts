@@ -9,8 +9,8 @@ import { createAccountNames } from '../io/accounts.js';
 import { createDynamoState } from '../io/dynamo-state.js';
 import { createGeoLookup } from '../io/ip/geo-lookup.js';
 import { createSinks } from '../io/sinks.js';
-import { type PostOptions, postSlackMessage } from '../io/slack.js';
 import { createPostponer, createSlackDeadLetters } from '../io/slack-queue.js';
+import { type PostOptions, postSlackMessage } from '../io/slack-webhook.js';
 import type { LocalAws } from './aws.js';
 
 interface LocalPipelineOptions {

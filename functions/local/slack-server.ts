@@ -70,7 +70,7 @@ const answer = (res: ServerResponse, spec: SlackResponseSpec): void => {
  * records each request and answers from `script` in order, then 200 "ok".
  *
  * @example
- * import { postSlackMessage } from '../io/slack.js';
+ * import { postSlackMessage } from '../io/slack-webhook.js';
  *
  * const slack = await startSlackServer([500, { status: 429, headers: { 'retry-after': '1' } }, 200]);
  * await postSlackMessage(slack.url, { text: 'hi' }, { allowInsecureLocalhost: true }); // { attempts: 3 }

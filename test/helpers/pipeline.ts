@@ -3,7 +3,7 @@ import type { AlertOutcome, AlertPipelineOptions } from '../../functions/app/ale
 import type { SlackNotifierPorts } from '../../functions/app/slack-notifier.js';
 import { type CloudTrailEvent, parseEvent, recordToEvent } from '../../functions/core/event.js';
 import { loadDetections } from '../../functions/io/detections.js';
-import type { PostOptions } from '../../functions/io/slack.js';
+import type { PostOptions } from '../../functions/io/slack-webhook.js';
 import { createLocalNotifier, createLocalPipeline } from '../../functions/local/alerter.js';
 import { type LocalAws, publishedOf, sqsEventOf } from '../../functions/local/aws.js';
 

@@ -20,7 +20,7 @@ const EXAMPLES_DIR = join(ROOT, 'test', '.examples');
 const OUT_DIR = join(EXAMPLES_DIR, `${process.pid}-${Date.now()}`);
 
 interface Example {
-  /** Relative to the project root: `functions/io/slack.ts`. */
+  /** Relative to the project root: `functions/io/slack-webhook.ts`. */
   readonly file: string;
   /** 1-based line of the `@example` tag. */
   readonly line: number;

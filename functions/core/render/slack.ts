@@ -168,7 +168,7 @@ const severityLine = (alert: Alert): string => `${SEVERITY_EMOJI[alert.severity]
  *
  * @example
  * import { loadDetections } from '../../io/detections.js';
- * import { postSlackMessage } from '../../io/slack.js';
+ * import { postSlackMessage } from '../../io/slack-webhook.js';
  * import type { Alert } from '../alert-document.js';
  *
  * declare const alert: Alert;

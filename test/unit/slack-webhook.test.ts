@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, SlackDeliveryError } from '../../functions/errors.js';
 import { logger } from '../../functions/io/logger.js';
-import { assertWebhookUrl, type PostOptions, postSlackMessage } from '../../functions/io/slack.js';
+import { assertWebhookUrl, type PostOptions, postSlackMessage } from '../../functions/io/slack-webhook.js';
 import { type SlackReply, type SlackServer, startSlackServer } from '../../functions/local/slack-server.js';
 
 const message = { text: 'Root console sign-in in 123456789012' };
