@@ -9,7 +9,7 @@ import { createEnricher } from './app/enrich.js';
 import { parseEvent } from './core/event.js';
 import { toError } from './errors.js';
 import { createAccountNames } from './io/accounts.js';
-import { AlertConfigSchema, loadConfig } from './io/config.js';
+import { AlertConfigSchema, detectionParametersOfConfig, loadConfig } from './io/config.js';
 import { detectionsDirFor, loadDetections } from './io/detections.js';
 import { createDynamoState } from './io/dynamo-state.js';
 import { createGeoLookup } from './io/ip/geo-lookup.js';
@@ -18,13 +18,19 @@ import { createSinks } from './io/sinks.js';
 
 /**
  * The deployed wiring, built on the first invocation: configuration and catalog are checked once (a
- * bad deploy fails every invocation with every problem listed). `ownAccountId` comes from the function
+ * bad deploy fails every invocation with every problem listed), the catalog's placeholders resolved from the
+ * environment (TRAIL_BUCKETS, ALERTER_KEY_ARN, …). `ownAccountId` comes from the function
  * ARN: the IAM alias is looked up for that account only. The SQS client sends to its regional endpoint
  * rather than the queue URL's host (the same host in Lambda), so a local run's AWS_ENDPOINT_URL_SQS holds.
  */
 const createProductionPipeline = (env: Record<string, string | undefined>, ownAccountId?: string): AlertPipeline => {
   const config = loadConfig(AlertConfigSchema, env);
-  const detections = loadDetections(detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT));
+  // The placeholders take the values the rules were packaged with (trail buckets, keys and log groups, rootwatch's
+  // own key), so the function recognises every event its rules deliver.
+  const detections = loadDetections(
+    detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT),
+    detectionParametersOfConfig(config),
+  );
   return createAlertPipeline({
     detections,
     minSeverity: config.MIN_SEVERITY,

@@ -4,14 +4,23 @@ import { alertJsonSchema } from './core/alert-document.js';
 import { SEVERITIES, type Severity } from './core/severity.js';
 import { AlerterError, toError } from './errors.js';
 import { readAccountNamesFile } from './io/accounts.js';
-import { AlertConfigSchema } from './io/config.js';
+import {
+  AlertConfigSchema,
+  type DetectionParameterValues,
+  detectionParametersOf,
+  parseDetectionParameterValues,
+  readDetectionParameterFile,
+} from './io/config.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
 import { FORMATS, type Format } from './io/stdout-sink.js';
 
 const USAGE = `Usage:
-  rootwatch replay [--format table|ndjson|json|slack|email] [--min-severity S] PATH...
+  rootwatch replay [--format table|ndjson|json|slack|email] [--min-severity S]
+                   [--config FILE] [--param NAME=VALUE]... PATH...
       PATH: a CloudTrail log file (.json, .json.gz), a directory of them, a JSON or NDJSON file of
-      CloudTrail records or EventBridge events, or - for stdin.
+      CloudTrail records or EventBridge events, aws cloudtrail lookup-events output, CloudWatch Logs
+      output (filter-log-events, get-log-events, a subscription payload), or - for stdin (files one
+      after another too: cat *.json.gz | rootwatch replay -).
   rootwatch schema
       Prints the JSON Schema of the alert document (rootwatch.alert/v1), for SIEM subscribers.
   rootwatch demo [--all]
@@ -26,6 +35,11 @@ Options:
   --detections     folder of detection files (default: the bundled events/)
   --account-names  JSON file of account id to name, as the accountNames parameter:
                    {"111122223333": "prod-payments"}
+  --config         YAML or JSON file of the deploy parameters the detections name, by their
+                   serverless.yml names: trailBuckets, trailKeyArns, trailLogGroups (comma-separated
+                   or lists), alerterKeyArn, slackWebhookParameter (see events/samples/parameters.yml)
+  --param          NAME=VALUE, one of those parameters (repeatable; wins over --config). Without them,
+                   the clauses on the trails' buckets, keys and log groups and on rootwatch's key match nothing
   -h, --help       this help
 
 Exit status: 0 when all input was read, 1 when some could not be, 2 on bad usage.`;
@@ -58,6 +72,22 @@ const runbookBaseUrlOf = (env: CliIo['env']): string => {
   return result.data;
 };
 
+/**
+ * The detection parameters replay runs with: `--config FILE`, then each `--param NAME=VALUE` over it, validated
+ * by the schemas the alert function reads the same values with. Throws ConfigError naming a bad parameter.
+ */
+const parameterValuesOf = (configFile: string | undefined, params: readonly string[]): DetectionParameterValues => {
+  const fromFile = configFile ? readDetectionParameterFile(configFile) : {};
+  const fromFlags = Object.fromEntries(
+    params.map((param) => {
+      const equals = param.indexOf('=');
+      if (equals < 1) throw new UsageError(`--param takes NAME=VALUE (got "${param}")`);
+      return [param.slice(0, equals), param.slice(equals + 1)];
+    }),
+  );
+  return params.length === 0 ? fromFile : { ...fromFile, ...parseDetectionParameterValues(fromFlags, '--param') };
+};
+
 const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   const { values, positionals } = parseArgs({
     args,
@@ -67,6 +97,8 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
       'min-severity': { type: 'string' },
       detections: { type: 'string' },
       'account-names': { type: 'string' },
+      config: { type: 'string' },
+      param: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,7 +111,8 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   const dir = values.detections ?? DEFAULT_DETECTIONS_DIR;
   const paths = positionals;
   if (paths.length === 0) throw new UsageError('replay needs at least one PATH (a file, a directory, or - for stdin)');
-  const detections = loadDetections(dir);
+  // Never the samples' values: what replay finds is what the deployment with these parameters would alert on.
+  const detections = loadDetections(dir, detectionParametersOf(parameterValuesOf(values.config, values.param ?? [])));
   const accountNames = values['account-names'] ? readAccountNamesFile(values['account-names']) : {};
   const { exitCode, summary } = await replay({
     paths,

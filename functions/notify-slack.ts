@@ -23,7 +23,8 @@ const createProductionNotifier = (env: Record<string, string | undefined>) => {
   const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
   const webhookUrl = createWebhookUrlReader(new SSMClient({}), config.SLACK_WEBHOOK_PARAMETER);
   return createSlackNotifier({
-    detections: loadDetections(detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT)),
+    // Titles and runbooks only: the notifier matches no event, so its placeholders need no values.
+    detections: loadDetections(detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT), {}),
     state: createDynamoState(new DynamoDBClient({}), config.STATE_TABLE),
     post: async (message) => {
       await postSlackMessage(await webhookUrl(), message, { maxRetryAfterMs: MAX_RETRY_AFTER_MS });

@@ -18,7 +18,14 @@
  *
  * The catalog is read by the project's own loader (functions/io/detections.ts, loaded through tsx), the one the
  * functions and tests use, so a file the alert function would refuse fails packaging with the same
- * DetectionFileError. Only what packaging adds is checked here: the rule name's length, and `${` in a pattern.
+ * DetectionFileError. Only what packaging adds is checked here: the rule name's length, the pattern's size once
+ * deployed, and `${` in a pattern.
+ *
+ * Placeholders (`{ param: trailBuckets }` in events/*.yml) take the serverless.yml parameters' values, checked by
+ * resources/parameters.cjs with the alert function's own schema, which gets the same values in its environment.
+ * rootwatch's own KMS key is not a parameter but a resource of this stack: its placeholders (`alerterKeyArn`,
+ * `alerterKeyId`) become `Fn::GetAtt: [AlertTopicKey, Arn]` and `Ref: AlertTopicKey` inside the EventPattern,
+ * which CloudFormation resolves at deployment; the alert function gets the resolved ARN as ALERTER_KEY_ARN.
  */
 
 const path = require('node:path');
@@ -28,7 +35,9 @@ const { register } = require('tsx/cjs/api');
 const typescript = register({ namespace: 'rootwatch-resources' });
 const { loadDetectionFiles } = typescript.require('../functions/io/detections.ts', __filename);
 const { DetectionFileError } = typescript.require('../functions/errors.ts', __filename);
+const { detectionParametersOf } = typescript.require('../functions/io/config.ts', __filename);
 typescript.unregister();
+const { checkDetectionParameters, resolveParameterValues } = require('./parameters.cjs');
 
 const EVENTS_DIR = path.resolve(__dirname, '..', 'events');
 /** serverless.yml's function `alert` becomes `AlertLambdaFunction` (the framework's naming). */
@@ -44,6 +53,32 @@ const MAX_RULE_NAME_LENGTH = 64;
 const STATE_WITH_READ_ONLY_EVENTS = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
 /** EventBridge's maximum: retry for 24 hours, then dead-letter. */
 const RETRY_POLICY = { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 };
+/**
+ * "Event pattern size: 2,048 characters", the default quota (adjustable).
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+ */
+const MAX_PATTERN_LENGTH = 2048;
+
+/** rootwatch's KMS key (resources/alerting.yml), which alerter-tampering watches by key ARN and by key id. */
+const ALERT_TOPIC_KEY = 'AlertTopicKey';
+/**
+ * Stand-ins the loader compiles in place of the key's ARN and id (any string compiles), each replaced by its
+ * intrinsic in the generated EventPattern; `longest` is what the longest value could be, for the size check.
+ */
+const KEY_INTRINSICS = [
+  {
+    parameter: 'alerterKeyArn',
+    standIn: 'rootwatch:cloudformation:AlertTopicKey.Arn',
+    intrinsic: { 'Fn::GetAtt': [ALERT_TOPIC_KEY, 'Arn'] },
+    longest: 'arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+  },
+  {
+    parameter: 'alerterKeyId',
+    standIn: 'rootwatch:cloudformation:AlertTopicKey.Ref',
+    intrinsic: { Ref: ALERT_TOPIC_KEY },
+    longest: 'mrk-1234abcd12ab34cd56ef1234567890ab',
+  },
+];
 
 const isPlainObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -71,10 +106,33 @@ const findVariableSyntax = (value, at) => {
   return undefined;
 };
 
+/** `value` with each stand-in string replaced by `replace(entry)`, everything else copied as it is. */
+const replaceStandIns = (value, replace) => {
+  if (typeof value === 'string') {
+    const entry = KEY_INTRINSICS.find((candidate) => candidate.standIn === value);
+    return entry ? replace(entry) : value;
+  }
+  if (Array.isArray(value)) return value.map((item) => replaceStandIns(item, replace));
+  if (isPlainObject(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, replaceStandIns(item, replace)]));
+  }
+  return value;
+};
+
+/**
+ * The placeholders' values for packaging: the parameters' (`{ trailBuckets: [...], ... }`, as
+ * checkDetectionParameters returns them), and the stand-ins of rootwatch's own key.
+ */
+const packagingParameters = (values) => ({
+  ...detectionParametersOf(values),
+  ...Object.fromEntries(KEY_INTRINSICS.map(({ parameter, standIn }) => [parameter, [standIn]])),
+});
+
 /**
  * The CloudFormation `Resources` (and `Outputs`) for `stage`'s rules, from the loaded catalog
- * (`[{ file, detection }]`, as loadDetectionFiles returns it). Throws a DetectionFileError naming the file when a
- * rule name would be too long or a pattern holds `${`.
+ * (`[{ file, detection }]`, as loadDetectionFiles returns it, loaded with packagingParameters). Throws a
+ * DetectionFileError naming the file when a rule name would be too long, a pattern holds `${`, or a pattern would
+ * be over EventBridge's size quota once CloudFormation has filled in the key.
  */
 const buildEventRules = (stage, catalog) => {
   const resources = {};
@@ -98,6 +156,13 @@ const buildEventRules = (stage, catalog) => {
           `id: rule name "${name}" is ${name.length} characters, EventBridge allows ${MAX_RULE_NAME_LENGTH}: shorten the detection id "${id}" or the stage "${stage}"`,
         );
       }
+      const deployedLength = JSON.stringify(replaceStandIns(pattern, (entry) => entry.longest)).length;
+      if (deployedLength > MAX_PATTERN_LENGTH) {
+        throw new DetectionFileError(
+          file,
+          `patterns[${index}]: ${deployedLength} characters once deployed, EventBridge allows ${MAX_PATTERN_LENGTH}: split the pattern, or give fewer trail buckets, keys or log groups`,
+        );
+      }
       const ruleId = `Rule${toPascalCase(id)}${index}`;
       ruleLogicalIds.push(ruleId);
 
@@ -108,7 +173,7 @@ const buildEventRules = (stage, catalog) => {
           Description: several
             ? `${title} (pattern ${index + 1} of ${patterns.length}, events/${file})`
             : `${title} (events/${file})`,
-          EventPattern: pattern,
+          EventPattern: replaceStandIns(pattern, (entry) => entry.intrinsic),
           State: readOnlyEvents ? STATE_WITH_READ_ONLY_EVENTS : 'ENABLED',
           Targets: [
             {
@@ -176,14 +241,21 @@ const buildEventRules = (stage, catalog) => {
   };
 };
 
-/** `stage`'s rules for the catalog in `dir`: loadDetectionFiles, then buildEventRules. Throws DetectionFileError. */
-const loadEventRules = (stage, dir = EVENTS_DIR) => buildEventRules(stage, loadDetectionFiles(dir));
+/**
+ * `stage`'s rules for the catalog in `dir`, with `values` as the parameters' values (`{ trailBuckets: [...], ... }`,
+ * as checkDetectionParameters returns them; default none): loadDetectionFiles, then buildEventRules. Throws
+ * DetectionFileError.
+ */
+const loadEventRules = (stage, dir = EVENTS_DIR, values = {}) =>
+  buildEventRules(stage, loadDetectionFiles(dir, packagingParameters(values)));
 
 /** The file variable source: `${file(./resources/event-rules.cjs)}`. */
 const resolveEventRules = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
+  // Throws parameters.cjs's ParameterError, listing every invalid parameter, before any rule is built.
+  const values = checkDetectionParameters(await resolveParameterValues(resolveVariable));
   try {
-    return loadEventRules(stage);
+    return loadEventRules(stage, EVENTS_DIR, values);
   } catch (error) {
     // The framework prints the stack of a failing variable source: for a bad detection file, only the message
     // (file, field, problem) helps; any other error keeps its stack.

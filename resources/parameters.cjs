@@ -12,6 +12,10 @@
  * function checks on a cold start, so packaging rejects exactly what the function would. The e-mail parameters
  * reach no function; EmailConfigSchema, in the same file, checks them.
  *
+ * The parameters the detection files name (trailBuckets, trailKeyArns, trailLogGroups, slackWebhookParameter) are
+ * checked the same way, by the alert function's fields (TRAIL_BUCKETS, …); resources/event-rules.cjs takes their
+ * values from checkDetectionParameters to resolve the patterns' placeholders, so the rules and the function agree.
+ *
  * Emits one `AlertEmailSubscription<hash>` (AWS::SNS::Subscription, protocol email) per address of
  * `alertEmails`; the logical id derives from the address, so adding or removing one leaves the others in place.
  * Above `emailMinSeverity: info`, each has a filter policy on the `severity` message attribute that still lets
@@ -45,6 +49,9 @@ const PARAMETERS = {
   runbookBaseUrl: { schema: AlertConfigSchema, field: 'RUNBOOK_BASE_URL' },
   accountNames: { schema: AlertConfigSchema, field: 'ACCOUNT_NAMES' },
   accountLookup: { schema: AlertConfigSchema, field: 'ACCOUNT_LOOKUP' },
+  trailBuckets: { schema: AlertConfigSchema, field: 'TRAIL_BUCKETS' },
+  trailKeyArns: { schema: AlertConfigSchema, field: 'TRAIL_KEY_ARNS' },
+  trailLogGroups: { schema: AlertConfigSchema, field: 'TRAIL_LOG_GROUPS' },
   slackWebhookParameter: { schema: NotifierConfigSchema, field: 'SLACK_WEBHOOK_PARAMETER' },
   alertEmails: { schema: EmailConfigSchema, field: 'alertEmails' },
   emailMinSeverity: { schema: EmailConfigSchema, field: 'emailMinSeverity' },
@@ -80,10 +87,9 @@ const problemOf = (name, issue) => {
 /**
  * Validates the parameters (name -> value, as serverless.yml resolves them) with the schemas' own fields, the way
  * the functions validate their environment (loadConfig: a blank value is unset, so the default applies).
- * Returns the e-mail configuration, `{ alertEmails: string[], emailMinSeverity }`; throws a ParameterError listing
- * every invalid parameter.
+ * Returns each schema's output (a Map keyed by schema); throws a ParameterError listing every invalid parameter.
  */
-const checkParameters = (values) => {
+const parseParameters = (values) => {
   const problems = [];
   const parsed = new Map();
   for (const schema of new Set(Object.values(PARAMETERS).map((parameter) => parameter.schema))) {
@@ -98,7 +104,35 @@ const checkParameters = (values) => {
     parsed.set(schema, result.data);
   }
   if (problems.length > 0) throw new ParameterError(problems);
-  return parsed.get(EmailConfigSchema);
+  return parsed;
+};
+
+/**
+ * The e-mail configuration, `{ alertEmails: string[], emailMinSeverity }`, once every parameter is valid
+ * (parseParameters: throws a ParameterError listing every invalid one).
+ */
+const checkParameters = (values) => parseParameters(values).get(EmailConfigSchema);
+
+/**
+ * The values of the parameters the detection files name, by name (`{ trailBuckets: [...], ... }`, as
+ * detectionParametersOf takes them), once every parameter is valid: resources/event-rules.cjs resolves the
+ * patterns' placeholders with them, and serverless.yml gives the alert function the same values.
+ */
+const checkDetectionParameters = (values) => {
+  const alert = parseParameters(values).get(AlertConfigSchema);
+  return {
+    trailBuckets: alert.TRAIL_BUCKETS,
+    trailKeyArns: alert.TRAIL_KEY_ARNS,
+    trailLogGroups: alert.TRAIL_LOG_GROUPS,
+    ...(values.slackWebhookParameter ? { slackWebhookParameter: values.slackWebhookParameter } : {}),
+  };
+};
+
+/** Every parameter's value, resolved through the framework (`param:<name>`). */
+const resolveParameterValues = async (resolveVariable) => {
+  const names = Object.keys(PARAMETERS);
+  const resolved = await Promise.all(names.map((name) => resolveVariable(`param:${name}`)));
+  return Object.fromEntries(names.map((name, index) => [name, resolved[index]]));
 };
 
 /** The e-mail subscriptions' `Resources`, for the filter `emailMinSeverity`. */
@@ -124,14 +158,12 @@ const buildEmailSubscriptions = (emails, minSeverity) => {
 
 /** The file variable source: `${file(./resources/parameters.cjs)}`. */
 const resolveParameters = async ({ resolveVariable }) => {
-  const names = Object.keys(PARAMETERS);
-  const resolved = await Promise.all(names.map((name) => resolveVariable(`param:${name}`)));
-  const { alertEmails, emailMinSeverity } = checkParameters(
-    Object.fromEntries(names.map((name, index) => [name, resolved[index]])),
-  );
+  const { alertEmails, emailMinSeverity } = checkParameters(await resolveParameterValues(resolveVariable));
   return { Resources: buildEmailSubscriptions(alertEmails, emailMinSeverity) };
 };
 
 module.exports = resolveParameters;
 module.exports.checkParameters = checkParameters;
+module.exports.checkDetectionParameters = checkDetectionParameters;
+module.exports.resolveParameterValues = resolveParameterValues;
 module.exports.PARAMETERS = PARAMETERS;

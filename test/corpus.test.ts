@@ -45,6 +45,17 @@ const ROOT_ONLY = new Set([
 ]);
 const TRAIL_TAMPERING = new Set(['StopLogging', 'DeleteTrail', 'UpdateTrail', 'PutEventSelectors']);
 const MFA_DEACTIVATION = new Set(['DeactivateMFADevice', 'DeleteVirtualMFADevice']);
+/** Calls that take guardrails over root away in an Organization, by event source (DisableAWSServiceAccess: IAM's only). */
+const GUARDRAIL_CHANGES: Record<string, ReadonlySet<string>> = {
+  'organizations.amazonaws.com': new Set([
+    'LeaveOrganization',
+    'RemoveAccountFromOrganization',
+    'DetachPolicy',
+    'DeletePolicy',
+    'DisablePolicyType',
+  ]),
+  'iam.amazonaws.com': new Set(['DisableOrganizationsRootCredentialsManagement', 'DisableOrganizationsRootSessions']),
+};
 
 /** What the DESIGN.md catalog calls for, read from a record's facts alone (an oracle apart from the patterns). */
 const expectedFromFacts = (facts: Facts, record: Record<string, unknown>): string[] => {
@@ -54,10 +65,19 @@ const expectedFromFacts = (facts: Facts, record: Record<string, unknown>): strin
   if (TRAIL_TAMPERING.has(name) && facts.event_source === 'cloudtrail.amazonaws.com')
     expected.add('audit-trail-tampering');
   if (MFA_DEACTIVATION.has(name) && facts.event_source === 'iam.amazonaws.com') expected.add('mfa-device-deactivated');
+  const params = record.requestParameters as Record<string, unknown> | null | undefined;
+  const iamTrustedAccessOff =
+    name === 'DisableAWSServiceAccess' &&
+    facts.event_source === 'organizations.amazonaws.com' &&
+    params?.servicePrincipal === 'iam.amazonaws.com';
+  if (GUARDRAIL_CHANGES[facts.event_source ?? '']?.has(name) || iamTrustedAccessOff)
+    expected.add('organization-guardrails-changed');
   if (facts.identity_type !== 'Root') return [...expected].sort();
   if (name === 'ConsoleLogin' && facts.console_login_result === 'Success') expected.add('root-console-sign-in');
   if (name === 'ConsoleLogin' && facts.console_login_result === 'Failure') expected.add('root-console-sign-in-failure');
-  if (!facts.invoked_by && facts.event_type !== 'AwsServiceEvent' && !signInService) expected.add('root-api-call');
+  // Root's own console calls carry invokedBy signin.amazonaws.com; any other invokedBy is a service acting for root.
+  const ownCall = !facts.invoked_by || facts.invoked_by === 'signin.amazonaws.com';
+  if (ownCall && facts.event_type !== 'AwsServiceEvent' && !signInService) expected.add('root-api-call');
   if (name === 'CreateAccessKey' && !facts.request_user_name) expected.add('root-access-key-created');
   const ownUser = !facts.request_user_name || facts.request_user_name === 'AWS ROOT USER';
   if (name === 'EnableMFADevice' && ownUser) expected.add('root-credentials-changed');

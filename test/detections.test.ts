@@ -1,13 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findAttackTechnique } from '../functions/core/attack.js';
 import { classify } from '../functions/core/classify.js';
 import { parseDetection } from '../functions/core/detection.js';
-import { recordToEvent } from '../functions/core/event.js';
 import { DetectionFileError } from '../functions/errors.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from '../functions/io/detections.js';
-import { readSample, SAMPLES_DIR } from './helpers/samples.js';
+import { readSampleEvent, readSampleRecord, SAMPLES_DIR } from './helpers/samples.js';
 
 const detections = loadDetections();
 const REQUIRED_IDS = [
@@ -40,7 +40,7 @@ describe('the detection catalog', () => {
   );
 
   it.each(cases)('$id: $sample.name ($sample.expect)', ({ detection, sample }) => {
-    const event = recordToEvent(readSample(sample.fixture));
+    const event = readSampleEvent(sample.fixture);
     expect(detection.matches(event)).toBe(sample.expect === 'match');
     if (sample.severity) {
       const match = classify(event, [detection])[0];
@@ -51,12 +51,72 @@ describe('the detection catalog', () => {
   it('marks every detection that matches a read-only sample as needing read-only events', () => {
     for (const detection of detections) {
       for (const sample of detection.samples) {
-        const record = readSample(sample.fixture);
+        const record = readSampleRecord(sample.fixture);
         if (sample.expect === 'match' && record.readOnly === true) {
           expect(detection.readOnlyEvents, `${detection.id} matches read-only ${sample.fixture}`).toBe(true);
         }
       }
     }
+  });
+});
+
+/**
+ * Whether a pattern lets only AWS's own events through: `source` listing `aws.…` values only, exact or
+ * `{ prefix: "aws.…" }`, or every `$or` branch doing so. CloudTrail's events on EventBridge all have an
+ * `aws.` source, and PutEvents refuses one, so an application cannot forge a root alert.
+ */
+const limitsSourceToAws = (pattern: Record<string, unknown>): boolean => {
+  const source = pattern.source;
+  if (Array.isArray(source)) {
+    return (
+      source.length > 0 &&
+      source.every((value) => {
+        if (typeof value === 'string') return value.startsWith('aws.');
+        const prefix = (value as { prefix?: unknown } | null)?.prefix;
+        return Object.keys(value ?? {}).length === 1 && typeof prefix === 'string' && prefix.startsWith('aws.');
+      })
+    );
+  }
+  const branches = pattern.$or;
+  return (
+    Array.isArray(branches) &&
+    branches.length > 0 &&
+    branches.every((branch) => limitsSourceToAws(branch as Record<string, unknown>))
+  );
+};
+
+describe('the sources the catalog trusts', () => {
+  it.each(detections)('$id matches only events whose source begins with "aws."', ({ patterns }) => {
+    for (const [i, pattern] of patterns.entries()) {
+      expect(limitsSourceToAws(pattern), `patterns[${i}].source`).toBe(true);
+    }
+  });
+
+  it.each([
+    [{ source: ['aws.iam', 'aws.sts'] }, true],
+    [{ source: [{ prefix: 'aws.' }] }, true],
+    [{ $or: [{ source: ['aws.iam'] }, { source: [{ prefix: 'aws.' }] }] }, true],
+    [{ 'detail-type': ['AWS API Call via CloudTrail'] }, false],
+    [{ source: [{ prefix: 'aws' }] }, false],
+    [{ source: ['aws.iam', 'com.example'] }, false],
+    [{ source: [{ 'anything-but': 'com.example' }] }, false],
+    [{ source: [] }, false],
+    [{ $or: [{ source: ['aws.iam'] }, { 'detail-type': ['x'] }] }, false],
+  ])('judges %j as limited to AWS sources: %s', (pattern, limited) => {
+    expect(limitsSourceToAws(pattern)).toBe(limited);
+  });
+
+  it("raises nothing for an application's PutEvents look-alike of root's CloudTrail event", () => {
+    // Prepare: the same root API call, once as CloudTrail delivers it and once forged by an application
+    const forged = readSampleEvent('spoofed-put-events-root-api-call.json');
+    const genuine = { ...forged, source: 'aws.iam' };
+    // Act
+    const ids = (event: unknown) => classify(event, detections).map((match) => match.detection.id);
+    // Assess
+    expect(forged.source).toBe('com.example.orders');
+    expect(forged['detail-type']).toBe('AWS API Call via CloudTrail');
+    expect(ids(forged)).toEqual([]);
+    expect(ids(genuine)).toEqual(['root-api-call']);
   });
 });
 
@@ -223,7 +283,10 @@ samples:
 
 describe('loadDetections', () => {
   it('fails with the folder named when it holds no detections', () => {
-    expect(() => loadDetections(SAMPLES_DIR)).toThrow(/samples: no detection files/);
+    // A folder of records (events/samples holds parameters.yml beside them, which would be read as a detection).
+    const empty = join(mkdtempSync(join(tmpdir(), 'rootwatch-')), 'samples');
+    mkdirSync(empty);
+    expect(() => loadDetections(empty)).toThrow(/samples: no detection files/);
   });
 });
 
@@ -231,7 +294,7 @@ describe('the sample records', () => {
   it('each have their own eventID, as the demo and deduplication rely on', () => {
     const ids = readdirSync(SAMPLES_DIR)
       .filter((f) => f.endsWith('.json'))
-      .map((f) => readSample(f).eventID);
+      .map((f) => readSampleRecord(f).eventID);
     expect(new Set(ids).size).toBe(ids.length);
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { mergeAttackTags } from './attack.js';
-import type { Match } from './classify.js';
+import { isCentralizedRootSession, type Match } from './classify.js';
 import { type CloudTrailEvent, type CloudTrailRecord, CloudTrailRecordSchema } from './event.js';
 import { SEVERITIES } from './severity.js';
 import { classifySourceAddress } from './source-address.js';
@@ -8,10 +8,21 @@ import { describeClient, isConsoleUserAgent } from './user-agent.js';
 
 const ALERT_SCHEMA = 'rootwatch.alert/v1';
 
-const CREDENTIAL_KINDS = ['console', 'long-term key', 'session', 'assumed root'] as const;
+/**
+ * How the caller authenticated. "assumed root": a centralized root session (sts:AssumeRoot); "session
+ * issued by root": the federated user of root's GetFederationToken, whose calls do not show as root.
+ */
+const CREDENTIAL_KINDS = ['console', 'long-term key', 'session', 'assumed root', 'session issued by root'] as const;
 type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 
 const SOURCE_KINDS = ['aws-service', 'aws-internal'] as const;
+
+/** The step a failed console sign-in stopped at: the password, or the MFA challenge after it. */
+const SIGN_IN_STEPS = ['password', 'mfa'] as const;
+type SignInStep = (typeof SIGN_IN_STEPS)[number];
+
+const CONSOLE_SIGN_IN = 'AWS Console Sign In via CloudTrail';
+const CONSOLE_ACTION = 'AWS Console Action via CloudTrail';
 
 /**
  * The alert document: one per alerting event, the same in SNS JSON, the Slack queue, the DLQs and the
@@ -36,8 +47,19 @@ const AlertSchema = z
       arn: z.string().optional(),
       userName: z.string().optional(),
       credential: z.enum(CREDENTIAL_KINDS).optional().describe('How the caller authenticated'),
-      mfa: z.boolean().optional().describe('Whether MFA was used, when the record says'),
+      mfa: z
+        .boolean()
+        .optional()
+        .describe(
+          'Whether the caller authenticated with MFA, when the record says; absent on a failed console sign-in, whose MFAUsed tells how far it got (outcome.failedAt)',
+        ),
       invokedBy: z.string().optional(),
+      taskPolicy: z
+        .string()
+        .optional()
+        .describe(
+          'The task policy of the centralized root session (sts:AssumeRoot) the event opens, when the record names it: arn:aws:iam::aws:policy/root-task/…',
+        ),
     }),
     source: z.object({
       ip: z.string().optional(),
@@ -62,6 +84,12 @@ const AlertSchema = z
       result: z.enum(['success', 'failure']),
       errorCode: z.string().optional(),
       errorMessage: z.string().optional(),
+      failedAt: z
+        .enum(SIGN_IN_STEPS)
+        .optional()
+        .describe(
+          'For a failed console sign-in, the step that failed: "password" (refused; MFA never asked) or "mfa" (password accepted, MFA challenge failed), from MFAUsed',
+        ),
     }),
     reasons: z
       .record(z.string(), z.string())
@@ -113,11 +141,13 @@ const stringAt = (value: unknown, ...path: string[]): string | undefined => {
 };
 
 /** How the caller authenticated, from the shape of userIdentity; undefined when the record does not say. */
-const credentialOf = (record: CloudTrailRecord, detailType: string): CredentialKind | undefined => {
+const credentialOf = (event: CloudTrailEvent): CredentialKind | undefined => {
+  const record = event.detail;
   const identity = record.userIdentity;
   const keyId = identity?.accessKeyId ?? '';
-  if (stringAt(identity, 'sessionContext', 'assumedRoot') === 'true') return 'assumed root';
-  if (detailType === 'AWS Console Sign In via CloudTrail') return 'console';
+  if (isCentralizedRootSession(event)) return 'assumed root';
+  if (stringAt(identity, 'sessionContext', 'sessionIssuer', 'type') === 'Root') return 'session issued by root';
+  if (event['detail-type'] === CONSOLE_SIGN_IN || event['detail-type'] === CONSOLE_ACTION) return 'console';
   if (keyId.startsWith('AKIA')) return 'long-term key';
   if (
     stringAt(record, 'sessionCredentialFromConsole') === 'true' ||
@@ -130,8 +160,28 @@ const credentialOf = (record: CloudTrailRecord, detailType: string): CredentialK
   return undefined;
 };
 
-/** MFA as the record states it: MFAUsed on sign-in ("Yes", "YES", "No"), else the session's attribute. */
+/** A console sign-in attempt (ConsoleLogin) that failed, by its response: such records carry no errorCode. */
+const isFailedSignIn = (record: CloudTrailRecord): boolean =>
+  record.eventName === 'ConsoleLogin' && stringAt(record, 'responseElements', 'ConsoleLogin') === 'Failure';
+
+/**
+ * The step a failed console sign-in stopped at. MFAUsed "Yes" on a failure means the password was
+ * accepted and the MFA challenge failed; "No", that the password was refused before MFA was asked.
+ */
+const failedAtOf = (record: CloudTrailRecord): SignInStep | undefined => {
+  if (!isFailedSignIn(record)) return undefined;
+  const used = stringAt(record, 'additionalEventData', 'MFAUsed')?.toLowerCase();
+  if (used === 'yes') return 'mfa';
+  if (used === 'no') return 'password';
+  return undefined;
+};
+
+/**
+ * MFA as the record states it: MFAUsed on sign-in ("Yes", "YES", "No"), else the session's attribute.
+ * Nothing for a failed sign-in: nobody authenticated, and its MFAUsed says how far it got (failedAtOf).
+ */
 const mfaOf = (record: CloudTrailRecord): boolean | undefined => {
+  if (isFailedSignIn(record)) return undefined;
   const used = stringAt(record, 'additionalEventData', 'MFAUsed');
   if (used !== undefined) return used.toLowerCase() === 'yes';
   const authenticated = stringAt(record.userIdentity, 'sessionContext', 'attributes', 'mfaAuthenticated');
@@ -147,8 +197,16 @@ const outcomeOf = (record: CloudTrailRecord): Alert['outcome'] => {
     result: 'failure',
     ...(record.errorCode ? { errorCode: record.errorCode } : {}),
     ...(record.errorMessage ? { errorMessage: record.errorMessage } : {}),
+    ...optional('failedAt', failedAtOf(record)),
   };
 };
+
+/** The task policy an sts:AssumeRoot call opens its centralized root session with (requestParameters.taskPolicyArn). */
+const taskPolicyOf = (record: CloudTrailRecord): string | undefined =>
+  record.eventName === 'AssumeRoot' ? stringAt(record, 'requestParameters', 'taskPolicyArn', 'arn') : undefined;
+
+/** "IAMDeleteRootUserCredentials" from arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials. */
+const taskPolicyName = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1) || arn;
 
 /** The console domain of the record's partition (commercial, GovCloud, China). */
 const consoleDomainOf = (record: CloudTrailRecord): string => {
@@ -168,15 +226,36 @@ const accountLabelOf = (account: Alert['account']): string => {
   return name ? `${name} (${account.id})` : account.id;
 };
 
-/** "Root console sign-in without MFA — prod-payments (210987654321)". */
+/** What a console sign-in's title adds: how MFA went on a success, and which step failed on a failure. */
+const SIGN_IN_QUALIFIERS = {
+  success: { true: ' with MFA', false: ' without MFA' },
+  failedAt: { mfa: ': password accepted, MFA failed', password: ': wrong password' },
+} as const;
+
+/** What the title adds for credentials that are root's without showing as plain root. */
+const CREDENTIAL_QUALIFIERS: Partial<Record<CredentialKind, string>> = {
+  'assumed root': ' (centralized root session)',
+  'session issued by root': ' (session issued by root)',
+};
+
+/**
+ * "Root console sign-in without MFA — prod-payments (210987654321)", "Root console sign-in failed:
+ * password accepted, MFA failed — …", "Root user API call: ListBuckets (session issued by root) — …".
+ */
 const titleOf = (primary: Match, event: CloudTrailEvent, alert: Omit<Alert, 'title'>): string => {
   const record = event.detail;
   let what = primary.detection.title;
   if (record.eventName === 'ConsoleLogin') {
-    if (alert.actor.mfa !== undefined) what += alert.actor.mfa ? ' with MFA' : ' without MFA';
+    const { failedAt } = alert.outcome;
+    if (failedAt !== undefined) what += SIGN_IN_QUALIFIERS.failedAt[failedAt];
+    else if (alert.outcome.result === 'success' && alert.actor.mfa !== undefined) {
+      what += SIGN_IN_QUALIFIERS.success[`${alert.actor.mfa}`];
+    }
   } else if (!what.includes(record.eventName)) {
     what += `: ${record.eventName}`;
   }
+  if (alert.actor.taskPolicy !== undefined) what += ` (task policy ${taskPolicyName(alert.actor.taskPolicy)})`;
+  if (alert.actor.credential !== undefined) what += CREDENTIAL_QUALIFIERS[alert.actor.credential] ?? '';
   if (alert.outcome.result === 'failure' && !/fail/i.test(what)) what += ' (failed)';
   return `${what} — ${accountLabelOf(alert.account)}`;
 };
@@ -206,9 +285,10 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
       type: identity?.type ?? 'Unknown',
       ...(identity?.arn ? { arn: identity.arn } : {}),
       ...(identity?.userName ? { userName: identity.userName } : {}),
-      ...optional('credential', credentialOf(record, event['detail-type'])),
+      ...optional('credential', credentialOf(event)),
       ...optional('mfa', mfaOf(record)),
       ...(identity?.invokedBy ? { invokedBy: identity.invokedBy } : {}),
+      ...optional('taskPolicy', taskPolicyOf(record)),
     },
     source: {
       ...optional('ip', address.ip),
@@ -236,4 +316,4 @@ const optional = <K extends string, V>(key: K, value: V | null | undefined): { [
   (value === undefined || value === null ? {} : { [key]: value }) as { [P in K]?: V };
 
 export type { Alert, Enrichment };
-export { AlertSchema, alertJsonSchema, buildAlert };
+export { AlertSchema, alertJsonSchema, buildAlert, taskPolicyName };

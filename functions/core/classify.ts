@@ -24,6 +24,44 @@ const severityOf = (detection: Detection, event: unknown, recentCount: RecentCou
   return { severity: detection.severity };
 };
 
+/**
+ * A centralized root session: short-term root credentials that the Organization's management account
+ * (or the delegated administrator for IAM) obtained with `sts:AssumeRoot` for one privileged task in a
+ * member account, scoped by an AWS-managed task policy and lasting at most 15 minutes. CloudTrail records
+ * its calls with `userIdentity.type` Root and `userIdentity.sessionContext.assumedRoot` "true". AWS
+ * recommends this over keeping root credentials in member accounts, and the AssumeRoot call that opened
+ * the session alerts on its own in the calling account (root-session-assumed, high). So whatever
+ * detection a call inside the session matches (root-api-call, root-credentials-changed when it deletes
+ * root's login profile, mfa-device-deactivated when it removes root's MFA, any other), it takes the
+ * session's severity, medium, in place of the detection's own: a catalog-wide rule, which is why it
+ * lives here rather than in every detection file. The AssumeRoot caller's own record may carry
+ * `assumedRoot` too (the IAM User Guide's example does), but its identity is the caller's role, not
+ * Root, so it keeps its severity.
+ *
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user-privileged-task.html
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-track-privileged-tasks.html
+ */
+const CENTRALIZED_ROOT_SESSION = {
+  severity: 'medium',
+  reason: 'inside a centralized root session (sts:AssumeRoot)',
+} as const satisfies Omit<Match, 'detection'>;
+
+/**
+ * Whether the event is a call made inside a centralized root session (see CENTRALIZED_ROOT_SESSION):
+ * identity Root with `sessionContext.assumedRoot` "true" (a boolean true, as some exports write it, too).
+ *
+ * @example
+ * isCentralizedRootSession({ detail: { userIdentity: { type: 'Root', sessionContext: { assumedRoot: 'true' } } } }); // true
+ */
+const isCentralizedRootSession = (event: unknown): boolean => {
+  const identity = (event as { detail?: { userIdentity?: unknown } } | null)?.detail?.userIdentity as
+    | { type?: unknown; sessionContext?: { assumedRoot?: unknown } | null }
+    | null
+    | undefined;
+  const assumedRoot = identity?.sessionContext?.assumedRoot;
+  return identity?.type === 'Root' && (assumedRoot === true || String(assumedRoot).toLowerCase() === 'true');
+};
+
 const bySeverityThenId = (a: Match, b: Match): number =>
   severityRank(b.severity) - severityRank(a.severity) || a.detection.id.localeCompare(b.detection.id);
 
@@ -37,9 +75,16 @@ const matchDetections = (event: unknown, detections: readonly Detection[]): Dete
   );
 };
 
-/** Gives each matched detection its severity, most severe first. */
-const scoreMatches = (event: unknown, matched: readonly Detection[], recentCount: RecentCount = () => 1): Match[] =>
-  matched.map((detection) => ({ detection, ...severityOf(detection, event, recentCount) })).sort(bySeverityThenId);
+/**
+ * Gives each matched detection its severity, most severe first: from its modifiers, or, inside a
+ * centralized root session, the session's (CENTRALIZED_ROOT_SESSION) for every detection alike.
+ */
+const scoreMatches = (event: unknown, matched: readonly Detection[], recentCount: RecentCount = () => 1): Match[] => {
+  const session = isCentralizedRootSession(event) ? CENTRALIZED_ROOT_SESSION : undefined;
+  return matched
+    .map((detection) => ({ detection, ...(session ?? severityOf(detection, event, recentCount)) }))
+    .sort(bySeverityThenId);
+};
 
 /** Every detection the event matches, most severe first, each with its severity. */
 const classify = (event: unknown, detections: readonly Detection[], recentCount: RecentCount = () => 1): Match[] =>
@@ -49,4 +94,4 @@ const classify = (event: unknown, detections: readonly Detection[], recentCount:
 const needsCount = (detection: Detection): boolean => detection.modifiers.some((m) => m.kind === 'threshold');
 
 export type { Match, RecentCount };
-export { classify, matchDetections, needsCount, scoreMatches };
+export { CENTRALIZED_ROOT_SESSION, classify, isCentralizedRootSession, matchDetections, needsCount, scoreMatches };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DetectionFileError, toError } from '../errors.js';
 import { ATTACK_TAG_PATTERN, findAttackTechnique } from './attack.js';
 import { compilePattern } from './event-pattern/compile.js';
+import { isPlainObject } from './event-pattern/json.js';
 import { SEVERITIES } from './severity.js';
 
 const SeveritySchema = z.enum(SEVERITIES);
@@ -147,15 +148,146 @@ const compileDetection = (spec: DetectionSpec, file: string): Detection => {
   };
 };
 
+// ------------------------------------------------------------------------------------------------
+// Placeholders: deploy parameters named in a detection file
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * The deploy parameters a detection file may name. In a pattern, the item `{ param: NAME }` of a field's value list
+ * stands for the parameter's values, each an exact value (resolvePlaceholders). The loader takes the values from
+ * the deployment (serverless.yml's params, the alert function's environment, `rootwatch replay --config`), so the
+ * patterns the rest of the code sees are plain EventBridge patterns:
+ * - `trailBuckets`, `trailLogGroups`: names of the trails' S3 buckets and CloudWatch Logs groups;
+ * - `trailKeyArns`, `trailKeyIds`: the trails' KMS keys by key ARN, and the same keys by key id;
+ * - `alerterKeyArn`, `alerterKeyId`: rootwatch's own KMS key (AlertTopicKey), by key ARN and by key id;
+ * - `slackWebhookParameter`: the SSM parameter holding the Slack webhook URL.
+ */
+const DETECTION_PARAMETERS = [
+  'trailBuckets',
+  'trailKeyArns',
+  'trailKeyIds',
+  'trailLogGroups',
+  'alerterKeyArn',
+  'alerterKeyId',
+  'slackWebhookParameter',
+] as const;
+type DetectionParameterName = (typeof DETECTION_PARAMETERS)[number];
+
+/** The values of each placeholder, by parameter name. A parameter without values makes its list match nothing. */
+type DetectionParameters = Readonly<Partial<Record<DetectionParameterName, readonly string[]>>>;
+
+const PLACEHOLDER = 'param';
+
+/** `{ param: trailBuckets }`: an object whose only key is `param`. */
+const isPlaceholder = (value: unknown): value is Readonly<Record<typeof PLACEHOLDER, unknown>> =>
+  isPlainObject(value) && Object.keys(value).length === 1 && PLACEHOLDER in value;
+
+const isParameterName = (name: unknown): name is DetectionParameterName =>
+  typeof name === 'string' && (DETECTION_PARAMETERS as readonly string[]).includes(name);
+
+/**
+ * What a list holding only placeholders without values becomes: EventBridge rejects an empty list, and dropping the
+ * field would widen the pattern, so the list keeps one value that no watched identifier can be (`<` and `>` are in
+ * no S3 bucket, KMS key, log group or SSM parameter name): the clause matches nothing, and says why in the rule.
+ */
+const noValue = (names: readonly string[]): string => `<no value: ${names.join(', ')}>`;
+
+/** Whether a placeholder sits anywhere inside `value` (which must then be an operator, where none may be). */
+const holdsPlaceholder = (value: unknown): boolean =>
+  isPlaceholder(value) ||
+  (Array.isArray(value)
+    ? value.some(holdsPlaceholder)
+    : isPlainObject(value) && Object.values(value).some(holdsPlaceholder));
+
+/**
+ * A pattern with every placeholder replaced by its parameter's values, and the problems found (an unknown name, a
+ * placeholder that is not an item of a field's value list). `at` names the pattern (`patterns[2]`) in messages.
+ * Pure: it builds new objects and never changes `pattern`.
+ */
+const resolvePlaceholders = (
+  pattern: Readonly<Record<string, unknown>>,
+  parameters: DetectionParameters,
+  at: string,
+  problems: string[],
+): Record<string, unknown> => {
+  const list = (values: readonly unknown[], where: string): unknown[] => {
+    const named: string[] = [];
+    const resolved = values.flatMap((item, index) => {
+      const itemAt = `${where}[${index}]`;
+      if (!isPlaceholder(item)) {
+        if (holdsPlaceholder(item)) {
+          problems.push(`${itemAt}: a placeholder goes directly in a field's list, not inside an operator`);
+        }
+        return [item];
+      }
+      if (!isParameterName(item.param)) {
+        problems.push(
+          `${itemAt}: unknown parameter ${JSON.stringify(item.param)} (known: ${DETECTION_PARAMETERS.join(', ')})`,
+        );
+        return [];
+      }
+      named.push(item.param);
+      return [...(parameters[item.param] ?? [])];
+    });
+    return resolved.length === 0 && named.length > 0 ? [noValue(named)] : resolved;
+  };
+  const object = (value: Readonly<Record<string, unknown>>, where: string): Record<string, unknown> =>
+    Object.fromEntries(
+      Object.entries(value).map(([key, child]) => {
+        const childAt = `${where}.${key}`;
+        if (key === '$or' && Array.isArray(child)) {
+          return [key, child.map((branch, i) => (isPlainObject(branch) ? object(branch, `${childAt}[${i}]`) : branch))];
+        }
+        if (Array.isArray(child)) return [key, list(child, childAt)];
+        if (isPlaceholder(child)) {
+          problems.push(`${childAt}: a placeholder stands for a list of values: write it as [{ param: … }]`);
+          return [key, child];
+        }
+        return [key, isPlainObject(child) ? object(child, childAt) : child];
+      }),
+    );
+  return object(pattern, at);
+};
+
+/**
+ * The detection with its placeholders resolved, in its patterns and its modifiers' matches.
+ *
+ * @throws DetectionFileError listing every unknown or misplaced placeholder, with where it is.
+ */
+const resolveDetection = (spec: DetectionSpec, parameters: DetectionParameters, file: string): DetectionSpec => {
+  const problems: string[] = [];
+  const patterns = spec.patterns.map((pattern, i) =>
+    resolvePlaceholders(pattern, parameters, `patterns[${i}]`, problems),
+  );
+  const severityModifiers = spec.severityModifiers.map((modifier, i) =>
+    'match' in modifier
+      ? {
+          ...modifier,
+          match: resolvePlaceholders(modifier.match, parameters, `severityModifiers[${i}].match`, problems),
+        }
+      : modifier,
+  );
+  if (problems.length > 0) throw new DetectionFileError(file, problems.join('; '));
+  return { ...spec, patterns, severityModifiers };
+};
+
 /** A zod issue path as the other messages here spell it: `severityModifiers[0].match`, `tags[1]`. */
 const fieldPath = (path: readonly PropertyKey[]): string =>
   path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
 
 /**
- * Parses and validates one detection file. `fileName` is its base name (`root-api-call.yml`): the id
- * must equal it. Every mistake names the file and the field.
+ * Parses and validates one detection file, resolving its placeholders (`{ param: trailBuckets }`) with
+ * `parameters` (none given: every placeholder is without value, so its clause matches nothing). `fileName` is its
+ * base name (`root-api-call.yml`): the id must equal it.
+ *
+ * @throws DetectionFileError naming the file and the field: invalid YAML, a field the schema rejects, an id other
+ *   than the file name, an unknown or misplaced placeholder, a pattern EventBridge would reject.
+ * @example
+ * import { readFileSync } from 'node:fs';
+ * const text = readFileSync('events/audit-trail-tampering.yml', 'utf8');
+ * const detection = parseDetection(text, 'audit-trail-tampering.yml', { trailBuckets: ['my-trail-bucket'] });
  */
-const parseDetection = (text: string, fileName: string): Detection => {
+const parseDetection = (text: string, fileName: string, parameters: DetectionParameters = {}): Detection => {
   let data: unknown;
   try {
     data = parseYaml(text, { uniqueKeys: true });
@@ -171,8 +303,8 @@ const parseDetection = (text: string, fileName: string): Detection => {
   if (result.data.id !== expectedId) {
     throw new DetectionFileError(fileName, `id: "${result.data.id}" must equal the file name "${expectedId}"`);
   }
-  return compileDetection(result.data, fileName);
+  return compileDetection(resolveDetection(result.data, parameters, fileName), fileName);
 };
 
-export type { Detection };
-export { parseDetection };
+export type { Detection, DetectionParameters };
+export { DETECTION_PARAMETERS, parseDetection };

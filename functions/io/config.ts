@@ -1,13 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { DetectionParameters } from '../core/detection.js';
 import { SEVERITIES } from '../core/severity.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, toError } from '../errors.js';
 
 /*
  * One schema per configuration contract:
  * - AlertConfigSchema: the alert Lambda's environment;
  * - NotifierConfigSchema: the Slack notifier's environment;
  * - EmailConfigSchema: the serverless.yml parameters that become the alert topic's e-mail subscriptions
- *   and reach no function.
+ *   and reach no function;
+ * - DetectionParameterValuesSchema: the parameters the detection files name (`{ param: trailBuckets }`), by their
+ *   serverless.yml names, as `rootwatch replay --config FILE` and `--param name=value` give them. The alert
+ *   function reads the same values from its environment, through the same field schemas.
  * resources/parameters.cjs checks serverless.yml's parameters at package time with these same schemas, field by
  * field (a parameter becomes the environment variable named in its table), so packaging rejects exactly what a
  * cold start would. A message here may quote a value only where the value cannot be a secret.
@@ -68,6 +74,52 @@ const SlackWebhookParameterSchema = z
     'expected the name of the SSM SecureString holding the Slack webhook URL (starting with "/", then letters, digits, _ . - /), not the URL',
   );
 
+/** S3 bucket names: 3 to 63 of a-z, 0-9, '.' and '-', starting and ending with a letter or digit. */
+const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** A KMS key ARN: `arn:aws:kms:us-east-1:111122223333:key/1234abcd-…` (multi-Region keys: `key/mrk-…`). */
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/;
+/** CloudWatch Logs group names: 1 to 512 of letters, digits, '_', '-', '/', '.' and '#'. */
+const LOG_GROUP_NAME = /^[\w\-/.#]{1,512}$/;
+
+/**
+ * A comma-separated list, as a serverless.yml parameter or an environment variable holds it (`a, b,`): trimmed,
+ * empty items dropped, each item once. A YAML list (the replay configuration file) is read the same way. The
+ * message quotes the bad item: these are resource names, never secrets.
+ */
+const nameListOf = (item: RegExp, what: string, example: string) =>
+  z.union([z.string(), z.array(z.string())]).transform((input, context) => {
+    const names: string[] = [];
+    for (const raw of typeof input === 'string' ? input.split(',') : input) {
+      const name = raw.trim();
+      if (name === '') continue;
+      if (!item.test(name)) {
+        context.issues.push({ code: 'custom', input, message: `${quote(name)} is not ${what} (like ${example})` });
+      } else if (!names.includes(name)) {
+        names.push(name);
+      }
+    }
+    return names;
+  });
+
+/** The S3 buckets the trails deliver to, by name. */
+const TrailBucketsSchema = nameListOf(S3_BUCKET_NAME, 'an S3 bucket name', 'aws-cloudtrail-logs-111122223333-1a2b3c4d');
+/** The KMS keys that encrypt the trails' log files, by key ARN. */
+const TrailKeyArnsSchema = nameListOf(
+  KMS_KEY_ARN,
+  'a KMS key ARN',
+  'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+);
+/** The CloudWatch Logs groups the trails deliver to, by name. */
+const TrailLogGroupsSchema = nameListOf(
+  LOG_GROUP_NAME,
+  'a CloudWatch Logs group name',
+  'aws-cloudtrail-logs-111122223333',
+);
+/** rootwatch's own KMS key (AlertTopicKey), by key ARN. */
+const AlerterKeyArnSchema = z
+  .string()
+  .regex(KMS_KEY_ARN, 'expected a KMS key ARN, like arn:aws:kms:us-east-1:111122223333:key/…');
+
 const StateTableSchema = z.string().regex(/^[\w.-]{3,255}$/, 'a DynamoDB table name');
 const DetectionsDirSchema = z.string().min(1);
 
@@ -88,7 +140,21 @@ const AlertConfigSchema = z.object({
    */
   ACCOUNT_LOOKUP: oneOf(['organizations', 'none']).default('organizations'),
   DETECTIONS_DIR: DetectionsDirSchema.optional(),
+  /** From the parameter trailBuckets: audit-trail-tampering watches these buckets. Unset: none. */
+  TRAIL_BUCKETS: TrailBucketsSchema.default([]),
+  /** From the parameter trailKeyArns: audit-trail-tampering watches these keys. Unset: none. */
+  TRAIL_KEY_ARNS: TrailKeyArnsSchema.default([]),
+  /** From the parameter trailLogGroups: audit-trail-tampering watches these log groups. Unset: none. */
+  TRAIL_LOG_GROUPS: TrailLogGroupsSchema.default([]),
+  /**
+   * rootwatch's own key, `!GetAtt AlertTopicKey.Arn` in serverless.yml: alerter-tampering watches it. The rules get
+   * the same ARN at packaging time; without it here, the function would not recognise what they deliver.
+   */
+  ALERTER_KEY_ARN: AlerterKeyArnSchema.optional(),
+  /** From the parameter slackWebhookParameter: alerter-tampering watches that SSM parameter. */
+  SLACK_WEBHOOK_PARAMETER: SlackWebhookParameterSchema.optional(),
 });
+type AlertConfig = z.infer<typeof AlertConfigSchema>;
 
 /** The Slack notifier's environment. The webhook URL itself is never configured here: it lives in SSM. */
 const NotifierConfigSchema = z.object({
@@ -141,6 +207,109 @@ const EmailConfigSchema = z.object({
 });
 
 /**
+ * The parameters the detection files name, by their serverless.yml names: what `rootwatch replay --config FILE`
+ * holds (YAML or JSON) and `--param name=value` sets, validated field by field by the schemas the alert function
+ * reads the same values with (TRAIL_BUCKETS, …). An unknown name is refused, so a typo cannot leave a clause
+ * without its value unnoticed.
+ */
+const DetectionParameterValuesSchema = z.strictObject({
+  trailBuckets: TrailBucketsSchema.optional(),
+  trailKeyArns: TrailKeyArnsSchema.optional(),
+  trailLogGroups: TrailLogGroupsSchema.optional(),
+  alerterKeyArn: AlerterKeyArnSchema.optional(),
+  slackWebhookParameter: SlackWebhookParameterSchema.optional(),
+});
+type DetectionParameterValues = z.infer<typeof DetectionParameterValuesSchema>;
+
+/** `arn:aws:kms:us-east-1:111122223333:key/1234abcd-…` → `1234abcd-…`: KMS calls name a key by either. */
+const keyIdOf = (keyArn: string): string => keyArn.slice(keyArn.indexOf(':key/') + ':key/'.length);
+
+/**
+ * The values of the detections' placeholders (core/detection.ts, DETECTION_PARAMETERS) for validated parameter
+ * values: each KMS key ARN also gives its key id (`trailKeyIds`, `alerterKeyId`), since KMS records whichever
+ * the caller gave.
+ *
+ * @example
+ * const parameters = detectionParametersOf({
+ *   trailKeyArns: ['arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'],
+ * });
+ * parameters.trailKeyIds; // ['1234abcd-12ab-34cd-56ef-1234567890ab']
+ */
+const detectionParametersOf = (values: DetectionParameterValues): DetectionParameters => ({
+  trailBuckets: values.trailBuckets ?? [],
+  trailKeyArns: values.trailKeyArns ?? [],
+  trailKeyIds: (values.trailKeyArns ?? []).map(keyIdOf),
+  trailLogGroups: values.trailLogGroups ?? [],
+  alerterKeyArn: values.alerterKeyArn ? [values.alerterKeyArn] : [],
+  alerterKeyId: values.alerterKeyArn ? [keyIdOf(values.alerterKeyArn)] : [],
+  slackWebhookParameter: values.slackWebhookParameter ? [values.slackWebhookParameter] : [],
+});
+
+/**
+ * The detection parameters of the alert function's environment (loadConfig(AlertConfigSchema, …)).
+ *
+ * @example
+ * import { loadDetections } from './detections.js';
+ * const config = loadConfig(AlertConfigSchema, process.env);
+ * const detections = loadDetections(undefined, detectionParametersOfConfig(config));
+ */
+const detectionParametersOfConfig = (config: AlertConfig): DetectionParameters =>
+  detectionParametersOf({
+    trailBuckets: config.TRAIL_BUCKETS,
+    trailKeyArns: config.TRAIL_KEY_ARNS,
+    trailLogGroups: config.TRAIL_LOG_GROUPS,
+    ...(config.ALERTER_KEY_ARN ? { alerterKeyArn: config.ALERTER_KEY_ARN } : {}),
+    ...(config.SLACK_WEBHOOK_PARAMETER ? { slackWebhookParameter: config.SLACK_WEBHOOK_PARAMETER } : {}),
+  });
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Validates detection parameter values (a replay configuration file's mapping, `--param` flags), `from` naming
+ * where they came from in the message. A blank value counts as unset.
+ *
+ * @throws ConfigError naming each bad or unknown parameter (its `cause` is the ZodError).
+ * @example
+ * parseDetectionParameterValues({ trailBuckets: 'my-trail-bucket,other-trail-bucket' }, '--param');
+ * // { trailBuckets: ['my-trail-bucket', 'other-trail-bucket'] }
+ */
+const parseDetectionParameterValues = (values: unknown, from: string): DetectionParameterValues => {
+  const cleaned = isRecord(values)
+    ? Object.fromEntries(
+        Object.entries(values).filter(([, value]) => value !== undefined && value !== null && value !== ''),
+      )
+    : values;
+  const result = DetectionParameterValuesSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(
+      `Invalid parameters in ${from} (known: ${Object.keys(DetectionParameterValuesSchema.shape).join(', ')}):\n${z.prettifyError(result.error)}`,
+      { cause: result.error },
+    );
+  }
+  return result.data;
+};
+
+/**
+ * Reads a replay configuration file: a YAML (or JSON) mapping of detection parameters by their serverless.yml
+ * names, each a comma-separated string or a list, such as events/samples/parameters.yml.
+ *
+ * @throws ConfigError naming the file when it cannot be read, is not YAML, or holds a bad or unknown parameter.
+ * @example
+ * const values = readDetectionParameterFile('events/samples/parameters.yml');
+ * values.trailBuckets; // ['aws-cloudtrail-logs-111122223333-3f2a9c1e']
+ */
+const readDetectionParameterFile = (file: string): DetectionParameterValues => {
+  let data: unknown;
+  try {
+    data = parseYaml(readFileSync(file, 'utf8'), { uniqueKeys: true });
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read parameters: ${toError(error).message}`, { cause: error });
+  }
+  return parseDetectionParameterValues(data ?? {}, file);
+};
+
+/**
  * Validates an environment against a schema without throwing. An empty variable (a blank serverless parameter)
  * counts as unset, so the schema's default applies. Each issue's `path` starts with the variable's name.
  *
@@ -174,11 +343,16 @@ const loadConfig = <S extends z.ZodType>(schema: S, env: Readonly<Record<string,
   return result.data;
 };
 
+export type { AlertConfig, DetectionParameterValues };
 export {
   AlertConfigSchema,
   DEFAULT_RUNBOOK_BASE_URL,
+  detectionParametersOf,
+  detectionParametersOfConfig,
   EmailConfigSchema,
   loadConfig,
   NotifierConfigSchema,
+  parseDetectionParameterValues,
+  readDetectionParameterFile,
   safeParseConfig,
 };

@@ -1,11 +1,32 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Detection, parseDetection } from '../core/detection.js';
+import { type Detection, type DetectionParameters, parseDetection } from '../core/detection.js';
 import { DetectionFileError, toError } from '../errors.js';
+import { detectionParametersOf, readDetectionParameterFile } from './config.js';
 
 /** events/ beside functions/ in the source tree; a Lambda bundle sets DETECTIONS_DIR instead. */
 const DEFAULT_DETECTIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../events');
+
+/**
+ * The parameter values the catalog's samples are tested with, beside the samples (a replay configuration file).
+ * The deployed functions ship no samples/ folder.
+ */
+const SAMPLE_PARAMETERS_FILE = join('samples', 'parameters.yml');
+
+/**
+ * The placeholders' values for the catalog in `dir` as its samples test it: `dir`/samples/parameters.yml, or none
+ * when there is no such file.
+ */
+const sampleParametersOf = (dir: string): DetectionParameters => {
+  const file = join(dir, SAMPLE_PARAMETERS_FILE);
+  if (!existsSync(file)) return {};
+  try {
+    return detectionParametersOf(readDetectionParameterFile(file));
+  } catch (error) {
+    throw new DetectionFileError(SAMPLE_PARAMETERS_FILE, toError(error).message, { cause: error });
+  }
+};
 
 /** A detection and the base name of the file it was read from (`root-api-call.yml`). */
 interface DetectionFile {
@@ -18,13 +39,22 @@ interface DetectionFile {
  * reader of the catalog: the functions, the CLI, the tests and the packaging (resources/event-rules.cjs) all
  * come through here.
  *
+ * Placeholders (`{ param: trailBuckets }`) take their values from `parameters`: the deployment's, which the alert
+ * function, replay and packaging always pass (a parameter without values makes its clause match nothing). Without
+ * `parameters` (the tests, `npm start`), they take the values the samples are tested with, from
+ * `dir`/samples/parameters.yml.
+ *
  * @throws DetectionFileError naming the folder when it cannot be read or holds no detection file, or naming the
- *   first bad file and its field: what parseDetection rejects (unknown key, id ≠ file name, a pattern EventBridge
- *   rejects, …), and a file without a `match` or without a `no-match` sample.
+ *   first bad file and its field: what parseDetection rejects (unknown key, id ≠ file name, an unknown
+ *   placeholder, a pattern EventBridge rejects, …), and a file without a `match` or without a `no-match` sample;
+ *   or naming samples/parameters.yml when it is invalid.
  * @example
- * for (const { file, detection } of loadDetectionFiles('events')) console.log(file, detection.patterns.length);
+ * for (const { file, detection } of loadDetectionFiles('events', {})) console.log(file, detection.patterns.length);
  */
-const loadDetectionFiles = (dir: string = DEFAULT_DETECTIONS_DIR): DetectionFile[] => {
+const loadDetectionFiles = (
+  dir: string = DEFAULT_DETECTIONS_DIR,
+  parameters?: DetectionParameters,
+): DetectionFile[] => {
   let files: string[];
   try {
     files = readdirSync(dir).filter((name) => /\.ya?ml$/.test(name));
@@ -32,18 +62,23 @@ const loadDetectionFiles = (dir: string = DEFAULT_DETECTIONS_DIR): DetectionFile
     throw new DetectionFileError(dir, `cannot read the detections folder: ${toError(error).message}`, { cause: error });
   }
   if (files.length === 0) throw new DetectionFileError(dir, 'no detection files (*.yml) found');
-  return files.sort().map((file) => ({ file, detection: parseDetection(readFileSync(join(dir, file), 'utf8'), file) }));
+  const values = parameters ?? sampleParametersOf(dir);
+  return files
+    .sort()
+    .map((file) => ({ file, detection: parseDetection(readFileSync(join(dir, file), 'utf8'), file, values) }));
 };
 
 /**
- * Reads and validates every detection in `dir` (default: the project's events/), sorted by id (the file name).
+ * Reads and validates every detection in `dir` (default: the project's events/), sorted by id (the file name),
+ * with `parameters` as the placeholders' values (default: the samples' values; see loadDetectionFiles).
  *
  * @throws DetectionFileError on the first bad file, naming it and the field; see loadDetectionFiles.
  * @example
- * const detections = loadDetections(); // at cold start: a bad file fails here, once
+ * const detections = loadDetections(); // the catalog as its samples test it
+ * const deployed = loadDetections(undefined, { trailBuckets: ['my-trail-bucket'] }); // as a deployment sees it
  */
-const loadDetections = (dir: string = DEFAULT_DETECTIONS_DIR): Detection[] =>
-  loadDetectionFiles(dir).map(({ detection }) => detection);
+const loadDetections = (dir: string = DEFAULT_DETECTIONS_DIR, parameters?: DetectionParameters): Detection[] =>
+  loadDetectionFiles(dir, parameters).map(({ detection }) => detection);
 
 /**
  * The catalog folder for a deployed function: DETECTIONS_DIR relative to the Lambda task root, or as given when

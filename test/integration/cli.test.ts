@@ -120,6 +120,60 @@ describe('rootwatch replay', () => {
     expect(alert).toMatchObject({ eventID: record.eventID, region: 'eu-west-1', severity: 'critical' });
   });
 
+  // ../shared/cases/lookup-events-output.json: a responder saves Event history (localstack/localstack#2689).
+  it('reads aws cloudtrail lookup-events output, each CloudTrailEvent as its record', async () => {
+    const file = join(REPO_ROOT, 'test/fixtures/replay/lookup-events-output.json');
+    const { code, stdout, stderr } = await run(['replay', '--format', 'ndjson', file]);
+    expect(stderr).not.toContain(file);
+    expect(code).toBe(0);
+    const alerts = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      eventID: '66666666-6666-4666-8666-000000000001',
+      eventName: 'CreateUser',
+      severity: 'critical',
+      actor: { type: 'Root', credential: 'long-term key' },
+    });
+    expect(alerts[0].detections).toContain('root-api-call');
+  });
+
+  it('names the shapes it reads when a file is none of them, and goes on', async () => {
+    const dir = tmp();
+    const other = join(dir, 'trail.json');
+    writeFileSync(other, JSON.stringify({ Items: [readSample('root-console-sign-in-no-mfa.json')] }));
+    const good = join(dir, 'good.json');
+    writeFileSync(good, trailFile([readSample('root-console-sign-in-no-mfa.json')]));
+    const { code, stdout, stderr } = await run(['replay', '--format', 'ndjson', other, good]);
+    expect(code).toBe(1);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(
+      `${other}: not CloudTrail input: expected CloudTrail records ({"Records":[…]}, a record, an array or NDJSON of records), EventBridge events, aws cloudtrail lookup-events output ({"Events":[…CloudTrailEvent]}), or CloudWatch Logs output (filter-log-events, get-log-events, a subscription payload)`,
+    );
+  });
+
+  it('reads gzipped log files concatenated on stdin, as `cat *.json.gz | rootwatch replay -` gives them', async () => {
+    const records = [readSample('root-console-sign-in-no-mfa.json'), readSample('root-create-access-key.json')];
+    const stdin = Buffer.concat(records.map((record) => gzipSync(trailFile([record]))));
+    let stdout = '';
+    const code = await runCli(['replay', '--format', 'ndjson', '-'], {
+      stdout: (text) => {
+        stdout += text;
+      },
+      stderr: new Writable({ write: (_chunk, _enc, done) => done() }),
+      stdin: Readable.from([stdin]),
+      env: {},
+    });
+    expect(code).toBe(0);
+    const alerts = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(alerts.map((alert) => alert.eventID)).toEqual(records.map((record) => record.eventID));
+  });
+
   it('reports a bad record with its file and position, skips it, goes on, and exits 1', async () => {
     const dir = tmp();
     const file = join(dir, 'mixed.json');

@@ -58,7 +58,7 @@ interface CatalogEntry {
 
 /** resources/event-rules.cjs, the file variable source serverless.yml includes; it loads the catalog with loadDetectionFiles. */
 interface EventRulesModule {
-  loadEventRules: (stage: string, dir?: string) => Template;
+  loadEventRules: (stage: string, dir?: string, values?: Record<string, unknown>) => Template;
 }
 const { loadEventRules } = createRequire(import.meta.url)('../../resources/event-rules.cjs') as EventRulesModule;
 
@@ -72,6 +72,37 @@ const errorOf = (fn: () => unknown): Error => {
   throw new Error('expected an error');
 };
 
+/** serverless.yml's default value of the one parameter a placeholder names by default (the others are empty). */
+const DEFAULT_WEBHOOK_PARAMETER = `/rootwatch/${STAGE}/slack-webhook-url`;
+/**
+ * What packaging with the default parameters puts in place of each placeholder (`{ param: name }`): rootwatch's
+ * key as the stack's own intrinsics, the webhook parameter's default name, and nothing for the trail's.
+ */
+const PACKAGED_VALUES: Record<string, unknown[]> = {
+  alerterKeyArn: [getAtt('AlertTopicKey')],
+  alerterKeyId: [{ Ref: 'AlertTopicKey' }],
+  slackWebhookParameter: [DEFAULT_WEBHOOK_PARAMETER],
+};
+
+/** A pattern read from YAML with its placeholders as packaging resolves them; a list left empty matches nothing. */
+const resolvePlaceholders = (value: unknown): unknown => {
+  if (Array.isArray(value)) {
+    const names = value.flatMap((item) =>
+      typeof item === 'object' && item !== null && 'param' in item ? [String(item.param)] : [],
+    );
+    const resolved = value.flatMap((item) =>
+      typeof item === 'object' && item !== null && 'param' in item
+        ? (PACKAGED_VALUES[String(item.param)] ?? [])
+        : [resolvePlaceholders(item)],
+    );
+    return resolved.length === 0 && names.length > 0 ? [`<no value: ${names.join(', ')}>`] : resolved;
+  }
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolvePlaceholders(item)]));
+  }
+  return value;
+};
+
 const readCatalog = async (eventsDir: string): Promise<CatalogEntry[]> => {
   const files = (await readdir(eventsDir)).filter((name) => /\.ya?ml$/.test(name)).sort();
   return Promise.all(
@@ -81,7 +112,7 @@ const readCatalog = async (eventsDir: string): Promise<CatalogEntry[]> => {
         file,
         id: String(detection.id),
         readOnlyEvents: detection.readOnlyEvents === true,
-        patterns: detection.patterns ?? [],
+        patterns: (detection.patterns ?? []).map((pattern) => resolvePlaceholders(pattern) as Record<string, unknown>),
       };
     }),
   );
@@ -208,7 +239,7 @@ describe('serverless package', () => {
 
   it('packages exactly the rules resources/event-rules.cjs builds from the loaded catalog', () => {
     // Act
-    const generated = loadEventRules(STAGE, eventsDir);
+    const generated = loadEventRules(STAGE, eventsDir, { slackWebhookParameter: DEFAULT_WEBHOOK_PARAMETER });
 
     // Assess
     for (const [logicalId, resource] of Object.entries(generated.Resources)) {
@@ -410,6 +441,33 @@ describe('serverless package', () => {
     }
   });
 
+  it("puts the stack's own KMS key into alerter-tampering's rule, and its ARN into the alert function", () => {
+    // Prepare
+    const keyRules = rules().filter(([, rule]) =>
+      JSON.stringify(rule.Properties.EventPattern).includes('AlertTopicKey'),
+    );
+    const [, fn] = alertFunction();
+
+    // Assess
+    expect(keyRules.map(([, rule]) => rule.Properties.Name)).toStrictEqual([`rootwatch-${STAGE}-alerter-tampering-4`]);
+    expect(JSON.stringify(keyRules[0]?.[1].Properties.EventPattern)).toContain(
+      JSON.stringify({ keyId: [getAtt('AlertTopicKey'), { Ref: 'AlertTopicKey' }] }),
+    );
+    expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      ALERTER_KEY_ARN: getAtt('AlertTopicKey'),
+      TRAIL_BUCKETS: '',
+      TRAIL_KEY_ARNS: '',
+      TRAIL_LOG_GROUPS: '',
+      SLACK_WEBHOOK_PARAMETER: DEFAULT_WEBHOOK_PARAMETER,
+    });
+  });
+
+  it('keeps every rule within EventBridge’s 2048-character pattern quota', () => {
+    for (const [ruleId, rule] of rules()) {
+      expect(JSON.stringify(rule.Properties.EventPattern).length, ruleId).toBeLessThanOrEqual(2048);
+    }
+  });
+
   it('subscribes no e-mail address and filters nothing by default', () => {
     // Assess
     expect(resourcesOfType('AWS::SNS::Subscription')).toStrictEqual([]);
@@ -474,6 +532,37 @@ describe('the rules generator (resources/event-rules.cjs)', () => {
     expect(error.name).toBe('DetectionFileError');
     expect(error.message).toBe(
       'root-api-call.yml: patterns[0].detail.eventName[0] contains "${", which serverless.yml would resolve as a variable',
+    );
+  });
+
+  it("puts the parameters' values in place of the placeholders", () => {
+    // Act
+    const generated = loadEventRules(STAGE, join(REPO_ROOT, 'events'), {
+      trailBuckets: ['trail-bucket-a', 'trail-bucket-b'],
+    });
+
+    // Assess
+    const patterns = Object.values(generated.Resources)
+      .filter((resource) => resource.Type === 'AWS::Events::Rule')
+      .map((resource) => JSON.stringify(resource.Properties.EventPattern));
+    expect(
+      patterns.filter((pattern) => pattern.includes('"bucketName":["trail-bucket-a","trail-bucket-b"]')),
+    ).toHaveLength(1);
+    expect(patterns.join('\n')).toContain('<no value: trailKeyArns, trailKeyIds>');
+  });
+
+  it('refuses a pattern over EventBridge’s size quota once deployed, naming the file', async () => {
+    // Prepare
+    const long = Array.from({ length: 120 }, (_, i) => `AnEventNameLongEnoughToCount${i}`);
+    const document = { ...rootApiCall(), patterns: [{ source: ['aws.iam'], detail: { eventName: long } }] };
+
+    // Act
+    const error = await withCatalog(document, (dir) => errorOf(() => loadEventRules(STAGE, dir)));
+
+    // Assess
+    expect(error.name).toBe('DetectionFileError');
+    expect(error.message).toMatch(
+      /^root-api-call\.yml: patterns\[0\]: \d+ characters once deployed, EventBridge allows 2048/,
     );
   });
 

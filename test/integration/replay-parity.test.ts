@@ -15,7 +15,7 @@ import { createLocalNotifier, createLocalPipeline } from '../../functions/local/
 import { type LocalAws, publishedOf, sqsEventOf, startLocalAws } from '../../functions/local/aws.js';
 import { type SlackServer, startSlackServer } from '../../functions/local/slack-server.js';
 import { detections } from '../helpers/pipeline.js';
-import { readSample } from '../helpers/samples.js';
+import { readSample, SAMPLES_DIR } from '../helpers/samples.js';
 
 const RUNBOOKS = 'https://runbooks.example/rootwatch/';
 const ACCOUNT_NAMES = { '111122223333': 'prod-payments' };
@@ -48,7 +48,17 @@ const deployed = {
 const replay = async (format: string): Promise<string> => {
   let stdout = '';
   const code = await runCli(
-    ['replay', '--format', format, '--account-names', join(dir, 'names.json'), join(dir, 'records')],
+    // The deployment the samples are tested as (the pipeline's catalog, loaded without parameters, takes the same).
+    [
+      'replay',
+      '--format',
+      format,
+      '--account-names',
+      join(dir, 'names.json'),
+      '--config',
+      join(SAMPLES_DIR, 'parameters.yml'),
+      join(dir, 'records'),
+    ],
     {
       stdout: (text) => {
         stdout += text;

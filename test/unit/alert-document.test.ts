@@ -62,6 +62,75 @@ describe('buildAlert', () => {
     expect(alertFor('root-create-access-key-console.json').actor.credential).toBe('console');
   });
 
+  it('names the credentials derived from root, and console actions, as what they are', () => {
+    expect(alertFor('federated-user-of-root-list-buckets.json').actor.credential).toBe('session issued by root');
+    expect(alertFor('root-console-action-set-account-preferences.json').actor.credential).toBe('console');
+    expect(alertFor('root-console-attach-user-policy.json').actor.credential).toBe('console');
+    // The AssumeRoot caller's record may carry assumedRoot, but the caller is a role session, not root.
+    expect(alertFor('role-assume-root-delete-root-credentials.json').actor.credential).toBe('session');
+  });
+
+  it('titles and labels credentials that are root without showing as plain root', () => {
+    const federated = alertFor('federated-user-of-root-list-buckets.json');
+    expect(federated.title).toBe('Root user API call: ListBuckets (session issued by root) — 111122223333');
+    expect(federated.reasons).toEqual({
+      'root-api-call': 'in a session root issued (GetFederationToken), which only a long-term root access key can open',
+    });
+    const cleanup = alertFor('assumed-root-deactivate-mfa-device.json');
+    expect(cleanup).toMatchObject({
+      severity: 'medium',
+      detections: ['mfa-device-deactivated', 'root-api-call'],
+      title: 'MFA device deactivated: DeactivateMFADevice (centralized root session) — 444455556666',
+      actor: { credential: 'assumed root' },
+      reasons: {
+        'mfa-device-deactivated': 'inside a centralized root session (sts:AssumeRoot)',
+        'root-api-call': 'inside a centralized root session (sts:AssumeRoot)',
+      },
+    });
+  });
+
+  it('names the task policy a centralized root session is opened with', () => {
+    const alert = alertFor('role-assume-root-delete-root-credentials.json');
+    expect(alert.actor.taskPolicy).toBe('arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials');
+    expect(alert.title).toBe(
+      'Centralized root session started: AssumeRoot (task policy IAMDeleteRootUserCredentials) — 111122223333',
+    );
+    // The calls inside the session do not name it: nothing is made up.
+    expect(alertFor('assumed-root-delete-access-key.json').actor.taskPolicy).toBeUndefined();
+  });
+
+  it('says which step a failed root sign-in stopped at, and claims no MFA for it', () => {
+    const mfaFailed = alertFor('root-console-sign-in-failed-mfa.json');
+    expect(mfaFailed).toMatchObject({
+      severity: 'high',
+      title: 'Root console sign-in failed: password accepted, MFA failed — 111122223333',
+      outcome: { result: 'failure', errorMessage: 'Failed authentication', failedAt: 'mfa' },
+      reasons: { 'root-console-sign-in-failure': 'password accepted, MFA failed' },
+    });
+    expect(mfaFailed.actor.mfa).toBeUndefined();
+    const wrongPassword = alertFor('root-console-sign-in-failure-wrong-password.json');
+    expect(wrongPassword).toMatchObject({
+      severity: 'medium',
+      title: 'Root console sign-in failed: wrong password — 111122223333',
+      outcome: { result: 'failure', failedAt: 'password' },
+    });
+    expect(wrongPassword.actor.mfa).toBeUndefined();
+  });
+
+  it('keeps the session MFA of a failed API call, which is no sign-in', () => {
+    // Prepare
+    const record = structuredClone(readSample('root-stop-logging-failed.json'));
+    Object.assign(record.userIdentity as object, {
+      sessionContext: { attributes: { creationDate: '2020-11-01T00:00:00Z', mfaAuthenticated: 'true' } },
+    });
+    // Act
+    const alert = alertFor('', record);
+    // Assess
+    expect(alert.outcome).toMatchObject({ result: 'failure' });
+    expect(alert.outcome.failedAt).toBeUndefined();
+    expect(alert.actor.mfa).toBe(true);
+  });
+
   it('keeps a service hostname or "AWS Internal" out of source.ip', () => {
     expect(alertFor('root-api-call-long-term-key.json').source).toMatchObject({
       host: 'AWS Internal',

@@ -1,14 +1,18 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { ConfigError } from '../../functions/errors.js';
 import {
   AlertConfigSchema,
+  detectionParametersOfConfig,
   EmailConfigSchema,
   loadConfig,
   NotifierConfigSchema,
+  parseDetectionParameterValues,
+  readDetectionParameterFile,
   safeParseConfig,
 } from '../../functions/io/config.js';
 import { REPO_ROOT } from '../helpers/corpus.js';
@@ -48,6 +52,9 @@ describe('loadConfig', () => {
       MIN_SEVERITY: 'info',
       RUNBOOK_BASE_URL: 'https://github.com/rootwatch/rootwatch/blob/main/events/',
       ACCOUNT_LOOKUP: 'organizations',
+      TRAIL_BUCKETS: [],
+      TRAIL_KEY_ARNS: [],
+      TRAIL_LOG_GROUPS: [],
     });
   });
 
@@ -200,6 +207,9 @@ const DEFAULT_PARAMS: Record<string, string> = {
   accountNames: '',
   accountLookup: 'organizations',
   slackWebhookParameter: '/rootwatch/dev/slack-webhook-url',
+  trailBuckets: '',
+  trailKeyArns: '',
+  trailLogGroups: '',
 };
 /** What each parameter becomes, and the schema and the rest of the environment that reads it at run time. */
 const FUNCTION_PARAMETERS: Record<string, { variable: string; schema: z.ZodType; env: Record<string, string> }> = {
@@ -208,6 +218,9 @@ const FUNCTION_PARAMETERS: Record<string, { variable: string; schema: z.ZodType;
   accountNames: { variable: 'ACCOUNT_NAMES', schema: AlertConfigSchema, env: alertEnv },
   accountLookup: { variable: 'ACCOUNT_LOOKUP', schema: AlertConfigSchema, env: alertEnv },
   slackWebhookParameter: { variable: 'SLACK_WEBHOOK_PARAMETER', schema: NotifierConfigSchema, env: notifierEnv },
+  trailBuckets: { variable: 'TRAIL_BUCKETS', schema: AlertConfigSchema, env: alertEnv },
+  trailKeyArns: { variable: 'TRAIL_KEY_ARNS', schema: AlertConfigSchema, env: alertEnv },
+  trailLogGroups: { variable: 'TRAIL_LOG_GROUPS', schema: AlertConfigSchema, env: alertEnv },
 };
 
 /** The error checkParameters throws for `params` over the defaults, or undefined when it accepts them. */
@@ -272,6 +285,18 @@ describe('the parameters, checked at package time by resources/parameters.cjs', 
         '',
       ],
     ],
+    ['trailBuckets', ['', 'my-trail-bucket', ' a-bucket , b-bucket,', 'My_Bucket', 'ab', 'ok-bucket,s3://x,Y']],
+    [
+      'trailKeyArns',
+      [
+        '',
+        'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab,',
+        'alias/cloudtrail',
+        '1234abcd-12ab-34cd-56ef-1234567890ab',
+      ],
+    ],
+    ['trailLogGroups', ['', 'aws-cloudtrail-logs-111122223333', '/org/trail,/org/other', 'with space', 'a:b']],
   ])('rejects exactly the %s values its function rejects, for the same reasons', (name, values) => {
     const { variable, schema, env } = FUNCTION_PARAMETERS[name] as (typeof FUNCTION_PARAMETERS)[string];
     for (const value of values) {
@@ -328,5 +353,67 @@ describe('the parameters, checked at package time by resources/parameters.cjs', 
     expect(error?.message).toContain(`Invalid parameter "slackWebhookParameter": ${WEBHOOK_PARAMETER_RULE}`);
     expect(error?.message).not.toContain('verysecretvalue');
     expect(error?.stack).not.toContain('verysecretvalue');
+  });
+});
+
+describe('the detection parameters (trailBuckets, trailKeyArns, trailLogGroups, alerterKeyArn, slackWebhookParameter)', () => {
+  const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+  it('reach the alert function as comma-separated lists, trimmed, each once, with the key ids derived', () => {
+    // Act
+    const config = loadConfig(AlertConfigSchema, {
+      ...alertEnv,
+      TRAIL_BUCKETS: ' trail-a , trail-b,trail-a,',
+      TRAIL_KEY_ARNS: KEY_ARN,
+      TRAIL_LOG_GROUPS: 'org-trail',
+      ALERTER_KEY_ARN: 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321',
+      SLACK_WEBHOOK_PARAMETER: '/rootwatch/prod/slack-webhook-url',
+    });
+    // Assess
+    expect(detectionParametersOfConfig(config)).toStrictEqual({
+      trailBuckets: ['trail-a', 'trail-b'],
+      trailKeyArns: [KEY_ARN],
+      trailKeyIds: ['1234abcd-12ab-34cd-56ef-1234567890ab'],
+      trailLogGroups: ['org-trail'],
+      alerterKeyArn: ['arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321'],
+      alerterKeyId: ['0987dcba-09fe-87dc-65ba-ab0987654321'],
+      slackWebhookParameter: ['/rootwatch/prod/slack-webhook-url'],
+    });
+  });
+
+  it('give every placeholder no value when nothing is set', () => {
+    expect(Object.values(detectionParametersOfConfig(loadConfig(AlertConfigSchema, alertEnv)))).toStrictEqual(
+      Array(7).fill([]),
+    );
+  });
+
+  it('are read from a replay configuration file as lists or comma-separated strings', () => {
+    // Prepare
+    const file = join(mkdtempSync(join(tmpdir(), 'rootwatch-config-')), 'parameters.yml');
+    writeFileSync(file, `trailBuckets: [trail-a, trail-b]\ntrailKeyArns: ${KEY_ARN}\ntrailLogGroups: ''\n`);
+    // Act
+    const values = readDetectionParameterFile(file);
+    // Assess
+    expect(values).toStrictEqual({ trailBuckets: ['trail-a', 'trail-b'], trailKeyArns: [KEY_ARN] });
+  });
+
+  it.each([
+    [{ trailBucket: 'x' }, 'Unrecognized key: "trailBucket"'],
+    [{ trailKeyArns: 'alias/cloudtrail' }, '"alias/cloudtrail" is not a KMS key ARN'],
+    [{ alerterKeyArn: 'key/1234' }, 'expected a KMS key ARN'],
+    [{ trailBuckets: ['UPPER'] }, '"UPPER" is not an S3 bucket name'],
+  ])('refuse %j, naming where the values came from', (values, message) => {
+    // Act
+    const error = errorOf(() => parseDetectionParameterValues(values, 'params.yml'));
+    // Assess
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/^Invalid parameters in params\.yml \(known: trailBuckets, /);
+    expect(error.message).toContain(message);
+  });
+
+  it('name the file that cannot be read', () => {
+    const error = errorOf(() => readDetectionParameterFile('/nonexistent/parameters.yml'));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/^\/nonexistent\/parameters\.yml: cannot read parameters: /);
   });
 });

@@ -412,6 +412,10 @@ describe('readInput', () => {
       garbage: 'these are\nmy notes\n',
       truncated: pretty.slice(0, 200),
       digest: JSON.stringify({ digestStartTime: '2024-05-01T00:00:00Z', logFiles: [] }),
+      'log files one after another': `${JSON.stringify({ Records: [record('A')] })}${JSON.stringify({ Records: ['oops', record('B')] })}`,
+      'lookup-events pages': `${lookupPage([record('A')], 'token')}\n${lookupPage([record('B')])}`,
+      'a subscription payload as base64': subscriptionData(payload([JSON.stringify(record('A')), 'START'])),
+      'not CloudTrail input': JSON.stringify({ Items: [] }),
       'a BOM alone': '\uFEFF',
       empty: '',
     };
@@ -505,5 +509,400 @@ describe('readInput', () => {
     }
 
     expect(summary(seen)).toEqual(['record line 1 E0', 'record line 2 E1', 'record line 3 E2']);
+  });
+});
+
+/** `aws cloudtrail lookup-events` output, as the AWS CLI prints it (indented by 4): one result per record. */
+const lookupPage = (records: Record<string, unknown>[], nextToken?: string): string =>
+  JSON.stringify(
+    {
+      Events: records.map((value, index) => ({
+        EventId: `id-${index}`,
+        EventName: value.eventName,
+        ReadOnly: 'false',
+        EventTime: '2024-05-01T14:00:00+02:00',
+        EventSource: value.eventSource,
+        Username: 'root',
+        Resources: [],
+        CloudTrailEvent: JSON.stringify(value),
+      })),
+      ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+    },
+    null,
+    4,
+  );
+
+/** A CloudWatch Logs subscription payload, decoded, carrying one log event per message. */
+const payload = (messages: string[], messageType = 'DATA_MESSAGE'): Record<string, unknown> => ({
+  messageType,
+  owner: '123456789012',
+  logGroup: 'aws-cloudtrail-logs-123456789012',
+  logStream: '123456789012_CloudTrail_us-east-1',
+  subscriptionFilters: ['rootwatch'],
+  logEvents: messages.map((message, index) => ({ id: `${index}`, timestamp: 1714564800000 + index, message })),
+});
+/** A payload as a subscription delivers it: base64 of gzip. */
+const subscriptionData = (value: unknown): string => gzipSync(JSON.stringify(value)).toString('base64');
+const lambdaEvent = (data: string): Record<string, unknown> => ({ awslogs: { data } });
+
+/** A stdin that gives `bytes` in pieces and counts how many it has given. */
+const countedStdin = (bytes: Buffer, pieceBytes: number): { stdin: Readable; given: () => number; total: number } => {
+  let given = 0;
+  const total = Math.ceil(bytes.length / pieceBytes);
+  async function* pieces(): AsyncGenerator<Buffer> {
+    for (let index = 0; index < total; index++) {
+      given++;
+      yield bytes.subarray(index * pieceBytes, (index + 1) * pieceBytes);
+    }
+  }
+  return { stdin: Readable.from(pieces()), given: () => given, total };
+};
+
+describe('readInput: aws cloudtrail lookup-events output', () => {
+  it('reads each result’s CloudTrailEvent as a record', async () => {
+    const path = write('lookup/events.json', lookupPage([record('ConsoleLogin'), record('CreateAccessKey')], 'token'));
+
+    const items = await collect([path]);
+
+    expect(summary(items)).toEqual([
+      'record Events[0].CloudTrailEvent ConsoleLogin',
+      'record Events[1].CloudTrailEvent CreateAccessKey',
+    ]);
+    expect(items[0]).toEqual({
+      kind: 'record',
+      record: record('ConsoleLogin'),
+      file: path,
+      position: 'Events[0].CloudTrailEvent',
+    });
+  });
+
+  it('reads pages one after another, as --max-items and --starting-token print them', async () => {
+    const first = lookupPage([record('ConsoleLogin'), record('Logout')], 'token');
+    const second = lookupPage([record('CreateAccessKey')]);
+    const stdin = Readable.from([`${first}\n${second}\n`]);
+    const compact = write(
+      'lookup/compact.json',
+      `${JSON.stringify(JSON.parse(first))}${JSON.stringify(JSON.parse(second))}`,
+    );
+
+    expect(await read(['-'], { stdin })).toEqual([
+      'record line 1, Events[0].CloudTrailEvent ConsoleLogin',
+      'record line 1, Events[1].CloudTrailEvent Logout',
+      `record line ${first.split('\n').length + 1}, Events[0].CloudTrailEvent CreateAccessKey`,
+    ]);
+    expect(await read([compact])).toEqual([
+      'record line 1, value 1, Events[0].CloudTrailEvent ConsoleLogin',
+      'record line 1, value 1, Events[1].CloudTrailEvent Logout',
+      'record line 1, value 2, Events[0].CloudTrailEvent CreateAccessKey',
+    ]);
+  });
+
+  it('reports a result whose CloudTrailEvent is not a JSON record, with its position, and reads the others', async () => {
+    const page = JSON.parse(
+      lookupPage([record('ConsoleLogin'), record('B'), record('C'), record('D'), record('Logout')]),
+    );
+    page.Events[1].CloudTrailEvent = '{"eventName": "Trunc';
+    page.Events[2].CloudTrailEvent = '"a string"';
+    page.Events[3].CloudTrailEvent = 42;
+    page.Events.splice(4, 0, { EventId: 'no-record' }, 'oops');
+    const path = write('lookup/bad.json', JSON.stringify(page, null, 4));
+
+    const items = await read([path]);
+
+    expect(items).toEqual([
+      'record Events[0].CloudTrailEvent ConsoleLogin',
+      expect.stringMatching(
+        /^error lookup\/bad\.json \(Events\[1\]\.CloudTrailEvent\): not a CloudTrail record as JSON: Unterminated string/,
+      ),
+      'error lookup/bad.json (Events[2].CloudTrailEvent): not a CloudTrail record or EventBridge event: expected an object, found string',
+      'error lookup/bad.json (Events[3]): CloudTrailEvent is number, expected the record as a JSON string',
+      'error lookup/bad.json (Events[4]): a lookup-events result without CloudTrailEvent',
+      'error lookup/bad.json (Events[5]): expected a lookup-events result (an object with CloudTrailEvent), found string',
+      'record Events[6].CloudTrailEvent Logout',
+    ]);
+  });
+
+  it('reads the results on their own, as --query Events and jq -c .Events[] print them', async () => {
+    const results = JSON.parse(lookupPage([record('ConsoleLogin'), record('Logout')])).Events;
+    const array = write('lookup/query.json', JSON.stringify(results, null, 4));
+    const lines = write('lookup/results.jsonl', ndjson(results));
+
+    expect(await read([array, lines])).toEqual([
+      'record [0].CloudTrailEvent ConsoleLogin',
+      'record [1].CloudTrailEvent Logout',
+      'record line 1, CloudTrailEvent ConsoleLogin',
+      'record line 2, CloudTrailEvent Logout',
+    ]);
+  });
+
+  it('reports Events that is not an array', async () => {
+    const path = write('lookup/not-array.json', JSON.stringify({ Events: { CloudTrailEvent: '{}' } }));
+
+    expect(await read([path])).toEqual([
+      'error lookup/not-array.json: Events is object, expected an array of lookup-events results',
+    ]);
+  });
+});
+
+describe('readInput: CloudWatch Logs output of a trail’s log group', () => {
+  it('reads aws logs filter-log-events output, each message as a record or event', async () => {
+    const output = {
+      events: [
+        {
+          logStreamName: 's',
+          timestamp: 1,
+          message: JSON.stringify(record('ConsoleLogin')),
+          ingestionTime: 2,
+          eventId: 'a',
+        },
+        {
+          logStreamName: 's',
+          timestamp: 3,
+          message: JSON.stringify(event('CreateAccessKey')),
+          ingestionTime: 4,
+          eventId: 'b',
+        },
+      ],
+      searchedLogStreams: [{ logStreamName: 's', searchedCompletely: true }],
+    };
+    const path = write('logs/filter.json', JSON.stringify(output, null, 4));
+
+    const items = await collect([path]);
+
+    expect(summary(items)).toEqual([
+      'record events[0].message ConsoleLogin',
+      'event events[1].message CreateAccessKey',
+    ]);
+    expect(items[0]).toMatchObject({ kind: 'record', record: record('ConsoleLogin') });
+  });
+
+  it('reads aws logs get-log-events pages one after another', async () => {
+    const page = (names: string[], token: string): string =>
+      JSON.stringify(
+        {
+          events: names.map((name, index) => ({
+            timestamp: index,
+            message: JSON.stringify(record(name)),
+            ingestionTime: index,
+          })),
+          nextForwardToken: `f/${token}`,
+          nextBackwardToken: `b/${token}`,
+        },
+        null,
+        4,
+      );
+    const first = page(['ConsoleLogin', 'Logout'], '1');
+    const stdin = Readable.from([`${first}\n${page(['GetSessionToken'], '2')}`]);
+
+    expect(await read(['-'], { stdin })).toEqual([
+      'record line 1, events[0].message ConsoleLogin',
+      'record line 1, events[1].message Logout',
+      `record line ${first.split('\n').length + 1}, events[0].message GetSessionToken`,
+    ]);
+  });
+
+  it('reports a log event whose message is not a record, and reads the others', async () => {
+    const output = {
+      events: [
+        { timestamp: 1, message: JSON.stringify(record('ConsoleLogin')) },
+        { timestamp: 2, message: 'START RequestId: 6234bffe Version: $LATEST' },
+        { timestamp: 3, message: '{"awsRegion": "us-east-1"}' },
+        { timestamp: 4 },
+        { timestamp: 5, message: JSON.stringify(record('Logout')) },
+      ],
+    };
+    const path = write('logs/bad.json', JSON.stringify(output));
+
+    expect(await read([path])).toEqual([
+      'record events[0].message ConsoleLogin',
+      expect.stringMatching(/^error logs\/bad\.json \(events\[1\]\.message\): not a CloudTrail record as JSON: /),
+      'error logs/bad.json (events[2].message): not a CloudTrail record or EventBridge event: missing eventName',
+      'error logs/bad.json (events[3]): a log event whose message is undefined, expected a CloudTrail record as a JSON string',
+      'record events[4].message Logout',
+    ]);
+  });
+});
+
+describe('readInput: CloudWatch Logs subscription payloads', () => {
+  it('reads a payload as a subscription delivers it to Lambda: base64 of gzip under awslogs.data', async () => {
+    const data = subscriptionData(payload([JSON.stringify(record('ConsoleLogin')), JSON.stringify(event('Logout'))]));
+    const path = write('subscription/lambda-event.json', JSON.stringify(lambdaEvent(data), null, 2));
+
+    expect(await read([path])).toEqual([
+      'record awslogs.data, logEvents[0].message ConsoleLogin',
+      'event awslogs.data, logEvents[1].message Logout',
+    ]);
+  });
+
+  it('reads a payload decoded, and its base64 text on its own', async () => {
+    const value = payload([JSON.stringify(record('ConsoleLogin'))]);
+    const decoded = write('subscription/decoded.json', JSON.stringify(value, null, 2));
+    const base64 = write('subscription/data.b64', `${subscriptionData(value)}\n`);
+
+    expect(await read([decoded, base64])).toEqual([
+      'record logEvents[0].message ConsoleLogin',
+      'record logEvents[0].message ConsoleLogin',
+    ]);
+  });
+
+  it('skips CONTROL_MESSAGE payloads silently: they hold no records', async () => {
+    const control = {
+      ...payload([]),
+      messageType: 'CONTROL_MESSAGE',
+      logEvents: [{ id: '', timestamp: 1, message: 'CWL CONTROL MESSAGE: Checking health of destination Firehose.' }],
+    };
+    const lines = [
+      lambdaEvent(subscriptionData(payload([JSON.stringify(record('ConsoleLogin'))]))),
+      lambdaEvent(subscriptionData(control)),
+      lambdaEvent(subscriptionData(payload([JSON.stringify(record('Logout'))]))),
+    ];
+    const path = write('subscription/events.jsonl', ndjson(lines));
+    const alone = write('subscription/control.json', JSON.stringify(lambdaEvent(subscriptionData(control))));
+
+    expect(await read([path, alone])).toEqual([
+      'record line 1, awslogs.data, logEvents[0].message ConsoleLogin',
+      'record line 3, awslogs.data, logEvents[0].message Logout',
+    ]);
+  });
+
+  it('reads payloads as Firehose writes them to S3: gzip members one after another', async () => {
+    const members = [
+      payload([JSON.stringify(record('ConsoleLogin')), JSON.stringify(record('GetSessionToken'))]),
+      { ...payload([]), messageType: 'CONTROL_MESSAGE' },
+      payload([JSON.stringify(record('Logout'))]),
+    ].map((value) => gzipSync(JSON.stringify(value)));
+    const path = write('subscription/firehose-object', Buffer.concat(members));
+
+    expect(await read([path])).toEqual([
+      'record line 1, value 1, logEvents[0].message ConsoleLogin',
+      'record line 1, value 1, logEvents[1].message GetSessionToken',
+      'record line 1, value 3, logEvents[0].message Logout',
+    ]);
+  });
+
+  it('reports a corrupt payload with its position, and goes on with the next', async () => {
+    const good = (name: string): Record<string, unknown> =>
+      lambdaEvent(subscriptionData(payload([JSON.stringify(record(name))])));
+    const gzipped = gzipSync(JSON.stringify(payload([JSON.stringify(record('X'))])));
+    const lines = [
+      good('ConsoleLogin'),
+      lambdaEvent('this is not base64!'),
+      lambdaEvent(Buffer.from('{"messageType": "DATA_MESSAGE"}').toString('base64')),
+      lambdaEvent(gzipped.subarray(0, gzipped.length - 12).toString('base64')),
+      lambdaEvent(gzipSync('START RequestId').toString('base64')),
+      lambdaEvent(subscriptionData({ ...payload([]), messageType: 'DATA' })),
+      lambdaEvent(subscriptionData({ ...payload([]), logEvents: 'none' })),
+      { awslogs: {} },
+      good('Logout'),
+    ];
+    const path = write('subscription/corrupt.jsonl', ndjson(lines));
+
+    expect(await read([path])).toEqual([
+      'record line 1, awslogs.data, logEvents[0].message ConsoleLogin',
+      'error subscription/corrupt.jsonl (line 2, awslogs.data): not base64 text (a subscription payload is base64 of gzip)',
+      'error subscription/corrupt.jsonl (line 3, awslogs.data): not gzip data once base64-decoded (a subscription payload is base64 of gzip)',
+      'error subscription/corrupt.jsonl (line 4, awslogs.data): corrupt or truncated gzip data: unexpected end of file',
+      expect.stringMatching(
+        /^error subscription\/corrupt\.jsonl \(line 5, awslogs\.data\): not valid JSON once unpacked: /,
+      ),
+      'error subscription/corrupt.jsonl (line 6, awslogs.data): a subscription payload whose messageType is "DATA", expected DATA_MESSAGE or CONTROL_MESSAGE',
+      'error subscription/corrupt.jsonl (line 7, awslogs.data): logEvents is string, expected an array of log events',
+      'error subscription/corrupt.jsonl (line 8): awslogs.data is missing: expected a subscription payload in base64',
+      'record line 9, awslogs.data, logEvents[0].message Logout',
+    ]);
+  });
+});
+
+describe('readInput: log files one after another', () => {
+  const trail = (...names: string[]): string => JSON.stringify({ Records: names.map((name) => record(name)) });
+
+  it('reads log files concatenated on stdin, as cat a.json b.json writes them', async () => {
+    const joined = Readable.from([`${trail('A', 'A2')}${trail('B')}`]);
+    const separated = Readable.from([`${trail('A', 'A2')}\n${trail('B')}\n`]);
+
+    expect(await read(['-'], { stdin: joined })).toEqual([
+      'record line 1, value 1, Records[0] A',
+      'record line 1, value 1, Records[1] A2',
+      'record line 1, value 2, Records[0] B',
+    ]);
+    expect(await read(['-'], { stdin: separated })).toEqual([
+      'record line 1, Records[0] A',
+      'record line 1, Records[1] A2',
+      'record line 2, Records[0] B',
+    ]);
+  });
+
+  it('reads gzipped log files concatenated on stdin, as cat *.json.gz writes them, past one that is not a log file', async () => {
+    const files = [trail('A'), '{"Items": []}', trail('C', 'C2'), `${trail('D')}\n`, trail('E')];
+    const stdin = Readable.from([Buffer.concat(files.map((text) => gzipSync(text)))]);
+
+    expect(await read(['-'], { stdin })).toEqual([
+      'record line 1, value 1, Records[0] A',
+      expect.stringMatching(/^error <stdin> \(line 1, value 2\): not CloudTrail input: /),
+      'record line 1, value 3, Records[0] C',
+      'record line 1, value 3, Records[1] C2',
+      'record line 1, value 4, Records[0] D',
+      'record line 2, Records[0] E',
+    ]);
+  });
+
+  it('reports a bad value among them and goes on with the next', async () => {
+    const stdin = Readable.from([`${trail('A')} {"Records": [oops]}${trail('C')}`]);
+
+    expect(await read(['-'], { stdin })).toEqual([
+      'record line 1, value 1, Records[0] A',
+      expect.stringMatching(/^error <stdin> \(line 1, value 2\): not valid JSON: /),
+      'record line 1, value 3, Records[0] C',
+    ]);
+  });
+
+  // Log files end without a newline: a day of them on stdin is one line of hundreds of MiB, more
+  // than a string may hold. Past 8 MiB it is split into its files as it streams.
+  it('splits a long line of log files into them as it streams, never holding it whole', async () => {
+    const names = Array.from({ length: 10_000 }, (_, index) => `Event${index}`);
+    const file = trail(...names);
+    const text = Buffer.from(Array.from({ length: 8 }, () => file).join(''));
+    expect(text.length).toBeGreaterThan(12 * 1024 * 1024);
+    const input = countedStdin(text, 256 * 1024);
+
+    let givenAtFirstItem = 0;
+    const positions = new Map<string, number>();
+    for await (const item of readInput(['-'], { stdin: input.stdin })) {
+      if (givenAtFirstItem === 0) givenAtFirstItem = input.given();
+      expect(item.kind).toBe('record');
+      const value = item.kind === 'record' ? item.position.replace(/, Records\[\d+\]$/, '') : '';
+      positions.set(value, (positions.get(value) ?? 0) + 1);
+    }
+
+    expect(givenAtFirstItem).toBeLessThan(input.total);
+    expect([...positions]).toEqual(Array.from({ length: 8 }, (_, index) => [`line 1, value ${index + 1}`, 10_000]));
+  });
+
+  it('keeps the log files read before a corrupt gzip member', async () => {
+    const file = gzipSync(trail(...Array.from({ length: 3000 }, (_, index) => `Event${index}`)));
+    const truncated = gzipSync(trail('Lost'));
+    const stdin = Readable.from([Buffer.concat([file, file, truncated.subarray(0, truncated.length - 10), file])]);
+
+    const items = await read(['-'], { stdin });
+
+    expect(items.length).toBeGreaterThan(3000);
+    expect(items.slice(0, 3000).every((line) => line.startsWith('record line 1, value 1, Records['))).toBe(true);
+    expect(items.at(-1)).toMatch(/^error <stdin> \(line 1, value \d\): corrupt or truncated gzip data: /);
+  });
+});
+
+describe('readInput: a shape it does not read', () => {
+  it('names the shapes it reads', async () => {
+    const object = write('unknown/trail.json', JSON.stringify({ Items: [record('ConsoleLogin')] }));
+    const scalar = write('unknown/number.json', '42');
+    const lines = write('unknown/mixed.jsonl', ndjson([record('ConsoleLogin'), { Items: [] }, record('Logout')]));
+
+    expect(await read([object, scalar, lines])).toEqual([
+      'error unknown/trail.json: not CloudTrail input: expected CloudTrail records ({"Records":[…]}, a record, an array or NDJSON of records), EventBridge events, aws cloudtrail lookup-events output ({"Events":[…CloudTrailEvent]}), or CloudWatch Logs output (filter-log-events, get-log-events, a subscription payload)',
+      expect.stringMatching(/^error unknown\/number\.json: not CloudTrail input: expected CloudTrail records /),
+      'record line 1 ConsoleLogin',
+      expect.stringMatching(/^error unknown\/mixed\.jsonl \(line 2\): not CloudTrail input: /),
+      'record line 3 Logout',
+    ]);
   });
 });

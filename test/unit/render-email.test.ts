@@ -92,6 +92,40 @@ describe('renderEmail', () => {
     expect(subject).toMatch(PRINTABLE_ASCII_SUBJECT);
   });
 
+  it.each([
+    ['root-console-sign-in-failed-mfa.json', 'MFA: FAILED (password accepted, MFA challenge failed)', 'HIGH'],
+    ['root-console-sign-in-failure-wrong-password.json', 'MFA: not reached (wrong password)', 'MEDIUM'],
+  ])('says what happened to MFA on a failed sign-in (%s)', (fixture, mfa, severity) => {
+    // Prepare
+    const alert = alertOf(readSample(fixture));
+    // Act
+    const { subject, body } = renderEmail(alert, detections);
+    // Assess
+    expect(subject).toBe(`[${severity}] root-console-sign-in-failure - 111122223333`);
+    expect(body.split('\n')).toContain(mfa);
+    expect(body.split('\n')[0]).toBe(alert.title);
+    expect(body).not.toContain('with MFA');
+  });
+
+  it('names a centralized root session in the title and the reason of every detection', () => {
+    // Prepare
+    const alert = alertOf(readSample('assumed-root-delete-signing-certificate.json'));
+    // Act
+    const { subject, body } = renderEmail(alert, detections);
+    // Assess
+    expect(subject).toBe('[MEDIUM] root-api-call +1 - 444455556666');
+    expect(body).toContain(
+      'Root user API call: DeleteSigningCertificate (centralized root session) — 444455556666\n\nSeverity: MEDIUM\n',
+    );
+    expect(body).toContain('\nWho: "Root", "arn:aws:iam::444455556666:root", credential: assumed root\n');
+    expect(body).toContain(
+      '\n- Root user API call (root-api-call): inside a centralized root session (sts:AssumeRoot)\n',
+    );
+    expect(body).toContain(
+      '\n- Root credentials changed (root-credentials-changed): inside a centralized root session (sts:AssumeRoot)\n',
+    );
+  });
+
   it('quotes values so a quote inside cannot end them early', () => {
     // Prepare
     const alert = hostileAlert('userAgent', 'curl" Outcome: "success');

@@ -201,6 +201,53 @@ describe('renderSlackMessage', () => {
     );
   });
 
+  it.each([
+    ['root-console-sign-in-failed-mfa.json', '*MFA*\n*FAILED* (password accepted, MFA challenge failed)'],
+    ['root-console-sign-in-failure-wrong-password.json', '*MFA*\nnot reached (wrong password)'],
+    ['root-console-sign-in-no-mfa.json', '*MFA*\n*NO*'],
+  ])('says what happened to MFA on %s, not what MFAUsed would mean on a success', (fixture, mfa) => {
+    // Prepare
+    const alert = alertOf(readSample(fixture));
+    // Act
+    const [header, facts] = renderSlackMessage(alert, detections).blocks as unknown as [
+      { text: { text: string } },
+      { fields: { text: string }[] },
+    ];
+    // Assess
+    expect(facts.fields.find((field) => field.text.startsWith('*MFA*'))?.text).toBe(mfa);
+    expect(header.text.text).not.toContain('with MFA');
+  });
+
+  it('labels credentials derived from root and the task policy of a centralized root session', () => {
+    // Prepare
+    const federated = alertOf(readSample('federated-user-of-root-list-buckets.json'));
+    const assumeRoot = alertOf(readSample('role-assume-root-delete-root-credentials.json'));
+    // Act
+    const whoOf = (alert: Alert) =>
+      (renderSlackMessage(alert, detections).blocks[1] as { fields: { text: string }[] }).fields.find((field) =>
+        field.text.startsWith('*Who*'),
+      )?.text;
+    // Assess
+    expect(whoOf(federated)).toBe(
+      '*Who*\n`FederatedUser` · `arn:aws:sts::111122223333:federated-user/ops` · credential: session issued by root',
+    );
+    expect(whoOf(assumeRoot)).toBe(
+      '*Who*\n`AssumedRole` · `arn:aws:sts::111122223333:assumed-role/Admin/alice` · credential: session · task policy `IAMDeleteRootUserCredentials`',
+    );
+  });
+
+  it('shows a hostile task policy as inert data', () => {
+    // Prepare
+    const record = structuredClone(readSample('role-assume-root-delete-root-credentials.json'));
+    (record.requestParameters as { taskPolicyArn: { arn: string } }).taskPolicyArn.arn =
+      'arn:aws:iam::aws:policy/root-task/<!channel> `x` *y*';
+    // Act
+    const message = renderSlackMessage(alertOf(record), detections);
+    // Assess
+    expectInert(message);
+    expect(JSON.stringify(message)).toContain('task policy `&lt;!channel&gt; ˋxˋ *y*`');
+  });
+
   it('shows a failure with its error code and message', () => {
     // Prepare
     const alert = alertOf(readSample('root-stop-logging-failed.json'));

@@ -1,4 +1,4 @@
-import type { Alert } from '../alert-document.js';
+import { type Alert, taskPolicyName } from '../alert-document.js';
 import type { Detection } from '../detection.js';
 
 // ── The facts: one model, rendered for Slack and for e-mail ─────────────────────────────────────────
@@ -32,6 +32,17 @@ const requestOf = (alert: Alert): string | undefined => {
   return typeof parameters === 'string' ? parameters : JSON.stringify(parameters);
 };
 
+/**
+ * The MFA fact: on a failed console sign-in, how far it got (the MFA challenge failing after the
+ * password was accepted is the alarming case); otherwise whether the caller used MFA.
+ */
+const mfaOf = ({ actor, outcome }: Alert): Segment[] => {
+  if (outcome.failedAt === 'mfa') return [{ strong: 'FAILED' }, ' (password accepted, MFA challenge failed)'];
+  if (outcome.failedAt === 'password') return ['not reached (wrong password)'];
+  if (actor.mfa === undefined) return ['unknown'];
+  return [actor.mfa ? 'yes' : { strong: 'NO' }];
+};
+
 /** What a non-address sourceIPAddress means, for the reader. */
 const HOST_KINDS: Readonly<Record<string, string>> = {
   'aws-service': ' (an AWS service)',
@@ -43,7 +54,7 @@ const HOST_KINDS: Readonly<Record<string, string>> = {
  * and the request and user agent when the record has them.
  *
  * @example
- * import type { Alert } from '../alert-document.js';
+ * import { type Alert, taskPolicyName } from '../alert-document.js';
  *
  * declare const alert: Alert; // a root console sign-in (events/samples/root-console-sign-in-no-mfa.json)
  * factsOf(alert).map((fact) => fact.label); // ['What', 'Account', 'Who', 'From where', 'MFA', 'Outcome', 'User agent']
@@ -55,6 +66,7 @@ const factsOf = (alert: Alert): Fact[] => {
   if (present(principal)) who.push([{ value: principal }]);
   if (actor.credential) who.push([`credential: ${actor.credential}`]);
   if (present(actor.invokedBy)) who.push(['invoked by ', { value: actor.invokedBy }]);
+  if (present(actor.taskPolicy)) who.push(['task policy ', { value: taskPolicyName(actor.taskPolicy) }]);
 
   const network = [source.asn === undefined ? '' : `AS${source.asn}`, source.org ?? ''].join(' ').trim();
   const where: Segment[][] = [
@@ -80,7 +92,7 @@ const factsOf = (alert: Alert): Fact[] => {
     { label: 'Account', items: [[{ value: accountLabelOf(alert.account) }]] },
     { label: 'Who', items: who },
     { label: 'From where', items: where.length > 0 ? where : [['unknown']] },
-    { label: 'MFA', items: [[actor.mfa === undefined ? 'unknown' : actor.mfa ? 'yes' : { strong: 'NO' }]] },
+    { label: 'MFA', items: [mfaOf(alert)] },
     { label: 'Outcome', items: result },
     ...(present(request) ? [{ label: 'Request', items: [[{ value: request }]] }] : []),
     ...(present(source.userAgent) ? [{ label: 'User agent', items: [[{ value: source.userAgent }]] }] : []),

@@ -1,71 +1,57 @@
-import { InputError } from '../../errors.js';
+import { fromAwsToolOutput } from './aws-tools.js';
 import type { InputItem } from './read-input.js';
+import { describeType, inputError, isObject, looksLikeRecord, toItem } from './records.js';
 
 /*
- * Parsed JSON as input items: CloudTrail log files, records and EventBridge events; digest files
- * skipped; and, for anything else, what is wrong with it.
+ * Parsed JSON as input items: CloudTrail log files, records and EventBridge events first, then what
+ * AWS tools write (aws-tools.ts); digest files skipped; and, for anything else, what replay reads.
  */
 
-const NOT_INPUT = 'not a CloudTrail record or EventBridge event';
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** An error item for a file, at a position in it (undefined: the file as a whole). */
-const inputError = (file: string, position: string | undefined, message: string, cause?: unknown): InputItem => ({
-  kind: 'error',
-  error: new InputError(file, position, message, cause === undefined ? undefined : { cause }),
-});
-
-const REQUIRED_FIELDS = ['eventName', 'eventSource'] as const;
-
-/** Why an object is not a CloudTrail record, or undefined when it is one. */
-const recordProblem = (value: Record<string, unknown>): string | undefined => {
-  for (const field of REQUIRED_FIELDS) {
-    if (value[field] === undefined) return `missing ${field}`;
-    if (typeof value[field] !== 'string') return `${field} is not a string`;
-  }
-  return undefined;
-};
-
-const describeType = (value: unknown): string =>
-  value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-
-/** Classifies one value found at a record position. */
-const toItem = (value: unknown, file: string, position: string): InputItem => {
-  if (!isObject(value))
-    return inputError(file, position, `${NOT_INPUT}: expected an object, found ${describeType(value)}`);
-  if (typeof value['detail-type'] === 'string' && isObject(value.detail)) {
-    const problem = recordProblem(value.detail);
-    if (problem !== undefined) {
-      return inputError(
-        file,
-        position,
-        `an EventBridge event whose detail is not a CloudTrail record: detail ${problem}`,
-      );
-    }
-    return { kind: 'event', event: value, file, position };
-  }
-  const problem = recordProblem(value);
-  if (problem === undefined) return { kind: 'record', record: value, file, position };
-  if ('detail-type' in value || 'detail' in value) {
-    return inputError(
-      file,
-      position,
-      `${NOT_INPUT}: an EventBridge event needs a string detail-type and an object detail`,
-    );
-  }
-  return inputError(file, position, `${NOT_INPUT}: ${problem}`);
-};
+/** What a document that is none of the shapes replay reads is told. */
+const NOT_CLOUDTRAIL_INPUT =
+  'not CloudTrail input: expected CloudTrail records ({"Records":[…]}, a record, an array or NDJSON of records), ' +
+  'EventBridge events, aws cloudtrail lookup-events output ({"Events":[…CloudTrailEvent]}), ' +
+  'or CloudWatch Logs output (filter-log-events, get-log-events, a subscription payload)';
 
 /** A CloudTrail digest file (CloudTrail-Digest/ in the trail's bucket): log file hashes, no records. */
-const isDigest = (value: unknown): boolean =>
-  isObject(value) && typeof value.digestStartTime === 'string' && Array.isArray(value.logFiles);
+const isDigest = (value: Record<string, unknown>): boolean =>
+  typeof value.digestStartTime === 'string' && Array.isArray(value.logFiles);
+
+/**
+ * A value that is not a record or event, at a document or entry position (undefined: the file as a
+ * whole): AWS tool output, a digest file, a broken record, or not CloudTrail input at all. `error`
+ * is what toItem said of it.
+ */
+const fromOther = (
+  value: unknown,
+  error: InputItem,
+  file: string,
+  prefix: string | undefined,
+  explicit: boolean,
+  out: InputItem[],
+): void => {
+  if (isObject(value)) {
+    if (fromAwsToolOutput(value, file, prefix, out)) return;
+    if (isDigest(value)) {
+      // A synced trail bucket holds digest files beside the logs: a walk skips them, a named one is a mistake.
+      if (explicit) out.push(inputError(file, prefix, 'a CloudTrail digest file, which holds no records'));
+      return;
+    }
+    if (looksLikeRecord(value)) {
+      out.push(error);
+      return;
+    }
+  } else if (prefix !== undefined) {
+    out.push(error);
+    return;
+  }
+  out.push(inputError(file, prefix, NOT_CLOUDTRAIL_INPUT));
+};
 
 /**
  * The items of one JSON document, appended to `out`: a whole file (prefix undefined) or one line or
- * value of it (prefix `line N`). A document is a `{"Records": [...]}` log file, an array of records
- * or events, or a single record or event.
+ * value of it (prefix `line N`, `line N, value K`). A document is a `{"Records": [...]}` log file,
+ * an array of records or events, a single record or event, or what AWS tools write (aws-tools.ts).
  */
 const fromDocument = (
   value: unknown,
@@ -76,7 +62,12 @@ const fromDocument = (
 ): void => {
   const at = prefix === undefined ? '' : `${prefix}, `;
   if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) out.push(toItem(value[index], file, `${at}[${index}]`));
+    for (let index = 0; index < value.length; index++) {
+      const position = `${at}[${index}]`;
+      const item = toItem(value[index], file, position);
+      if (item.kind === 'error') fromOther(value[index], item, file, position, explicit, out);
+      else out.push(item);
+    }
     return;
   }
   if (isObject(value) && 'Records' in value) {
@@ -92,12 +83,9 @@ const fromDocument = (
     }
     return;
   }
-  if (prefix === undefined && isDigest(value)) {
-    // A synced trail bucket holds digest files beside the logs: a walk skips them, a named one is a mistake.
-    if (explicit) out.push(inputError(file, undefined, 'a CloudTrail digest file, which holds no records'));
-    return;
-  }
-  out.push(toItem(value, file, prefix ?? 'document'));
+  const item = toItem(value, file, prefix ?? 'document');
+  if (item.kind === 'error') fromOther(value, item, file, prefix, explicit, out);
+  else out.push(item);
 };
 
-export { fromDocument, inputError };
+export { fromDocument };

@@ -1,13 +1,16 @@
 import { StringDecoder } from 'node:string_decoder';
 import { toError } from '../../errors.js';
+import { fromSubscriptionData, isSubscriptionData } from './aws-tools.js';
 import { describeFailure } from './bytes.js';
-import { fromDocument, inputError } from './documents.js';
+import { fromDocument } from './documents.js';
 import type { InputItem } from './read-input.js';
+import { inputError } from './records.js';
 import { JSON_LINES_FILE } from './sources.js';
+import { type LineValue, LineValues, splitValues } from './values.js';
 
 /*
  * The text of an input as lines and JSON values: JSON Lines, one JSON document, or values one after
- * another; each value handed to documents.ts.
+ * another (several log files concatenated); each value handed to documents.ts.
  */
 
 /** Lines of a file read whole are handed on in batches of about this many characters, as if streamed. */
@@ -17,6 +20,17 @@ const LINE_BATCH_CHARS = 64 * 1024;
  * document. Past this many characters it is taken to be JSON Lines with a bad first line, or refused.
  */
 const MAX_DOCUMENT_CHARS = 256 * 1024 * 1024;
+/**
+ * A streamed line longer than this that looks like JSON values one after another (`}{`, as `cat` of
+ * log files that end without a newline writes them) is split into its values as it streams, so that
+ * it is never held whole. Shorter lines are split only if they fail to parse as one value.
+ */
+const SPLIT_LINE_CHARS = 8 * 1024 * 1024;
+/** Where one top-level JSON value ends and the next begins, without a newline between them. */
+const VALUE_BOUNDARY = /[}\]]\s*[{[]/;
+
+/** A line, or one of the JSON values a long line holds one after another. */
+type LineEntry = string | LineValue;
 
 type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
 
@@ -31,66 +45,87 @@ const parseJson = (text: string): Parsed => {
 };
 
 /**
- * Splits text holding JSON objects or arrays one after another, as `jq` prints them, into each
- * value's text and first line; undefined when the text is not such a sequence. An unterminated
- * last value is returned as is, for JSON.parse to report.
+ * The lines of UTF-8 bytes, one batch per chunk (possibly empty); a BOM is dropped. A line longer
+ * than SPLIT_LINE_CHARS that holds JSON values one after another comes as those values instead.
  */
-const splitValues = (text: string): { line: number; text: string }[] | undefined => {
-  const values: { line: number; text: string }[] = [];
-  let depth = 0;
-  let inString = false;
-  let start = 0;
-  let line = 1;
-  let startLine = 1;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (code === 0x0a) line++;
-    if (inString) {
-      if (code === 0x5c) index++;
-      else if (code === 0x22) inString = false;
-    } else if (code === 0x7b || code === 0x5b) {
-      if (depth === 0) {
-        start = index;
-        startLine = line;
-      }
-      depth++;
-    } else if (depth === 0) {
-      if (code !== 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) return undefined;
-    } else if (code === 0x22) {
-      inString = true;
-    } else if (code === 0x7d || code === 0x5d) {
-      depth--;
-      if (depth === 0) values.push({ line: startLine, text: text.slice(start, index + 1) });
-    }
-  }
-  if (depth > 0) values.push({ line: startLine, text: text.slice(start) });
-  return values;
-};
-
-/** The lines of UTF-8 bytes, one batch per chunk (possibly empty); a BOM is dropped. */
-async function* lineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
+async function* lineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<LineEntry[]> {
   const decoder = new StringDecoder('utf8');
   let partial: string[] = [];
-  let first = true;
-  for await (const chunk of chunks) {
-    let text = decoder.write(chunk);
-    if (first && text !== '') {
-      if (text.startsWith('\uFEFF')) text = text.slice(1);
-      first = false;
+  let partialChars = 0;
+  /** The line being read, once it is being split into its values. */
+  let values: LineValues | undefined;
+  let batch: LineEntry[] = [];
+  const emit = (value: LineValue): void => {
+    batch.push(value);
+  };
+  const extend = (text: string): void => {
+    if (values !== undefined) {
+      values.add(text);
+      return;
     }
-    const batch: string[] = [];
-    let start = 0;
-    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
-      partial.push(text.slice(start, newline));
+    const previous = partial.at(-1);
+    partial.push(text);
+    partialChars += text.length;
+    if (
+      partialChars > SPLIT_LINE_CHARS &&
+      (VALUE_BOUNDARY.test(text) ||
+        (previous !== undefined && VALUE_BOUNDARY.test(previous.slice(-64) + text.slice(0, 64))))
+    ) {
+      values = new LineValues(emit);
+      for (const piece of partial) values.add(piece);
+      partial = [];
+      partialChars = 0;
+    }
+  };
+  const endLine = (): void => {
+    if (values === undefined) {
       batch.push(partial.length === 1 ? (partial[0] as string) : partial.join(''));
       partial = [];
-      start = newline + 1;
+      partialChars = 0;
+      return;
     }
-    if (start < text.length) partial.push(text.slice(start));
-    yield batch;
+    const line = values.end();
+    values = undefined;
+    if (line !== undefined) batch.push(line);
+  };
+  let first = true;
+  try {
+    for await (const chunk of chunks) {
+      let text = decoder.write(chunk);
+      if (first && text !== '') {
+        if (text.startsWith('\uFEFF')) text = text.slice(1);
+        first = false;
+      }
+      batch = [];
+      let start = 0;
+      for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+        if (partial.length === 0 && values === undefined) batch.push(text.slice(start, newline));
+        else {
+          extend(text.slice(start, newline));
+          endLine();
+        }
+        start = newline + 1;
+      }
+      if (start < text.length) extend(text.slice(start));
+      yield batch;
+    }
+  } catch (error) {
+    // The input failed (a corrupt gzip member of `cat *.json.gz`): the complete values of an
+    // unfinished line that holds several stand, as the lines before it do.
+    batch = [];
+    if (values === undefined) {
+      values = new LineValues(emit);
+      for (const piece of partial) values.add(piece);
+    }
+    values.abort();
+    if (batch.length > 0) yield batch;
+    throw error;
   }
-  const last = partial.join('') + decoder.end();
-  if (last !== '') yield [last];
+  batch = [];
+  const last = decoder.end();
+  if (last !== '') extend(last);
+  if (partial.length > 0 || values !== undefined) endLine();
+  if (batch.length > 0) yield batch;
 }
 
 /** The lines of a whole text, in batches of about LINE_BATCH_CHARS characters, split as lineBatches splits them. */
@@ -120,11 +155,13 @@ function* textLineBatches(text: string): Generator<string[]> {
  * lines follow, it is JSON Lines, read line by line. Otherwise it is one JSON document (a CloudTrail
  * log file, single-line or pretty-printed) and is read whole; if that fails to parse, it is re-read
  * as JSON Lines with a bad first line (when its second non-blank line is a JSON value on its own) or
- * as JSON values one after another (`jq` output), else it is one error.
+ * as JSON values one after another (`jq` output, log files concatenated), else it is one error. A
+ * line that is not one JSON value is likewise read as the values it holds one after another
+ * (`line N, value K`), or as a subscription payload's base64 text.
  */
 async function* readLines(
   file: string,
-  batches: AsyncIterable<string[]> | Iterable<string[]>,
+  batches: AsyncIterable<LineEntry[]> | Iterable<LineEntry[]>,
   explicit: boolean,
   tick: () => void,
 ): AsyncGenerator<InputItem[]> {
@@ -133,14 +170,58 @@ async function* readLines(
   /** Every line so far, while the shape is not settled. */
   let held: string[] = [];
   let heldChars = 0;
-  let first: (Parsed & { line: number }) | undefined;
+  let first: (Parsed & { line: number; text: string }) | undefined;
   let secondParses = false;
+  /** Which value of its line the last entry was (0: a whole line). */
+  let lastValue = 0;
 
+  const fromValue = (text: string, position: string, out: InputItem[]): void => {
+    const parsed = parseJson(text);
+    if (parsed.ok) fromDocument(parsed.value, file, position, explicit, out);
+    else out.push(inputError(file, position, `not valid JSON: ${parsed.message}`));
+  };
+  /**
+   * Text that is not one JSON value: a line (prefix `line N`) or the whole input (prefix undefined),
+   * starting on line `firstLine`. It is read as the JSON values it holds one after another, each at
+   * `line L` (`line L, value K` when several start on line L), or as a subscription payload's
+   * base64 text; else it is `problem`.
+   */
+  const fromUnparsed = (
+    text: string,
+    prefix: string | undefined,
+    firstLine: number,
+    problem: string,
+    out: InputItem[],
+  ): void => {
+    const values = splitValues(text);
+    if (values.length >= 2) {
+      let number = 0;
+      for (let index = 0; index < values.length; index++) {
+        const value = values[index] as { line: number; text: string };
+        const line = firstLine + value.line - 1;
+        number = values[index - 1]?.line === value.line ? number + 1 : 1;
+        const several = number > 1 || values[index + 1]?.line === value.line;
+        fromValue(value.text, several ? `line ${line}, value ${number}` : `line ${line}`, out);
+      }
+    } else if (isSubscriptionData(text)) {
+      fromSubscriptionData(text, file, prefix, out);
+    } else {
+      out.push(inputError(file, prefix, problem));
+    }
+  };
   const fromLine = (line: string, number: number, out: InputItem[]): void => {
     if (isBlank(line)) return;
     const parsed = parseJson(line);
     if (parsed.ok) fromDocument(parsed.value, file, `line ${number}`, explicit, out);
-    else out.push(inputError(file, `line ${number}`, `not valid JSON: ${parsed.message}`));
+    else fromUnparsed(line, `line ${number}`, number, `not valid JSON: ${parsed.message}`, out);
+  };
+  const fromFirst = (
+    settled: Parsed & { line: number; text: string },
+    prefix: string | undefined,
+    out: InputItem[],
+  ) => {
+    if (settled.ok) fromDocument(settled.value, file, prefix, explicit, out);
+    else fromUnparsed(settled.text, prefix, settled.line, `not valid JSON: ${settled.message}`, out);
   };
   const fromHeldLines = (out: InputItem[]): void => {
     for (let index = 0; index < held.length; index++) fromLine(held[index] as string, index + 1, out);
@@ -151,8 +232,33 @@ async function* readLines(
     for await (const batch of batches) {
       const out: InputItem[] = [];
       let refused = false;
-      for (const line of batch) {
-        lineNumber++;
+      for (const entry of batch) {
+        let line: string;
+        if (typeof entry === 'string') {
+          line = entry;
+          lineNumber++;
+          lastValue = 0;
+        } else {
+          // One of several JSON values on one long line (lineBatches): a document of its own.
+          line = entry.text;
+          lastValue = entry.value;
+          if (entry.value === 1) lineNumber++;
+          if (mode !== 'document') {
+            if (mode === 'detect') {
+              mode = 'lines';
+              held = [];
+              if (first !== undefined) fromFirst(first, `line ${first.line}`, out);
+            }
+            fromValue(line, `line ${lineNumber}, value ${entry.value}`, out);
+            continue;
+          }
+          if (entry.value > 1) {
+            // Rejoined with the values before it on its line, for the document read whole.
+            held[held.length - 1] += line;
+            heldChars += line.length;
+            continue;
+          }
+        }
         if (mode === 'lines') {
           fromLine(line, lineNumber, out);
           continue;
@@ -161,14 +267,14 @@ async function* readLines(
         heldChars += line.length;
         if (isBlank(line)) continue;
         if (first === undefined) {
-          first = { ...parseJson(line), line: lineNumber };
+          first = { ...parseJson(line), line: lineNumber, text: line };
           continue;
         }
         if (mode === 'detect') {
           if (first.ok) {
             mode = 'lines';
             held = [];
-            fromDocument(first.value, file, `line ${first.line}`, explicit, out);
+            fromFirst(first, `line ${first.line}`, out);
             fromLine(line, lineNumber, out);
             continue;
           }
@@ -193,18 +299,21 @@ async function* readLines(
     }
   } catch (error) {
     // Items already yielded stand; the error names where reading stopped.
-    yield [inputError(file, mode === 'lines' ? `line ${lineNumber + 1}` : undefined, describeFailure(error), error)];
+    const position =
+      mode !== 'lines'
+        ? undefined
+        : lastValue > 0
+          ? `line ${lineNumber}, value ${lastValue + 1}`
+          : `line ${lineNumber + 1}`;
+    yield [inputError(file, position, describeFailure(error), error)];
     return;
   }
 
   const out: InputItem[] = [];
   if (mode === 'detect') {
-    // An empty or blank input holds no records: no items. A single non-blank line is one document.
-    if (first === undefined) return;
-    // It is the one line of a JSON Lines file when the name says so.
-    const prefix = JSON_LINES_FILE.test(file) ? `line ${first.line}` : undefined;
-    if (first.ok) fromDocument(first.value, file, prefix, explicit, out);
-    else out.push(inputError(file, prefix, `not valid JSON: ${first.message}`));
+    // An empty or blank input holds no records: no items. A single non-blank line is one document,
+    // or the one line of a JSON Lines file when the name says so.
+    if (first !== undefined) fromFirst(first, JSON_LINES_FILE.test(file) ? `line ${first.line}` : undefined, out);
   } else if (mode === 'document') {
     const text = held.join('\n');
     const parsed = parseJson(text);
@@ -215,16 +324,7 @@ async function* readLines(
       fromHeldLines(out);
     } else {
       held = [];
-      const values = splitValues(text);
-      if (values === undefined || values.length < 2) {
-        out.push(inputError(file, undefined, `not valid JSON or JSON Lines: ${parsed.message}`));
-      } else {
-        for (const value of values) {
-          const parsedValue = parseJson(value.text);
-          if (parsedValue.ok) fromDocument(parsedValue.value, file, `line ${value.line}`, explicit, out);
-          else out.push(inputError(file, `line ${value.line}`, `not valid JSON: ${parsedValue.message}`));
-        }
-      }
+      fromUnparsed(text, undefined, 1, `not valid JSON or JSON Lines: ${parsed.message}`, out);
     }
   }
   if (out.length > 0) yield out;

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import type { InputError } from '../../errors.js';
 import { countBytes, decompressed, PROGRESS_STEP, readWhole, WHOLE_FILE_BYTES } from './bytes.js';
-import { inputError } from './documents.js';
 import { lineBatches, readLines, textLineBatches } from './lines.js';
+import { inputError } from './records.js';
 import { findSources, type Source, STDIN_NAME } from './sources.js';
 
 /**

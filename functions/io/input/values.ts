@@ -1,0 +1,219 @@
+/*
+ * JSON values one after another, as `jq` prints them and as `cat` of log files writes them: where
+ * each value ends, told from strings and nesting alone, across pieces of text.
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/** scanValues found no value ending in the text: the state carries over to the next text. */
+const NONE = -1;
+/** scanValues found, outside any value, a character that cannot start one: at `state.start`. */
+const STRAY = -2;
+
+interface ScanState {
+  /** Nesting of objects and arrays: 0 between values. */
+  depth: number;
+  inString: boolean;
+  /** The last text ended inside a string on an unpaired backslash: the next character is escaped. */
+  escaped: boolean;
+  /** In the text last scanned: where the value that is open began, or where the stray character is. */
+  start: number;
+}
+
+const newScanState = (): ScanState => ({ depth: 0, inString: false, escaped: false, start: 0 });
+
+const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+
+/**
+ * The index of the quote that closes the string whose text starts at `from`, or NONE when the text
+ * ends first (state.escaped then says whether it ended on an unpaired backslash). Strings are most
+ * of a CloudTrail record: they are skipped with indexOf rather than character by character.
+ */
+const stringEnd = (state: ScanState, text: string, from: number): number => {
+  let low = from;
+  if (state.escaped) {
+    if (low >= text.length) return NONE;
+    state.escaped = false;
+    low++;
+  }
+  for (let index = low; ; ) {
+    const quote = text.indexOf('"', index);
+    let backslashes = 0;
+    const end = quote === NONE ? text.length : quote;
+    for (let at = end - 1; at >= low && text.charCodeAt(at) === BACKSLASH; at--) backslashes++;
+    if (quote === NONE) {
+      state.escaped = backslashes % 2 === 1;
+      return NONE;
+    }
+    if (backslashes % 2 === 0) return quote;
+    index = quote + 1;
+  }
+};
+
+/**
+ * Scans `text` from `from`: the index just past the first top-level object or array that ends in
+ * it, NONE when none does, or STRAY. A value that begins in this text begins at `state.start`.
+ */
+const scanValues = (state: ScanState, text: string, from: number): number => {
+  let index = from;
+  if (state.inString) {
+    const end = stringEnd(state, text, index);
+    if (end === NONE) return NONE;
+    state.inString = false;
+    index = end + 1;
+  }
+  let depth = state.depth;
+  for (; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code === QUOTE && depth > 0) {
+      const end = stringEnd(state, text, index + 1);
+      if (end === NONE) {
+        state.inString = true;
+        state.depth = depth;
+        return NONE;
+      }
+      index = end;
+    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+      if (depth === 0) state.start = index;
+      depth++;
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+      if (depth === 0) {
+        state.start = index;
+        return STRAY;
+      }
+      depth--;
+      if (depth === 0) {
+        state.depth = 0;
+        return index + 1;
+      }
+    } else if (depth === 0 && !isSpace(code)) {
+      state.start = index;
+      return STRAY;
+    }
+  }
+  state.depth = depth;
+  return NONE;
+};
+
+/**
+ * Splits a text into the JSON objects and arrays it holds one after another, each with the line it
+ * starts on. An unterminated last value is returned as is, and so is the rest of the text from a
+ * character that cannot start a value: JSON.parse says what is wrong with them.
+ */
+const splitValues = (text: string): { line: number; text: string }[] => {
+  const state = newScanState();
+  const values: { line: number; text: string }[] = [];
+  let line = 1;
+  let nextNewline = text.indexOf('\n');
+  const lineAt = (index: number): number => {
+    while (nextNewline !== NONE && nextNewline < index) {
+      line++;
+      nextNewline = text.indexOf('\n', nextNewline + 1);
+    }
+    return line;
+  };
+  for (let from = 0; ; ) {
+    const end = scanValues(state, text, from);
+    if (end === NONE) {
+      if (state.depth > 0) values.push({ line: lineAt(state.start), text: text.slice(state.start) });
+      return values;
+    }
+    if (end === STRAY) {
+      values.push({ line: lineAt(state.start), text: text.slice(state.start) });
+      return values;
+    }
+    values.push({ line: lineAt(state.start), text: text.slice(state.start, end) });
+    from = end;
+  }
+};
+
+/** One of the JSON values one line holds one after another. */
+interface LineValue {
+  readonly text: string;
+  /** Which value of its line, from 1. */
+  readonly value: number;
+}
+
+/**
+ * Splits one line into its JSON values as its text streams in, so that a long line of many log
+ * files one after another (`cat *.json.gz`, whose files end without a newline) is never held whole.
+ * Values are emitted once the line is known to hold several; `end` gives a line that held one
+ * value (or none) back as plain text.
+ */
+class LineValues {
+  private readonly state = newScanState();
+  /** The text of the value being read, in pieces. */
+  private current: string[] = [];
+  /** The line's first value, held until a second one shows that the line holds several. */
+  private first: string | undefined;
+  private emitted = 0;
+  /** After a character that cannot start a value: the rest of the line. */
+  private rest: string[] | undefined;
+
+  public constructor(private readonly emit: (value: LineValue) => void) {}
+
+  public add(text: string): void {
+    if (this.rest !== undefined) {
+      this.rest.push(text);
+      return;
+    }
+    for (let from = 0; ; ) {
+      // A value still open at the start of this text continues from its first character.
+      if (this.state.depth > 0) this.state.start = from;
+      const end = scanValues(this.state, text, from);
+      if (end === NONE) {
+        if (this.state.depth > 0) this.current.push(text.slice(this.state.start));
+        return;
+      }
+      if (end === STRAY) {
+        this.rest = [text.slice(this.state.start)];
+        return;
+      }
+      this.current.push(text.slice(this.state.start, end));
+      this.take(this.current.length === 1 ? (this.current[0] as string) : this.current.join(''));
+      this.current = [];
+      from = end;
+    }
+  }
+
+  /** Ends the line: the line as plain text when it held one value or none; undefined when its values were emitted. */
+  public end(): string | undefined {
+    const tail = this.state.depth > 0 ? this.current.join('') : this.rest?.join('');
+    if (this.emitted === 0 && (tail === undefined || this.first === undefined)) return this.first ?? tail ?? '';
+    if (tail !== undefined) this.take(tail);
+    this.flushFirst();
+    return undefined;
+  }
+
+  /**
+   * Ends the line early, its input having failed: its complete values are emitted when it is known
+   * to hold several (one complete and more begun), and the unfinished rest is dropped.
+   */
+  public abort(): void {
+    if (this.emitted === 0 && (this.state.depth === 0 || this.first === undefined)) return;
+    this.flushFirst();
+  }
+
+  private take(text: string): void {
+    if (this.emitted === 0 && this.first === undefined) {
+      this.first = text;
+      return;
+    }
+    this.flushFirst();
+    this.emit({ text, value: ++this.emitted });
+  }
+
+  private flushFirst(): void {
+    if (this.first === undefined) return;
+    this.emit({ text: this.first, value: ++this.emitted });
+    this.first = undefined;
+  }
+}
+
+export type { LineValue };
+export { LineValues, splitValues };
