@@ -30,10 +30,21 @@ const ThresholdModifierSchema = z.strictObject({
 const SampleSchema = z.strictObject({
   name: z.string().min(1),
   expect: z.enum(['match', 'no-match']),
-  /** The severity the detection must give this sample on its own (no earlier events). */
+  /** The severity the detection must give this sample: on its own, or with `repeat`, at its last arrival. */
   severity: SeveritySchema.optional(),
   /** A CloudTrail record in events/samples/. */
   fixture: z.string().regex(/^[a-z0-9][a-z0-9-]*\.json$/, 'a file name in events/samples/, kebab-case, ending .json'),
+  /**
+   * The record arrives `count` times, `everyMinutes` apart (each arrival with its own eventID and its eventTime
+   * shifted), through the alert pipeline and its state: `expect` and `severity` are what the last arrival gets.
+   * How a threshold modifier's count and window are proven.
+   */
+  repeat: z
+    .strictObject({
+      count: z.int().min(2).max(100),
+      everyMinutes: z.number().positive().max(1440),
+    })
+    .optional(),
 });
 
 const RUNBOOK_STEP = /^\d+\.\s+\S/m;

@@ -11,20 +11,33 @@
  *   `exists: false`, every modifier's match (without it, the modifier would apply to every event);
  * - mutations: each clause removed or changed in turn, for `npm run mutate:catalog`.
  *
+ * A sample is judged as the detection file says (SampleSchema): one event, or with `repeat` its arrivals, in
+ * order, through the alert pipeline with state in memory, the last one judged. Besides its samples, each
+ * match sample stands for generated variants that must match nothing (test/helpers/samples.ts,
+ * generatedVariants): the same event put by an application, and the same record as an AWS service event.
+ *
  * The JSON helpers (walking, narrowing, relaxing, mutating) are pure. The checks recompile a changed
- * detection in memory with the production matcher and classifier, and know nothing of the catalog.
+ * detection in memory with the production matcher, classifier and pipeline, and know nothing of the catalog:
+ * the caller says what events a sample stands for (SampleEvents).
  */
 
+import { createAlertPipeline } from '../../functions/app/alert-pipeline.js';
+import type { Alert } from '../../functions/core/alert-document.js';
 import { classify } from '../../functions/core/classify.js';
 import type { Detection } from '../../functions/core/detection.js';
+import type { CloudTrailEvent } from '../../functions/core/event.js';
 import { compilePattern } from '../../functions/core/event-pattern/compile.js';
 import { SEVERITIES, type Severity, severityRank } from '../../functions/core/severity.js';
+import { createMemoryState } from '../../functions/io/memory-state.js';
 
 /** An EventBridge event pattern. `{}` (what is left when every field is dropped) matches every event. */
 type Pattern = Record<string, unknown>;
 
 /** A severity modifier as the detection file gives it: with a `match` pattern, or a `threshold`. */
 type ModifierSpec = Detection['severityModifiers'][number];
+
+/** A sample as the detection file gives it. */
+type Sample = Detection['samples'][number];
 
 /** The part of a detection its clauses live in; every location starts at this root. */
 interface Clauses {
@@ -59,10 +72,34 @@ interface Mutation {
   readonly clauses: Clauses;
 }
 
-/** A sample of a detection with the event its fixture becomes. */
-interface SampleEvent {
-  readonly sample: Detection['samples'][number];
+/** An event that must match nothing, derived from a match sample. */
+interface Variant {
+  readonly label: string;
   readonly event: unknown;
+}
+
+/** What the events of each sample are: the caller's reading of its fixtures (test/helpers/samples.ts for the catalog). */
+interface SampleEvents {
+  /** The events the sample stands for, in order of arrival: one, or its `repeat` arrivals. The last is judged. */
+  arrivals(sample: Sample): readonly CloudTrailEvent[];
+  /** Events derived from a match sample that must match nothing; none for a no-match sample. */
+  variants(sample: Sample): readonly Variant[];
+}
+
+/** A sample with its arrivals, and the one event of them that is judged. */
+interface SampleCase {
+  readonly sample: Sample;
+  readonly arrivals: readonly CloudTrailEvent[];
+  /** The last arrival. */
+  readonly event: CloudTrailEvent;
+}
+
+/** What a detection does with a sample's last arrival. */
+interface Outcome {
+  readonly matched: boolean;
+  readonly severity?: Severity;
+  /** The reason of the modifier (or catalog-wide rule) that set the severity, if one did. */
+  readonly reason?: string;
 }
 
 /** What the mutation run found for one detection. */
@@ -70,12 +107,14 @@ interface MutationReport {
   /** Distinct valid mutations tried. */
   readonly total: number;
   readonly caught: number;
-  /** Labels of the mutations every sample survived, each noting when an overlapping pattern hid it (redundancyNote). */
+  /** Labels of the mutations nothing caught. */
   readonly survivors: readonly string[];
   /** Mutations EventBridge would reject (so not tried), by label. */
   readonly invalid: readonly string[];
   /** Samples that fail on the unchanged detection: they cannot catch anything (test/detections.test.ts reports them). */
   readonly failingSamples: readonly string[];
+  /** Generated variants the unchanged detection already matches: they cannot catch anything either. */
+  readonly matchedVariants: readonly string[];
 }
 
 const OR = '$or';
@@ -436,7 +475,8 @@ const otherSeverity = (severity: Severity, fallback: Severity): Severity => {
  * several), a `$or` branch dropped, a field dropped, a value dropped from a list of several, an
  * exclusion flipped or lifted (and each operand of a longer anything-but dropped), a prefix, suffix or
  * equals-ignore-case operand taken literally, a wildcard star removed, a modifier dropped, given another
- * severity, or applied without its match. Changes that leave the clauses as they were, or as an earlier
+ * severity, or applied without its match, a threshold's count one lower and one higher, and its window a
+ * minute shorter and a minute longer (within the schema's bounds). Changes that leave the clauses as they were, or as an earlier
  * change left them, are listed once. `defaultSeverity` is the detection's own severity.
  *
  * @example
@@ -472,6 +512,19 @@ const mutationsOf = (clauses: Clauses, defaultSeverity: Severity): Mutation[] =>
     const severity = otherSeverity(modifier.severity, defaultSeverity);
     add(`${label} severity ${modifier.severity} → ${severity}`, () => setAt(clauses, [...at, 'severity'], severity));
     if ('match' in modifier) add(`${label} without its match`, () => setAt(clauses, [...at, 'match'], {}));
+    else {
+      const { count, withinMinutes } = modifier.threshold;
+      for (const changed of [count - 1, count + 1].filter((n) => n >= 2)) {
+        add(`${label} threshold count ${count} → ${changed}`, () =>
+          setAt(clauses, [...at, 'threshold', 'count'], changed),
+        );
+      }
+      for (const changed of [withinMinutes - 1, withinMinutes + 1].filter((n) => n >= 1 && n <= 1440)) {
+        add(`${label} threshold window ${withinMinutes} → ${changed} min`, () =>
+          setAt(clauses, [...at, 'threshold', 'withinMinutes'], changed),
+        );
+      }
+    }
   }
   const seen = new Set([JSON.stringify(clauses)]);
   return mutations.filter((mutation) => {
@@ -531,51 +584,102 @@ const recompile = (detection: Detection, clauses: Clauses, compile = compileLoos
   };
 };
 
-/** Whether the detection gives a sample its expected outcome, alone (no earlier events), as test/detections.test.ts checks. */
-const passes = (detection: Detection, { sample, event }: SampleEvent): boolean => {
-  const [match] = classify(event, [detection]);
-  if ((match !== undefined) !== (sample.expect === 'match')) return false;
-  return sample.severity === undefined || match?.severity === sample.severity;
+/**
+ * What the detection does with the last of `arrivals`. One event is classified on its own (no earlier events,
+ * as the pipeline scores a first arrival); several go through the alert pipeline in order, with state in memory
+ * (replay's), so that a threshold modifier counts them as the deployed alert function would.
+ *
+ * @example
+ * declare const detection: Detection;
+ * declare const arrivals: CloudTrailEvent[]; // five failed root sign-ins, three minutes apart
+ * await outcomeOf(detection, arrivals); // { matched: true, severity: 'high', reason: '5th failed …' }
+ */
+const outcomeOf = async (detection: Detection, arrivals: readonly CloudTrailEvent[]): Promise<Outcome> => {
+  if (arrivals.length === 1) {
+    const [match] = classify(arrivals[0], [detection]);
+    return match
+      ? { matched: true, severity: match.severity, ...(match.reason ? { reason: match.reason } : {}) }
+      : { matched: false };
+  }
+  let sent: Alert | undefined;
+  const pipeline = createAlertPipeline({
+    detections: [detection],
+    minSeverity: 'info',
+    runbookBaseUrl: '',
+    state: createMemoryState(),
+    enrich: async () => ({}),
+    sinks: [
+      {
+        name: 'sample',
+        send: async (alert) => {
+          sent = alert;
+        },
+      },
+    ],
+  });
+  let last: Awaited<ReturnType<typeof pipeline.process>> = { status: 'no-match' };
+  for (const event of arrivals) {
+    sent = undefined;
+    last = await pipeline.process(event, 'sample');
+  }
+  if (last.status !== 'delivered') return { matched: false };
+  const reason = sent?.reasons?.[detection.id];
+  return { matched: true, severity: last.severity, ...(reason ? { reason } : {}) };
 };
 
-/** Whether a compiled modifier applies to a lone event: a threshold needs earlier events, so never. */
-const applies = (modifier: Detection['modifiers'][number], event: unknown): boolean =>
-  modifier.kind === 'match' ? modifier.matches(event) : modifier.count <= 1;
+/** Whether the outcome is what the sample expects: a match or not, and its severity when it names one. */
+const expected = ({ sample }: SampleCase, outcome: Outcome): boolean =>
+  outcome.matched === (sample.expect === 'match') &&
+  (sample.severity === undefined || outcome.severity === sample.severity);
+
+/** Whether the detection gives the sample its expected outcome, as test/detections.test.ts checks. */
+const passes = async (detection: Detection, sample: SampleCase): Promise<boolean> =>
+  expected(sample, await outcomeOf(detection, sample.arrivals));
 
 const clausesOf = (detection: Detection): Clauses => ({
   patterns: detection.patterns,
   severityModifiers: detection.severityModifiers,
 });
 
+/** Each sample of the detection with its arrivals, and the variants its match samples stand for. */
+const casesOf = (
+  detection: Detection,
+  events: SampleEvents,
+): { samples: SampleCase[]; variants: readonly Variant[] } => ({
+  samples: detection.samples.map((sample) => {
+    const arrivals = events.arrivals(sample);
+    const event = arrivals.at(-1);
+    if (event === undefined) throw new Error(`${detection.id}: sample "${sample.name}" stands for no event`);
+    return { sample, arrivals, event };
+  }),
+  variants: detection.samples.flatMap((sample) => events.variants(sample)),
+});
+
 /**
- * Whether some match sample reaches the alternative: matches through it, or, for a modifier and what its match
- * holds, takes its expected severity from that modifier through it (no earlier modifier applies, and no rule
- * outside the detection's modifiers, such as classify's centralized-root-session severity, decides instead).
+ * Whether some match sample reaches the alternative: its last arrival matches through it, or, for a modifier
+ * and what its match holds, the detection gives it its expected severity for that modifier's reason (through
+ * the match, for what the match holds). A threshold modifier is reached only by a sample with `repeat`. The
+ * reason tells the modifiers apart: a detection's modifiers each give their own (the catalog's do).
  */
-const reaches = (detection: Detection, alternative: Alternative, samples: readonly SampleEvent[]): boolean => {
+const reaches = async (
+  detection: Detection,
+  alternative: Alternative,
+  samples: readonly SampleCase[],
+): Promise<boolean> => {
   const matching = samples.filter(({ sample }) => sample.expect === 'match');
   const [root, index, ...rest] = alternative.at;
   if (root === 'patterns') {
     const matches = compileLoose(narrowPattern(detection.patterns[Number(index)] as Pattern, rest));
     return matching.some(({ event }) => matches(event));
   }
-  const j = Number(index);
-  const modifier = detection.severityModifiers[j] as ModifierSpec;
-  const compiled = detection.modifiers[j] as Detection['modifiers'][number];
-  const through =
-    'match' in modifier
-      ? compileLoose(narrowPattern(modifier.match, rest.slice(1)))
-      : (event: unknown) => applies(compiled, event);
-  const bare = recompile(detection, { patterns: detection.patterns, severityModifiers: [] });
-  const decidedElsewhere = (event: unknown): boolean => classify(event, [bare])[0]?.reason !== undefined;
-  return matching.some(
-    ({ sample, event }) =>
-      sample.severity === modifier.severity &&
-      detection.matches(event) &&
-      !decidedElsewhere(event) &&
-      detection.modifiers.slice(0, j).every((earlier) => !applies(earlier, event)) &&
-      through(event),
-  );
+  const modifier = detection.severityModifiers[Number(index)] as ModifierSpec;
+  const through = 'match' in modifier ? compileLoose(narrowPattern(modifier.match, rest.slice(1))) : () => true;
+  for (const sample of matching) {
+    if (sample.sample.severity !== modifier.severity || !through(sample.event)) continue;
+    const outcome = await outcomeOf(detection, sample.arrivals);
+    if (expected(sample, outcome) && outcome.reason === modifier.reason) return true;
+  }
+  return false;
 };
 
 const isInside = (inner: Location, outer: Location): boolean =>
@@ -584,20 +688,25 @@ const isInside = (inner: Location, outer: Location): boolean =>
 /**
  * What the samples leave unproven, one readable line each, prefixed with the detection id:
  * - an alternative no match sample reaches (an unreached pattern or branch is one line, not one per value in it);
- * - an exclusion no sample shows working (a no-match sample the detection would match without it, or for a
- *   modifier's match, a match sample whose expected severity the modifier would change without it).
+ * - an exclusion no sample shows working (a no-match sample or generated variant the detection would match
+ *   without it, or for a modifier's match, a match sample whose expected severity the modifier would change
+ *   without it);
+ * - a generated variant the detection matches.
  *
  * @example
  * declare const detection: Detection;
- * declare const eventOf: (fixture: string) => unknown;
- * coverageGaps(detection, eventOf);
+ * declare const events: SampleEvents;
+ * await coverageGaps(detection, events);
  * // ['root-api-call patterns[0].detail.eventType anything-but AwsServiceEvent: no no-match sample shows the exclusion']
  */
-const coverageGaps = (detection: Detection, eventOf: (fixture: string) => unknown): string[] => {
-  const samples = detection.samples.map((sample) => ({ sample, event: eventOf(sample.fixture) }));
+const coverageGaps = async (detection: Detection, events: SampleEvents): Promise<string[]> => {
+  const { samples, variants } = casesOf(detection, events);
   const clauses = clausesOf(detection);
   const alternatives = alternativesOf(clauses);
-  const unreached = alternatives.filter((alternative) => !reaches(detection, alternative, samples));
+  const unreached: Alternative[] = [];
+  for (const alternative of alternatives) {
+    if (!(await reaches(detection, alternative, samples))) unreached.push(alternative);
+  }
   const unreachedLines = unreached
     .filter((alternative) => !unreached.some((outer) => isInside(alternative.at, outer.at)))
     .map((alternative) => {
@@ -607,69 +716,93 @@ const coverageGaps = (detection: Detection, eventOf: (fixture: string) => unknow
           : undefined;
       const who = modifier ? `match sample with severity ${modifier.severity}` : 'match sample';
       const why =
-        modifier && !('match' in modifier) ? ' (samples are scored alone: a threshold needs earlier events)' : '';
+        modifier && !('match' in modifier)
+          ? ' (a threshold needs a sample with repeat, which arrives often enough to reach it)'
+          : '';
       const inner = alternatives.filter(
         (other) => other.kind !== 'modifier' && isInside(other.at, alternative.at),
       ).length;
       const more = inner === 0 ? '' : ` (nor any of the ${inner} alternative${inner === 1 ? '' : 's'} inside it)`;
       return `${detection.id} ${alternative.label}: no ${who} reaches it${why}${more}`;
     });
-  const passing = samples.filter((sample) => passes(detection, sample));
-  const unshownLines = exclusionsOf(clauses)
-    .filter((exclusion) => {
-      const relaxed = recompile(detection, exclusion.relaxed);
-      return !passing.some((sample) => !passes(relaxed, sample));
-    })
-    .map((exclusion) =>
+  const passing: SampleCase[] = [];
+  for (const sample of samples) if (await passes(detection, sample)) passing.push(sample);
+  const quiet = variants.filter((variant) => !detection.matches(variant.event));
+  const unshownLines: string[] = [];
+  for (const exclusion of exclusionsOf(clauses)) {
+    const relaxed = recompile(detection, exclusion.relaxed);
+    let shown = quiet.some((variant) => relaxed.matches(variant.event));
+    for (const sample of passing) {
+      if (shown) break;
+      shown = !(await passes(relaxed, sample));
+    }
+    if (shown) continue;
+    unshownLines.push(
       exclusion.at[0] === 'patterns'
         ? `${detection.id} ${exclusion.label}: no no-match sample shows the exclusion`
         : `${detection.id} ${exclusion.label}: no sample shows the exclusion (a match sample whose expected severity the modifier would change without it)`,
     );
-  return [...unreachedLines, ...unshownLines];
+  }
+  const matchedLines = variants
+    .filter((variant) => !quiet.includes(variant))
+    .map((variant) => `${detection.id} matches ${variant.label}, which must match nothing`);
+  return [...unreachedLines, ...unshownLines, ...matchedLines];
 };
 
 /**
- * Why a surviving change may be one no sample can catch: each pattern is deployed as a rule of its own, and when
- * the changed pattern alone would get a sample wrong (miss a match sample it matched, or match a no-match sample)
- * while another pattern gives the detection the same outcome, the change is hidden by that overlap. Empty otherwise,
- * and when patterns were added or dropped.
+ * Whether the changed patterns, each deployed as an EventBridge rule of its own, behave differently from the
+ * rules they replace: rule k stops matching a match sample it matched, or starts matching a no-match sample or a
+ * generated variant it did not match. A dropped pattern is a rule that matches nothing any more.
  */
-const redundancyNote = (
+const changesSomeRule = (
   before: readonly Pattern[],
   after: readonly Pattern[],
-  samples: readonly SampleEvent[],
+  samples: readonly SampleCase[],
+  variants: readonly Variant[],
   compile: typeof compileLoose,
-): string => {
-  if (before.length !== after.length) return '';
-  const changed = before.flatMap((pattern, i) =>
-    JSON.stringify(pattern) === JSON.stringify(after[i])
-      ? []
-      : [{ i, was: compile(pattern), is: compile(after[i] as Pattern) }],
+): boolean => {
+  const never = () => false;
+  const rules =
+    before.length === after.length
+      ? before.flatMap((pattern, k) =>
+          JSON.stringify(pattern) === JSON.stringify(after[k])
+            ? []
+            : [{ was: compile(pattern), is: compile(after[k] as Pattern) }],
+        )
+      : // mutationsOf drops one pattern at a time: the first that differs is the one dropped.
+        [before.findIndex((pattern, k) => JSON.stringify(pattern) !== JSON.stringify(after[k]))].flatMap((k) =>
+          k === -1 ? [] : [{ was: compile(before[k] as Pattern), is: never }],
+        );
+  return rules.some(
+    ({ was, is }) =>
+      samples.some(({ sample, event }) =>
+        sample.expect === 'match' ? was(event) && !is(event) : !was(event) && is(event),
+      ) || variants.some(({ event }) => !was(event) && is(event)),
   );
-  const hidden = changed.filter(({ was, is }) =>
-    samples.some(({ sample, event }) =>
-      sample.expect === 'match' ? was(event) && !is(event) : !was(event) && is(event),
-    ),
-  );
-  return hidden.length === 0
-    ? ''
-    : ` (hidden by overlap: ${hidden.map(({ i }) => `patterns[${i}]`).join(', ')} alone would catch it)`;
 };
 
 /**
- * Applies every mutation of the detection in turn (mutationsOf), recompiled in memory, and counts those some
- * sample catches: a sample that passes on the detection as it is and fails on the mutant (wrong match or
- * wrong expected severity).
+ * Applies every mutation of the detection in turn (mutationsOf), recompiled in memory, and counts those caught:
+ * - by the detection: a sample that passes on the detection as it is fails on the mutant (wrong match, or wrong
+ *   expected severity at its last arrival), or the mutant matches a generated variant;
+ * - by a rule: each pattern is deployed as an EventBridge rule of its own, so a changed pattern that alone
+ *   stops matching a match sample it matched, or starts matching a no-match sample or a generated variant, is
+ *   a changed rule (changesSomeRule), whatever the other patterns match.
  *
  * @example
  * declare const detection: Detection;
- * declare const eventOf: (fixture: string) => unknown;
- * const { caught, total, survivors } = mutationReport(detection, eventOf);
+ * declare const events: SampleEvents;
+ * const { caught, total, survivors } = await mutationReport(detection, events);
  */
-const mutationReport = (detection: Detection, eventOf: (fixture: string) => unknown): MutationReport => {
-  const samples = detection.samples.map((sample) => ({ sample, event: eventOf(sample.fixture) }));
-  const passing = samples.filter((sample) => passes(detection, sample));
+const mutationReport = async (detection: Detection, events: SampleEvents): Promise<MutationReport> => {
+  const { samples, variants } = casesOf(detection, events);
+  const passing: SampleCase[] = [];
+  for (const sample of samples) if (await passes(detection, sample)) passing.push(sample);
   const failingSamples = samples.filter((sample) => !passing.includes(sample)).map(({ sample }) => sample.name);
+  const quiet = variants.filter((variant) => !detection.matches(variant.event));
+  const matchedVariants = variants.filter((variant) => !quiet.includes(variant)).map((variant) => variant.label);
+  // Lone samples first: they are classified synchronously; repeated ones run the pipeline.
+  const ordered = [...passing].sort((a, b) => a.arrivals.length - b.arrivals.length);
   const survivors: string[] = [];
   const invalid: string[] = [];
   const compile = cachedCompiler();
@@ -682,15 +815,20 @@ const mutationReport = (detection: Detection, eventOf: (fixture: string) => unkn
       invalid.push(mutation.label);
       continue;
     }
-    if (passing.some((sample) => !passes(mutant, sample))) caught += 1;
-    else
-      survivors.push(
-        `${mutation.label}${redundancyNote(detection.patterns, mutation.clauses.patterns, passing, compile)}`,
-      );
+    let found =
+      changesSomeRule(detection.patterns, mutation.clauses.patterns, passing, quiet, compile) ||
+      quiet.some((variant) => mutant.matches(variant.event));
+    for (const sample of ordered) {
+      if (found) break;
+      found = !(await passes(mutant, sample));
+    }
+    if (found) caught += 1;
+    else survivors.push(mutation.label);
   }
-  return { total: caught + survivors.length, caught, survivors, invalid, failingSamples };
+  return { total: caught + survivors.length, caught, survivors, invalid, failingSamples, matchedVariants };
 };
 
+export type { SampleEvents };
 export {
   alternativesOf,
   coverageGaps,
@@ -699,5 +837,6 @@ export {
   mutationReport,
   mutationsOf,
   narrowPattern,
+  outcomeOf,
   walkPattern,
 };

@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Detection } from '../../functions/core/detection.js';
 import { type CloudTrailEvent, parseEvent, recordToEvent } from '../../functions/core/event.js';
 import { DEFAULT_DETECTIONS_DIR } from '../../functions/io/detections.js';
 
 const SAMPLES_DIR = join(DEFAULT_DETECTIONS_DIR, 'samples');
+
+/** A sample of a detection file: its name, expected outcome, fixture and, for a threshold, its repetition. */
+type Sample = Detection['samples'][number];
 
 /** A sample from events/samples/ by file name, as stored: a CloudTrail record, or an EventBridge event. */
 const readSample = (fileName: string): Record<string, unknown> =>
@@ -28,4 +32,98 @@ const readSampleRecord = (fileName: string): Record<string, unknown> => {
   return isEnvelope(sample) ? (sample.detail as Record<string, unknown>) : sample;
 };
 
-export { readSample, readSampleEvent, readSampleRecord, SAMPLES_DIR };
+/** `2022-11-10T16:24:34Z` as CloudTrail writes times: whole seconds, no milliseconds. */
+const cloudTrailTime = (ms: number): string =>
+  new Date(Math.round(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
+/**
+ * The events a sample stands for, in the order they arrive; the last one is judged. One event, or for a sample
+ * with `repeat: { count, everyMinutes }` its record `count` times, `everyMinutes` apart from its own eventTime
+ * on, each arrival with an eventID of its own (`…-repeat-1`, `…-repeat-2`, …) so that none is a duplicate.
+ *
+ * @example
+ * sampleArrivals({ name: 'five', expect: 'match', fixture: 'root-console-sign-in-failure.json', repeat: { count: 5, everyMinutes: 3 } })
+ *   .map((event) => event.time); // 16:24:34, 16:27:34, 16:30:34, 16:33:34, 16:36:34
+ */
+const sampleArrivals = (sample: Sample): CloudTrailEvent[] => {
+  if (!sample.repeat) return [readSampleEvent(sample.fixture)];
+  const stored = readSample(sample.fixture);
+  const record = readSampleRecord(sample.fixture);
+  const start = Date.parse(String(record.eventTime));
+  if (Number.isNaN(start)) throw new Error(`${sample.fixture}: a repeated sample needs an eventTime`);
+  const { count, everyMinutes } = sample.repeat;
+  return Array.from({ length: count }, (_, i) => {
+    const time = cloudTrailTime(start + i * everyMinutes * 60_000);
+    const arrival = { ...record, eventID: `${String(record.eventID)}-repeat-${i + 1}`, eventTime: time };
+    return isEnvelope(stored) ? parseEvent({ ...stored, time, detail: arrival }) : recordToEvent(arrival);
+  });
+};
+
+/** An event derived from a match sample that no detection may match. */
+interface Variant {
+  /** `root-password-updated.json as an AWS service event`. */
+  readonly label: string;
+  readonly event: CloudTrailEvent;
+}
+
+/** The source of the PutEvents look-alikes: an application's, as PutEvents allows (never `aws.…`). */
+const APPLICATION_SOURCE = 'com.example.app';
+
+/**
+ * The two events every match sample stands for on the other side of the catalog's two catalog-wide rules
+ * (README, "The detections"), each of which must match no detection:
+ * - the same event put on the bus by an application: `source` com.example.app (PutEvents refuses `aws.`), its
+ *   detail-type and record unchanged;
+ * - the same record as an AWS service event (`eventType` AwsServiceEvent, detail-type "AWS Service Event via
+ *   CloudTrail"): AWS acting on its own, never a person's action.
+ * A match sample alone cannot show the `source` and `detail-type` clauses working; these do.
+ */
+const generatedVariants = (sample: Sample): Variant[] => {
+  if (sample.expect !== 'match') return [];
+  const record = readSampleRecord(sample.fixture);
+  return [
+    {
+      label: `${sample.fixture} put by an application (source ${APPLICATION_SOURCE})`,
+      event: { ...readSampleEvent(sample.fixture), source: APPLICATION_SOURCE },
+    },
+    {
+      label: `${sample.fixture} as an AWS service event`,
+      event: recordToEvent({ ...record, eventType: 'AwsServiceEvent' }),
+    },
+  ];
+};
+
+/** sampleArrivals and generatedVariants, each sample read once (the mutation run asks for them many times). */
+const catalogSampleEvents = () => {
+  const arrivals = new Map<Sample, CloudTrailEvent[]>();
+  const variants = new Map<Sample, Variant[]>();
+  return {
+    arrivals(sample: Sample): readonly CloudTrailEvent[] {
+      let events = arrivals.get(sample);
+      if (!events) {
+        events = sampleArrivals(sample);
+        arrivals.set(sample, events);
+      }
+      return events;
+    },
+    variants(sample: Sample): readonly Variant[] {
+      let derived = variants.get(sample);
+      if (!derived) {
+        derived = generatedVariants(sample);
+        variants.set(sample, derived);
+      }
+      return derived;
+    },
+  };
+};
+
+export {
+  catalogSampleEvents,
+  generatedVariants,
+  isEnvelope,
+  readSample,
+  readSampleEvent,
+  readSampleRecord,
+  SAMPLES_DIR,
+  sampleArrivals,
+};

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Detection, parseDetection } from '../../functions/core/detection.js';
+import { type CloudTrailEvent, recordToEvent } from '../../functions/core/event.js';
 import {
   alternativesOf,
   coverageGaps,
@@ -8,6 +9,8 @@ import {
   mutationReport,
   mutationsOf,
   narrowPattern,
+  outcomeOf,
+  type SampleEvents,
   walkPattern,
 } from '../helpers/clauses.js';
 
@@ -22,14 +25,39 @@ const EVENTS: Record<string, unknown> = {
     source: 'aws.test',
     detail: { eventName: 'A', userIdentity: { type: 'Root', invokedBy: 'x.amazonaws.com' } },
   },
+  'success.json': { source: 'aws.signin', detail: { responseElements: { ConsoleLogin: 'Success' } } },
   'root-a-key.json': {
     source: 'aws.test',
     detail: { eventName: 'A', userIdentity: { type: 'Root', accessKeyId: 'AKIA1' } },
   },
 };
-const eventOf = (fixture: string): unknown => EVENTS[fixture];
 
-type Sample = { name: string; expect: 'match' | 'no-match'; severity?: string; fixture: string };
+/**
+ * A whole record, for the samples that repeat: their arrivals go through the alert pipeline, which builds
+ * alerts from them. A failed root sign-in at 12:00 (each arrival moves it on).
+ */
+const FAILURE = {
+  eventVersion: '1.08',
+  userIdentity: { type: 'Root', accountId: '111122223333', arn: 'arn:aws:iam::111122223333:root' },
+  eventTime: '2025-01-01T12:00:00Z',
+  eventSource: 'signin.amazonaws.com',
+  eventName: 'ConsoleLogin',
+  awsRegion: 'us-east-1',
+  sourceIPAddress: '203.0.113.7',
+  userAgent: 'Mozilla/5.0',
+  responseElements: { ConsoleLogin: 'Failure' },
+  eventID: '00000000-0000-4000-8000-000000000000',
+  eventType: 'AwsConsoleSignIn',
+  recipientAccountId: '111122223333',
+};
+
+type Sample = {
+  name: string;
+  expect: 'match' | 'no-match';
+  severity?: string;
+  fixture: string;
+  repeat?: { count: number; everyMinutes: number };
+};
 const match = (fixture: string, severity?: string): Sample => ({
   name: `match ${fixture}`,
   expect: 'match',
@@ -37,6 +65,38 @@ const match = (fixture: string, severity?: string): Sample => ({
   ...(severity ? { severity } : {}),
 });
 const noMatch = (fixture: string): Sample => ({ name: `no match ${fixture}`, expect: 'no-match', fixture });
+/** FAILURE arriving `count` times, `everyMinutes` apart, the last expected at `severity`. */
+const failures = (count: number, everyMinutes: number, severity: string): Sample => ({
+  name: `${count} failures ${everyMinutes} min apart`,
+  expect: 'match',
+  severity,
+  fixture: 'failure.json',
+  repeat: { count, everyMinutes },
+});
+
+/**
+ * The events of the samples above: EVENTS by fixture, FAILURE's arrivals for a repeated sample, and for a
+ * match sample the variants `variants` lists for its fixture.
+ */
+const eventsOf = (variants: Record<string, unknown[]> = {}): SampleEvents => ({
+  arrivals: (sample) =>
+    sample.repeat
+      ? Array.from({ length: sample.repeat.count }, (_, i) =>
+          recordToEvent({
+            ...FAILURE,
+            eventID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+            eventTime: new Date(Date.UTC(2025, 0, 1, 12) + i * (sample.repeat?.everyMinutes ?? 0) * 60_000)
+              .toISOString()
+              .replace('.000Z', 'Z'),
+          }),
+        )
+      : [EVENTS[sample.fixture] as CloudTrailEvent],
+  variants: (sample) =>
+    sample.expect === 'match'
+      ? (variants[sample.fixture] ?? []).map((event, i) => ({ label: `${sample.fixture} variant ${i}`, event }))
+      : [],
+});
+const events = eventsOf();
 
 /** A valid detection file (JSON is YAML) with these patterns, modifiers and samples, loaded as the catalog is. */
 const detection = (patterns: unknown[], samples: Sample[], severityModifiers: unknown[] = []): Detection =>
@@ -58,6 +118,23 @@ const detection = (patterns: unknown[], samples: Sample[], severityModifiers: un
   );
 
 const ROOT_A_OR_B = { detail: { eventName: ['A', 'B'], userIdentity: { type: ['Root'] } } };
+
+/** A failed sign-in that goes from high to critical at the 5th within 15 minutes, with samples that pin both. */
+const counting = (
+  repeated: Sample[] = [
+    failures(5, 3, 'critical'),
+    failures(4, 1, 'high'),
+    failures(5, 3.6, 'critical'),
+    failures(5, 3.8, 'high'),
+  ],
+): Detection =>
+  detection(
+    [{ source: ['aws.signin'], detail: { responseElements: { ConsoleLogin: ['Failure'] } } }],
+    [...repeated, noMatch('success.json')],
+    [{ severity: 'critical', reason: 'fifth', threshold: { count: 5, withinMinutes: 15, per: 'account' } }],
+  );
+/** failure.json put by an application: what shows the source clause of `counting` working. */
+const FAILURE_VARIANTS = { 'failure.json': [{ ...recordToEvent(FAILURE), source: 'com.example.app' }] };
 
 describe('walkPattern', () => {
   it('visits each $or branch, field and list value, a node before what it holds', () => {
@@ -254,39 +331,78 @@ describe('mutationsOf', () => {
   });
 });
 
+describe('mutationsOf a threshold', () => {
+  it("drops it, changes its severity, and moves its count and window by one within the schema's bounds", () => {
+    // Prepare
+    const clauses = {
+      patterns: [{ a: ['x'] }],
+      severityModifiers: [
+        {
+          severity: 'critical' as const,
+          reason: 'r',
+          threshold: { count: 2, withinMinutes: 1, per: 'account' as const },
+        },
+      ],
+    };
+    // Act
+    const labels = mutationsOf(clauses, 'high').map((mutation) => mutation.label);
+    // Assess
+    expect(labels).toStrictEqual([
+      'drop field patterns[0].a',
+      'drop severityModifiers[0] threshold 2 within 1 min → critical',
+      'severityModifiers[0] severity critical → high',
+      'severityModifiers[0] threshold count 2 → 3',
+      'severityModifiers[0] threshold window 1 → 2 min',
+    ]);
+  });
+});
+
+describe('outcomeOf', () => {
+  it("judges a repeated sample's last arrival through the pipeline, with the modifier's reason", async () => {
+    // Prepare
+    const arrivals = (sample: Sample) => eventsOf().arrivals(sample as Detection['samples'][number]);
+    // Act
+    const fifth = await outcomeOf(counting(), arrivals(failures(5, 3, 'critical')));
+    const fourth = await outcomeOf(counting(), arrivals(failures(4, 3, 'high')));
+    // Assess
+    expect(fifth).toStrictEqual({ matched: true, severity: 'critical', reason: 'fifth' });
+    expect(fourth).toStrictEqual({ matched: true, severity: 'high' });
+  });
+});
+
 describe('coverageGaps', () => {
-  it('passes when a match sample reaches every value and a no-match sample shows every exclusion', () => {
+  it('passes when a match sample reaches every value and a no-match sample shows every exclusion', async () => {
     // Prepare
     const covered = detection(
       [{ detail: { eventName: ['A', 'B'], userIdentity: { type: ['Root'], invokedBy: [{ exists: false }] } } }],
       [match('root-a.json'), match('root-b.json'), noMatch('root-a-invoked.json')],
     );
     // Act, Assess
-    expect(coverageGaps(covered, eventOf)).toStrictEqual([]);
+    expect(await coverageGaps(covered, events)).toStrictEqual([]);
   });
 
-  it('reports a value no match sample reaches', () => {
+  it('reports a value no match sample reaches', async () => {
     // Prepare
     const uncovered = detection([ROOT_A_OR_B], [match('root-a.json'), noMatch('user-a.json')]);
     // Act, Assess
-    expect(coverageGaps(uncovered, eventOf)).toStrictEqual([
+    expect(await coverageGaps(uncovered, events)).toStrictEqual([
       'test-detection patterns[0].detail.eventName B: no match sample reaches it',
     ]);
   });
 
-  it('reports an unreached branch once, with the count of what it holds', () => {
+  it('reports an unreached branch once, with the count of what it holds', async () => {
     // Prepare
     const uncovered = detection(
       [{ detail: { $or: [{ eventName: ['A'] }, { eventName: ['C', 'D'] }] } }],
       [match('root-a.json'), noMatch('root-b.json')],
     );
     // Act, Assess
-    expect(coverageGaps(uncovered, eventOf)).toStrictEqual([
+    expect(await coverageGaps(uncovered, events)).toStrictEqual([
       'test-detection patterns[0].detail.$or[1]: no match sample reaches it (nor any of the 2 alternatives inside it)',
     ]);
   });
 
-  it('counts a value reached only through its own branch', () => {
+  it('counts a value reached only through its own branch', async () => {
     // Prepare: with only the type list narrowed to IAMUser, root-a.json would still match the pattern
     // (through branch 0); narrowing the $or to branch 1 as well shows that no sample reaches IAMUser.
     const branches = detection(
@@ -294,12 +410,12 @@ describe('coverageGaps', () => {
       [match('root-a.json'), match('root-b.json'), noMatch('root-c.json')],
     );
     // Act, Assess
-    expect(coverageGaps(branches, eventOf)).toStrictEqual([
+    expect(await coverageGaps(branches, events)).toStrictEqual([
       'test-detection patterns[0].detail.$or[1].userIdentity.type IAMUser: no match sample reaches it',
     ]);
   });
 
-  it('reports an exclusion no no-match sample shows working', () => {
+  it('reports an exclusion no no-match sample shows working', async () => {
     // Prepare: user-a.json is a no-match sample, but for its type, not its invokedBy.
     const unshown = detection(
       [
@@ -313,12 +429,12 @@ describe('coverageGaps', () => {
       [match('root-a.json'), noMatch('user-a.json'), noMatch('root-a-invoked.json')],
     );
     // Act, Assess
-    expect(coverageGaps(unshown, eventOf)).toStrictEqual([
+    expect(await coverageGaps(unshown, events)).toStrictEqual([
       'test-detection patterns[0].detail.eventName anything-but C: no no-match sample shows the exclusion',
     ]);
   });
 
-  it('reports a modifier no match sample with its severity reaches, and a modifier match nothing shows', () => {
+  it('reports a modifier no match sample with its severity reaches, and a modifier match nothing shows', async () => {
     // Prepare: the only match sample has no expected severity, so it proves nothing of the modifier.
     const modifier = {
       severity: 'critical',
@@ -331,13 +447,13 @@ describe('coverageGaps', () => {
       [modifier],
     );
     // Act, Assess
-    expect(coverageGaps(unproven, eventOf)).toStrictEqual([
+    expect(await coverageGaps(unproven, events)).toStrictEqual([
       'test-detection severityModifiers[0] → critical: no match sample with severity critical reaches it (nor any of the 1 alternative inside it)',
       'test-detection severityModifiers[0].match: no sample shows the exclusion (a match sample whose expected severity the modifier would change without it)',
     ]);
   });
 
-  it('passes a modifier reached by a sample of its severity and shown by a sample of another', () => {
+  it('passes a modifier reached by a sample of its severity and shown by a sample of another', async () => {
     // Prepare
     const modifier = {
       severity: 'critical',
@@ -350,10 +466,10 @@ describe('coverageGaps', () => {
       [modifier],
     );
     // Act, Assess
-    expect(coverageGaps(proven, eventOf)).toStrictEqual([]);
+    expect(await coverageGaps(proven, events)).toStrictEqual([]);
   });
 
-  it('reports a threshold modifier, which no lone sample can reach', () => {
+  it('reports a threshold modifier, which no lone sample can reach', async () => {
     // Prepare
     const threshold = {
       severity: 'critical',
@@ -366,14 +482,34 @@ describe('coverageGaps', () => {
       [threshold],
     );
     // Act, Assess
-    expect(coverageGaps(counted, eventOf)).toStrictEqual([
-      'test-detection severityModifiers[0] threshold 5 within 15 min → critical: no match sample with severity critical reaches it (samples are scored alone: a threshold needs earlier events)',
+    expect(await coverageGaps(counted, events)).toStrictEqual([
+      'test-detection severityModifiers[0] threshold 5 within 15 min → critical: no match sample with severity critical reaches it (a threshold needs a sample with repeat, which arrives often enough to reach it)',
+    ]);
+  });
+
+  it('passes a threshold modifier reached by a sample that repeats', async () => {
+    // Act, Assess
+    expect(await coverageGaps(counting(), eventsOf(FAILURE_VARIANTS))).toStrictEqual([]);
+  });
+
+  it('reports a generated variant the detection matches, and lets a variant show an exclusion', async () => {
+    // Prepare: the variant of root-a.json is a service acting on its own; only the invokedBy exclusion keeps it out.
+    const service = { source: 'aws.test', detail: { eventName: 'A', userIdentity: { invokedBy: 'x.amazonaws.com' } } };
+    const guarded = detection(
+      [{ detail: { eventName: ['A'], userIdentity: { invokedBy: [{ exists: false }] } } }],
+      [match('root-a.json'), noMatch('root-b.json')],
+    );
+    const open = detection([{ detail: { eventName: ['A'] } }], [match('root-a.json'), noMatch('root-b.json')]);
+    // Act, Assess
+    expect(await coverageGaps(guarded, eventsOf({ 'root-a.json': [service] }))).toStrictEqual([]);
+    expect(await coverageGaps(open, eventsOf({ 'root-a.json': [service] }))).toStrictEqual([
+      'test-detection matches root-a.json variant 0, which must match nothing',
     ]);
   });
 });
 
 describe('mutationReport', () => {
-  it('catches every mutation when each clause has a sample that depends on it', () => {
+  it('catches every mutation when each clause has a sample that depends on it', async () => {
     // Prepare
     const proven = detection(
       [{ detail: { eventName: ['A', 'B'], userIdentity: { type: ['Root'], invokedBy: [{ exists: false }] } } }],
@@ -386,19 +522,26 @@ describe('mutationReport', () => {
       ],
     );
     // Act
-    const report = mutationReport(proven, eventOf);
+    const report = await mutationReport(proven, events);
     // Assess
-    expect(report).toStrictEqual({ total: 6, caught: 6, survivors: [], invalid: [], failingSamples: [] });
+    expect(report).toStrictEqual({
+      total: 6,
+      caught: 6,
+      survivors: [],
+      invalid: [],
+      failingSamples: [],
+      matchedVariants: [],
+    });
   });
 
-  it('lists the mutations every sample survives', () => {
+  it('lists the mutations every sample survives', async () => {
     // Prepare: nothing shows that eventName or invokedBy matter.
     const weak = detection(
       [{ detail: { eventName: ['A', 'B'], userIdentity: { type: ['Root'], invokedBy: [{ exists: false }] } } }],
       [match('root-a.json'), match('root-b.json'), noMatch('user-a.json')],
     );
     // Act
-    const report = mutationReport(weak, eventOf);
+    const report = await mutationReport(weak, events);
     // Assess
     expect(report.caught).toBe(4);
     expect(report.survivors).toStrictEqual([
@@ -407,22 +550,54 @@ describe('mutationReport', () => {
     ]);
   });
 
-  it('notes a survivor that the changed pattern alone would catch, hidden by an overlapping pattern', () => {
-    // Prepare: both patterns match root-a.json, as two rules guarding the same change would.
-    const overlapping = detection(
+  it('judges a changed pattern as the rule it is deployed as, whatever another pattern matches', async () => {
+    // Prepare: both patterns match root-a.json, as two rules guarding the same change do. Dropping either,
+    // or A from the second, leaves the detection matching root-a.json, but not the rule that changed.
+    const twoRules = detection(
       [{ detail: { eventName: ['A'] } }, { detail: { eventName: ['A', 'C'] } }],
       [match('root-a.json'), match('root-c.json'), noMatch('user-b.json')],
     );
     // Act
-    const report = mutationReport(overlapping, eventOf);
+    const report = await mutationReport(twoRules, events);
+    // Assess
+    expect(report).toMatchObject({ total: 6, caught: 6, survivors: [] });
+  });
+
+  it('catches the removal of a clause only a generated variant depends on', async () => {
+    // Prepare: no sample tells source aws.test from any other; the variant put by an application does.
+    const sourced = detection(
+      [{ source: ['aws.test'], detail: { eventName: ['A'] } }],
+      [match('root-a.json'), noMatch('root-b.json')],
+    );
+    const putByApplication = { source: 'com.example.app', detail: { eventName: 'A' } };
+    // Act
+    const without = await mutationReport(sourced, events);
+    const withVariant = await mutationReport(sourced, eventsOf({ 'root-a.json': [putByApplication] }));
+    // Assess
+    expect(without.survivors).toStrictEqual(['drop field patterns[0].source']);
+    expect(withVariant).toMatchObject({ caught: 2, survivors: [], matchedVariants: [] });
+  });
+
+  it("catches every change of a threshold's count and window with samples that repeat", async () => {
+    // Act
+    const report = await mutationReport(counting(), eventsOf(FAILURE_VARIANTS));
+    // Assess
+    expect(report).toMatchObject({ total: 8, caught: 8, survivors: [], failingSamples: [] });
+  });
+
+  it('lets a window one minute off survive without the samples at its edge', async () => {
+    // Prepare: spans of 12 and 16 minutes tell 15 from 12 or 17, not from 14 or 16.
+    const coarse = counting([failures(5, 3, 'critical'), failures(4, 1, 'high'), failures(5, 4, 'high')]);
+    // Act
+    const report = await mutationReport(coarse, eventsOf(FAILURE_VARIANTS));
     // Assess
     expect(report.survivors).toStrictEqual([
-      'drop patterns[0]',
-      'drop value patterns[1].detail.eventName A (hidden by overlap: patterns[1] alone would catch it)',
+      'severityModifiers[0] threshold window 15 → 14 min',
+      'severityModifiers[0] threshold window 15 → 16 min',
     ]);
   });
 
-  it('catches a modifier change only with a sample that expects its severity', () => {
+  it('catches a modifier change only with a sample that expects its severity', async () => {
     // Prepare
     const modifier = {
       severity: 'critical',
@@ -435,7 +610,7 @@ describe('mutationReport', () => {
       [modifier],
     );
     // Act
-    const report = mutationReport(loose, eventOf);
+    const report = await mutationReport(loose, events);
     // Assess
     expect(report.survivors).toStrictEqual([
       'drop field patterns[0].detail.eventName',
