@@ -1,27 +1,40 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { type AlertOutcome, type AlertPipeline, createAlertPipeline } from './app/alert-pipeline.js';
 import { createEnricher } from './app/enrich.js';
+import { type HeartbeatOutcome, relayHeartbeat } from './app/heartbeat.js';
 import { parseEvent } from './core/event.js';
+import { isHeartbeatEvent, parseHeartbeatEvent } from './core/heartbeat.js';
 import { toError } from './errors.js';
 import { createAccountNames } from './io/accounts.js';
+import { createAlertFunctionClients } from './io/aws-clients.js';
 import { AlertConfigSchema, detectionParametersOfConfig, loadConfig } from './io/config.js';
 import { detectionsDirFor, loadDetections } from './io/detections.js';
 import { createDynamoState } from './io/dynamo-state.js';
+import { createDynamoHeartbeatLog } from './io/heartbeat-log.js';
+import { hopMetricsOf } from './io/heartbeat-metrics.js';
+import { createHeartbeatSinks } from './io/heartbeat-sinks.js';
 import { createGeoLookup } from './io/ip/geo-lookup.js';
 import { logger } from './io/logger.js';
+import { createHealthMetrics } from './io/metrics.js';
 import { createSinks } from './io/sinks.js';
+
+let clients: ReturnType<typeof createAlertFunctionClients> | undefined;
+/**
+ * The AWS clients, made once, with connect and request timeouts that fit the function's 30 s (io/aws-clients.ts).
+ * The SQS client sends to its regional endpoint rather than the queue URL's host (the same host in Lambda), so
+ * a local run's AWS_ENDPOINT_URL_SQS holds.
+ */
+const awsClients = () => {
+  clients ??= createAlertFunctionClients();
+  return clients;
+};
 
 /**
  * The deployed wiring, built on the first invocation: configuration and catalog are checked once (a
  * bad deploy fails every invocation with every problem listed), the catalog's placeholders resolved from the
  * environment (TRAIL_BUCKETS, ALERTER_KEY_ARN, …). `ownAccountId` comes from the function
- * ARN: the IAM alias is looked up for that account only. The SQS client sends to its regional endpoint
- * rather than the queue URL's host (the same host in Lambda), so a local run's AWS_ENDPOINT_URL_SQS holds.
+ * ARN: the IAM alias is looked up for that account only. When the state table fails or hangs, alerts go out
+ * without deduplication, counted as the `StateUnavailable` metric (io/metrics.ts).
  */
 const createProductionPipeline = (env: Record<string, string | undefined>, ownAccountId?: string): AlertPipeline => {
   const config = loadConfig(AlertConfigSchema, env);
@@ -31,15 +44,17 @@ const createProductionPipeline = (env: Record<string, string | undefined>, ownAc
     detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT),
     detectionParametersOfConfig(config),
   );
+  const { dynamodb, sns, sqs, organizations, iam } = awsClients();
   return createAlertPipeline({
     detections,
     minSeverity: config.MIN_SEVERITY,
     runbookBaseUrl: config.RUNBOOK_BASE_URL,
-    state: createDynamoState(new DynamoDBClient({}), config.STATE_TABLE),
+    state: createDynamoState(dynamodb, config.STATE_TABLE),
+    metrics: createHealthMetrics(env.ROOTWATCH_STAGE),
     sinks: createSinks({
-      sns: new SNSClient({}),
+      sns,
       topicArn: config.ALERT_TOPIC_ARN,
-      sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
+      sqs,
       slackQueueUrl: config.SLACK_QUEUE_URL,
       detections,
     }),
@@ -47,27 +62,44 @@ const createProductionPipeline = (env: Record<string, string | undefined>, ownAc
       geo: createGeoLookup(),
       accountNames: createAccountNames({
         ...(config.ACCOUNT_NAMES ? { names: config.ACCOUNT_NAMES } : {}),
-        // Organizations answers from us-east-1 whatever the caller's region.
-        ...(config.ACCOUNT_LOOKUP === 'organizations'
-          ? { organizations: new OrganizationsClient({ region: 'us-east-1' }) }
-          : {}),
-        iam: new IAMClient({}),
+        ...(config.ACCOUNT_LOOKUP === 'organizations' ? { organizations } : {}),
+        iam,
         ...(ownAccountId ? { ownAccountId } : {}),
       }),
     }),
   });
 };
 
+/**
+ * The heartbeat's path through this function (app/heartbeat.ts): to the same topic and queue as an alert, with its
+ * hops in the state table and as metrics. Built on the first heartbeat.
+ */
+const createProductionHeartbeat = (env: Record<string, string | undefined>) => {
+  const config = loadConfig(AlertConfigSchema, env);
+  const { dynamodb, sns, sqs } = awsClients();
+  return relayHeartbeat({
+    log: createDynamoHeartbeatLog(dynamodb, config.STATE_TABLE),
+    metrics: hopMetricsOf(env),
+    ...createHeartbeatSinks({ sns, topicArn: config.ALERT_TOPIC_ARN, sqs, slackQueueUrl: config.SLACK_QUEUE_URL }),
+  });
+};
+
 let pipeline: AlertPipeline | undefined;
+let heartbeat: ReturnType<typeof createProductionHeartbeat> | undefined;
 
 /**
  * The alert function, invoked by the EventBridge rules. Throws (so Lambda retries, then the event goes
- * to the alert DLQ with the error) when the event does not parse, the state is unreachable, or a
- * destination failed.
+ * to the alert DLQ with the error) when the event does not parse or a destination failed (an unreachable
+ * state table is not a failure: the alert goes out without deduplication). A heartbeat (source rootwatch.heartbeat, its own rule) takes the heartbeat's path
+ * instead of the detections'.
  */
-const handler = async (event: unknown, context: Context): Promise<AlertOutcome> => {
+const handler = async (event: unknown, context: Context): Promise<AlertOutcome | HeartbeatOutcome> => {
   logger.addContext(context);
   try {
+    if (isHeartbeatEvent(event)) {
+      heartbeat ??= createProductionHeartbeat(process.env);
+      return await heartbeat(parseHeartbeatEvent(event));
+    }
     pipeline ??= createProductionPipeline(process.env, context.invokedFunctionArn?.split(':')[4]);
     const parsed = parseEvent(event);
     logger.appendKeys({ eventId: parsed.id, account: parsed.account, eventName: parsed.detail.eventName });

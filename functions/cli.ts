@@ -8,6 +8,7 @@ import {
   AlertConfigSchema,
   type DetectionParameterValues,
   detectionParametersOf,
+  MetricsConfigSchema,
   parseDetectionParameterValues,
   readDetectionParameterFile,
 } from './io/config.js';
@@ -26,6 +27,11 @@ const USAGE = `Usage:
   rootwatch demo [--all]
       The catalog's sample events through the full alert pipeline, with local stand-ins for SNS, SQS,
       DynamoDB and Slack: prints what Slack and e-mail receive. SLACK_WEBHOOK_URL=... posts to a real channel.
+  rootwatch test-alert --stage S [--region R] [--profile P] [--timeout SECONDS]
+      Puts a test heartbeat on the deployed stage's event bus and reports, hop by hop, how far it got
+      (rule → alert function → SNS topic and Slack queue → notifier), read back from rootwatch-S-state.
+      Credentials and region from the AWS SDK's chain (AWS_PROFILE, --profile, AWS_REGION, --region).
+      Exit status: 0 when it reached the notifier, 1 when it did not within the timeout (default 60 s).
 
 Options:
   --format         table (default), ndjson (one alert document a line), json (an array),
@@ -88,6 +94,41 @@ const parameterValuesOf = (configFile: string | undefined, params: readonly stri
   return params.length === 0 ? fromFile : { ...fromFile, ...parseDetectionParameterValues(fromFlags, '--param') };
 };
 
+/** The longest `--timeout` of test-alert: an hour. */
+const MAX_TEST_ALERT_SECONDS = 3600;
+
+const runTestAlertCommand = async (args: string[], io: CliIo): Promise<number> => {
+  const { values } = parseArgs({
+    args,
+    options: {
+      stage: { type: 'string' },
+      region: { type: 'string' },
+      profile: { type: 'string' },
+      timeout: { type: 'string' },
+    },
+  });
+  if (!values.stage)
+    throw new UsageError('test-alert needs --stage (the stage deployed, as in serverless deploy --stage)');
+  const stage = MetricsConfigSchema.shape.ROOTWATCH_STAGE.safeParse(values.stage);
+  if (!stage.success) throw new UsageError(`--stage "${values.stage}" is not ${stage.error.issues[0]?.message}`);
+  const timeoutSeconds = values.timeout === undefined ? 60 : Number(values.timeout);
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > MAX_TEST_ALERT_SECONDS) {
+    throw new UsageError(
+      `--timeout must be a whole number of seconds from 1 to ${MAX_TEST_ALERT_SECONDS} (got "${values.timeout}")`,
+    );
+  }
+  const { runTestAlert } = await import('./commands/test-alert.js');
+  return runTestAlert(
+    {
+      stage: stage.data,
+      timeoutSeconds,
+      ...(values.region ? { region: values.region } : {}),
+      ...(values.profile ? { profile: values.profile } : {}),
+    },
+    io,
+  );
+};
+
 const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   const { values, positionals } = parseArgs({
     args,
@@ -140,6 +181,8 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
         // The alert document's JSON Schema; `npm run schema` keeps schema/alert.schema.json in step.
         io.stdout(`${JSON.stringify(alertJsonSchema(), null, 2)}\n`);
         return 0;
+      case 'test-alert':
+        return await runTestAlertCommand(rest, io);
       case 'demo': {
         const { values } = parseArgs({ args: rest, options: { all: { type: 'boolean' } } });
         const { runDemo } = await import('./commands/demo.js');

@@ -83,6 +83,36 @@ class DeliveryError extends AlerterError {
   }
 }
 
+/**
+ * EventBridge did not take an event put with PutEvents: its per-entry error code (`NotAuthorizedForSourceException`,
+ * `InvalidArgument`, …) and message, or, without a code, the request's own error as the cause.
+ */
+class PutEventsError extends AlerterError {
+  public constructor(
+    public readonly errorCode: string | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(errorCode ? `EventBridge refused the event: ${errorCode}: ${message}` : message, options);
+  }
+}
+
+/**
+ * The guard's expected state (the document packaging writes from the generated template) is missing, invalid, or
+ * names something the guard cannot resolve into a physical id.
+ */
+class ExpectedStateError extends AlerterError {}
+
+/** A call to the state table did not answer within its time budget (the alert goes on without it). */
+class StateTimeoutError extends AlerterError {
+  public constructor(
+    public readonly operation: string,
+    public readonly timeoutMs: number,
+  ) {
+    super(`the state table did not answer ${operation} within ${timeoutMs} ms`);
+  }
+}
+
 /** Narrows an unknown thrown value to an Error, wrapping anything else. */
 const toError = (value: unknown): Error => (value instanceof Error ? value : new Error(String(value)));
 
@@ -93,9 +123,12 @@ export {
   DeliveryError,
   DetectionFileError,
   EventParseError,
+  ExpectedStateError,
   InputError,
   InvalidPatternError,
   IpDatabaseError,
+  PutEventsError,
   SlackDeliveryError,
+  StateTimeoutError,
   toError,
 };

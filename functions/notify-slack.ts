@@ -1,12 +1,15 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { receiveHeartbeat } from './app/heartbeat.js';
 import { createSlackNotifier } from './app/slack-notifier.js';
+import { toError } from './errors.js';
+import { createNotifierClients } from './io/aws-clients.js';
 import { loadConfig, NotifierConfigSchema } from './io/config.js';
 import { detectionsDirFor, loadDetections } from './io/detections.js';
 import { createDynamoState } from './io/dynamo-state.js';
+import { createDynamoHeartbeatLog } from './io/heartbeat-log.js';
+import { hopMetricsOf } from './io/heartbeat-metrics.js';
 import { logger } from './io/logger.js';
+import { createHealthMetrics } from './io/metrics.js';
 import { createPostponer, createSlackDeadLetters } from './io/slack-queue.js';
 import { postSlackMessage } from './io/slack-webhook.js';
 import { createWebhookUrlReader } from './io/slack-webhook-url.js';
@@ -17,32 +20,63 @@ import { createWebhookUrlReader } from './io/slack-webhook-url.js';
  */
 const MAX_RETRY_AFTER_MS = 5_000;
 
-/** The deployed wiring, built on the first invocation from the environment (checked once). */
+/**
+ * The deployed wiring, built on the first invocation from the environment (checked once), with the clients'
+ * timeouts of io/aws-clients.ts. `webhookUrl` reads the URL from SSM (cached for five minutes); the handler asks
+ * it first, so a missing, empty, denied or wrong parameter fails the invocation before any message is touched.
+ */
 const createProductionNotifier = (env: Record<string, string | undefined>) => {
   const config = loadConfig(NotifierConfigSchema, env);
-  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-  const webhookUrl = createWebhookUrlReader(new SSMClient({}), config.SLACK_WEBHOOK_PARAMETER);
-  return createSlackNotifier({
+  const clients = createNotifierClients();
+  const webhookUrl = createWebhookUrlReader(clients.ssm, config.SLACK_WEBHOOK_PARAMETER);
+  let receive: ReturnType<typeof receiveHeartbeat> | undefined;
+  const notify = createSlackNotifier({
     // Titles and runbooks only: the notifier matches no event, so its placeholders need no values.
     detections: loadDetections(detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT), {}),
-    state: createDynamoState(new DynamoDBClient({}), config.STATE_TABLE),
-    post: async (message) => {
-      await postSlackMessage(await webhookUrl(), message, { maxRetryAfterMs: MAX_RETRY_AFTER_MS });
+    state: createDynamoState(clients.dynamodb, config.STATE_TABLE),
+    post: async (message, { deadlineMs }) => {
+      await postSlackMessage(await webhookUrl(), message, {
+        maxRetryAfterMs: MAX_RETRY_AFTER_MS,
+        deadline: deadlineMs,
+      });
     },
-    deadLetter: createSlackDeadLetters(sqs, config.SLACK_DLQ_URL),
-    postpone: createPostponer(sqs, config.SLACK_QUEUE_URL),
+    deadLetter: createSlackDeadLetters(clients.sqs, config.SLACK_DLQ_URL),
+    postpone: createPostponer(clients.sqs, config.SLACK_QUEUE_URL),
     minIntervalMs: config.SLACK_MIN_INTERVAL_MS,
-    maxReceives: config.SLACK_MAX_RECEIVES,
+    maxAgeMs: config.SLACK_MAX_AGE_HOURS * 3_600_000,
+    metrics: createHealthMetrics(env.ROOTWATCH_STAGE),
+    // The heartbeat's last hop: recorded in the state table and as a metric, never posted. Built on the first
+    // heartbeat, so that its configuration (ROOTWATCH_STAGE) never stands between an alert and Slack.
+    heartbeat: (beat) => {
+      receive ??= receiveHeartbeat({
+        log: createDynamoHeartbeatLog(clients.dynamodb, config.STATE_TABLE),
+        metrics: hopMetricsOf(env),
+      });
+      return receive(beat);
+    },
   });
+  return { webhookUrl, notify };
 };
 
 let notifier: ReturnType<typeof createProductionNotifier> | undefined;
 
-/** The Slack notifier, fed by the Slack queue's event source mapping (partial batch responses). */
+/**
+ * The Slack notifier, fed by the Slack queue's event source mapping (partial batch responses). Throws, failing
+ * the invocation so that its Errors alarm fires and every message stays queued, when the configuration is
+ * invalid or the webhook URL cannot be read from SSM; any other problem is one message's, reported in the
+ * batch response.
+ */
 const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
-  notifier ??= createProductionNotifier(process.env);
-  return notifier(event);
+  try {
+    notifier ??= createProductionNotifier(process.env);
+    await notifier.webhookUrl();
+    return await notifier.notify(event, context);
+  } catch (error) {
+    const err = toError(error);
+    logger.error('notifier failed; the messages stay queued', { errorName: err.name, error: err.message });
+    throw err;
+  }
 };
 
 export { handler };

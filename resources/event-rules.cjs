@@ -13,8 +13,8 @@
  * - `Rule<Id><n>` (AWS::Events::Rule) on the default bus, named `rootwatch-<stage>-<id>[-<n>]`,
  *   targeting the alert function with a retry policy and the rules' dead-letter queue;
  * - `Rule<Id><n>Permission` (AWS::Lambda::Permission) letting that rule, and only it, invoke the function.
- * Plus the dead-letter queue `rootwatch-<stage>-rules-dlq` and its policy, which lets only these
- * rules send to it.
+ * Plus the dead-letter queue `rootwatch-<stage>-rules-dlq` (retained when the stack is deleted) and its policy,
+ * which lets only these rules send to it and denies its messages to everyone but the operator role.
  *
  * The catalog is read by the project's own loader (functions/io/detections.ts, loaded through tsx), the one the
  * functions and tests use, so a file the alert function would refuse fails packaging with the same
@@ -44,6 +44,13 @@ const EVENTS_DIR = path.resolve(__dirname, '..', 'events');
 const ALERT_FUNCTION = 'AlertLambdaFunction';
 const DEAD_LETTER_QUEUE = 'RulesDeadLetterQueue';
 const DEAD_LETTER_QUEUE_POLICY = 'RulesDeadLetterQueuePolicy';
+/**
+ * The ARN of `stage`'s operator role, the one role people use to read and clear what landed in a DLQ (see the top of
+ * resources/alerting.yml), as CloudFormation fills in the partition and account.
+ */
+const operatorRoleArn = (stage) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/rootwatch-${stage}-operator`,
+});
 /** https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html: Name, 1 to 64 of [.\-_A-Za-z0-9]. */
 const MAX_RULE_NAME_LENGTH = 64;
 /**
@@ -197,9 +204,12 @@ const buildEventRules = (stage, catalog) => {
     }
   }
 
-  // Events EventBridge could not deliver after its retries; kept 14 days (the maximum) for replay.
+  // Events EventBridge could not deliver after its retries; kept 14 days (the maximum) for replay, and kept when the
+  // stack is deleted, like the other DLQs (resources/alerting.yml).
   resources[DEAD_LETTER_QUEUE] = {
     Type: 'AWS::SQS::Queue',
+    DeletionPolicy: 'Retain',
+    UpdateReplacePolicy: 'Retain',
     Properties: {
       QueueName: `rootwatch-${stage}-rules-dlq`,
       MessageRetentionPeriod: 1209600,
@@ -207,7 +217,14 @@ const buildEventRules = (stage, catalog) => {
       SqsManagedSseEnabled: true,
     },
   };
+  // Who may touch the queue, as for the other queues (the top of resources/alerting.yml): EventBridge sends for these
+  // rules (aws:SourceArn), and only for them; every other principal but the operator role is denied the data actions
+  // (reading, deleting, sending, purging or redriving a message), and any request without TLS is denied.
+  // SetQueueAttributes and the rest of the queue's management stay with IAM, so CloudFormation can update this policy.
   // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+  // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-security-best-practices.html
+  const queueArn = { 'Fn::GetAtt': [DEAD_LETTER_QUEUE, 'Arn'] };
   resources[DEAD_LETTER_QUEUE_POLICY] = {
     Type: 'AWS::SQS::QueuePolicy',
     Properties: {
@@ -220,10 +237,37 @@ const buildEventRules = (stage, catalog) => {
             Effect: 'Allow',
             Principal: { Service: 'events.amazonaws.com' },
             Action: 'sqs:SendMessage',
-            Resource: { 'Fn::GetAtt': [DEAD_LETTER_QUEUE, 'Arn'] },
+            Resource: queueArn,
             Condition: {
               ArnEquals: { 'aws:SourceArn': ruleLogicalIds.map((ruleId) => ({ 'Fn::GetAtt': [ruleId, 'Arn'] })) },
             },
+          },
+          {
+            // EventBridge is an AWS service principal, left to the Allow above.
+            Sid: 'OnlyRootwatchTouchesMessages',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: [
+              'sqs:SendMessage',
+              'sqs:ReceiveMessage',
+              'sqs:DeleteMessage',
+              'sqs:ChangeMessageVisibility',
+              'sqs:PurgeQueue',
+              'sqs:StartMessageMoveTask',
+            ],
+            Resource: queueArn,
+            Condition: {
+              ArnNotEquals: { 'aws:PrincipalArn': [operatorRoleArn(stage)] },
+              BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
+            },
+          },
+          {
+            Sid: 'DenyInsecureTransport',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'sqs:*',
+            Resource: queueArn,
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
           },
         ],
       },

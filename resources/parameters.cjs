@@ -16,12 +16,19 @@
  * checked the same way, by the alert function's fields (TRAIL_BUCKETS, …); resources/event-rules.cjs takes their
  * values from checkDetectionParameters to resolve the patterns' placeholders, so the rules and the function agree.
  *
- * Emits one `AlertEmailSubscription<hash>` (AWS::SNS::Subscription, protocol email) per address of
- * `alertEmails`; the logical id derives from the address, so adding or removing one leaves the others in place.
- * Above `emailMinSeverity: info`, each has a filter policy on the `severity` message attribute that still lets
- * through messages without one (the CloudWatch alarms'):
- *   {"$or":[{"severity":["high","critical"]},{"severity":[{"exists":false}]}]}
- * https://docs.aws.amazon.com/sns/latest/dg/and-or-logic.html, .../attribute-key-matching.html
+ * Emits, per address of `alertEmails`, two e-mail subscriptions (AWS::SNS::Subscription, protocol email); their
+ * logical ids derive from the address, so adding or removing one leaves the others in place:
+ * - `AlertEmailSubscription<hash>` to the alert topic, with a filter policy on the message attributes. It drops the
+ *   heartbeats, which alone carry `kind` (functions/core/heartbeat.ts); above `emailMinSeverity: info`, it also drops
+ *   alerts below that severity, letting through messages with attributes but no `severity`:
+ *     info:  {"kind":[{"exists":false}]}
+ *     high:  {"kind":[{"exists":false}],"$or":[{"severity":["high","critical"]},{"severity":[{"exists":false}]}]}
+ * - `AlarmEmailSubscription<hash>` to the alarm topic (resources/alarms.yml), unfiltered. CloudWatch publishes alarm
+ *   notifications without message attributes, and SNS delivers a message without attributes to no subscription
+ *   that has an attribute filter policy: `"exists": false` "only matches if at least one attribute is present". So
+ *   the alert topic's filtered subscriptions never see an alarm; the alarm topic's deliver every one.
+ * https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html, .../and-or-logic.html,
+ * https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-policies.html
  */
 
 const crypto = require('node:crypto');
@@ -29,15 +36,16 @@ const { register } = require('tsx/cjs/api');
 
 // One tsx namespace for both generators (resources/event-rules.cjs too), so they share one copy of each module.
 const typescript = register({ namespace: 'rootwatch-resources' });
-const { AlertConfigSchema, EmailConfigSchema, NotifierConfigSchema, safeParseConfig } = typescript.require(
-  '../functions/io/config.ts',
-  __filename,
-);
+const { AlertConfigSchema, EmailConfigSchema, HeartbeatConfigSchema, NotifierConfigSchema, safeParseConfig } =
+  typescript.require('../functions/io/config.ts', __filename);
 const { SEVERITIES } = typescript.require('../functions/core/severity.ts', __filename);
+const { HEARTBEAT_ATTRIBUTE } = typescript.require('../functions/core/heartbeat.ts', __filename);
 const { ConfigError } = typescript.require('../functions/errors.ts', __filename);
 typescript.unregister();
 
 const ALERT_TOPIC = 'AlertTopic';
+/** The alarms' topic (resources/alarms.yml): CloudWatch alarm notifications, for people. */
+const ALARM_TOPIC = 'AlarmTopic';
 
 /**
  * Each parameter, the schema that validates it and its field there: for a function's schema, the environment
@@ -55,6 +63,7 @@ const PARAMETERS = {
   slackWebhookParameter: { schema: NotifierConfigSchema, field: 'SLACK_WEBHOOK_PARAMETER' },
   alertEmails: { schema: EmailConfigSchema, field: 'alertEmails' },
   emailMinSeverity: { schema: EmailConfigSchema, field: 'emailMinSeverity' },
+  heartbeatMinutes: { schema: HeartbeatConfigSchema, field: 'heartbeatMinutes' },
 };
 
 /** One or more serverless.yml parameters are invalid; the message names each, so packaging fails. */
@@ -128,6 +137,12 @@ const checkDetectionParameters = (values) => {
   };
 };
 
+/**
+ * The heartbeat's configuration, `{ heartbeatMinutes }`, once every parameter is valid: resources/heartbeat.cjs builds
+ * the schedule and the alarms' period from it.
+ */
+const checkHeartbeatParameters = (values) => parseParameters(values).get(HeartbeatConfigSchema);
+
 /** Every parameter's value, resolved through the framework (`param:<name>`). */
 const resolveParameterValues = async (resolveVariable) => {
   const names = Object.keys(PARAMETERS);
@@ -135,22 +150,30 @@ const resolveParameterValues = async (resolveVariable) => {
   return Object.fromEntries(names.map((name, index) => [name, resolved[index]]));
 };
 
-/** The e-mail subscriptions' `Resources`, for the filter `emailMinSeverity`. */
-const buildEmailSubscriptions = (emails, minSeverity) => {
+/**
+ * The alert topic's e-mail filter policy for `minSeverity`: never a heartbeat (the only messages with `kind`), and
+ * above info only alerts of `minSeverity` or more (or messages with attributes but no `severity`).
+ */
+const emailFilterPolicy = (minSeverity) => {
+  const noHeartbeats = { [HEARTBEAT_ATTRIBUTE.name]: [{ exists: false }] };
+  if (minSeverity === SEVERITIES[0]) return noHeartbeats;
   const wanted = SEVERITIES.slice(SEVERITIES.indexOf(minSeverity));
-  const filter =
-    minSeverity === SEVERITIES[0]
-      ? {}
-      : {
-          FilterPolicyScope: 'MessageAttributes',
-          FilterPolicy: { $or: [{ severity: wanted }, { severity: [{ exists: false }] }] },
-        };
+  return { ...noHeartbeats, $or: [{ severity: wanted }, { severity: [{ exists: false }] }] };
+};
+
+/** The e-mail subscriptions' `Resources`: to the alert topic, filtered for `emailMinSeverity`; to the alarm topic. */
+const buildEmailSubscriptions = (emails, minSeverity) => {
+  const filter = { FilterPolicyScope: 'MessageAttributes', FilterPolicy: emailFilterPolicy(minSeverity) };
   const resources = {};
   for (const email of emails) {
     const hash = crypto.createHash('sha256').update(email.toLowerCase()).digest('hex').slice(0, 10);
     resources[`AlertEmailSubscription${hash}`] = {
       Type: 'AWS::SNS::Subscription',
       Properties: { TopicArn: { Ref: ALERT_TOPIC }, Protocol: 'email', Endpoint: email, ...filter },
+    };
+    resources[`AlarmEmailSubscription${hash}`] = {
+      Type: 'AWS::SNS::Subscription',
+      Properties: { TopicArn: { Ref: ALARM_TOPIC }, Protocol: 'email', Endpoint: email },
     };
   }
   return resources;
@@ -165,5 +188,7 @@ const resolveParameters = async ({ resolveVariable }) => {
 module.exports = resolveParameters;
 module.exports.checkParameters = checkParameters;
 module.exports.checkDetectionParameters = checkDetectionParameters;
+module.exports.checkHeartbeatParameters = checkHeartbeatParameters;
+module.exports.emailFilterPolicy = emailFilterPolicy;
 module.exports.resolveParameterValues = resolveParameterValues;
 module.exports.PARAMETERS = PARAMETERS;

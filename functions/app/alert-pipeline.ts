@@ -3,11 +3,11 @@ import { matchDetections, needsCount, type RecentCount, scoreMatches } from '../
 import type { Detection } from '../core/detection.js';
 import type { CloudTrailEvent } from '../core/event.js';
 import { type Severity, severityRank } from '../core/severity.js';
-import { toError } from '../errors.js';
 import { logger } from '../io/logger.js';
 import { deliver } from './deliver.js';
 import type { Enricher } from './enrich.js';
-import type { AlertState, Sink } from './ports.js';
+import type { AlertState, HealthMetrics, Sink } from './ports.js';
+import { DEFAULT_STATE_TIMEOUT_MS, type GuardedState, guardState } from './state-guard.js';
 
 interface AlertPipelineOptions {
   detections: readonly Detection[];
@@ -18,6 +18,13 @@ interface AlertPipelineOptions {
   state: AlertState;
   enrich: Enricher;
   sinks: readonly Sink[];
+  /** Counts the state failing (CloudWatch in the alert function); none by default. */
+  metrics?: HealthMetrics;
+  /**
+   * The longest one state call may take before the alert goes on without the state. Default 6000: above the
+   * DynamoDB client's own worst case (io/aws-clients.ts, about 5 s), so this bounds any state port, not the SDK.
+   */
+  stateTimeoutMs?: number;
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number;
 }
@@ -26,7 +33,15 @@ interface AlertPipelineOptions {
 type AlertOutcome =
   | { status: 'no-match' | 'duplicate' }
   | { status: 'below-threshold'; severity: Severity }
-  | { status: 'delivered'; eventID: string; detections: string[]; severity: Severity; sinks: string[] };
+  | {
+      status: 'delivered';
+      eventID: string;
+      detections: string[];
+      severity: Severity;
+      sinks: string[];
+      /** Present, false, when the state failed: sent without deduplication, thresholds scored as first. */
+      deduplicated?: false;
+    };
 
 interface AlertPipeline {
   /**
@@ -36,9 +51,10 @@ interface AlertPipeline {
   match(event: CloudTrailEvent): Detection[];
   /**
    * claim → count → score → severity floor → enrich → build → deliver, for an event `match` matched.
-   * `invocation` names who claims the event (the Lambda request id). Rejects with the state's error
-   * when the event cannot be claimed, and with DeliveryError when a destination failed (after every
-   * destination was tried), so that Lambda retries what is missing.
+   * `invocation` names who claims the event (the Lambda request id). When the state fails or hangs,
+   * the alert still goes out, without deduplication (duplicates are better than silence). Rejects with
+   * DeliveryError when a destination failed (after every destination was tried), so that Lambda retries
+   * what is missing.
    */
   alert(event: CloudTrailEvent, matched: readonly Detection[], invocation: string): Promise<AlertOutcome>;
   /** `match`, then `alert` when something matched. */
@@ -53,24 +69,19 @@ const countsFor = async (
   event: CloudTrailEvent,
   matched: readonly Detection[],
   state: AlertState,
+  guard: GuardedState,
 ): Promise<RecentCount> => {
   const counts = new Map<string, number>();
   const timeMs = Date.parse(event.time) || 0;
   for (const detection of matched.filter(needsCount)) {
     for (const modifier of detection.modifiers) {
       if (modifier.kind !== 'threshold') continue;
-      const key = `${detection.id}|${modifier.withinMs}`;
-      try {
-        counts.set(
-          key,
-          await state.countRecent(`${detection.id}#${event.account}`, event.id, timeMs, modifier.withinMs),
-        );
-      } catch (error) {
-        logger.warn('could not count recent events; scoring as the first', {
-          detection: detection.id,
-          error: toError(error).message,
-        });
-      }
+      const count = await guard.call(
+        'countRecent',
+        () => state.countRecent(`${detection.id}#${event.account}`, event.id, timeMs, modifier.withinMs),
+        1,
+      );
+      counts.set(`${detection.id}|${modifier.withinMs}`, count);
     }
   }
   return (detection, windowMs) => counts.get(`${detection.id}|${windowMs}`) ?? 1;
@@ -79,10 +90,12 @@ const countsFor = async (
 /**
  * The one alert pipeline, written once for the alert Lambda, replay and the demo; each passes its own
  * state, enrichment and sinks (DynamoDB, SNS and the Slack queue; memory and stdout; the local
- * stand-ins). One eventID yields one alert, whichever rule, retry or duplicate delivered it.
+ * stand-ins). One eventID yields one alert, whichever rule, retry or duplicate delivered it, as long as
+ * the state answers; when it does not, the alert goes out anyway, and may go out twice.
  */
 const createAlertPipeline = (options: AlertPipelineOptions): AlertPipeline => {
   const now = options.now ?? Date.now;
+  const stateTimeoutMs = options.stateTimeoutMs ?? DEFAULT_STATE_TIMEOUT_MS;
   const floor = severityRank(options.minSeverity);
   const { detections, state, sinks } = options;
 
@@ -93,12 +106,18 @@ const createAlertPipeline = (options: AlertPipelineOptions): AlertPipeline => {
     matched: readonly Detection[],
     invocation: string,
   ): Promise<AlertOutcome> => {
-    const delivered = await state.claim(event.id, invocation, now());
-    if (!delivered || sinks.every((sink) => delivered.has(sink.name))) {
+    const guard = guardState(options.metrics, stateTimeoutMs);
+    const claimed = await guard.call<Set<string> | undefined | 'unavailable'>(
+      'claim',
+      () => state.claim(event.id, invocation, now()),
+      'unavailable',
+    );
+    if (!claimed || (claimed !== 'unavailable' && sinks.every((sink) => claimed.has(sink.name)))) {
       logger.info('duplicate delivery: another invocation is alerting, or has alerted, on this event');
       return { status: 'duplicate' };
     }
-    const matches = scoreMatches(event, matched, await countsFor(event, matched, state));
+    const delivered: ReadonlySet<string> = claimed === 'unavailable' ? new Set() : claimed;
+    const matches = scoreMatches(event, matched, await countsFor(event, matched, state, guard));
     const severity = matches[0]?.severity ?? 'info';
     if (severityRank(severity) < floor) {
       logger.info('below MIN_SEVERITY', { severity });
@@ -110,10 +129,18 @@ const createAlertPipeline = (options: AlertPipelineOptions): AlertPipeline => {
     });
     const sent = await deliver(document, sinks, {
       delivered,
-      markDelivered: (sink) => state.markDelivered(event.id, sink, now()),
+      markDelivered: (sink) => guard.call('markDelivered', () => state.markDelivered(event.id, sink, now()), undefined),
     });
-    logger.info('alert delivered', { detections: document.detections, severity, sinks: sent });
-    return { status: 'delivered', eventID: document.eventID, detections: document.detections, severity, sinks: sent };
+    const deduplicated = guard.available;
+    logger.info('alert delivered', { detections: document.detections, severity, sinks: sent, deduplicated });
+    return {
+      status: 'delivered',
+      eventID: document.eventID,
+      detections: document.detections,
+      severity,
+      sinks: sent,
+      ...(deduplicated ? {} : { deduplicated }),
+    };
   };
 
   return {

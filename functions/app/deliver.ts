@@ -6,6 +6,10 @@ import type { Sink } from './ports.js';
 interface DeliveryRecord {
   /** Destinations that already have this alert (a retry skips them). */
   delivered: ReadonlySet<string>;
+  /**
+   * Records that `sink` has the alert. Resolves even when the state fails (app/state-guard.ts logs and counts
+   * it): delivered but not remembered, a retry may repeat the destination. Better twice than never.
+   */
   markDelivered(sink: string): Promise<void>;
 }
 
@@ -19,12 +23,7 @@ const deliver = async (alert: Alert, sinks: readonly Sink[], record: DeliveryRec
   const results = await Promise.allSettled(
     pending.map(async (sink) => {
       await sink.send(alert);
-      try {
-        await record.markDelivered(sink.name);
-      } catch (error) {
-        // Delivered, but not remembered: a retry may repeat this destination. Better twice than never.
-        logger.error('could not record a delivery', { sink: sink.name, error: toError(error).message });
-      }
+      await record.markDelivered(sink.name);
       return sink.name;
     }),
   );

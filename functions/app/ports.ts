@@ -30,6 +30,18 @@ interface AlertState {
   countRecent(key: string, eventId: string, eventTimeMs: number, windowMs: number): Promise<number>;
 }
 
+/** A call to the state, named as a metric's metadata says it. */
+type StateOperation = 'claim' | 'countRecent' | 'markDelivered' | 'delivered';
+
+/**
+ * What the alert pipeline and the Slack notifier count about their own health, as CloudWatch metrics in
+ * production (io/metrics.ts) and a recorder in tests. Replay and the demo pass none: their stdout is output.
+ */
+interface HealthMetrics {
+  /** The state failed or timed out on `operation`: the alert went on without deduplication. */
+  stateUnavailable(operation: StateOperation): void;
+}
+
 /** A destination of alerts. `name` is what the state records as delivered ("sns", "slack-queue", "stdout"). */
 interface Sink {
   name: string;
@@ -57,4 +69,4 @@ interface GeoFacts {
 /** Looks up a source address; resolves to undefined for private, reserved or unknown addresses. */
 type GeoLookup = (ip: string) => Promise<GeoFacts | undefined>;
 
-export type { AccountNameLookup, AccountNames, AlertState, GeoFacts, GeoLookup, Sink };
+export type { AccountNameLookup, AccountNames, AlertState, GeoFacts, GeoLookup, HealthMetrics, Sink, StateOperation };

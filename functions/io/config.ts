@@ -166,8 +166,29 @@ const NotifierConfigSchema = z.object({
   STATE_TABLE: StateTableSchema,
   /** Slack takes about one message a second per webhook; serverless.yml runs two notifiers at 2.2 s each. */
   SLACK_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1100),
-  /** Receives after which a still-failing message goes to the DLQ with its reason. */
-  SLACK_MAX_RECEIVES: z.coerce.number().int().min(1).max(100).default(8),
+  /**
+   * How long a message may keep failing (Slack down, timing out, answering 5xx or 429) before it goes to the DLQ
+   * with its reason, in hours from when it was queued (SentTimestamp). Until then it stays queued, tried again
+   * after a backoff of 1 to 15 minutes. At most 72: the Slack queue keeps messages 4 days (resources/alerting.yml).
+   */
+  SLACK_MAX_AGE_HOURS: z.coerce.number().min(1).max(72).default(24),
+  DETECTIONS_DIR: DetectionsDirSchema.optional(),
+});
+
+/**
+ * The guard's environment. What it compares the deployment with is the expected-state document packaged beside it;
+ * the values only AWS knows (the KMS key's ARN) are variables that document names (ALERTER_KEY_ARN).
+ */
+const GuardConfigSchema = z.object({
+  ALERT_TOPIC_ARN: AlertConfigSchema.shape.ALERT_TOPIC_ARN,
+  SLACK_QUEUE_URL: z.url({ protocol: /^https?$/ }),
+  STATE_TABLE: StateTableSchema,
+  /** The expected-state document (resources/guard.cjs writes it at packaging), relative to the task root. */
+  EXPECTED_STATE_FILE: z.string().min(1),
+  /** From the parameter runbookBaseUrl: the alert links to alerter-tampering's runbook. */
+  RUNBOOK_BASE_URL: RunbookBaseUrlSchema.default(DEFAULT_RUNBOOK_BASE_URL),
+  /** From the parameter accountNames: the account's name in the alert. */
+  ACCOUNT_NAMES: AccountNamesSchema.optional(),
   DETECTIONS_DIR: DetectionsDirSchema.optional(),
 });
 
@@ -204,6 +225,28 @@ const EmailConfigSchema = z.object({
   alertEmails: EmailListSchema.default([]),
   /** Least severe alert e-mailed. Above info, each subscription filters on the `severity` message attribute. */
   emailMinSeverity: SeveritySchema.default('info'),
+});
+
+/**
+ * The serverless.yml parameter of the heartbeat (resources/heartbeat.cjs), by its parameter name; no function reads
+ * it. At least 5 minutes, so that a backlog on the Slack queue does not pass for a dead notifier; at most 720, as
+ * each heartbeat alarm looks at two periods of that length and CloudWatch evaluates at most a day.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+ */
+const HeartbeatConfigSchema = z.object({
+  /** Minutes between two heartbeats; the heartbeat alarms fire after two such periods without one. */
+  heartbeatMinutes: z.coerce
+    .number({ error: 'expected a whole number of minutes' })
+    .int('expected a whole number of minutes')
+    .min(5, 'must be at least 5 (minutes)')
+    .max(720, 'must be at most 720 (minutes)')
+    .default(10),
+});
+
+/** What the functions need to emit the heartbeat's metrics: the stage, one of the metric's dimensions. */
+const MetricsConfigSchema = z.object({
+  /** `${sls:stage}`, set by serverless.yml. */
+  ROOTWATCH_STAGE: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'a stage name (letters, digits and -)'),
 });
 
 /**
@@ -350,7 +393,10 @@ export {
   detectionParametersOf,
   detectionParametersOfConfig,
   EmailConfigSchema,
+  GuardConfigSchema,
+  HeartbeatConfigSchema,
   loadConfig,
+  MetricsConfigSchema,
   NotifierConfigSchema,
   parseDetectionParameterValues,
   readDetectionParameterFile,

@@ -25,6 +25,8 @@ const ALERT_TTL_MS = 7 * DAY_MS;
  *   and retries after a partial failure never alert a destination twice;
  * - `count#<detection>#<account>`: recent events of a detection with a threshold modifier, by eventID,
  *   so a retried event is counted once.
+ * Each call rejects with the SDK's error when the table fails, throttles or (with the client's timeouts of
+ * io/aws-clients.ts) does not answer; the alert goes on without the state then (app/state-guard.ts).
  */
 const createDynamoState = (client: DynamoDBClient, tableName: string): AlertState => {
   const alertKey = (eventId: string) => ({ pk: { S: `alert#${eventId}` } });

@@ -1,6 +1,7 @@
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ConfigError, toError } from '../errors.js';
+import { isWebhookUrl } from './slack-webhook.js';
 
 /** Five minutes: a rotated webhook takes effect soon, and a busy notifier asks SSM rarely. */
 const DEFAULT_MAX_AGE_SECONDS = 300;
@@ -8,9 +9,16 @@ const DEFAULT_MAX_AGE_SECONDS = 300;
 /**
  * Reads the Slack webhook URL from an SSM SecureString parameter through Powertools Parameters
  * (decrypted, cached for `maxAgeSeconds`). The URL is a secret: it never appears in an error or log.
+ * Every way the parameter can be wrong is a ConfigError, which the notifier does not retry message by
+ * message: it fails the invocation, so the Errors alarm fires and the messages stay queued.
  *
- * @throws ConfigError naming the parameter (and how to create it, when SSM says ParameterNotFound), or
- * saying it is empty.
+ * @throws ConfigError naming the parameter: SSM refused or failed (ParameterNotFound, with how to create it;
+ * AccessDeniedException; a timeout), the value is empty, or it is not a Slack incoming-webhook URL.
+ * @example
+ * import { SSMClient } from '@aws-sdk/client-ssm';
+ *
+ * const webhookUrl = createWebhookUrlReader(new SSMClient({}), '/rootwatch/prod/slack-webhook-url');
+ * await webhookUrl(); // 'https://hooks.slack.com/services/…', from SSM at most every five minutes
  */
 const createWebhookUrlReader = (client: SSMClient, name: string, maxAgeSeconds = DEFAULT_MAX_AGE_SECONDS) => {
   const provider = new SSMProvider({ awsSdkV3Client: client });
@@ -31,8 +39,14 @@ const createWebhookUrlReader = (client: SSMClient, name: string, maxAgeSeconds =
         { cause: error },
       );
     }
-    if (!url) throw new ConfigError(`SSM parameter ${name} has no value`);
-    return url;
+    const value = url?.trim();
+    if (!value) throw new ConfigError(`SSM parameter ${name} has no value: put the Slack webhook URL in it`);
+    if (!isWebhookUrl(value)) {
+      throw new ConfigError(
+        `SSM parameter ${name} does not hold a Slack incoming-webhook URL (https://hooks.slack.com/…; the value is not shown: it is a secret)`,
+      );
+    }
+    return value;
   };
 };
 

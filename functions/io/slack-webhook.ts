@@ -35,8 +35,18 @@ interface PostOptions {
    * retryable SlackDeliveryError carrying `retryAfterMs`, so the caller (an SQS consumer) delays the message.
    */
   maxRetryAfterMs?: number;
+  /**
+   * Epoch ms by which the call must be over (a Lambda's remaining time, less what its caller needs after).
+   * No attempt runs past it and no wait ends after it: each attempt's timeout is cut to the time left, and
+   * when the next attempt (after its backoff or Retry-After) could not get at least a second before the
+   * deadline, the call ends with a retryable SlackDeliveryError (with `retryAfterMs` when Slack named one).
+   * Default: none.
+   */
+  deadline?: number;
   /** Accept http(s)://127.0.0.1 and http(s)://localhost webhook URLs (tests, the demo). Default false. */
   allowInsecureLocalhost?: boolean;
+  /** Injectable for tests: epoch ms, the clock `deadline` is on. */
+  now?: () => number;
   /** Injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
   /** Injectable for tests: a number in [0, 1). */
@@ -53,6 +63,8 @@ const DEFAULT_MAX_ATTEMPTS = 4;
 const DEFAULT_BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 8000;
 const DEFAULT_MAX_RETRY_AFTER_MS = 30_000;
+/** The least time worth an attempt: a webhook post takes a few hundred ms. */
+const MIN_ATTEMPT_MS = 1000;
 const MAX_BODY_CHARS = 200;
 const SLACK_WEBHOOK_HOST = 'hooks.slack.com';
 const LOCAL_HOSTS = ['127.0.0.1', 'localhost'];
@@ -89,18 +101,17 @@ const failure = (
 };
 
 /**
- * Throws unless `url` is a Slack incoming-webhook URL: https://hooks.slack.com/<path>, default port, no
- * credentials. With `allowInsecureLocalhost`, http(s)://127.0.0.1 or localhost on any port is accepted too.
- * The error never repeats the URL: it is a secret.
+ * Whether `url` is a Slack incoming-webhook URL: https://hooks.slack.com/<path>, default port, no credentials
+ * (with `allowInsecureLocalhost`, http(s)://127.0.0.1 or localhost on any port too).
  *
  * @example
- * assertWebhookUrl('https://hooks.slack.com/services/T000/B000/XXXX'); // returns
- * assertWebhookUrl('http://hooks.slack.com/services/T000/B000/XXXX'); // throws SlackDeliveryError, retryable: false
+ * isWebhookUrl('https://hooks.slack.com/services/T000/B000/XXXX'); // true
+ * isWebhookUrl('https://example.com/services/T000/B000/XXXX'); // false
  */
-const assertWebhookUrl = (url: string, options: { allowInsecureLocalhost?: boolean } = {}): void => {
+const isWebhookUrl = (url: string, options: { allowInsecureLocalhost?: boolean } = {}): boolean => {
   // canParse, not a try around new URL(): the TypeError new URL() throws carries the input.
   const parsed = URL.canParse(url) ? new URL(url) : undefined;
-  const ok =
+  return (
     parsed !== undefined &&
     parsed.username === '' &&
     parsed.password === '' &&
@@ -110,8 +121,21 @@ const assertWebhookUrl = (url: string, options: { allowInsecureLocalhost?: boole
       parsed.pathname.length > 1) ||
       (options.allowInsecureLocalhost === true &&
         (parsed.protocol === 'http:' || parsed.protocol === 'https:') &&
-        LOCAL_HOSTS.includes(parsed.hostname)));
-  if (!ok) {
+        LOCAL_HOSTS.includes(parsed.hostname)))
+  );
+};
+
+/**
+ * Throws unless `url` is a Slack incoming-webhook URL: https://hooks.slack.com/<path>, default port, no
+ * credentials. With `allowInsecureLocalhost`, http(s)://127.0.0.1 or localhost on any port is accepted too.
+ * The error never repeats the URL: it is a secret.
+ *
+ * @example
+ * assertWebhookUrl('https://hooks.slack.com/services/T000/B000/XXXX'); // returns
+ * assertWebhookUrl('http://hooks.slack.com/services/T000/B000/XXXX'); // throws SlackDeliveryError, retryable: false
+ */
+const assertWebhookUrl = (url: string, options: { allowInsecureLocalhost?: boolean } = {}): void => {
+  if (!isWebhookUrl(url, options)) {
     throw failure(
       undefined,
       '',
@@ -259,7 +283,7 @@ const postOnce = async (url: URL, payload: string, timeoutMs: number): Promise<A
 /**
  * Posts one message to a Slack incoming webhook, retrying what Slack says is transient: network errors,
  * timeouts and 5xx with exponential backoff and full jitter; a 429 after exactly its Retry-After. Other
- * 4xx and redirects fail at once. Throws SlackDeliveryError (`retryable` says whether a later attempt
+ * 4xx and redirects fail at once. Never runs past `deadline`. Throws SlackDeliveryError (`retryable` says whether a later attempt
  * may succeed; `retryAfterMs` is set when Slack asked for a longer pause than `maxRetryAfterMs`). Neither
  * the error nor any log line contains the webhook URL.
  *
@@ -278,13 +302,21 @@ const postSlackMessage = async (
   const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   const sleep = options.sleep ?? ((ms: number) => delay(ms));
   const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
   assertOptions({ timeoutMs, maxAttempts, baseDelayMs, maxRetryAfterMs });
   assertWebhookUrl(webhookUrl, { allowInsecureLocalhost: options.allowInsecureLocalhost === true });
   const url = new URL(webhookUrl);
   const payload = JSON.stringify(message);
 
+  const left = deadline - now();
+  if (left < MIN_ATTEMPT_MS) {
+    throw failure(undefined, '', true, `Slack request not made: ${Math.max(0, left)} ms left before the deadline`, {
+      attempts: 0,
+    });
+  }
   for (let attempt = 1; ; attempt++) {
-    const outcome = await postOnce(url, payload, timeoutMs);
+    const outcome = await postOnce(url, payload, Math.min(timeoutMs, Math.max(MIN_ATTEMPT_MS, deadline - now())));
     if (outcome.kind === 'delivered') return { attempts: attempt };
 
     const { statusCode, body, reason, summary } = outcome;
@@ -311,6 +343,15 @@ const postSlackMessage = async (
     }
 
     const waitMs = retryAfterMs ?? Math.floor(random() * Math.min(MAX_DELAY_MS, baseDelayMs * 2 ** (attempt - 1)));
+    if (now() + waitMs + MIN_ATTEMPT_MS > deadline) {
+      throw failure(
+        statusCode,
+        body,
+        true,
+        `${summary} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}: another would not end before the deadline)`,
+        { attempts: attempt, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+      );
+    }
     logger.warn('slack post failed, retrying', {
       attempt,
       maxAttempts,
@@ -324,4 +365,4 @@ const postSlackMessage = async (
 };
 
 export type { PostOptions };
-export { assertWebhookUrl, postSlackMessage };
+export { assertWebhookUrl, isWebhookUrl, postSlackMessage };

@@ -2,11 +2,15 @@
 // `npm start` and the tests. Development dependencies only: the Lambda bundles never import this file.
 import { type AlertPipeline, type AlertPipelineOptions, createAlertPipeline } from '../app/alert-pipeline.js';
 import { createEnricher } from '../app/enrich.js';
+import { type HopMetrics, receiveHeartbeat, relayHeartbeat } from '../app/heartbeat.js';
 import { createSlackNotifier, type SlackNotifierPorts } from '../app/slack-notifier.js';
 import type { Detection } from '../core/detection.js';
+import type { HeartbeatHop } from '../core/heartbeat.js';
 import type { Severity } from '../core/severity.js';
 import { createAccountNames } from '../io/accounts.js';
 import { createDynamoState } from '../io/dynamo-state.js';
+import { createDynamoHeartbeatLog } from '../io/heartbeat-log.js';
+import { createHeartbeatSinks } from '../io/heartbeat-sinks.js';
 import { createGeoLookup } from '../io/ip/geo-lookup.js';
 import { createSinks } from '../io/sinks.js';
 import { createPostponer, createSlackDeadLetters } from '../io/slack-queue.js';
@@ -50,12 +54,37 @@ const createLocalPipeline = (aws: LocalAws, options: LocalPipelineOptions): Aler
     ...options.overrides,
   });
 
+/** Hop metrics kept in memory, in the order emitted: what the deployed functions write to CloudWatch as EMF. */
+const createRecordedHopMetrics = (): HopMetrics & { hops: HeartbeatHop[] } => {
+  const hops: HeartbeatHop[] = [];
+  return { hops, hop: (hop) => void hops.push(hop) };
+};
+
+/**
+ * The heartbeat's path as the deployed functions wire it, on local AWS: the alert function's part (`relay`: to the
+ * topic and the Slack queue, fauxqs) and the notifier's (`receive`), both recording hops in the state table
+ * (dynalite) and in `metrics`.
+ */
+const createLocalHeartbeat = (aws: LocalAws, metrics: HopMetrics = createRecordedHopMetrics()) => {
+  const log = createDynamoHeartbeatLog(aws.dynamodb, aws.tableName);
+  return {
+    relay: relayHeartbeat({
+      log,
+      metrics,
+      ...createHeartbeatSinks({ sns: aws.sns, topicArn: aws.topicArn, sqs: aws.sqs, slackQueueUrl: aws.slackQueueUrl }),
+    }),
+    receive: receiveHeartbeat({ log, metrics }),
+    log,
+  };
+};
+
 interface LocalNotifierOptions {
   detections: readonly Detection[];
   /** Where to post: the local Slack server's URL, or a real webhook. */
   webhookUrl: string;
   minIntervalMs?: number;
-  maxReceives?: number;
+  /** How long a failing message may stay queued; default 24 hours, as deployed. */
+  maxAgeMs?: number;
   postOptions?: PostOptions;
   /** Replaces any port, to inject a fault. */
   overrides?: Partial<SlackNotifierPorts>;
@@ -66,14 +95,15 @@ const createLocalNotifier = (aws: LocalAws, options: LocalNotifierOptions) =>
   createSlackNotifier({
     detections: options.detections,
     state: createDynamoState(aws.dynamodb, aws.tableName),
-    post: async (message) => {
-      await postSlackMessage(options.webhookUrl, message, options.postOptions);
+    post: async (message, { deadlineMs }) => {
+      await postSlackMessage(options.webhookUrl, message, { deadline: deadlineMs, ...options.postOptions });
     },
     deadLetter: createSlackDeadLetters(aws.sqs, aws.slackDlqUrl),
     postpone: createPostponer(aws.sqs, aws.slackQueueUrl),
     minIntervalMs: options.minIntervalMs ?? 0,
-    maxReceives: options.maxReceives ?? 1,
+    maxAgeMs: options.maxAgeMs ?? 24 * 3_600_000,
+    heartbeat: createLocalHeartbeat(aws).receive,
     ...options.overrides,
   });
 
-export { createLocalNotifier, createLocalPipeline };
+export { createLocalHeartbeat, createLocalNotifier, createLocalPipeline, createRecordedHopMetrics };

@@ -107,17 +107,21 @@ const startLocalAws = async (name = 'rootwatch-test') => {
   };
 };
 
-/** SQS messages as the Lambda event source mapping hands them to a function. */
-const sqsEventOf = (messages: Message[], receiveCount = 1): SQSEvent => ({
+/**
+ * SQS messages as the Lambda event source mapping hands them to a function: the receive count given (the
+ * notifier's backoff grows with it), and when each was sent: `sentTimestamp` (epoch ms) when given, else as SQS
+ * recorded it (ReceiveMessage with the SentTimestamp system attribute, as `drain` asks), else now.
+ */
+const sqsEventOf = (messages: Message[], receiveCount = 1, sentTimestamp?: number): SQSEvent => ({
   Records: messages.map((message) => ({
     messageId: message.MessageId ?? '',
     receiptHandle: message.ReceiptHandle ?? '',
     body: message.Body ?? '',
     attributes: {
       ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: '0',
+      SentTimestamp: String(sentTimestamp ?? (Number(message.Attributes?.SentTimestamp) || Date.now())),
       SenderId: 'local',
-      ApproximateFirstReceiveTimestamp: '0',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
     },
     messageAttributes: {},
     md5OfBody: '',

@@ -3,6 +3,7 @@ import { cp, mkdir, readdir, rm, symlink, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
 import { REPO_ROOT } from './corpus.js';
 
 /**
@@ -12,8 +13,8 @@ import { REPO_ROOT } from './corpus.js';
 
 const STAGE = 'ci';
 const PACKAGE_TIMEOUT_MS = 180_000;
-/** Not copied into the temporary service directory (node_modules is linked). */
-const NOT_COPIED = new Set(['node_modules', '.git', '.serverless', '.esbuild', 'coverage', 'test']);
+/** Not copied into the temporary service directory (node_modules is linked; .rootwatch is written by packaging). */
+const NOT_COPIED = new Set(['node_modules', '.git', '.serverless', '.esbuild', '.rootwatch', 'coverage', 'test']);
 
 const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
 
@@ -66,4 +67,39 @@ const removeWorkDir = async (workDir: string) => {
   await rm(workDir, { recursive: true, force: true });
 };
 
-export { getAtt, NOT_COPIED, PACKAGE_TIMEOUT_MS, packageService, packagingEnv, REPO_ROOT, removeWorkDir, STAGE };
+/** The entries of a zip file (name -> uncompressed content), read from its central directory. */
+const readZip = (zip: Buffer): Map<string, Buffer> => {
+  const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
+  let end = zip.length - 22;
+  while (end >= 0 && zip.readUInt32LE(end) !== END_OF_CENTRAL_DIRECTORY) end -= 1;
+  if (end < 0) throw new Error('not a zip file: no end-of-central-directory record');
+  const count = zip.readUInt16LE(end + 10);
+  let offset = zip.readUInt32LE(end + 16);
+  const entries = new Map<string, Buffer>();
+  for (let index = 0; index < count; index += 1) {
+    const method = zip.readUInt16LE(offset + 10);
+    const compressedSize = zip.readUInt32LE(offset + 20);
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const extraLength = zip.readUInt16LE(offset + 30);
+    const commentLength = zip.readUInt16LE(offset + 32);
+    const localHeader = zip.readUInt32LE(offset + 42);
+    const name = zip.toString('utf8', offset + 46, offset + 46 + nameLength);
+    const dataStart = localHeader + 30 + zip.readUInt16LE(localHeader + 26) + zip.readUInt16LE(localHeader + 28);
+    const data = zip.subarray(dataStart, dataStart + compressedSize);
+    entries.set(name, method === 0 ? Buffer.from(data) : inflateRawSync(data));
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+};
+
+export {
+  getAtt,
+  NOT_COPIED,
+  PACKAGE_TIMEOUT_MS,
+  packageService,
+  packagingEnv,
+  REPO_ROOT,
+  readZip,
+  removeWorkDir,
+  STAGE,
+};

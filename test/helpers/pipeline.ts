@@ -42,7 +42,6 @@ const notifierFor = (
   createLocalNotifier(aws, {
     detections,
     webhookUrl,
-    maxReceives: 3,
     postOptions: options.postOptions ?? {
       allowInsecureLocalhost: true,
       timeoutMs: 500,

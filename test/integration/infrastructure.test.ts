@@ -15,8 +15,15 @@ import { getAtt, PACKAGE_TIMEOUT_MS, packageService, removeWorkDir, STAGE } from
 
 const EMAILS = ['sec@example.com', 'oncall@example.com'];
 const PARAMS = [`alertEmails=${EMAILS.join(',')}`, 'emailMinSeverity=high'];
-/** The only actions that may have Resource "*": neither can be scoped to a resource we know at package time. */
-const UNSCOPABLE_ACTIONS = new Set(['organizations:DescribeAccount', 'iam:ListAccountAliases']);
+/**
+ * The only actions that may have Resource "*": none can be scoped to a resource we know at package time (the guard's
+ * ListEventSourceMappings has no resource type at all).
+ */
+const UNSCOPABLE_ACTIONS = new Set([
+  'organizations:DescribeAccount',
+  'iam:ListAccountAliases',
+  'lambda:ListEventSourceMappings',
+]);
 
 interface Resource {
   Type: string;
@@ -30,6 +37,7 @@ interface Template {
 interface Statement {
   Sid?: string;
   Effect: string;
+  Principal?: unknown;
   Action?: string | string[];
   NotAction?: unknown;
   Resource?: unknown;
@@ -37,11 +45,27 @@ interface Statement {
   Condition?: Record<string, Record<string, unknown>>;
 }
 
+/** The resources whose policies admit only rootwatch's roles: the queues by name (rootwatch-ci-<name>), the topic, the table. */
+type Guarded = 'slack' | 'slack-dlq' | 'alert-dlq' | 'rules-dlq' | 'topic' | 'table';
+/** Every way to read, write or remove a queue's messages (the batch forms are authorized as these). */
+const SQS_DATA_ACTIONS = [
+  'sqs:SendMessage',
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:PurgeQueue',
+];
+
 const ref = (logicalId: string) => ({ Ref: logicalId });
 const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 /** An `Fn::Sub` of `text`, in which `${AWS::…}` are CloudFormation's pseudo-parameters. */
 const sub = (text: string) => ({ 'Fn::Sub': text });
+/** This stage's CloudWatch alarms in the stack's account and region: the only alarms that may use the topic and key. */
+const ALARMS = sub(`arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:rootwatch-${STAGE}-*`);
+/** Whether a policy's Principal is an AWS service (`{ Service: … }`) and nothing else. */
+const isServicePrincipal = (principal: unknown): boolean =>
+  typeof principal === 'object' && principal !== null && Object.keys(principal).join() === 'Service';
 /** A name that may be a plain string or an `Fn::Sub` of one (the roles' names carry `${AWS::Region}`). */
 const nameOf = (value: unknown): string =>
   typeof value === 'string' ? value : String((value as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub']);
@@ -93,6 +117,31 @@ describe('serverless package with e-mail subscribers', () => {
     (role.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
       (policy) => policy.PolicyDocument.Statement,
     );
+  /** The statements of the resource policy on `resource`. */
+  const policyOf = (resource: Guarded): Statement[] => {
+    if (resource === 'table') {
+      const [, table] = named('AWS::DynamoDB::Table', 'TableName', `rootwatch-${STAGE}-state`);
+      return (table.Properties.ResourcePolicy as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument
+        .Statement;
+    }
+    const [type, target, property] =
+      resource === 'topic'
+        ? ['AWS::SNS::TopicPolicy', ref(topicId()), 'Topics']
+        : ['AWS::SQS::QueuePolicy', ref(queue(resource)[0]), 'Queues'];
+    const policies = resourcesOfType(type).filter(([, policy]) =>
+      asArray(policy.Properties[property]).some((item) => isDeepStrictEqual(item, target)),
+    );
+    expect(policies, `${type} on ${resource}`).toHaveLength(1);
+    return ((policies[0] as [string, Resource])[1].Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+  };
+  /** How `resource`'s own policy names it in its statements' Resource. */
+  const resourceArnOf = (resource: Guarded): unknown => {
+    if (resource === 'topic') return ref(topicId());
+    if (resource === 'table') {
+      return sub(`arn:\${AWS::Partition}:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/rootwatch-${STAGE}-state`);
+    }
+    return getAtt(queue(resource)[0]);
+  };
   /** Every resource the role is allowed `action` on. */
   const grants = (role: Resource, action: string): unknown[] =>
     statementsOf(role)
@@ -221,15 +270,17 @@ describe('serverless package with e-mail subscribers', () => {
     expect([getAtt(notifierId), ref(notifierId)]).toContainEqual(mappings[0]?.FunctionName);
   });
 
-  it('encrypts the topic with its own rotating key, usable by CloudWatch and EventBridge', () => {
+  it('encrypts the topic with its own rotating key, usable by this stage’s CloudWatch alarms only', () => {
     // Prepare
     const [, topic] = named('AWS::SNS::Topic', 'TopicName', `rootwatch-${STAGE}-alerts`);
     const keys = resourcesOfType('AWS::KMS::Key');
     expect(keys).toHaveLength(1);
     const [keyId, key] = keys[0] as [string, Resource];
-    const keyStatements = (key.Properties.KeyPolicy as { Statement: (Statement & { Principal: unknown })[] }).Statement;
-    const serviceStatement = (service: string) =>
-      keyStatements.filter((statement) => isDeepStrictEqual(statement.Principal, { Service: service }));
+    const keyStatements = (key.Properties.KeyPolicy as { Statement: Statement[] }).Statement;
+    const serviceStatements = keyStatements.filter((statement) => isServicePrincipal(statement.Principal));
+    const encryptAlerts = statementsOf(roleOf('alert')[1]).filter((statement) =>
+      asArray(statement.Action).includes('kms:GenerateDataKey'),
+    );
 
     // Assess
     expect([getAtt(keyId), ref(keyId)]).toContainEqual(topic.Properties.KmsMasterKeyId);
@@ -237,63 +288,278 @@ describe('serverless package with e-mail subscribers', () => {
     expect(named('AWS::KMS::Alias', 'AliasName', `alias/rootwatch-${STAGE}-alerts`)[1].Properties.TargetKeyId).toEqual(
       ref(keyId),
     );
+    // The account administers the key, and IAM grants its use: the default key policy.
+    expect(keyStatements).toHaveLength(2);
     expect(keyStatements).toContainEqual(
       expect.objectContaining({
         Effect: 'Allow',
         Principal: { AWS: sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root`) },
       }),
     );
-    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
-      expect(serviceStatement(service), service).toHaveLength(1);
-      expect(asArray(serviceStatement(service)[0]?.Action).sort(), service).toStrictEqual([
-        'kms:Decrypt',
-        'kms:GenerateDataKey',
-      ]);
-    }
-  });
-
-  it("lets only the account's CloudWatch alarms publish to the topic by policy", () => {
-    // Prepare
-    const policies = resourcesOfType('AWS::SNS::TopicPolicy').filter(([, policy]) =>
-      isDeepStrictEqual(policy.Properties.Topics, [ref(topicId())]),
-    );
-
-    // Assess
-    expect(policies).toHaveLength(1);
-    const [, policy] = policies[0] as [string, Resource];
-    expect((policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement).toStrictEqual([
+    // The one service grant: CloudWatch, for this account's rootwatch-ci-… alarms. EventBridge (no rule targets the
+    // topic) has none.
+    expect(serviceStatements).toStrictEqual([
       expect.objectContaining({
         Effect: 'Allow',
         Principal: { Service: 'cloudwatch.amazonaws.com' },
-        Action: 'sns:Publish',
-        Resource: ref(topicId()),
-        Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+          ArnLike: { 'aws:SourceArn': ALARMS },
+        },
       }),
     ]);
+    expect(asArray(serviceStatements[0]?.Action).sort()).toStrictEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(JSON.stringify(key)).not.toContain('events.amazonaws.com');
+    // The alert function's role encrypts only through SNS.
+    expect(encryptAlerts).toHaveLength(1);
+    expect(encryptAlerts[0]?.Condition).toStrictEqual({
+      StringEquals: { 'kms:ViaService': sub(`sns.\${AWS::Region}.amazonaws.com`) },
+    });
   });
 
-  it('subscribes each address by e-mail, filtered to high and critical but letting alarms through', () => {
+  it("lets this stage's CloudWatch alarms publish to the topic, and only rootwatch's roles besides", () => {
     // Prepare
-    const subscriptions = resourcesOfType('AWS::SNS::Subscription').map(([, subscription]) => subscription.Properties);
+    const statements = policyOf('topic');
+    const allows = statements.filter((statement) => statement.Effect === 'Allow');
 
     // Assess
-    expect(subscriptions.map((subscription) => subscription.Endpoint).sort()).toStrictEqual([...EMAILS].sort());
-    for (const subscription of subscriptions) {
+    expect(allows).toStrictEqual([
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: ref(topicId()),
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+          ArnLike: { 'aws:SourceArn': ALARMS },
+        },
+      }),
+    ]);
+    // Every alarm notifies the topic, and every alarm is one the Allow names.
+    for (const [alarmId, alarm] of resourcesOfType('AWS::CloudWatch::Alarm')) {
+      expect(String(alarm.Properties.AlarmName), alarmId).toMatch(new RegExp(`^rootwatch-${STAGE}-`));
+    }
+  });
+
+  describe('resource policies: nobody else touches rootwatch’s resources', () => {
+    /** The roles admitted to each resource's data actions, by function (`operator` is the role people use). */
+    const admitted: Record<Guarded, string[]> = {
+      slack: ['alert', 'notify-slack', 'guard', 'operator'],
+      'slack-dlq': ['notify-slack', 'operator'],
+      'alert-dlq': ['alert', 'operator'],
+      'rules-dlq': ['operator'],
+      topic: ['alert', 'guard'],
+      table: ['alert', 'notify-slack', 'guard', 'operator'],
+    };
+    /** What each Deny must cover: every way to read, write, delete or move the data. */
+    const dataActions: Record<Guarded, string[]> = {
+      slack: SQS_DATA_ACTIONS,
+      'slack-dlq': [...SQS_DATA_ACTIONS, 'sqs:StartMessageMoveTask'],
+      'alert-dlq': [...SQS_DATA_ACTIONS, 'sqs:StartMessageMoveTask'],
+      'rules-dlq': [...SQS_DATA_ACTIONS, 'sqs:StartMessageMoveTask'],
+      topic: ['sns:Publish'],
+      table: [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:PartiQLSelect',
+        'dynamodb:PartiQLInsert',
+        'dynamodb:PartiQLUpdate',
+        'dynamodb:PartiQLDelete',
+        'dynamodb:ExportTableToPointInTime',
+        'dynamodb:RestoreTableToPointInTime',
+      ],
+    };
+    /** Actions that manage the resource or its policy: left to IAM, so the stack can still update and delete them. */
+    const MANAGEMENT =
+      /^(sqs:(SetQueueAttributes|GetQueueAttributes|DeleteQueue|AddPermission|RemovePermission|TagQueue|UntagQueue)|sns:(SetTopicAttributes|GetTopicAttributes|DeleteTopic|Subscribe|Unsubscribe|AddPermission|RemovePermission|TagResource|UntagResource)|dynamodb:(DescribeTable|UpdateTable|DeleteTable|UpdateTimeToLive|PutResourcePolicy|DeleteResourcePolicy|GetResourcePolicy|UpdateContinuousBackups|TagResource|UntagResource))$/;
+    /**
+     * The ARN of the role `name` runs with, as its RoleName spells it; `operator` is the role people use, which the stack
+     * does not create. The guard writes its drift alerts straight to the topic, the Slack queue and the table; until its
+     * function is packaged, its role is expected under the name every function's role has (resources/iam.yml).
+     */
+    const roleArn = (name: string): unknown => {
+      const arn = (roleName: string) => sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${roleName}`);
+      if (name === 'operator') return arn(`rootwatch-${STAGE}-operator`);
+      const deployed = resourcesOfType('AWS::Lambda::Function').some(
+        ([, lambda]) => lambda.Properties.FunctionName === `rootwatch-${STAGE}-${name}`,
+      );
+      return arn(deployed ? nameOf(roleOf(name)[1].Properties.RoleName) : `rootwatch-${STAGE}-${name}-\${AWS::Region}`);
+    };
+    const guarded = Object.keys(admitted) as Guarded[];
+    const exemptDeny = (resource: Guarded) =>
+      policyOf(resource).filter((statement) => statement.Effect === 'Deny' && statement.Condition?.ArnNotEquals);
+
+    it.each(guarded)('%s: denies its data actions to every principal but the rootwatch roles it needs', (resource) => {
+      // Prepare
+      const denies = exemptDeny(resource);
+
+      // Assess
+      expect(denies).toHaveLength(1);
+      const [deny] = denies as [Statement];
+      expect(deny.Principal).toBe('*');
+      expect(deny.Resource).toStrictEqual(resourceArnOf(resource));
+      expect(deny.Condition).toStrictEqual({
+        ArnNotEquals: { 'aws:PrincipalArn': admitted[resource].map(roleArn) },
+        // AWS services are left to the Allow statements, which name the resources they deliver for.
+        BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
+      });
+      expect(asArray(deny.Action)).toStrictEqual(expect.arrayContaining(dataActions[resource]));
+      for (const action of asArray(deny.Action)) {
+        expect(action, `${resource}: ${action}`).not.toMatch(/\*/);
+        expect(action, `${resource}: ${action} would lock the stack out of managing it`).not.toMatch(MANAGEMENT);
+      }
+    });
+
+    it.each(guarded)('%s: denies every request made without TLS', (resource) => {
+      // Prepare
+      const transport = policyOf(resource).filter((statement) =>
+        isDeepStrictEqual(statement.Condition, { Bool: { 'aws:SecureTransport': 'false' } }),
+      );
+      const required: Record<string, string[]> = {
+        sqs: ['sqs:*'],
+        sns: ['sns:Publish', 'sns:Subscribe'],
+        dynamodb: ['dynamodb:*'],
+      };
+
+      // Assess
+      expect(transport).toHaveLength(1);
+      const [statement] = transport as [Statement];
+      expect(statement).toMatchObject({ Effect: 'Deny', Principal: '*', Resource: resourceArnOf(resource) });
+      const service = String(asArray(statement.Action)[0]).split(':')[0] as string;
+      expect(asArray(statement.Action)).toStrictEqual(expect.arrayContaining(required[service] ?? ['none']));
+    });
+
+    it.each(guarded)('%s: allows nothing but a delivering AWS service, on its source', (resource) => {
+      // Prepare
+      const allows = policyOf(resource).filter((statement) => statement.Effect === 'Allow');
+
+      // Assess
+      for (const allow of allows) {
+        expect(isServicePrincipal(allow.Principal), `${resource}: ${JSON.stringify(allow.Principal)}`).toBe(true);
+        const conditions = Object.values(allow.Condition ?? {}).flatMap((condition) => Object.keys(condition));
+        expect(conditions, resource).toContain('aws:SourceArn');
+      }
+    });
+
+    it('lets EventBridge dead-letter only the events of the rules that name the queue', () => {
+      // Prepare
+      const allows = policyOf('rules-dlq').filter((statement) => statement.Effect === 'Allow');
+      const dlq = resourceArnOf('rules-dlq');
+      const ruleIds = resourcesOfType('AWS::Events::Rule')
+        .filter(([, rule]) =>
+          (rule.Properties.Targets as { DeadLetterConfig?: { Arn: unknown } }[]).some((target) =>
+            isDeepStrictEqual(target.DeadLetterConfig?.Arn, dlq),
+          ),
+        )
+        .map(([ruleId]) => ruleId);
+
+      // Assess
+      expect(allows).toStrictEqual([
+        expect.objectContaining({
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sqs:SendMessage',
+          Resource: resourceArnOf('rules-dlq'),
+          Condition: { ArnEquals: { 'aws:SourceArn': ruleIds.map((ruleId) => getAtt(ruleId)) } },
+        }),
+      ]);
+      for (const resource of ['slack', 'slack-dlq', 'alert-dlq', 'table'] as const) {
+        expect(
+          policyOf(resource).filter((statement) => statement.Effect === 'Allow'),
+          resource,
+        ).toStrictEqual([]);
+      }
+    });
+
+    it('puts exactly one policy on each queue and each topic', () => {
+      // Assess
+      for (const [queueId] of resourcesOfType('AWS::SQS::Queue')) {
+        const policies = resourcesOfType('AWS::SQS::QueuePolicy').filter(([, policy]) =>
+          asArray(policy.Properties.Queues).some((queue) => isDeepStrictEqual(queue, ref(queueId))),
+        );
+        expect(policies, queueId).toHaveLength(1);
+        expect(asArray(policies[0]?.[1].Properties.Queues), queueId).toStrictEqual([ref(queueId)]);
+      }
+      for (const [topicId] of resourcesOfType('AWS::SNS::Topic')) {
+        const policies = resourcesOfType('AWS::SNS::TopicPolicy').filter(([, policy]) =>
+          asArray(policy.Properties.Topics).some((topic) => isDeepStrictEqual(topic, ref(topicId))),
+        );
+        expect(policies, topicId).toHaveLength(1);
+        expect(asArray(policies[0]?.[1].Properties.Topics), topicId).toStrictEqual([ref(topicId)]);
+      }
+    });
+  });
+
+  it('keeps the dead-letter queues, the state table and the key when the stack is deleted or replaces them', () => {
+    // Prepare
+    const retained: [string, Resource][] = [
+      ...['slack-dlq', 'alert-dlq', 'rules-dlq'].map(queue),
+      named('AWS::DynamoDB::Table', 'TableName', `rootwatch-${STAGE}-state`),
+      ...resourcesOfType('AWS::KMS::Key'),
+    ];
+
+    // Assess
+    expect(retained).toHaveLength(5);
+    for (const [logicalId, resource] of retained) {
+      expect(resource, logicalId).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+  });
+
+  it('subscribes each address to the alerts, high and critical without heartbeats, and to the alarms unfiltered', () => {
+    // Prepare
+    const subscriptions = resourcesOfType('AWS::SNS::Subscription').map(([, subscription]) => subscription.Properties);
+    const alarmTopicId = named('AWS::SNS::Topic', 'TopicName', `rootwatch-${STAGE}-alarms`)[0];
+    const to = (topic: string) =>
+      subscriptions.filter((subscription) => isDeepStrictEqual(subscription.TopicArn, ref(topic)));
+
+    // Assess
+    expect(subscriptions).toHaveLength(2 * EMAILS.length);
+    for (const topic of [topicId(), alarmTopicId]) {
+      expect(
+        to(topic)
+          .map((subscription) => subscription.Endpoint)
+          .sort(),
+        topic,
+      ).toStrictEqual([...EMAILS].sort());
+    }
+    for (const subscription of to(topicId())) {
       expect(subscription).toStrictEqual({
         TopicArn: ref(topicId()),
         Protocol: 'email',
         Endpoint: expect.any(String),
         FilterPolicyScope: 'MessageAttributes',
-        FilterPolicy: { $or: [{ severity: ['high', 'critical'] }, { severity: [{ exists: false }] }] },
+        FilterPolicy: {
+          kind: [{ exists: false }],
+          $or: [{ severity: ['high', 'critical'] }, { severity: [{ exists: false }] }],
+        },
+      });
+    }
+    // CloudWatch's alarm notifications carry no message attributes, which no attribute filter policy lets through.
+    for (const subscription of to(alarmTopicId)) {
+      expect(subscription).toStrictEqual({
+        TopicArn: ref(alarmTopicId),
+        Protocol: 'email',
+        Endpoint: expect.any(String),
       });
     }
   });
 
-  it('encrypts every queue, buffers Slack for six notifier timeouts and dead-letters after 10 receives', () => {
+  it('encrypts every queue, and sizes the Slack queue to ride out a Slack outage until the age limit', () => {
     // Prepare
     const [, slack] = queue('slack');
     const [slackDlqId] = queue('slack-dlq');
-    const notifierTimeout = Number(fn('notify-slack')[1].Properties.Timeout);
+    const [, notifier] = fn('notify-slack');
+    const notifierTimeout = Number(notifier.Properties.Timeout);
+    const environment = (notifier.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const hour = 3600;
+    // The notifier's backoff between failed posts: 1, 2, 4, 8 minutes, then every 15 (app/slack-notifier.ts).
+    const receivesWithin = (seconds: number) => 4 + Math.ceil((seconds - 15 * 60) / (15 * 60));
+    const longestAge = 72 * hour; // SLACK_MAX_AGE_HOURS at most (functions/io/config.ts)
 
     // Assess
     for (const [, q] of resourcesOfType('AWS::SQS::Queue')) {
@@ -301,10 +567,19 @@ describe('serverless package with e-mail subscribers', () => {
     }
     expect(slack.Properties.VisibilityTimeout).toBe(360);
     expect(Number(slack.Properties.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * notifierTimeout);
+    expect(environment.SLACK_MAX_AGE_HOURS).toBe('24');
+    const { maxReceiveCount } = slack.Properties.RedrivePolicy as { maxReceiveCount: number };
     expect(slack.Properties.RedrivePolicy).toStrictEqual({
       deadLetterTargetArn: getAtt(slackDlqId),
-      maxReceiveCount: 10,
+      maxReceiveCount: 500,
     });
+    // The redrive policy never beats the age limit to a failing message, even at the longest age allowed...
+    expect(maxReceiveCount).toBeGreaterThan(receivesWithin(longestAge));
+    // ...and the queue keeps a message past that age, and past the backstop of a notifier failing outright.
+    const retention = Number(slack.Properties.MessageRetentionPeriod);
+    expect(retention).toBe(4 * 24 * hour);
+    expect(retention).toBeGreaterThan(longestAge);
+    expect(retention).toBeGreaterThan(maxReceiveCount * Number(slack.Properties.VisibilityTimeout));
     for (const name of ['slack-dlq', 'alert-dlq', 'rules-dlq']) {
       expect(queue(name)[1].Properties.MessageRetentionPeriod, name).toBe(1209600);
     }
@@ -350,21 +625,21 @@ describe('serverless package with e-mail subscribers', () => {
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         EvaluationPeriods: 1,
-        AlarmActions: [ref(topicId())],
-        OKActions: [ref(topicId())],
+        AlarmActions: [ref(topicId()), ref('AlarmTopic')],
+        OKActions: [ref(topicId()), ref('AlarmTopic')],
       });
     }
     for (const found of expected.slice(0, 3)) expect(found[0]).toMatchObject({ Statistic: 'Sum', Period: 60 });
     for (const found of expected.slice(3)) expect(found[0]).toMatchObject({ Statistic: 'Maximum' });
   });
 
-  it('names every action in every role explicitly, and scopes every resource but the two unscopable reads', () => {
+  it('names every action in every role explicitly, and scopes every resource but the unscopable reads', () => {
     // Prepare
     const roles = resourcesOfType('AWS::IAM::Role');
 
     // Assess
     expect(roles.map(([roleId]) => roleId).sort()).toStrictEqual(
-      [roleOf('alert')[0], roleOf('notify-slack')[0]].sort(),
+      [roleOf('alert')[0], roleOf('notify-slack')[0], roleOf('guard')[0], 'HeartbeatScheduleRole'].sort(),
     );
     for (const [roleId, role] of roles) {
       for (const statement of statementsOf(role)) {
@@ -455,6 +730,7 @@ describe('serverless package with e-mail subscribers', () => {
       'AWS::CloudWatch::Alarm': 'AlarmName',
       'AWS::Events::Rule': 'Name',
       'AWS::IAM::Role': 'RoleName',
+      'AWS::Scheduler::Schedule': 'Name',
     };
 
     // Assess
@@ -478,6 +754,7 @@ describe('serverless package with e-mail subscribers', () => {
 
     // Assess
     expect(values).toContainEqual(ref(topicId()));
+    expect(values).toContainEqual(ref('AlarmTopic'));
     expect(values).toContainEqual(ref(tableId()));
     for (const name of ['slack', 'slack-dlq', 'alert-dlq', 'rules-dlq']) {
       expect(values, name).toContainEqual(ref(queue(name)[0]));
@@ -540,12 +817,16 @@ describe('parameters (resources/parameters.cjs)', () => {
       withParams({ alertEmails: ' a@example.com,, A@Example.com ,b@example.org,' }),
     );
 
-    // Assess
+    // Assess: each address to the alert topic and to the alarm topic.
     expect(Object.values(Resources).map((resource) => resource.Properties.Endpoint)).toStrictEqual([
       'a@example.com',
+      'a@example.com',
+      'b@example.org',
       'b@example.org',
     ]);
-    for (const logicalId of Object.keys(Resources)) expect(logicalId).toMatch(/^AlertEmailSubscription[0-9a-f]+$/);
+    for (const logicalId of Object.keys(Resources)) {
+      expect(logicalId).toMatch(/^(AlertEmailSubscription|AlarmEmailSubscription)[0-9a-f]+$/);
+    }
   });
 
   it("keeps a subscription's logical id when other addresses come and go", async () => {
@@ -564,18 +845,29 @@ describe('parameters (resources/parameters.cjs)', () => {
     ['info', undefined],
     ['low', ['low', 'medium', 'high', 'critical']],
     ['critical', ['critical']],
-  ])('filters e-mail from %s up, always letting messages without a severity through', async (floor, severities) => {
-    // Act
-    const { Resources } = await resolveParameters(
-      withParams({ alertEmails: 'a@example.com', emailMinSeverity: floor }),
-    );
+  ])(
+    'filters e-mail from %s up and never a heartbeat, letting messages without a severity through',
+    async (floor, severities) => {
+      // Act
+      const { Resources } = await resolveParameters(
+        withParams({ alertEmails: 'a@example.com', emailMinSeverity: floor }),
+      );
 
-    // Assess
-    const [subscription] = Object.values(Resources);
-    expect(subscription?.Properties.FilterPolicy).toStrictEqual(
-      severities && { $or: [{ severity: severities }, { severity: [{ exists: false }] }] },
-    );
-  });
+      // Assess
+      const alerts = Object.values(Resources).find((resource) =>
+        isDeepStrictEqual(resource.Properties.TopicArn, ref('AlertTopic')),
+      );
+      const alarms = Object.values(Resources).find((resource) =>
+        isDeepStrictEqual(resource.Properties.TopicArn, ref('AlarmTopic')),
+      );
+      expect(alerts?.Properties.FilterPolicy).toStrictEqual({
+        kind: [{ exists: false }],
+        ...(severities && { $or: [{ severity: severities }, { severity: [{ exists: false }] }] }),
+      });
+      expect(alerts?.Properties.FilterPolicyScope).toBe('MessageAttributes');
+      expect(alarms?.Properties.FilterPolicy).toBeUndefined();
+    },
+  );
 
   it.each([
     ['minSeverity', 'severe', /"severe" is not one of info, low, medium, high, critical/],
@@ -586,6 +878,10 @@ describe('parameters (resources/parameters.cjs)', () => {
     ['accountNames', 'prod=210987654321', /expected a JSON object/],
     ['accountLookup', 'org', /"org" is not one of organizations, none/],
     ['slackWebhookParameter', 'rootwatch/slack', /SSM SecureString/],
+    ['heartbeatMinutes', '4', /must be at least 5 \(minutes\)/],
+    ['heartbeatMinutes', '721', /must be at most 720 \(minutes\)/],
+    ['heartbeatMinutes', '7.5', /expected a whole number of minutes/],
+    ['heartbeatMinutes', 'ten', /expected a whole number of minutes/],
   ])('rejects %s %s with a message naming it', async (name, value, message) => {
     // Act
     const resolving = resolveParameters(withParams({ [name]: value }));

@@ -5,9 +5,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
-import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { HEARTBEAT_PATTERN, HEARTBEAT_SOURCE } from '../../functions/core/heartbeat.js';
 import { loadDetectionFiles } from '../../functions/io/detections.js';
 import {
   getAtt,
@@ -16,6 +16,7 @@ import {
   packageService,
   packagingEnv,
   REPO_ROOT,
+  readZip,
   removeWorkDir,
   STAGE,
 } from '../helpers/package.js';
@@ -61,6 +62,10 @@ interface EventRulesModule {
   loadEventRules: (stage: string, dir?: string, values?: Record<string, unknown>) => Template;
 }
 const { loadEventRules } = createRequire(import.meta.url)('../../resources/event-rules.cjs') as EventRulesModule;
+/** resources/heartbeat.cjs: the heartbeat's schedule, rule and alarms for a stage and a period in minutes. */
+const { buildHeartbeat } = createRequire(import.meta.url)('../../resources/heartbeat.cjs') as {
+  buildHeartbeat: (stage: string, minutes: number) => Template;
+};
 
 /** The error `fn` throws (failing the test when it throws none). */
 const errorOf = (fn: () => unknown): Error => {
@@ -118,31 +123,6 @@ const readCatalog = async (eventsDir: string): Promise<CatalogEntry[]> => {
   );
 };
 
-/** The entries of a zip file (name -> uncompressed content), read from its central directory. */
-const readZip = (zip: Buffer): Map<string, Buffer> => {
-  const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
-  let end = zip.length - 22;
-  while (end >= 0 && zip.readUInt32LE(end) !== END_OF_CENTRAL_DIRECTORY) end -= 1;
-  if (end < 0) throw new Error('not a zip file: no end-of-central-directory record');
-  const count = zip.readUInt16LE(end + 10);
-  let offset = zip.readUInt32LE(end + 16);
-  const entries = new Map<string, Buffer>();
-  for (let index = 0; index < count; index += 1) {
-    const method = zip.readUInt16LE(offset + 10);
-    const compressedSize = zip.readUInt32LE(offset + 20);
-    const nameLength = zip.readUInt16LE(offset + 28);
-    const extraLength = zip.readUInt16LE(offset + 30);
-    const commentLength = zip.readUInt16LE(offset + 32);
-    const localHeader = zip.readUInt32LE(offset + 42);
-    const name = zip.toString('utf8', offset + 46, offset + 46 + nameLength);
-    const dataStart = localHeader + 30 + zip.readUInt16LE(localHeader + 26) + zip.readUInt16LE(localHeader + 28);
-    const data = zip.subarray(dataStart, dataStart + compressedSize);
-    entries.set(name, method === 0 ? Buffer.from(data) : inflateRawSync(data));
-    offset += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
-};
-
 /**
  * Run by Node in a child process on an unzipped function: loads the bundle as Lambda does (an ES module
  * import, so a bad banner or import shows) and resolves the given packages from the bundle's place, as the
@@ -169,7 +149,11 @@ describe('serverless package', () => {
 
   const resourcesOfType = (type: string): [string, Resource][] =>
     Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
-  const rules = () => resourcesOfType('AWS::Events::Rule');
+  /**
+   * The catalog's rules, `Rule<Id><n>` (resources/event-rules.cjs); the heartbeat's rule (resources/heartbeat.cjs) and
+   * any schedule are checked on their own.
+   */
+  const rules = () => resourcesOfType('AWS::Events::Rule').filter(([ruleId]) => /^Rule[A-Z]/.test(ruleId));
   const lambdaFunction = (name: string): [string, Resource] => {
     const found = resourcesOfType('AWS::Lambda::Function').filter(
       ([, fn]) => fn.Properties.FunctionName === `rootwatch-${STAGE}-${name}`,
@@ -318,15 +302,26 @@ describe('serverless package', () => {
     expect(policies).toHaveLength(1);
     const [, policy] = policies[0] as [string, Resource];
     const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
-    expect(statements).toHaveLength(1);
-    const statement = statements[0] as { Condition: { ArnEquals: { 'aws:SourceArn': unknown[] } } };
+    // The one Allow; the Denys (everyone else, and requests without TLS) are infrastructure.test.ts's.
+    const allows = statements.filter((statement) => statement.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    const statement = allows[0] as { Condition: { ArnEquals: { 'aws:SourceArn': unknown[] } } };
     expect(statement).toMatchObject({
       Effect: 'Allow',
       Principal: { Service: 'events.amazonaws.com' },
       Action: 'sqs:SendMessage',
       Resource: getAtt(queueId),
     });
-    expect(statement.Condition.ArnEquals['aws:SourceArn']).toStrictEqual(rules().map(([ruleId]) => getAtt(ruleId)));
+    // Exactly the rules that dead-letter here (the heartbeat's rule has no dead-letter queue).
+    const deadLettering = rules().filter(([, rule]) =>
+      (rule.Properties.Targets as { DeadLetterConfig?: { Arn: unknown } }[]).some((target) =>
+        isDeepStrictEqual(target.DeadLetterConfig?.Arn, getAtt(queueId)),
+      ),
+    );
+    expect(deadLettering.length).toBeGreaterThan(0);
+    expect(statement.Condition.ArnEquals['aws:SourceArn']).toStrictEqual(
+      deadLettering.map(([ruleId]) => getAtt(ruleId)),
+    );
   });
 
   it('deploys the function on nodejs22.x or newer, arm64, with the catalog directory set', () => {
@@ -472,6 +467,153 @@ describe('serverless package', () => {
     // Assess
     expect(resourcesOfType('AWS::SNS::Subscription')).toStrictEqual([]);
     expect(JSON.stringify(template)).not.toContain('FilterPolicy');
+  });
+
+  describe('the heartbeat (resources/heartbeat.cjs)', () => {
+    const defaultBus = {
+      'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`,
+    };
+    const resource = (logicalId: string): Resource => {
+      expect(template.Resources[logicalId], logicalId).toBeDefined();
+      return template.Resources[logicalId] as Resource;
+    };
+
+    it('packages exactly what the generator builds for the default 10 minutes', () => {
+      // Act
+      const generated = buildHeartbeat(STAGE, 10);
+
+      // Assess
+      for (const [logicalId, built] of Object.entries(generated.Resources)) {
+        expect(template.Resources[logicalId], logicalId).toStrictEqual(built);
+      }
+    });
+
+    it('puts rootwatch.heartbeat on the default bus every 10 minutes with EventBridge Scheduler, and only that', () => {
+      // Prepare
+      const schedule = resource('HeartbeatSchedule');
+      const role = resource('HeartbeatScheduleRole');
+
+      // Assess
+      expect(schedule.Type).toBe('AWS::Scheduler::Schedule');
+      expect(schedule.Properties).toMatchObject({
+        Name: `rootwatch-${STAGE}-heartbeat`,
+        ScheduleExpression: 'rate(10 minutes)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: 'ENABLED',
+        Target: {
+          Arn: defaultBus,
+          RoleArn: getAtt('HeartbeatScheduleRole'),
+          EventBridgeParameters: { Source: HEARTBEAT_SOURCE, DetailType: 'rootwatch heartbeat' },
+          RetryPolicy: { MaximumEventAgeInSeconds: 600, MaximumRetryAttempts: 185 },
+        },
+      });
+      const input = JSON.parse((schedule.Properties.Target as { Input: string }).Input);
+      expect(input).toStrictEqual({
+        id: '<aws.scheduler.execution-id>',
+        scheduledTime: '<aws.scheduler.scheduled-time>',
+      });
+      expect(role.Properties.AssumeRolePolicyDocument).toMatchObject({
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ],
+      });
+      const statements = (role.Properties.Policies as { PolicyDocument: { Statement: unknown[] } }[]).flatMap(
+        (policy) => policy.PolicyDocument.Statement,
+      );
+      expect(statements).toStrictEqual([
+        {
+          Sid: 'PutHeartbeat',
+          Effect: 'Allow',
+          Action: 'events:PutEvents',
+          Resource: defaultBus,
+          Condition: { StringEquals: { 'events:source': HEARTBEAT_SOURCE } },
+        },
+      ]);
+    });
+
+    it('routes it with its own rule to the alert function, which that rule alone may invoke for it', () => {
+      // Prepare
+      const rule = resource('HeartbeatRule');
+      const [functionId] = alertFunction();
+      const permissions = resourcesOfType('AWS::Lambda::Permission').filter(([, permission]) =>
+        isDeepStrictEqual(permission.Properties.SourceArn, getAtt('HeartbeatRule')),
+      );
+
+      // Assess
+      expect(rule.Properties).toStrictEqual({
+        Name: `rootwatch-${STAGE}-heartbeat`,
+        Description: expect.any(String),
+        EventPattern: HEARTBEAT_PATTERN,
+        State: 'ENABLED',
+        Targets: [
+          {
+            Id: 'alert',
+            Arn: getAtt(functionId),
+            RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 600 },
+          },
+        ],
+      });
+      expect(permissions.map(([, permission]) => permission.Properties)).toStrictEqual([
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: getAtt(functionId),
+          Principal: 'events.amazonaws.com',
+          SourceArn: getAtt('HeartbeatRule'),
+        },
+      ]);
+      // No catalog rule takes it: every one of them requires an aws. source.
+      for (const [ruleId, catalogRule] of rules()) {
+        expect(JSON.stringify(catalogRule.Properties.EventPattern), ruleId).not.toContain(HEARTBEAT_SOURCE);
+      }
+    });
+
+    it('alarms when the alert function published, or the notifier received, no heartbeat in two periods', () => {
+      // Prepare
+      const alarms = resourcesOfType('AWS::CloudWatch::Alarm').filter(([, alarm]) =>
+        String(alarm.Properties.AlarmName).startsWith(`rootwatch-${STAGE}-heartbeat-`),
+      );
+
+      // Assess
+      expect(alarms.map(([, alarm]) => alarm.Properties.AlarmName).sort()).toStrictEqual([
+        `rootwatch-${STAGE}-heartbeat-notifier`,
+        `rootwatch-${STAGE}-heartbeat-sns`,
+      ]);
+      for (const [alarmId, alarm] of alarms) {
+        const hop = String(alarm.Properties.AlarmName).split('-').at(-1);
+        expect(alarm.Properties, alarmId).toMatchObject({
+          Namespace: 'rootwatch',
+          MetricName: 'HeartbeatHop',
+          Dimensions: [
+            { Name: 'service', Value: 'rootwatch' },
+            { Name: 'stage', Value: STAGE },
+            { Name: 'hop', Value: hop },
+          ],
+          Statistic: 'Sum',
+          Period: 600,
+          EvaluationPeriods: 2,
+          DatapointsToAlarm: 2,
+          Threshold: 1,
+          ComparisonOperator: 'LessThanThreshold',
+          TreatMissingData: 'breaching',
+          AlarmActions: [{ Ref: 'AlertTopic' }, { Ref: 'AlarmTopic' }],
+          OKActions: [{ Ref: 'AlertTopic' }, { Ref: 'AlarmTopic' }],
+        });
+      }
+    });
+
+    it('gives both functions the stage the metrics are emitted with', () => {
+      for (const name of ['alert', 'notify-slack']) {
+        const [, fn] = lambdaFunction(name);
+        expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.ROOTWATCH_STAGE).toBe(
+          STAGE,
+        );
+      }
+    });
   });
 });
 

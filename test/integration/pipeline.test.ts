@@ -389,16 +389,19 @@ describe('the Slack notifier', () => {
     expect(slack.requests).toHaveLength(2);
   });
 
-  it('leaves the message queued when the connection is refused, then dead-letters it with the reason', async () => {
+  it('leaves the message queued when the connection is refused, and dead-letters it with the reason once a day old', async () => {
     const queued = await queueOne();
     const refused = 'http://127.0.0.1:9/services/T000/B000/refusedsecret';
     const first = await notifierFor(aws, refused)(sqsEventOf(queued, 1));
     expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([queued[0]?.MessageId]);
     expect(await aws.drain(aws.slackDlqUrl)).toHaveLength(0);
-    const last = await notifierFor(aws, refused)(sqsEventOf(queued, 3));
+    const dayOld = Date.now() - 25 * 3_600_000;
+    const last = await notifierFor(aws, refused)(sqsEventOf(queued, 3, dayOld));
     expect(last.batchItemFailures).toEqual([]);
     const [dead] = await aws.drain(aws.slackDlqUrl);
-    expect(dead?.MessageAttributes?.reason?.StringValue).toMatch(/still failing after 3 tries/);
+    expect(dead?.MessageAttributes?.reason?.StringValue).toMatch(
+      /^still failing after 25 h \(3 receives\): Slack request failed/,
+    );
     expect(JSON.stringify(dead)).not.toContain('refusedsecret');
   });
 

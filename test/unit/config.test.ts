@@ -99,7 +99,7 @@ describe('loadConfig', () => {
 
   it('checks the notifier environment, with Slack pacing defaults', () => {
     const config = loadConfig(NotifierConfigSchema, notifierEnv);
-    expect(config).toMatchObject({ SLACK_MIN_INTERVAL_MS: 1100, SLACK_MAX_RECEIVES: 8 });
+    expect(config).toMatchObject({ SLACK_MIN_INTERVAL_MS: 1100, SLACK_MAX_AGE_HOURS: 24 });
     expect(() =>
       loadConfig(NotifierConfigSchema, { SLACK_WEBHOOK_PARAMETER: 'https://hooks.slack.com/services/T/B/secret' }),
     ).toThrow(/SLACK_WEBHOOK_PARAMETER/);
@@ -210,6 +210,7 @@ const DEFAULT_PARAMS: Record<string, string> = {
   trailBuckets: '',
   trailKeyArns: '',
   trailLogGroups: '',
+  heartbeatMinutes: '10',
 };
 /** What each parameter becomes, and the schema and the rest of the environment that reads it at run time. */
 const FUNCTION_PARAMETERS: Record<string, { variable: string; schema: z.ZodType; env: Record<string, string> }> = {

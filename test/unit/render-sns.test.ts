@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderEmail } from '../../functions/core/render/email.js';
 import { renderSnsMessage, SNS_MAX_BYTES } from '../../functions/core/render/sns.js';
+import { isXmlChar } from '../../functions/core/render/text.js';
 import { AlerterError, AlertTooLargeError } from '../../functions/errors.js';
 import {
   alertOf,
@@ -33,6 +34,21 @@ describe('renderSnsMessage', () => {
       detection: { DataType: 'String.Array', StringValue: '["root-console-sign-in"]' },
       account: { DataType: 'String', StringValue: '111122223333' },
     });
+  });
+
+  it('writes every body as text SQS and SNS accept, the document parsing back unchanged (U+FFFF in a user agent)', () => {
+    // Prepare
+    const userAgent = 'curl/8.0 \uffff\ufffe\ud800';
+    const alert = alertOf({ ...readSample('root-console-sign-in-no-mfa.json'), userAgent });
+    const refused = (text: string) => [...text].filter((char) => !isXmlChar(char.codePointAt(0) ?? 0));
+    // Act
+    const sns = renderSnsMessage(alert, detections);
+    // Assess: what is published, and each value once SNS has unescaped it.
+    expect(refused(sns.Message)).toEqual([]);
+    const bodies = JSON.parse(sns.Message) as Record<string, string>;
+    for (const body of Object.values(bodies)) expect(refused(body)).toEqual([]);
+    expect(JSON.parse(bodies.sqs ?? '').source.userAgent).toBe(userAgent);
+    expect(bodies.email).toContain('curl/8.0 \ufffd\ufffd\ufffd');
   });
 
   it('lists every detection in the detection attribute', () => {

@@ -206,6 +206,48 @@ describe('postSlackMessage', () => {
     expect(delays).toStrictEqual([1000]);
   });
 
+  it('does not wait out a Retry-After that would end past the deadline, keeping retryAfterMs', async () => {
+    // Prepare: Slack asks for 4 s, which the caller would wait, but the invocation has 3 s left.
+    const slack = await start([{ status: 429, headers: { 'retry-after': '4' }, body: 'rate_limited' }]);
+    const { options, delays } = testOptions({ maxRetryAfterMs: 5_000, deadline: Date.now() + 3_000 });
+
+    // Act
+    const error = await postAndCatch(slack.url, options);
+
+    // Assess
+    expect(error).toMatchObject({ statusCode: 429, retryable: true, retryAfterMs: 4_000, attempts: 1 });
+    expect(error.message).toMatch(/another would not end before the deadline/);
+    expect(delays).toStrictEqual([]);
+  });
+
+  it('cuts an attempt’s timeout to the time left before the deadline', async () => {
+    // Prepare: a 10 s timeout, but 1.2 s to the deadline.
+    const slack = await start(['hang']);
+    const { options } = testOptions({ deadline: Date.now() + 1_200 });
+
+    // Act
+    const started = Date.now();
+    const error = await postAndCatch(slack.url, options);
+
+    // Assess
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(error).toMatchObject({ statusCode: undefined, retryable: true, attempts: 1 });
+    expect(error.message).toMatch(/^Slack request failed: timeout after 1\d{3} ms \(gave up after 1 attempt: /);
+  });
+
+  it('makes no request when less than a second is left before the deadline', async () => {
+    // Prepare
+    const slack = await start();
+    const { options } = testOptions({ deadline: Date.now() + 500 });
+
+    // Act
+    const error = await postAndCatch(slack.url, options);
+
+    // Assess
+    expect(error).toMatchObject({ statusCode: undefined, retryable: true, attempts: 0 });
+    expect(slack.requests).toHaveLength(0);
+  });
+
   it('times out a request the server never answers, then retries and succeeds', async () => {
     // Prepare
     const slack = await start(['hang', 200]);

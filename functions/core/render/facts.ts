@@ -1,5 +1,6 @@
 import { type Alert, taskPolicyName } from '../alert-document.js';
 import type { Detection } from '../detection.js';
+import { driftsOf, isDriftAlert } from '../guard/alert.js';
 
 // ── The facts: one model, rendered for Slack and for e-mail ─────────────────────────────────────────
 
@@ -49,9 +50,32 @@ const HOST_KINDS: Readonly<Record<string, string>> = {
   'aws-internal': ' (inside AWS)',
 };
 
+/** Drifts shown one per fact; Slack shows at most 10 fields, two of them the What and the Account. */
+const MAX_DRIFT_FACTS = 7;
+
+/** A guard finding's facts: what drifted, in which account, then each drift (resource kind, what differs). */
+const driftFactsOf = (alert: Alert): Fact[] => {
+  const drifts = driftsOf(alert);
+  const shown = drifts.slice(0, drifts.length > MAX_DRIFT_FACTS + 1 ? MAX_DRIFT_FACTS : MAX_DRIFT_FACTS + 1);
+  return [
+    {
+      label: 'What',
+      items: [[`${drifts.length} ${drifts.length === 1 ? 'difference' : 'differences'} from what rootwatch deployed`]],
+    },
+    { label: 'Account', items: [[{ value: accountLabelOf(alert.account) }]] },
+    ...shown.map((drift) => ({
+      label: `${drift.resource.charAt(0).toUpperCase()}${drift.resource.slice(1)}`,
+      items: [[{ value: drift.message }]],
+    })),
+    ...(drifts.length > shown.length
+      ? [{ label: 'More', items: [[`${drifts.length - shown.length} more in the alert document (JSON)`]] }]
+      : []),
+  ];
+};
+
 /**
  * The facts of an alert, in the order both media show them: what, account, who, from where, MFA, outcome,
- * and the request and user agent when the record has them.
+ * and the request and user agent when the record has them. A guard finding's are what, account and its drifts.
  *
  * @example
  * import { type Alert, taskPolicyName } from '../alert-document.js';
@@ -60,6 +84,7 @@ const HOST_KINDS: Readonly<Record<string, string>> = {
  * factsOf(alert).map((fact) => fact.label); // ['What', 'Account', 'Who', 'From where', 'MFA', 'Outcome', 'User agent']
  */
 const factsOf = (alert: Alert): Fact[] => {
+  if (isDriftAlert(alert)) return driftFactsOf(alert);
   const { actor, source, outcome } = alert;
   const who: Segment[][] = [[present(actor.type) ? { value: actor.type } : 'unknown']];
   const principal = actor.arn ?? actor.userName;

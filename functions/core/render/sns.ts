@@ -3,7 +3,7 @@ import { AlertTooLargeError } from '../../errors.js';
 import type { Alert } from '../alert-document.js';
 import type { Detection } from '../detection.js';
 import { renderEmail } from './email.js';
-import { clip, fitValue } from './text.js';
+import { clip, fitValue, replaceNonXmlChars, toXmlSafeJson } from './text.js';
 
 interface SnsMessageAttribute {
   DataType: 'String' | 'String.Array';
@@ -70,10 +70,15 @@ const snsSize = (message: SnsMessage): number =>
     0,
   );
 
-/** SNS MessageStructure json: one body per protocol; `default` serves any protocol not named. */
+/**
+ * SNS MessageStructure json: one body per protocol; `default` serves any protocol not named. SNS unescapes each
+ * value before delivering it, so each must itself be text SQS and SNS accept: the document is JSON with
+ * U+FFFF and the like escaped (it parses back unchanged), the e-mail has them replaced (render/text.ts).
+ */
 const snsMessageOf = (document: unknown, emailBody: string): string => {
-  const json = JSON.stringify(document);
-  return JSON.stringify({ default: json, email: emailBody, 'email-json': json, sqs: json, https: json, lambda: json });
+  const json = toXmlSafeJson(document);
+  const email = replaceNonXmlChars(emailBody);
+  return toXmlSafeJson({ default: json, email, 'email-json': json, sqs: json, https: json, lambda: json });
 };
 
 /**

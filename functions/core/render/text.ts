@@ -29,15 +29,86 @@ const isBidiControl = (code: number): boolean =>
   code === 0x200f ||
   code === 0x061c;
 
+/*
+ * What SQS and SNS take. SQS SendMessage: "A message can include only XML, JSON, and unformatted text. The
+ * following Unicode characters are allowed: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to
+ * #x10FFFF. If a message contains characters outside the allowed set, Amazon SQS rejects the message and returns
+ * an InvalidMessageContents error" (message attributes: the same set), which is XML 1.0's Char production
+ * (https://www.w3.org/TR/xml/#charsets).
+ *   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+ * SNS Publish: "messages must be UTF-8 encoded strings" (a lone surrogate has no UTF-8 form), and with
+ * MessageStructure json "the values will be parsed (unescaped) before they are used in outgoing messages", so a
+ * value reaches an SQS subscriber as its text, not as JSON: it must already be within the set above.
+ *   https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+ */
+
+const REPLACEMENT_CHARACTER = '\uFFFD';
+
+/**
+ * Whether a code point is an XML 1.0 Char (#x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF),
+ * the characters SQS and SNS accept.
+ *
+ * @example
+ * isXmlChar(0x41); // true
+ * isXmlChar(0xffff); // false
+ */
+const isXmlChar = (code: number): boolean =>
+  code === 0x09 ||
+  code === 0x0a ||
+  code === 0x0d ||
+  (code >= 0x20 && code <= 0xd7ff) ||
+  (code >= 0xe000 && code <= 0xfffd) ||
+  (code >= 0x10000 && code <= 0x10ffff);
+
+/** One code point outside XML 1.0's Char production; lone surrogates match as themselves (the `u` flag). */
+const NON_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/**
+ * Plain text SQS and SNS accept: each code point outside XML 1.0's characters (U+FFFE, U+FFFF, lone
+ * surrogates, C0 controls but tab and line breaks) becomes U+FFFD. For text nobody parses back (an e-mail body,
+ * a message attribute, a dead letter's reason); JSON keeps its content with escapeJsonForXml instead.
+ *
+ * @example
+ * replaceNonXmlChars('agent\uffff\ud800'); // "agent\ufffd\ufffd"
+ */
+const replaceNonXmlChars = (text: string): string => text.replace(NON_XML_CHAR, REPLACEMENT_CHARACTER);
+
+/** One UTF-16 code unit that is not plain XML text in the Basic Multilingual Plane. */
+const NOT_PLAIN_BMP_UNIT = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD]/g;
+
+/**
+ * JSON text SQS and SNS accept, meaning the same: every UTF-16 code unit outside XML 1.0's BMP characters is
+ * written as a JSON escape (`\uffff`), so the document parses back unchanged. Valid for any JSON text, since
+ * such a unit can only stand inside a string literal. Characters beyond the BMP (emoji) are escaped too, as
+ * their surrogate pair: SQS would take them raw, but a consumer that reads the body as UCS-2 XML would not,
+ * and escaping them costs a few bytes. Lone surrogates never reach here raw from JSON.stringify (it escapes
+ * them since ES2019); U+FFFE and U+FFFF do.
+ *
+ * @example
+ * escapeJsonForXml(JSON.stringify({ userAgent: 'curl\uffff' })); // '{"userAgent":"curl\\uffff"}'
+ * JSON.parse(escapeJsonForXml(JSON.stringify({ userAgent: 'curl\uffff' }))).userAgent; // 'curl\uffff'
+ */
+const escapeJsonForXml = (json: string): string =>
+  json.replace(NOT_PLAIN_BMP_UNIT, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
+ * `JSON.stringify(value)`, written so that SQS and SNS take it (see escapeJsonForXml).
+ *
+ * @example
+ * toXmlSafeJson({ userAgent: 'curl\uffff' }); // '{"userAgent":"curl\\uffff"}'
+ */
+const toXmlSafeJson = (value: unknown): string => escapeJsonForXml(JSON.stringify(value));
+
 const isLineBreak = (code: number): boolean =>
   code === 0x0a || code === 0x0d || code === 0x85 || code === 0x2028 || code === 0x2029;
 
 /**
- * One line, no control characters, no bidi tricks, no lone surrogates (Slack and SNS reject invalid
- * UTF-16). Cyrillic, CJK, emoji and right-to-left letters pass through untouched.
+ * One line, no control characters, no bidi tricks, and nothing outside XML 1.0's characters (lone
+ * surrogates, U+FFFE, U+FFFF become U+FFFD): SQS and SNS refuse them (see isXmlChar). Cyrillic, CJK, emoji
+ * and right-to-left letters pass through untouched.
  *
  * @example
- * cleanLine('line1\r\nline2\u202E\tx'); // "line1 ⏎ line2 x"
+ * cleanLine('line1\r\nline2\u202E\tx\uffff'); // "line1 ⏎ line2 x\ufffd"
  */
 const cleanLine = (value: string): string => {
   let out = '';
@@ -49,8 +120,8 @@ const cleanLine = (value: string): string => {
     if (crlf || isBidiControl(code)) continue;
     if (isLineBreak(code)) out += NEWLINE_MARK;
     else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) out += ' ';
-    else if (code >= 0xd800 && code <= 0xdfff)
-      out += '\uFFFD'; // a lone surrogate: for..of yields pairs whole
+    // A lone surrogate (for..of yields pairs whole), U+FFFE or U+FFFF.
+    else if (!isXmlChar(code)) out += REPLACEMENT_CHARACTER;
     else out += char;
   }
   return out;
@@ -122,4 +193,16 @@ const fitValue = (
   return clip(text, max, options.escape, sliced);
 };
 
-export { cleanLine, clip, defangLinks, ELLIPSIS, fitValue, MAX_VALUE, neutraliseMentions };
+export {
+  cleanLine,
+  clip,
+  defangLinks,
+  ELLIPSIS,
+  escapeJsonForXml,
+  fitValue,
+  isXmlChar,
+  MAX_VALUE,
+  neutraliseMentions,
+  replaceNonXmlChars,
+  toXmlSafeJson,
+};

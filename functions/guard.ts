@@ -1,0 +1,99 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { createGuard, type Guard, type GuardOutcome } from './app/guard.js';
+import { buildDriftAlert, DRIFT_DETECTION } from './core/guard/alert.js';
+import { deployedValuesOf, expectationOf } from './core/guard/expected-state.js';
+import { ConfigError, toError } from './errors.js';
+import { type ClientBudget, clientOptionsFor, DELIVERY_BUDGET, STATE_BUDGET } from './io/aws-clients.js';
+import { GuardConfigSchema, loadConfig } from './io/config.js';
+import { createDeploymentReader } from './io/deployment.js';
+import { detectionsDirFor, loadDetections } from './io/detections.js';
+import { createDynamoState } from './io/dynamo-state.js';
+import { readExpectedState } from './io/expected-state-file.js';
+import { logger } from './io/logger.js';
+import { createSinks } from './io/sinks.js';
+
+/**
+ * The reads of the deployment (EventBridge, Lambda, SNS, SQS, KMS): about 70 calls every few minutes, to
+ * control-plane APIs with low request quotas, so more attempts than the alert's clients; the guard has 60 s.
+ */
+const READ_BUDGET: ClientBudget = { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 4 };
+
+/**
+ * The deployed wiring, built on the first invocation: the configuration, the expected-state document packaged
+ * beside the function (resolved for the account, region and partition of the function's own ARN), and the catalog
+ * for alerter-tampering's runbook and the renderers. A bad deploy fails every invocation, so the error alarm fires.
+ */
+const createProductionGuard = (env: Record<string, string | undefined>, functionArn: string): Guard => {
+  const config = loadConfig(GuardConfigSchema, env);
+  const document = readExpectedState(config.EXPECTED_STATE_FILE, env.LAMBDA_TASK_ROOT);
+  const [, partition = 'aws', , region = '', accountId = ''] = functionArn.split(':');
+  const expectation = expectationOf(document, {
+    partition,
+    region,
+    accountId,
+    urlSuffix: partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com',
+    values: deployedValuesOf(document, env),
+  });
+  // Titles and runbooks only: the guard matches no event, so the placeholders need no values.
+  const detections = loadDetections(detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT), {});
+  const detection = detections.find((candidate) => candidate.id === DRIFT_DETECTION);
+  if (!detection) throw new ConfigError(`the catalog has no ${DRIFT_DETECTION} detection, which the guard alerts as`);
+  const sns = new SNSClient(clientOptionsFor(DELIVERY_BUDGET));
+  const sqs = new SQSClient({ ...clientOptionsFor(DELIVERY_BUDGET), useQueueUrlAsEndpoint: false });
+  return createGuard({
+    expectation,
+    readDeployment: createDeploymentReader({
+      events: new EventBridgeClient(clientOptionsFor(READ_BUDGET)),
+      lambda: new LambdaClient(clientOptionsFor(READ_BUDGET)),
+      sns: new SNSClient(clientOptionsFor(READ_BUDGET)),
+      sqs: new SQSClient({ ...clientOptionsFor(READ_BUDGET), useQueueUrlAsEndpoint: false }),
+      kms: new KMSClient(clientOptionsFor(READ_BUDGET)),
+    }),
+    alertOf: (drifts, nowMs) =>
+      buildDriftAlert(drifts, {
+        stage: document.stage,
+        accountId,
+        ...(config.ACCOUNT_NAMES?.[accountId] ? { accountName: config.ACCOUNT_NAMES[accountId] } : {}),
+        region,
+        partition,
+        detection,
+        runbookBaseUrl: config.RUNBOOK_BASE_URL,
+        nowMs,
+      }),
+    state: createDynamoState(new DynamoDBClient(clientOptionsFor(STATE_BUDGET)), config.STATE_TABLE),
+    sinks: createSinks({
+      sns,
+      topicArn: config.ALERT_TOPIC_ARN,
+      sqs,
+      slackQueueUrl: config.SLACK_QUEUE_URL,
+      detections,
+    }),
+  });
+};
+
+let guard: Guard | undefined;
+
+/**
+ * The guard, run on a schedule: compares the deployment with what rootwatch deployed and alerts on any drift to
+ * the SNS topic and the Slack queue. Throws (so the guard's error alarm fires) when it cannot start, or when a
+ * destination did not take the alert.
+ */
+const handler = async (_event: unknown, context: Context): Promise<GuardOutcome> => {
+  logger.addContext(context);
+  try {
+    guard ??= createProductionGuard(process.env, context.invokedFunctionArn);
+    return await guard.check(context.awsRequestId);
+  } catch (error) {
+    const err = toError(error);
+    logger.error('guard failed', { errorName: err.name, error: err.message });
+    throw err;
+  }
+};
+
+export { handler };

@@ -1,0 +1,100 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/*
+ * Every AWS client the functions use, with timeouts that fit the function's own. The SDK's defaults have none:
+ * NodeHttpHandler's connectionTimeout and requestTimeout "default to 0, which disables the timeout", so one hung
+ * connection to DynamoDB used to hold the alert function until Lambda killed it at 30 s, and no alert went out.
+ *   https://github.com/smithy-lang/smithy-typescript/blob/main/packages/types/src/http/httpHandlerInitialization.ts
+ *   https://github.com/aws/aws-sdk-js-v3/blob/main/UPGRADING.md (requestHandler, throwOnRequestTimeout)
+ * - connectionTimeout: the TCP (and TLS) connection must be up within this;
+ * - requestTimeout with throwOnRequestTimeout: the whole request and response within this. Without
+ *   throwOnRequestTimeout, @smithy/node-http-handler (from 4.4) only logs a warning when it is exceeded;
+ * - maxAttempts: the first request included. A timeout and a throttle are retried with the SDK's standard backoff
+ *   (a random wait below 50 ms × 2^n, or 1 s × 2^n when throttled: @smithy/core retry, "retries-2026").
+ * Worst case of one call: maxAttempts × requestTimeout, plus the backoff between attempts.
+ */
+
+/** Timeouts and attempts of one client, in milliseconds. */
+interface ClientBudget {
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxAttempts: number;
+}
+
+/**
+ * The state table. A lookup by key answers in milliseconds; when it does not, the alert goes out without
+ * deduplication rather than late (app/alert-pipeline.ts): 2 × 2 s + ≤ 1 s of backoff ≈ 5 s at worst.
+ */
+const STATE_BUDGET: ClientBudget = { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 2 };
+
+/** SNS and the Slack queue, the alert's destinations: worth a third try, 3 × 3 s + backoff ≈ 10 s at worst. */
+const DELIVERY_BUDGET: ClientBudget = { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 3 };
+
+/** Organizations and IAM: an account name is nice to have, and enrichment gives up after 3 s anyway. */
+const LOOKUP_BUDGET: ClientBudget = { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 2 };
+
+/**
+ * The notifier's SQS calls (dead-letter, extend a message's visibility) and SSM (the webhook URL): each must leave
+ * the batch time to finish, 2 × 2 s + backoff ≈ 5 s at worst (app/slack-notifier.ts keeps that much in reserve).
+ */
+const NOTIFIER_QUEUE_BUDGET: ClientBudget = { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 2 };
+
+/**
+ * The client options for a budget: `maxAttempts` and a NodeHttpHandler with its connect and request timeouts
+ * (a request timeout throws TimeoutError, which the SDK retries like any transient error).
+ *
+ * @example
+ * import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+ *
+ * const client = new DynamoDBClient(clientOptionsFor({ connectionTimeoutMs: 1000, requestTimeoutMs: 2000, maxAttempts: 2 }));
+ */
+const clientOptionsFor = (budget: ClientBudget) => ({
+  maxAttempts: budget.maxAttempts,
+  requestHandler: new NodeHttpHandler({
+    connectionTimeout: budget.connectionTimeoutMs,
+    requestTimeout: budget.requestTimeoutMs,
+    throwOnRequestTimeout: true,
+  }),
+});
+
+/**
+ * The alert function's clients (timeout 30 s). Worst case with the state table hanging: claim ≈ 5 s (then the
+ * state is not asked again for that event), enrichment ≤ 3 s, delivery ≈ 10 s: about 18 s.
+ *
+ * The SQS client sends to its regional endpoint rather than the queue URL's host (the same host in Lambda), so
+ * a local run's AWS_ENDPOINT_URL_SQS holds. Organizations answers from us-east-1 whatever the caller's region.
+ *
+ * @example
+ * const clients = createAlertFunctionClients();
+ * clients.dynamodb; // DynamoDBClient: 1 s to connect, 2 s a request, 2 attempts
+ */
+const createAlertFunctionClients = () => ({
+  dynamodb: new DynamoDBClient(clientOptionsFor(STATE_BUDGET)),
+  sns: new SNSClient(clientOptionsFor(DELIVERY_BUDGET)),
+  sqs: new SQSClient({ ...clientOptionsFor(DELIVERY_BUDGET), useQueueUrlAsEndpoint: false }),
+  organizations: new OrganizationsClient({ ...clientOptionsFor(LOOKUP_BUDGET), region: 'us-east-1' }),
+  iam: new IAMClient(clientOptionsFor(LOOKUP_BUDGET)),
+});
+
+/**
+ * The Slack notifier's clients (timeout 60 s): the state table, the Slack queue and its DLQ, and SSM for the
+ * webhook URL.
+ *
+ * @example
+ * const clients = createNotifierClients();
+ * clients.ssm; // SSMClient: 1 s to connect, 2 s a request, 2 attempts
+ */
+const createNotifierClients = () => ({
+  dynamodb: new DynamoDBClient(clientOptionsFor(STATE_BUDGET)),
+  sqs: new SQSClient({ ...clientOptionsFor(NOTIFIER_QUEUE_BUDGET), useQueueUrlAsEndpoint: false }),
+  ssm: new SSMClient(clientOptionsFor(NOTIFIER_QUEUE_BUDGET)),
+});
+
+export type { ClientBudget };
+export { clientOptionsFor, createAlertFunctionClients, createNotifierClients, DELIVERY_BUDGET, STATE_BUDGET };

@@ -1,0 +1,53 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import type { HopMetrics } from '../app/heartbeat.js';
+import { HEARTBEAT_METRIC } from '../core/heartbeat.js';
+import { MetricsConfigSchema, safeParseConfig } from './config.js';
+import { logger } from './logger.js';
+
+/**
+ * The heartbeat's hops as CloudWatch metrics, written to the function's log in embedded metric format (EMF), which
+ * CloudWatch turns into metrics with no API call and no IAM permission:
+ * namespace `rootwatch`, metric `HeartbeatHop` (Count, 1 per completed hop), dimensions `service` (rootwatch),
+ * `stage` and `hop`. The heartbeat alarms (resources/heartbeat.cjs) watch the same namespace, metric and
+ * dimensions. A Metrics instance of its own, flushed at every hop, so nothing else buffered in the function is
+ * emitted with a `hop` dimension.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ * https://docs.powertools.aws.dev/lambda/typescript/latest/features/metrics/
+ *
+ * @example
+ * const metrics = createHopMetrics('prod');
+ * metrics.hop('sns'); // one EMF line on stdout: HeartbeatHop = 1, { service: rootwatch, stage: prod, hop: sns }
+ */
+const createHopMetrics = (
+  stage: string,
+  metrics = new Metrics({
+    namespace: HEARTBEAT_METRIC.namespace,
+    serviceName: HEARTBEAT_METRIC.service,
+    defaultDimensions: { stage },
+  }),
+): HopMetrics => ({
+  hop(hop) {
+    metrics.addDimension('hop', hop);
+    metrics.addMetric(HEARTBEAT_METRIC.name, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+  },
+});
+
+/**
+ * The hop metrics of a function's environment (ROOTWATCH_STAGE, which serverless.yml sets). Without a valid stage
+ * it logs the problem once and counts nothing: the heartbeat alarms then fire, while the alerts the function also
+ * handles are not held up by the heartbeat's configuration.
+ *
+ * @example
+ * const metrics = hopMetricsOf(process.env);
+ * metrics.hop('notifier');
+ */
+const hopMetricsOf = (env: Readonly<Record<string, unknown>>): HopMetrics => {
+  const result = safeParseConfig(MetricsConfigSchema, env);
+  if (result.success) return createHopMetrics(result.data.ROOTWATCH_STAGE);
+  logger.error('heartbeat hops are not counted: invalid configuration', { problems: z.prettifyError(result.error) });
+  return { hop: () => undefined };
+};
+
+export { createHopMetrics, hopMetricsOf };

@@ -1,0 +1,260 @@
+/**
+ * The heartbeat on the local stand-ins, through the real SDK clients: a local event bus (PutEvents over the wire)
+ * whose heartbeat rule hands the event to the alert function's path, fauxqs for the topic and the Slack queue,
+ * dynalite for the hops, the Slack notifier against a local webhook; and the deployed handlers configured by their
+ * environment alone. Shows the heartbeat travelling every hop without reaching e-mail or Slack.
+ */
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { HEARTBEAT_PATTERN, isHeartbeatEvent, parseHeartbeatEvent } from '../../functions/core/heartbeat.js';
+import { putTestHeartbeat } from '../../functions/io/event-bus.js';
+import { createLocalHeartbeat, createRecordedHopMetrics } from '../../functions/local/alerter.js';
+import { type LocalAws, startLocalAws } from '../../functions/local/aws.js';
+import { type EventBridgeServer, startEventBridgeServer } from '../../functions/local/eventbridge-server.js';
+import { type SlackServer, startSlackServer } from '../../functions/local/slack-server.js';
+import { alertHandlerFor, envelopeOf, notifierFor, publishedOf, sqsEventOf } from '../helpers/pipeline.js';
+import { readSample } from '../helpers/samples.js';
+
+/** resources/parameters.cjs: the e-mail subscriptions' filter policy, as packaged. */
+const { emailFilterPolicy } = createRequire(import.meta.url)('../../resources/parameters.cjs') as {
+  emailFilterPolicy: (minSeverity: string) => Record<string, unknown>;
+};
+
+let aws: LocalAws;
+let slack: SlackServer;
+let bus: EventBridgeServer;
+let events: EventBridgeClient;
+
+beforeAll(async () => {
+  aws = await startLocalAws('rootwatch-heartbeat');
+  slack = await startSlackServer();
+  bus = await startEventBridgeServer();
+  events = new EventBridgeClient({
+    endpoint: bus.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+});
+afterAll(async () => {
+  events?.destroy();
+  await bus?.close();
+  await slack?.close();
+  await aws?.stop();
+});
+beforeEach(async () => {
+  for (const queue of [aws.subscriberQueueUrl, aws.slackQueueUrl, aws.slackDlqUrl]) await aws.drain(queue);
+  slack.requests.length = 0;
+});
+
+/** A queue subscribed to the alert topic with `filterPolicy` (attribute scope), as an e-mail subscription is. */
+const subscribeQueue = async (name: string, filterPolicy: Record<string, unknown>) => {
+  const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: name }));
+  const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  await aws.sns.send(
+    new SubscribeCommand({
+      TopicArn: aws.topicArn,
+      Protocol: 'sqs',
+      Endpoint: Attributes?.QueueArn,
+      Attributes: { FilterPolicy: JSON.stringify(filterPolicy), FilterPolicyScope: 'MessageAttributes' },
+    }),
+  );
+  return QueueUrl as string;
+};
+
+describe('a heartbeat on the local bus', () => {
+  it('travels rule → alert function → topic and Slack queue → notifier, each hop recorded, reaching nobody', async () => {
+    // Prepare: the heartbeat rule hands the event to the alert function's path; the notifier drains the queue as
+    // the SQS event source mapping would.
+    const metrics = createRecordedHopMetrics();
+    const heartbeat = createLocalHeartbeat(aws, metrics);
+    const alert = alertHandlerFor(aws);
+    const notifier = notifierFor(aws, slack.url, { overrides: { heartbeat: heartbeat.receive } });
+    bus.setRules([
+      {
+        name: 'rootwatch-local-heartbeat',
+        pattern: HEARTBEAT_PATTERN,
+        // The alert function's dispatch (functions/alert.ts): a heartbeat takes the heartbeat's path.
+        target: async (event) =>
+          isHeartbeatEvent(event) ? heartbeat.relay(parseHeartbeatEvent(event)) : alert(event, { awsRequestId: 'x' }),
+      },
+    ]);
+
+    // Act
+    await putTestHeartbeat(events, 'local-1');
+    await bus.settled();
+    const published = (await aws.drain(aws.subscriberQueueUrl)).map(publishedOf);
+    const queued = await aws.drain(aws.slackQueueUrl);
+    const result = await notifier(sqsEventOf(queued));
+
+    // Assess
+    expect(bus.puts.at(-1)?.matched).toStrictEqual(['rootwatch-local-heartbeat']);
+    expect(bus.puts.at(-1)?.failures).toStrictEqual([]);
+    expect(published).toHaveLength(1);
+    expect(published[0]?.MessageAttributes.kind).toStrictEqual({ Type: 'String', Value: 'heartbeat' });
+    expect(published[0]?.MessageAttributes.severity).toBeUndefined();
+    expect(JSON.parse(published[0]?.Message ?? '{}')).toMatchObject({
+      schema: 'rootwatch.heartbeat/v1',
+      id: 'local-1',
+      test: true,
+    });
+    expect(queued).toHaveLength(1);
+    expect(result.batchItemFailures).toStrictEqual([]);
+    expect(slack.requests).toStrictEqual([]);
+    expect(await aws.drain(aws.slackDlqUrl)).toStrictEqual([]);
+    const record = await heartbeat.log.read('local-1');
+    expect(record).toMatchObject({ id: 'local-1', test: true, errors: {} });
+    expect(Object.keys(record?.hops ?? {}).sort()).toStrictEqual(['alert', 'notifier', 'slack-queue', 'sns']);
+    expect(metrics.hops[0]).toBe('alert');
+    expect(metrics.hops.at(-1)).toBe('notifier');
+    expect([...metrics.hops].sort()).toStrictEqual(['alert', 'notifier', 'slack-queue', 'sns']);
+  });
+
+  it('keeps heartbeats out of the e-mail subscriptions, at every severity floor, and lets alerts through', async () => {
+    // Prepare
+    const info = await subscribeQueue('rootwatch-heartbeat-email-info', emailFilterPolicy('info'));
+    const high = await subscribeQueue('rootwatch-heartbeat-email-high', emailFilterPolicy('high'));
+    const heartbeat = createLocalHeartbeat(aws);
+    const alert = alertHandlerFor(aws);
+
+    // Act
+    await heartbeat.relay(
+      parseHeartbeatEvent({
+        version: '0',
+        id: 'c4f7a8e2-9b1d-4e6f-8a3c-2d5e7f9a1b3c',
+        'detail-type': 'rootwatch heartbeat',
+        source: 'rootwatch.heartbeat',
+        account: '111122223333',
+        time: '2025-06-04T12:00:00Z',
+        region: 'us-east-1',
+        resources: [],
+        detail: { id: 'email-filter-1' },
+      }),
+    );
+    await alert(envelopeOf({ ...readSample('root-console-sign-in-no-mfa.json'), eventID: 'hb-critical' }), {
+      awsRequestId: 'a',
+    });
+    await alert(envelopeOf({ ...readSample('root-console-sign-in-failure.json'), eventID: 'hb-medium' }), {
+      awsRequestId: 'b',
+    });
+    const documentsIn = async (queue: string) =>
+      (await aws.drain(queue)).map((message) => JSON.parse(publishedOf(message).structure.default ?? '{}'));
+
+    // Assess
+    expect((await documentsIn(info)).map((document) => [document.eventID, document.severity])).toStrictEqual([
+      ['hb-critical', 'critical'],
+      ['hb-medium', 'medium'],
+    ]);
+    expect((await documentsIn(high)).map((document) => document.eventID)).toStrictEqual(['hb-critical']);
+    // The unfiltered subscriber (a SIEM's queue) gets all three; it can drop heartbeats by `kind`.
+    const all = (await aws.drain(aws.subscriberQueueUrl)).map(publishedOf);
+    expect(all.map((message) => message.MessageAttributes.kind?.Value ?? 'alert')).toStrictEqual([
+      'heartbeat',
+      'alert',
+      'alert',
+    ]);
+  });
+});
+
+describe('the deployed handlers and a heartbeat', () => {
+  let ssm: Server;
+  const ssmTargets: string[] = [];
+  const context = (name: string) =>
+    ({
+      awsRequestId: `req-${Math.random()}`,
+      invokedFunctionArn: `arn:aws:lambda:us-east-1:111122223333:function:rootwatch-local-${name}`,
+      functionName: `rootwatch-local-${name}`,
+      getRemainingTimeInMillis: () => 60_000,
+    }) as unknown as Context;
+
+  beforeAll(async () => {
+    // SSM's JSON protocol, for the notifier's GetParameter: it reads the webhook URL before any message, so a
+    // heartbeat also proves the URL can be read. Nothing is posted to it.
+    ssm = createServer((req, res) => {
+      ssmTargets.push(String(req.headers['x-amz-target']));
+      req.resume().on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ Parameter: { Value: 'https://hooks.slack.com/services/T000/B000/heartbeat' } }));
+      });
+    });
+    await new Promise<void>((resolve) => ssm.listen(0, '127.0.0.1', () => resolve()));
+    const env: Record<string, string> = {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_SNS: aws.endpoints.fauxqs,
+      AWS_ENDPOINT_URL_SQS: aws.endpoints.fauxqs,
+      AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssm.address() as AddressInfo).port}`,
+      // Nothing may leave this machine.
+      AWS_ENDPOINT_URL_ORGANIZATIONS: 'http://127.0.0.1:9',
+      AWS_ENDPOINT_URL_IAM: 'http://127.0.0.1:9',
+      ALERT_TOPIC_ARN: aws.topicArn,
+      SLACK_QUEUE_URL: aws.slackQueueUrl,
+      SLACK_DLQ_URL: aws.slackDlqUrl,
+      STATE_TABLE: aws.tableName,
+      SLACK_WEBHOOK_PARAMETER: '/rootwatch/local/slack-webhook-url',
+      SLACK_MIN_INTERVAL_MS: '0',
+      ROOTWATCH_STAGE: 'local',
+    };
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  });
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+    await new Promise<void>((resolve) => ssm?.close(() => resolve()));
+  });
+
+  it('relays it from the alert function and takes it off the queue in the notifier, with an EMF line per hop', async () => {
+    // Prepare
+    const emf: Record<string, unknown>[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk, ...rest) => {
+      if (String(chunk).includes('"_aws"')) {
+        emf.push(JSON.parse(String(chunk)));
+        return true;
+      }
+      return write(chunk, ...(rest as []));
+    });
+    const { handler: alert } = await import('../../functions/alert.js');
+    const { handler: notify } = await import('../../functions/notify-slack.js');
+    const event = {
+      version: '0',
+      id: '5e0b0c3a-0d4e-4f5a-8b6c-7d8e9f0a1b2c',
+      'detail-type': 'rootwatch heartbeat',
+      source: 'rootwatch.heartbeat',
+      account: '111122223333',
+      time: '2025-06-04T12:00:00Z',
+      region: 'us-east-1',
+      resources: ['arn:aws:scheduler:us-east-1:111122223333:schedule/default/rootwatch-local-heartbeat'],
+      detail: { id: 'deployed-1', scheduledTime: '2025-06-04T12:00:00Z' },
+    };
+
+    // Act
+    const outcome = await alert(event, context('alert'));
+    const published = (await aws.drain(aws.subscriberQueueUrl)).map(publishedOf);
+    const result = await notify(sqsEventOf(await aws.drain(aws.slackQueueUrl)), context('notify-slack'));
+
+    // Assess
+    expect(outcome).toStrictEqual({ status: 'heartbeat', id: 'deployed-1', hops: ['alert', 'sns', 'slack-queue'] });
+    expect(published.map((message) => message.MessageAttributes.kind?.Value)).toStrictEqual(['heartbeat']);
+    expect(result.batchItemFailures).toStrictEqual([]);
+    expect(ssmTargets).toStrictEqual(['AmazonSSM.GetParameter']);
+    expect(await aws.drain(aws.slackDlqUrl)).toStrictEqual([]);
+    expect(emf.map((blob) => [blob.stage, blob.hop, blob.HeartbeatHop]).sort()).toStrictEqual(
+      [
+        ['local', 'alert', 1],
+        ['local', 'notifier', 1],
+        ['local', 'slack-queue', 1],
+        ['local', 'sns', 1],
+      ].sort(),
+    );
+    const record = await createLocalHeartbeat(aws).log.read('deployed-1');
+    expect(Object.keys(record?.hops ?? {}).sort()).toStrictEqual(['alert', 'notifier', 'slack-queue', 'sns']);
+  });
+});
