@@ -385,6 +385,22 @@ const RESOURCES: Resource[] = [
     ],
   },
   {
+    what: "rootwatch's heartbeat schedule",
+    detection: 'alerter-tampering',
+    // Scheduler takes schedule names only (no ARN); the group, when named, is rootwatch's `default`.
+    ids: [`rootwatch-${STAGE}-heartbeat`],
+    others: ['orders-nightly-export', 'prod-rootwatch-heartbeat', 'rootwatcher-heartbeat'],
+    apis: [
+      { source: 'scheduler', eventNames: ['DeleteSchedule'], request: (name) => ({ name }) },
+      { source: 'scheduler', eventNames: ['DeleteSchedule'], request: (name) => ({ name, groupName: 'default' }) },
+      {
+        source: 'scheduler',
+        eventNames: ['UpdateSchedule'],
+        request: (name) => ({ name, groupName: 'default', state: 'DISABLED', scheduleExpression: 'rate(5 minutes)' }),
+      },
+    ],
+  },
+  {
     what: "the trail's bucket",
     detection: 'audit-trail-tampering',
     ids: [SAMPLE_VALUES.trailBuckets as string],

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertConfigSchema, loadConfig, NotifierConfigSchema } from '../../functions/io/config.js';
+import { createHealthMetrics } from '../../functions/io/metrics.js';
 import { getAtt, PACKAGE_TIMEOUT_MS, packageService, removeWorkDir, STAGE } from '../helpers/package.js';
 
 /**
@@ -338,6 +339,32 @@ describe('serverless package with e-mail subscribers', () => {
     for (const [alarmId, alarm] of resourcesOfType('AWS::CloudWatch::Alarm')) {
       expect(String(alarm.Properties.AlarmName), alarmId).toMatch(new RegExp(`^rootwatch-${STAGE}-`));
     }
+  });
+
+  it('alarms on the StateUnavailable metric exactly as the functions emit it (namespace, name, dimensions)', () => {
+    // Prepare: what the functions write when the state table fails, in embedded metric format.
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stdout.write;
+    try {
+      createHealthMetrics(STAGE).stateUnavailable('claim');
+    } finally {
+      process.stdout.write = write;
+    }
+    const emf = JSON.parse(lines.join('').trim().split('\n').at(-1) ?? '{}');
+    const [directive] = emf._aws.CloudWatchMetrics;
+    const [, alarm] = resourcesOfType('AWS::CloudWatch::Alarm').find(([id]) => id === 'StateUnavailableAlarm') ?? [];
+
+    // Assess
+    expect(alarm?.Properties).toMatchObject({
+      AlarmName: `rootwatch-${STAGE}-state-unavailable`,
+      Namespace: directive.Namespace,
+      MetricName: directive.Metrics[0].Name,
+      TreatMissingData: 'notBreaching',
+    });
+    const declared = (alarm?.Properties.Dimensions ?? []) as { Name: string; Value: string }[];
+    const dimensions = declared.map((d) => [d.Name, d.Value]);
+    expect(dimensions).toStrictEqual(directive.Dimensions[0].map((name: string) => [name, emf[name]]));
   });
 
   describe('resource policies: nobody else touches rootwatch’s resources', () => {
