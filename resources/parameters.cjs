@@ -180,13 +180,30 @@ const buildEmailSubscriptions = (emails, minSeverity) => {
 };
 
 /** The file variable source: `${file(./resources/parameters.cjs)}`. */
-const resolveParameters = async ({ resolveVariable }) => {
+/**
+ * `--param="name=value"` names the framework does not check: a typo (`alertEmail=…`) would deploy a stack without what
+ * was meant. Throws ParameterError naming each unknown name and the known ones.
+ */
+const checkParameterNames = (cliParams) => {
+  const given = (Array.isArray(cliParams) ? cliParams : cliParams ? [cliParams] : []).map((entry) =>
+    String(entry).split('=')[0].trim(),
+  );
+  const unknown = given.filter((name) => !Object.hasOwn(PARAMETERS, name));
+  if (unknown.length > 0) {
+    const known = Object.keys(PARAMETERS).join(', ');
+    throw new ParameterError(unknown.map((name) => ({ name, message: `unknown parameter (rootwatch has ${known})` })));
+  }
+};
+
+const resolveParameters = async ({ options, resolveVariable }) => {
+  checkParameterNames(options?.param);
   const { alertEmails, emailMinSeverity } = checkParameters(await resolveParameterValues(resolveVariable));
   return { Resources: buildEmailSubscriptions(alertEmails, emailMinSeverity) };
 };
 
 module.exports = resolveParameters;
 module.exports.checkParameters = checkParameters;
+module.exports.checkParameterNames = checkParameterNames;
 module.exports.checkDetectionParameters = checkDetectionParameters;
 module.exports.checkHeartbeatParameters = checkHeartbeatParameters;
 module.exports.emailFilterPolicy = emailFilterPolicy;

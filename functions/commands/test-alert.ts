@@ -146,7 +146,10 @@ interface TestAlertOptions {
  *
  * @throws ConfigError when no region is configured.
  */
-const runTestAlert = async (options: TestAlertOptions, io: { stdout: (text: string) => void }): Promise<number> => {
+const runTestAlert = async (
+  options: TestAlertOptions,
+  io: { stdout: (text: string) => void; stderr: NodeJS.WritableStream },
+): Promise<number> => {
   const config = {
     ...(options.region ? { region: options.region } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
@@ -183,8 +186,8 @@ const runTestAlert = async (options: TestAlertOptions, io: { stdout: (text: stri
       });
       return report.arrived ? 0 : 1;
     } catch (error) {
-      const err = toError(error);
-      write(`rootwatch test-alert: ${err.message}`);
+      // The report so far is on stdout; why it stopped is an error, on stderr.
+      io.stderr.write(`rootwatch test-alert: ${toError(error).message}\n`);
       return 1;
     }
   } finally {

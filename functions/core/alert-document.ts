@@ -260,6 +260,34 @@ const titleOf = (primary: Match, event: CloudTrailEvent, alert: Omit<Alert, 'tit
   return `${what} — ${accountLabelOf(alert.account)}`;
 };
 
+/** Deeper than any CloudTrail record AWS writes; JSON.stringify overflows the stack some thousands of levels down. */
+const MAX_RECORD_DEPTH = 200;
+const TOO_DEEP = `[nested deeper than ${MAX_RECORD_DEPTH} levels: left out of the alert]`;
+
+/** Whether `value` nests objects or arrays deeper than `depth` more levels; stops looking there. */
+const deeperThan = (value: unknown, depth: number): boolean => {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth === 0) return true;
+  for (const item of Object.values(value)) if (deeperThan(item, depth - 1)) return true;
+  return false;
+};
+
+/** A copy of `value` with every subtree below `depth` levels replaced by a marker. */
+const cutAt = (value: unknown, depth: number): unknown => {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth === 0) return TOO_DEEP;
+  if (Array.isArray(value)) return value.map((item) => cutAt(item, depth - 1));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, cutAt(item, depth - 1)]));
+};
+
+/**
+ * The record as the alert carries it: unchanged, unless a crafted record nests deeper than 200 levels (a replayed
+ * file, say), which no renderer or JSON encoder could take; then the parts below that depth are replaced by a
+ * marker, so the alert still goes out with everything else it knows.
+ */
+const withinDepth = (record: CloudTrailRecord): CloudTrailRecord =>
+  deeperThan(record, MAX_RECORD_DEPTH) ? (cutAt(record, MAX_RECORD_DEPTH) as CloudTrailRecord) : record;
+
 /** Builds the alert document for an event and its matches (most severe first, at least one). */
 const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: AlertOptions): Alert => {
   const primary = matches[0];
@@ -305,7 +333,7 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
       cloudtrail: cloudTrailLinkOf(event),
       runbook: `${options.runbookBaseUrl}${primary.detection.id}.yml`,
     },
-    record,
+    record: withinDepth(record),
   };
   const { schema, eventID, detections, severity, ...rest } = draft;
   return { schema, eventID, detections, severity, title: titleOf(primary, event, draft), ...rest };

@@ -208,6 +208,23 @@ describe('buildAlert', () => {
     }
   });
 
+  it('still alerts on a crafted record nested 5,000 levels deep, cutting what no encoder could take', () => {
+    // Prepare: JSON.parse reads this; JSON.stringify overflows the stack on it.
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 5_000; i += 1) deep = { a: deep };
+    const record = { ...readSample('root-create-user.json'), requestParameters: deep };
+    // Act
+    const alert = alertFor('', record);
+    const text = JSON.stringify(alert);
+    // Assess
+    expect(alert.detections).toEqual(['root-api-call']);
+    expect(text).toContain('[nested deeper than 200 levels: left out of the alert]');
+    expect(text).not.toContain('bottom');
+    // An ordinary record is carried unchanged: the very object, not a copy.
+    const plain = readSample('root-create-user.json');
+    expect(alertFor('', plain).record).toBe(plain);
+  });
+
   it('refuses to build an alert without a match', () => {
     const event = recordToEvent(readSample('iam-user-create-access-key.json'));
     expect(() => buildAlert(event, [], { runbookBaseUrl: '' })).toThrow(TypeError);

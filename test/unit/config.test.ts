@@ -192,11 +192,26 @@ describe('EmailConfigSchema', () => {
 /** resources/parameters.cjs, which serverless.yml runs at package time (it loads functions/io/config.ts itself). */
 interface ParametersModule {
   checkParameters: (values: Record<string, unknown>) => { alertEmails: string[]; emailMinSeverity: string };
+  checkParameterNames: (cliParams: unknown) => void;
   PARAMETERS: Record<string, { field: string }>;
 }
-const { checkParameters, PARAMETERS } = createRequire(import.meta.url)(
+const { checkParameters, checkParameterNames, PARAMETERS } = createRequire(import.meta.url)(
   '../../resources/parameters.cjs',
 ) as ParametersModule;
+
+describe('checkParameterNames (--param at package time)', () => {
+  it('refuses a misspelt parameter, naming it and the known ones, so a typo cannot deploy without it', () => {
+    expect(() => checkParameterNames(['alertEmail=sec@example.com', 'minSeverity=high'])).toThrow(
+      /Invalid parameter "alertEmail": unknown parameter \(rootwatch has minSeverity, .*alertEmails/,
+    );
+    expect(() => checkParameterNames('fooBar=1')).toThrow(/"fooBar": unknown parameter/);
+  });
+
+  it('accepts the known parameters, and no parameter at all', () => {
+    expect(() => checkParameterNames(Object.keys(PARAMETERS).map((name) => `${name}=x`))).not.toThrow();
+    expect(() => checkParameterNames(undefined)).not.toThrow();
+  });
+});
 
 /** serverless.yml's defaults. */
 const DEFAULT_PARAMS: Record<string, string> = {
