@@ -141,7 +141,34 @@ const publishedOf = (message: Message) => {
   return { ...notification, structure: JSON.parse(notification.Message) as Record<string, string> };
 };
 
+/**
+ * The environment the deployed functions would have on local AWS, as Lambda gives it to them: credentials and
+ * SDK endpoints (fauxqs, dynalite, `ssmEndpoint` for the webhook parameter; Organizations and IAM pointed at a closed
+ * local port, so nothing leaves this machine) and the variables serverless.yml sets. `extra` adds or overrides.
+ */
+const deployedEnvironment = (
+  aws: LocalAws,
+  ssmEndpoint: string,
+  extra: Record<string, string> = {},
+): Record<string, string> => ({
+  AWS_REGION: REGION,
+  AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+  AWS_ENDPOINT_URL_SNS: aws.endpoints.fauxqs,
+  AWS_ENDPOINT_URL_SQS: aws.endpoints.fauxqs,
+  AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
+  AWS_ENDPOINT_URL_SSM: ssmEndpoint,
+  AWS_ENDPOINT_URL_ORGANIZATIONS: 'http://127.0.0.1:9',
+  AWS_ENDPOINT_URL_IAM: 'http://127.0.0.1:9',
+  ALERT_TOPIC_ARN: aws.topicArn,
+  SLACK_QUEUE_URL: aws.slackQueueUrl,
+  SLACK_DLQ_URL: aws.slackDlqUrl,
+  STATE_TABLE: aws.tableName,
+  SLACK_MIN_INTERVAL_MS: '0',
+  ...extra,
+});
+
 type LocalAws = Awaited<ReturnType<typeof startLocalAws>>;
 
 export type { LocalAws };
-export { publishedOf, sqsEventOf, startLocalAws };
+export { deployedEnvironment, publishedOf, sqsEventOf, startLocalAws };

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { HEARTBEAT_PATTERN, isHeartbeatEvent, parseHeartbeatEvent } from '../../functions/core/heartbeat.js';
 import { putTestHeartbeat } from '../../functions/io/event-bus.js';
 import { createLocalHeartbeat, createRecordedHopMetrics } from '../../functions/local/alerter.js';
-import { type LocalAws, startLocalAws } from '../../functions/local/aws.js';
+import { deployedEnvironment, type LocalAws, startLocalAws } from '../../functions/local/aws.js';
 import { type EventBridgeServer, startEventBridgeServer } from '../../functions/local/eventbridge-server.js';
 import { type SlackServer, startSlackServer } from '../../functions/local/slack-server.js';
 import { alertHandlerFor, envelopeOf, notifierFor, publishedOf, sqsEventOf } from '../helpers/pipeline.js';
@@ -183,25 +183,10 @@ describe('the deployed handlers and a heartbeat', () => {
       });
     });
     await new Promise<void>((resolve) => ssm.listen(0, '127.0.0.1', () => resolve()));
-    const env: Record<string, string> = {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_SNS: aws.endpoints.fauxqs,
-      AWS_ENDPOINT_URL_SQS: aws.endpoints.fauxqs,
-      AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
-      AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssm.address() as AddressInfo).port}`,
-      // Nothing may leave this machine.
-      AWS_ENDPOINT_URL_ORGANIZATIONS: 'http://127.0.0.1:9',
-      AWS_ENDPOINT_URL_IAM: 'http://127.0.0.1:9',
-      ALERT_TOPIC_ARN: aws.topicArn,
-      SLACK_QUEUE_URL: aws.slackQueueUrl,
-      SLACK_DLQ_URL: aws.slackDlqUrl,
-      STATE_TABLE: aws.tableName,
+    const env = deployedEnvironment(aws, `http://127.0.0.1:${(ssm.address() as AddressInfo).port}`, {
       SLACK_WEBHOOK_PARAMETER: '/rootwatch/local/slack-webhook-url',
-      SLACK_MIN_INTERVAL_MS: '0',
       ROOTWATCH_STAGE: 'local',
-    };
+    });
     for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   });
   afterAll(async () => {

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalAws, startLocalAws } from '../../functions/local/aws.js';
+import { deployedEnvironment, type LocalAws, startLocalAws } from '../../functions/local/aws.js';
 import { envelopeOf, publishedOf, sqsEventOf } from '../helpers/pipeline.js';
 import { readSample } from '../helpers/samples.js';
 
@@ -49,25 +49,10 @@ const lambdaContext = (name: string) =>
 beforeAll(async () => {
   aws = await startLocalAws('rootwatch-prod');
   ssm = await startSsm();
-  const env: Record<string, string> = {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_SNS: aws.endpoints.fauxqs,
-    AWS_ENDPOINT_URL_SQS: aws.endpoints.fauxqs,
-    AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
-    AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssm.address() as AddressInfo).port}`,
-    // Nothing may leave this machine: the lookups that would reach AWS go to a closed local port.
-    AWS_ENDPOINT_URL_ORGANIZATIONS: 'http://127.0.0.1:9',
-    AWS_ENDPOINT_URL_IAM: 'http://127.0.0.1:9',
-    ALERT_TOPIC_ARN: aws.topicArn,
-    SLACK_QUEUE_URL: aws.slackQueueUrl,
-    SLACK_DLQ_URL: aws.slackDlqUrl,
-    STATE_TABLE: aws.tableName,
+  const env = deployedEnvironment(aws, `http://127.0.0.1:${(ssm.address() as AddressInfo).port}`, {
     ACCOUNT_NAMES: '{"111122223333":"prod-payments"}',
     SLACK_WEBHOOK_PARAMETER: '/rootwatch/test/slack-webhook-url',
-    SLACK_MIN_INTERVAL_MS: '0',
-  };
+  });
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
 });
 afterAll(async () => {
