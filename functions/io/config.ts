@@ -120,6 +120,29 @@ const AlerterKeyArnSchema = z
   .string()
   .regex(KMS_KEY_ARN, 'expected a KMS key ARN, like arn:aws:kms:us-east-1:111122223333:key/…');
 
+/** An AWS region name: `us-east-1`, `ap-southeast-5`, `us-gov-west-1`, `eu-isoe-west-1`. */
+const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+/**
+ * An organization id: "o-" then 10 to 32 lowercase letters or digits (the Organizations API reference, the pattern
+ * of Organization.Id). https://docs.aws.amazon.com/organizations/latest/APIReference/API_Organization.html
+ */
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
+/** A 12-digit AWS account id. */
+const ACCOUNT_ID = /^\d{12}$/;
+
+/**
+ * The serverless.yml parameters of the hub (resources/event-rules.cjs, resources/heartbeat.cjs), by their parameter
+ * names. Which forwarders may put events on the hub bus, and which the hub expects heartbeats from.
+ */
+const HubConfigSchema = z.object({
+  /** The organization whose forwarders' roles may put events on the hub bus (aws:PrincipalOrgID). Unset: none. */
+  organizationId: z.string().regex(ORGANIZATION_ID, 'expected an organization id like o-a1b2c3d4e5').optional(),
+  /** Accounts outside (or besides) the organization whose forwarders' roles may put events on the hub bus. */
+  memberAccounts: nameListOf(ACCOUNT_ID, 'a 12-digit account id', '210987654321').default([]),
+  /** The other regions of the hub's own account that have a forwarder; each gets a heartbeat alarm. */
+  forwarderRegions: nameListOf(REGION_NAME, 'a region name', 'eu-west-1').default([]),
+});
+
 const StateTableSchema = z.string().regex(/^[\w.-]{3,255}$/, 'a DynamoDB table name');
 const DetectionsDirSchema = z.string().min(1);
 
@@ -190,6 +213,10 @@ const GuardConfigSchema = z.object({
   /** From the parameter accountNames: the account's name in the alert. */
   ACCOUNT_NAMES: AccountNamesSchema.optional(),
   DETECTIONS_DIR: DetectionsDirSchema.optional(),
+  /** From the parameter heartbeatMinutes: a forwarder silent for two such periods is reported. */
+  HEARTBEAT_MINUTES: z.coerce.number().int().min(5).max(720).default(10),
+  /** From the parameter forwarderRegions: the regions of this account that have a forwarder. */
+  FORWARDER_REGIONS: nameListOf(REGION_NAME, 'a region name', 'eu-west-1').default([]),
 });
 
 /** Rough on purpose: one @, no spaces or commas, a dot in the domain. SNS confirms each address anyway. */
@@ -395,6 +422,7 @@ export {
   EmailConfigSchema,
   GuardConfigSchema,
   HeartbeatConfigSchema,
+  HubConfigSchema,
   loadConfig,
   MetricsConfigSchema,
   NotifierConfigSchema,
