@@ -36,8 +36,14 @@ const { register } = require('tsx/cjs/api');
 
 // One tsx namespace for both generators (resources/event-rules.cjs too), so they share one copy of each module.
 const typescript = register({ namespace: 'rootwatch-resources' });
-const { AlertConfigSchema, EmailConfigSchema, HeartbeatConfigSchema, NotifierConfigSchema, safeParseConfig } =
-  typescript.require('../functions/io/config.ts', __filename);
+const {
+  AlertConfigSchema,
+  EmailConfigSchema,
+  HeartbeatConfigSchema,
+  HubConfigSchema,
+  NotifierConfigSchema,
+  safeParseConfig,
+} = typescript.require('../functions/io/config.ts', __filename);
 const { SEVERITIES } = typescript.require('../functions/core/severity.ts', __filename);
 const { HEARTBEAT_ATTRIBUTE } = typescript.require('../functions/core/heartbeat.ts', __filename);
 const { ConfigError } = typescript.require('../functions/errors.ts', __filename);
@@ -64,6 +70,9 @@ const PARAMETERS = {
   alertEmails: { schema: EmailConfigSchema, field: 'alertEmails' },
   emailMinSeverity: { schema: EmailConfigSchema, field: 'emailMinSeverity' },
   heartbeatMinutes: { schema: HeartbeatConfigSchema, field: 'heartbeatMinutes' },
+  organizationId: { schema: HubConfigSchema, field: 'organizationId' },
+  memberAccounts: { schema: HubConfigSchema, field: 'memberAccounts' },
+  forwarderRegions: { schema: HubConfigSchema, field: 'forwarderRegions' },
 };
 
 /** One or more serverless.yml parameters are invalid; the message names each, so packaging fails. */
@@ -143,6 +152,13 @@ const checkDetectionParameters = (values) => {
  */
 const checkHeartbeatParameters = (values) => parseParameters(values).get(HeartbeatConfigSchema);
 
+/**
+ * The hub's configuration, `{ organizationId?, memberAccounts: string[], forwarderRegions: string[] }`, once every
+ * parameter is valid: who may put events on the hub bus (resources/event-rules.cjs) and which forwarders of this
+ * account the hub expects heartbeats from (resources/heartbeat.cjs).
+ */
+const checkHubParameters = (values) => parseParameters(values).get(HubConfigSchema);
+
 /** Every parameter's value, resolved through the framework (`param:<name>`). */
 const resolveParameterValues = async (resolveVariable) => {
   const names = Object.keys(PARAMETERS);
@@ -206,6 +222,7 @@ module.exports.checkParameters = checkParameters;
 module.exports.checkParameterNames = checkParameterNames;
 module.exports.checkDetectionParameters = checkDetectionParameters;
 module.exports.checkHeartbeatParameters = checkHeartbeatParameters;
+module.exports.checkHubParameters = checkHubParameters;
 module.exports.emailFilterPolicy = emailFilterPolicy;
 module.exports.resolveParameterValues = resolveParameterValues;
 module.exports.PARAMETERS = PARAMETERS;
