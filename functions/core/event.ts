@@ -131,7 +131,9 @@ const EnvelopeSchema = EventBridgeSchema.omit({ detail: true }).extend({ time: z
  * Reads an EventBridge event whose `detail` is a CloudTrail record: what the alert function is handed,
  * and what replay finds in a file of EventBridge events. The envelope's own fields win where present
  * (they are what EventBridge delivered); missing ones are derived from the record as `recordToEvent`
- * does. The event's `id` is the CloudTrail eventID, not the EventBridge id, so that one CloudTrail event
+ * does. Except the account and the region: the record's `recipientAccountId` and `awsRegion` say where the
+ * activity happened and win over the envelope's, so an event that reached the hub through a forwarder in
+ * another account or region is named for that account and region whatever bus delivered it. The event's `id` is the CloudTrail eventID, not the EventBridge id, so that one CloudTrail event
  * yields one alert whichever rule or retry delivered it. The record is kept exactly as it came.
  *
  * @throws EventParseError naming each bad field (`detail.eventName: …`, `account: …`).
@@ -161,8 +163,8 @@ const parseEvent = (raw: unknown): CloudTrailEvent => {
   return {
     ...derived,
     version: pick(own.version, derived.version),
-    account: pick(own.account, derived.account),
-    region: pick(own.region, derived.region),
+    account: record.data.recipientAccountId ? derived.account : pick(own.account, derived.account),
+    region: record.data.awsRegion ? derived.region : pick(own.region, derived.region),
     time: pick(own.time, derived.time),
     'detail-type': pick(own['detail-type'], derived['detail-type']),
     source: pick(own.source, derived.source),

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CloudTrailRecordSchema, parseRecord, recordToEvent } from '../../functions/core/event.js';
+import { CloudTrailRecordSchema, parseEvent, parseRecord, recordToEvent } from '../../functions/core/event.js';
 import { EventParseError } from '../../functions/errors.js';
 import { readSample, SAMPLES_DIR } from '../helpers/samples.js';
 
@@ -101,5 +101,24 @@ describe('recordToEvent', () => {
       const problems = expected.error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`);
       expect(() => parseRecord(raw)).toThrow(`not a CloudTrail record: ${problems.join('; ')}`);
     }
+  });
+});
+
+describe('parseEvent', () => {
+  it("names the record's account and region, not the bus's, for an event forwarded to the hub", () => {
+    const record = {
+      ...readSample('root-api-call-long-term-key.json'),
+      recipientAccountId: '210987654321',
+      awsRegion: 'eu-west-1',
+    };
+    const forwarded = { ...recordToEvent(record), account: '111122223333', region: 'us-east-1' };
+    const event = parseEvent(forwarded);
+    expect([event.account, event.region]).toEqual(['210987654321', 'eu-west-1']);
+  });
+
+  it("keeps the envelope's account and region when the record has none", () => {
+    const { recipientAccountId: _, awsRegion: __, ...record } = readSample('root-api-call-long-term-key.json');
+    const event = parseEvent({ ...recordToEvent(record), account: '444455556666', region: 'ap-south-1' });
+    expect([event.account, event.region]).toEqual(['444455556666', 'ap-south-1']);
   });
 });
