@@ -1,208 +1,216 @@
 'use strict';
 
 /**
- * CloudFormation for the EventBridge rules, generated from the detection catalog (events/*.yml), so
- * that no pattern is restated in serverless.yml.
+ * CloudFormation for the hub's EventBridge rules and its hub bus, generated from the detection catalog (events/*.yml),
+ * so that no pattern is restated in serverless.yml.
  *
- * serverless.yml includes it as `resources: - ${file(./resources/event-rules.cjs)}`. The Serverless
- * Framework (osls and v4) require()s a .js/.cjs file variable source and, when it exports a
- * function, calls it with `{ options, resolveConfigurationProperty, resolveVariable }`. It must be
- * CommonJS: the framework require()s it and package.json says "type": "module", hence `.cjs`.
+ * serverless.yml includes it as `resources: - ${file(./resources/event-rules.cjs)}`. The Serverless Framework (osls and
+ * v4) require()s a .js/.cjs file variable source and, when it exports a function, calls it with `{ options,
+ * resolveConfigurationProperty, resolveVariable }`. It must be CommonJS: the framework require()s it and package.json
+ * says "type": "module", hence `.cjs`.
  *
- * Per pattern of each detection it emits:
- * - `Rule<Id><n>` (AWS::Events::Rule) on the default bus, named `rootwatch-<stage>-<id>[-<n>]`,
- *   targeting the alert function with a retry policy and the rules' dead-letter queue;
- * - `Rule<Id><n>Permission` (AWS::Lambda::Permission) letting that rule, and only it, invoke the function.
- * Plus the dead-letter queue `rootwatch-<stage>-rules-dlq` (retained when the stack is deleted) and its policy,
- * which lets only these rules send to it and denies its messages to everyone but the operator role.
- *
- * The catalog is read by the project's own loader (functions/io/detections.ts, loaded through tsx), the one the
- * functions and tests use, so a file the alert function would refuse fails packaging with the same
- * DetectionFileError. Only what packaging adds is checked here: the rule name's length, the pattern's size once
- * deployed, and `${` in a pattern.
+ * The rules themselves (logical id, name, pattern, state, description, and every check of them: the loader's, the
+ * rule name's length, `${` in a pattern, the 2,048-character pattern quota) come from catalogRules
+ * (functions/deploy/catalog-rules.ts, loaded through tsx), the one builder the forwarders use too, so a forwarder's rule
+ * has exactly the hub's pattern and state. This file only says where each rule sits and what it targets:
+ * - `Rule<Id><n>` on the default bus and its twin `HubRule<Id><n>` on the hub bus (same Name, EventPattern and State),
+ *   both targeting the alert function with RULE_RETRY_POLICY and the rules' dead-letter queue;
+ * - `Rule<Id><n>Permission` (AWS::Lambda::Permission) letting that default-bus rule, and only it, invoke the function,
+ *   and one `HubRulesPermission` for every rule on the hub bus (why one: see hubRulesPermission below);
+ * - `HubEventBus` (AWS::Events::EventBus) rootwatch-<stage>-hub, where forwarders in other regions and accounts put
+ *   what their rules matched, with a resource policy admitting other accounts' forwarder roles (hubBusPolicy);
+ * - the dead-letter queue `rootwatch-<stage>-rules-dlq` (retained when the stack is deleted) and its policy, which lets
+ *   only these rules send to it and denies its messages to everyone but the operator role.
  *
  * Placeholders (`{ param: trailBuckets }` in events/*.yml) take the serverless.yml parameters' values, checked by
  * resources/parameters.cjs with the alert function's own schema, which gets the same values in its environment.
  * rootwatch's own KMS key is not a parameter but a resource of this stack: its placeholders (`alerterKeyArn`,
- * `alerterKeyId`) become `Fn::GetAtt: [AlertTopicKey, Arn]` and `Ref: AlertTopicKey` inside the EventPattern,
- * which CloudFormation resolves at deployment; the alert function gets the resolved ARN as ALERTER_KEY_ARN.
+ * `alerterKeyId`) become `Fn::GetAtt: [AlertTopicKey, Arn]` and `Ref: AlertTopicKey` inside the EventPattern, which
+ * CloudFormation resolves at deployment; the alert function gets the resolved ARN as ALERTER_KEY_ARN. The hub
+ * parameters organizationId and memberAccounts (checkHubParameters, resources/parameters.cjs) say who may put events on
+ * the hub bus.
  */
 
 const path = require('node:path');
 const { register } = require('tsx/cjs/api');
 
-// One tsx namespace for both generators (resources/parameters.cjs too), so they share one copy of each module.
+// One tsx namespace for every generator (resources/parameters.cjs too), so they share one copy of each module.
 const typescript = register({ namespace: 'rootwatch-resources' });
-const { loadDetectionFiles } = typescript.require('../functions/io/detections.ts', __filename);
+const { catalogRules, RULE_RETRY_POLICY } = typescript.require('../functions/deploy/catalog-rules.ts', __filename);
+const { forwarderRolePrefix, hubBusName } = typescript.require('../functions/core/forwarding.ts', __filename);
 const { DetectionFileError } = typescript.require('../functions/errors.ts', __filename);
-const { detectionParametersOf } = typescript.require('../functions/io/config.ts', __filename);
 typescript.unregister();
-const { checkDetectionParameters, resolveParameterValues } = require('./parameters.cjs');
+const { checkDetectionParameters, checkHubParameters, resolveParameterValues } = require('./parameters.cjs');
 
 const EVENTS_DIR = path.resolve(__dirname, '..', 'events');
 /** serverless.yml's function `alert` becomes `AlertLambdaFunction` (the framework's naming). */
 const ALERT_FUNCTION = 'AlertLambdaFunction';
 const DEAD_LETTER_QUEUE = 'RulesDeadLetterQueue';
 const DEAD_LETTER_QUEUE_POLICY = 'RulesDeadLetterQueuePolicy';
+/** The hub bus; resources/heartbeat.cjs's HubHeartbeatRule and the forwarder template name it too. */
+const HUB_EVENT_BUS = 'HubEventBus';
+const HUB_RULES_PERMISSION = 'HubRulesPermission';
+/** rootwatch's KMS key (resources/alerting.yml), which alerter-tampering watches by key ARN and by key id. */
+const ALERT_TOPIC_KEY = 'AlertTopicKey';
+/** The key placeholders as the hub resolves them: intrinsics CloudFormation fills in at deployment. */
+const KEY_INTRINSICS = {
+  alerterKeyArn: { 'Fn::GetAtt': [ALERT_TOPIC_KEY, 'Arn'] },
+  alerterKeyId: { Ref: ALERT_TOPIC_KEY },
+};
+
+/** `Fn::Sub` of `text`, where `${AWS::…}` are CloudFormation's pseudo-parameters. */
+const sub = (text) => ({ 'Fn::Sub': text });
+
 /**
  * The ARN of `stage`'s operator role, the one role people use to read and clear what landed in a DLQ (see the top of
  * resources/alerting.yml), as CloudFormation fills in the partition and account.
  */
-const operatorRoleArn = (stage) => ({
-  'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/rootwatch-${stage}-operator`,
-});
-/** https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html: Name, 1 to 64 of [.\-_A-Za-z0-9]. */
-const MAX_RULE_NAME_LENGTH = 64;
+const operatorRoleArn = (stage) =>
+  sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/rootwatch-${stage}-operator`);
+
 /**
- * Read-only management events (readOnly: true) reach a rule only in this state.
- * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event.html#eb-service-event-cloudtrail
+ * The hub bus's ARN built from its name (a resource cannot `Fn::GetAtt` itself, and its own policy names it).
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html (event-bus)
  */
-const STATE_WITH_READ_ONLY_EVENTS = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
-/** EventBridge's maximum: retry for 24 hours, then dead-letter. */
-const RETRY_POLICY = { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 };
+const hubBusArn = (stage) =>
+  sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${hubBusName(stage)}`);
+
 /**
- * "Event pattern size: 2,048 characters", the default quota (adjustable).
- * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+ * Every rule on the hub bus, whoever made it: a rule on a custom bus has the ARN rule/<bus name>/<rule name>.
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html (rule-on-custom-bus)
  */
-const MAX_PATTERN_LENGTH = 2048;
+const hubRulesArn = (stage) =>
+  sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${hubBusName(stage)}/*`);
 
-/** rootwatch's KMS key (resources/alerting.yml), which alerter-tampering watches by key ARN and by key id. */
-const ALERT_TOPIC_KEY = 'AlertTopicKey';
 /**
- * Stand-ins the loader compiles in place of the key's ARN and id (any string compiles), each replaced by its
- * intrinsic in the generated EventPattern; `longest` is what the longest value could be, for the size check.
+ * The hub bus's resource policy for `hub` (`{ organizationId?, memberAccounts: string[] }`, as checkHubParameters
+ * returns it), or undefined when neither is set: then only this account may put events on it, through IAM.
+ *
+ * Who may put events there: the forwarders of other accounts, which are roles named `rootwatch-<stage>-forwarder-…`
+ * (forwarderRolePrefix) that their rules (and their heartbeat schedule) put events with, of an account in the
+ * organization (`aws:PrincipalOrgID`) or of a listed member account. Only events:PutEvents, only on this bus: no other
+ * account may create or change rules here (PutRule, PutTargets would need their own grant). `aws:PrincipalArn` of a
+ * role session is the role's ARN, so the condition holds for the role whatever its session is named.
+ *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html (IAM conditions, organizations)
+ *   https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html (aws:PrincipalOrgID, Principal "*")
+ *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy-cross-account-custom-bus-source.html
+ *     (an account as `arn:…:iam::<account>:root`)
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+ * This account's own forwarders (in its other regions) need no statement: within one account an allow in the role's
+ * own IAM policy is enough, the bus policy is not needed ("give either the sender ... or the receiver event bus
+ * permissions"). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-bus-to-bus.html,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+ *
+ * Why the bus's `Policy` property and not AWS::Events::EventBusPolicy resources: the property is the whole document,
+ * set with the bus, which is exactly what DescribeEventBus returns and the guard compares; EventBusPolicy resources add
+ * one statement each (PutPermission with a StatementId), so the bus's policy would be the sum of several resources,
+ * and a statement someone added by hand would sit beside them unnoticed by the template.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-events-eventbus.html (Policy)
  */
-const KEY_INTRINSICS = [
-  {
-    parameter: 'alerterKeyArn',
-    standIn: 'rootwatch:cloudformation:AlertTopicKey.Arn',
-    intrinsic: { 'Fn::GetAtt': [ALERT_TOPIC_KEY, 'Arn'] },
-    longest: 'arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab',
-  },
-  {
-    parameter: 'alerterKeyId',
-    standIn: 'rootwatch:cloudformation:AlertTopicKey.Ref',
-    intrinsic: { Ref: ALERT_TOPIC_KEY },
-    longest: 'mrk-1234abcd12ab34cd56ef1234567890ab',
-  },
-];
-
-const isPlainObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** `root-api-call` -> `RootApiCall` (CloudFormation logical ids are alphanumeric). */
-const toPascalCase = (id) =>
-  id
-    .split('-')
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join('');
-
-/** The framework would read `${...}` in the generated template as one of its own variables. */
-const findVariableSyntax = (value, at) => {
-  if (typeof value === 'string') return value.includes('${') ? at : undefined;
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      const found = findVariableSyntax(item, `${at}[${index}]`);
-      if (found) return found;
-    }
-  } else if (isPlainObject(value)) {
-    for (const [key, item] of Object.entries(value)) {
-      const found = findVariableSyntax(key, `${at}.${key}`) ?? findVariableSyntax(item, `${at}.${key}`);
-      if (found) return found;
-    }
+const hubBusPolicy = (stage, hub) => {
+  const forwarderRoles = sub(`arn:\${AWS::Partition}:iam::*:role/${forwarderRolePrefix(stage)}*`);
+  const statements = [];
+  if (hub.organizationId) {
+    statements.push({
+      Sid: 'ForwardersOfTheOrganization',
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 'events:PutEvents',
+      Resource: hubBusArn(stage),
+      Condition: {
+        StringEquals: { 'aws:PrincipalOrgID': hub.organizationId },
+        ArnLike: { 'aws:PrincipalArn': forwarderRoles },
+      },
+    });
   }
-  return undefined;
+  if (hub.memberAccounts.length > 0) {
+    statements.push({
+      Sid: 'ForwardersOfMemberAccounts',
+      Effect: 'Allow',
+      Principal: { AWS: hub.memberAccounts.map((account) => sub(`arn:\${AWS::Partition}:iam::${account}:root`)) },
+      Action: 'events:PutEvents',
+      Resource: hubBusArn(stage),
+      Condition: { ArnLike: { 'aws:PrincipalArn': forwarderRoles } },
+    });
+  }
+  return statements.length === 0 ? undefined : { Version: '2012-10-17', Statement: statements };
 };
 
-/** `value` with each stand-in string replaced by `replace(entry)`, everything else copied as it is. */
-const replaceStandIns = (value, replace) => {
-  if (typeof value === 'string') {
-    const entry = KEY_INTRINSICS.find((candidate) => candidate.standIn === value);
-    return entry ? replace(entry) : value;
-  }
-  if (Array.isArray(value)) return value.map((item) => replaceStandIns(item, replace));
-  if (isPlainObject(value)) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, replaceStandIns(item, replace)]));
-  }
-  return value;
-};
-
-/**
- * The placeholders' values for packaging: the parameters' (`{ trailBuckets: [...], ... }`, as
- * checkDetectionParameters returns them), and the stand-ins of rootwatch's own key.
- */
-const packagingParameters = (values) => ({
-  ...detectionParametersOf(values),
-  ...Object.fromEntries(KEY_INTRINSICS.map(({ parameter, standIn }) => [parameter, [standIn]])),
+/** The target of every catalog rule, on either bus: the alert function, retried for a day, then dead-lettered. */
+const alertTarget = () => ({
+  Id: 'alert',
+  Arn: { 'Fn::GetAtt': [ALERT_FUNCTION, 'Arn'] },
+  RetryPolicy: { ...RULE_RETRY_POLICY },
+  DeadLetterConfig: { Arn: { 'Fn::GetAtt': [DEAD_LETTER_QUEUE, 'Arn'] } },
 });
 
 /**
- * The CloudFormation `Resources` (and `Outputs`) for `stage`'s rules, from the loaded catalog
- * (`[{ file, detection }]`, as loadDetectionFiles returns it, loaded with packagingParameters). Throws a
- * DetectionFileError naming the file when a rule name would be too long, a pattern holds `${`, or a pattern would
- * be over EventBridge's size quota once CloudFormation has filled in the key.
+ * One permission for every rule on the hub bus (the catalog's twins here, resources/heartbeat.cjs's HubHeartbeatRule),
+ * rather than one per rule as on the default bus: a function's resource-based policy is limited to 20 KB, not
+ * adjustable, and AWS's advice when it fills up is a statement with a wildcard. Each per-rule statement is about 330
+ * bytes, and the catalog's rules on both buses come to some 60 statements, close to the limit.
+ *   https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (Function resource-based policy: 20 KB)
+ *   https://repost.aws/knowledge-center/lambda-resource-based-policy-size-error
+ * The wildcard admits rules on the hub bus only. Only principals allowed events:PutRule on this account's bus can
+ * create a rule there: the bus policy (hubBusPolicy) grants other accounts PutEvents and nothing else, and a rule
+ * created there, or a change to one, is an alerter-tampering alert (PutRule, PutTargets with the hub bus).
+ * No dependency on the rules it covers: a rule added later (the heartbeat's) is covered as soon as it exists.
  */
-const buildEventRules = (stage, catalog) => {
+const hubRulesPermission = (stage) => ({
+  Type: 'AWS::Lambda::Permission',
+  Properties: {
+    Action: 'lambda:InvokeFunction',
+    FunctionName: { 'Fn::GetAtt': [ALERT_FUNCTION, 'Arn'] },
+    Principal: 'events.amazonaws.com',
+    SourceArn: hubRulesArn(stage),
+  },
+});
+
+/**
+ * The CloudFormation `Resources` and `Outputs` for `stage`'s rules, `rules` as catalogRules returns them (their key
+ * placeholders resolved to intrinsics), and `hub` (`{ organizationId?, memberAccounts: string[] }`) for the hub bus's
+ * policy.
+ */
+const buildEventRules = (stage, rules, hub) => {
   const resources = {};
-  const ruleLogicalIds = [];
 
-  for (const { file, detection } of catalog) {
-    const { id, title, readOnlyEvents, patterns } = detection;
-    for (const [index, pattern] of patterns.entries()) {
-      const variableAt = findVariableSyntax(pattern, `patterns[${index}]`);
-      if (variableAt) {
-        throw new DetectionFileError(
-          file,
-          `${variableAt} contains "\${", which serverless.yml would resolve as a variable`,
-        );
-      }
-      const several = patterns.length > 1;
-      const name = `rootwatch-${stage}-${id}${several ? `-${index}` : ''}`;
-      if (name.length > MAX_RULE_NAME_LENGTH) {
-        throw new DetectionFileError(
-          file,
-          `id: rule name "${name}" is ${name.length} characters, EventBridge allows ${MAX_RULE_NAME_LENGTH}: shorten the detection id "${id}" or the stage "${stage}"`,
-        );
-      }
-      const deployedLength = JSON.stringify(replaceStandIns(pattern, (entry) => entry.longest)).length;
-      if (deployedLength > MAX_PATTERN_LENGTH) {
-        throw new DetectionFileError(
-          file,
-          `patterns[${index}]: ${deployedLength} characters once deployed, EventBridge allows ${MAX_PATTERN_LENGTH}: split the pattern, or give fewer trail buckets, keys or log groups`,
-        );
-      }
-      const ruleId = `Rule${toPascalCase(id)}${index}`;
-      ruleLogicalIds.push(ruleId);
+  const busPolicy = hubBusPolicy(stage, hub);
+  resources[HUB_EVENT_BUS] = {
+    Type: 'AWS::Events::EventBus',
+    Properties: {
+      Name: hubBusName(stage),
+      Description: `rootwatch ${stage} hub: what forwarders in other regions and accounts matched, for the alert function`,
+      ...(busPolicy ? { Policy: busPolicy } : {}),
+    },
+  };
 
-      resources[ruleId] = {
-        Type: 'AWS::Events::Rule',
-        Properties: {
-          Name: name,
-          Description: several
-            ? `${title} (pattern ${index + 1} of ${patterns.length}, events/${file})`
-            : `${title} (events/${file})`,
-          EventPattern: replaceStandIns(pattern, (entry) => entry.intrinsic),
-          State: readOnlyEvents ? STATE_WITH_READ_ONLY_EVENTS : 'ENABLED',
-          Targets: [
-            {
-              Id: 'alert',
-              Arn: { 'Fn::GetAtt': [ALERT_FUNCTION, 'Arn'] },
-              RetryPolicy: RETRY_POLICY,
-              DeadLetterConfig: { Arn: { 'Fn::GetAtt': [DEAD_LETTER_QUEUE, 'Arn'] } },
-            },
-          ],
-        },
-      };
-      resources[`${ruleId}Permission`] = {
-        Type: 'AWS::Lambda::Permission',
-        Properties: {
-          Action: 'lambda:InvokeFunction',
-          FunctionName: { 'Fn::GetAtt': [ALERT_FUNCTION, 'Arn'] },
-          Principal: 'events.amazonaws.com',
-          SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
-        },
-      };
-    }
+  for (const rule of rules) {
+    const properties = { Name: rule.name, EventPattern: rule.pattern, State: rule.state, Targets: [alertTarget()] };
+    resources[rule.logicalId] = {
+      Type: 'AWS::Events::Rule',
+      Properties: { ...properties, Description: rule.description },
+    };
+    resources[`${rule.logicalId}Permission`] = {
+      Type: 'AWS::Lambda::Permission',
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [ALERT_FUNCTION, 'Arn'] },
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [rule.logicalId, 'Arn'] },
+      },
+    };
+    // The same rule where forwarders put the events of other regions and accounts.
+    resources[`Hub${rule.logicalId}`] = {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        ...properties,
+        EventBusName: { Ref: HUB_EVENT_BUS },
+        Description: `${rule.description}, on the hub bus`,
+      },
+    };
   }
+  resources[HUB_RULES_PERMISSION] = hubRulesPermission(stage);
 
   // Events EventBridge could not deliver after its retries; kept 14 days (the maximum) for replay, and kept when the
   // stack is deleted, like the other DLQs (resources/alerting.yml).
@@ -218,13 +226,25 @@ const buildEventRules = (stage, catalog) => {
     },
   };
   // Who may touch the queue, as for the other queues (the top of resources/alerting.yml): EventBridge sends for these
-  // rules (aws:SourceArn), and only for them; every other principal but the operator role is denied the data actions
-  // (reading, deleting, sending, purging or redriving a message), and any request without TLS is denied.
-  // SetQueueAttributes and the rest of the queue's management stay with IAM, so CloudFormation can update this policy.
+  // rules (aws:SourceArn), and only for them: the default bus's by ARN, the hub bus's as rule/<hub bus>/* (ArnLike: the
+  // catalog's twins, and whatever rule of the hub bus names this queue; only this account can create one there). Every
+  // other principal but the operator role is denied the data actions (reading, deleting, sending, purging or redriving
+  // a message), and any request without TLS is denied. SetQueueAttributes and the rest of the queue's management stay
+  // with IAM, so CloudFormation can update this policy. Two Allow statements, not two operators in one: conditions of
+  // one statement must all hold.
   // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_logic_multiple_context_keys_or_values.html
   // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-security-best-practices.html
   const queueArn = { 'Fn::GetAtt': [DEAD_LETTER_QUEUE, 'Arn'] };
+  const deadLetters = (sid, condition) => ({
+    Sid: sid,
+    Effect: 'Allow',
+    Principal: { Service: 'events.amazonaws.com' },
+    Action: 'sqs:SendMessage',
+    Resource: queueArn,
+    Condition: condition,
+  });
   resources[DEAD_LETTER_QUEUE_POLICY] = {
     Type: 'AWS::SQS::QueuePolicy',
     Properties: {
@@ -232,18 +252,12 @@ const buildEventRules = (stage, catalog) => {
       PolicyDocument: {
         Version: '2012-10-17',
         Statement: [
+          deadLetters('RootwatchRulesDeadLetters', {
+            ArnEquals: { 'aws:SourceArn': rules.map((rule) => ({ 'Fn::GetAtt': [rule.logicalId, 'Arn'] })) },
+          }),
+          deadLetters('RootwatchHubRulesDeadLetters', { ArnLike: { 'aws:SourceArn': hubRulesArn(stage) } }),
           {
-            Sid: 'RootwatchRulesDeadLetters',
-            Effect: 'Allow',
-            Principal: { Service: 'events.amazonaws.com' },
-            Action: 'sqs:SendMessage',
-            Resource: queueArn,
-            Condition: {
-              ArnEquals: { 'aws:SourceArn': ruleLogicalIds.map((ruleId) => ({ 'Fn::GetAtt': [ruleId, 'Arn'] })) },
-            },
-          },
-          {
-            // EventBridge is an AWS service principal, left to the Allow above.
+            // EventBridge is an AWS service principal, left to the Allows above.
             Sid: 'OnlyRootwatchTouchesMessages',
             Effect: 'Deny',
             Principal: '*',
@@ -281,25 +295,41 @@ const buildEventRules = (stage, catalog) => {
         Description: 'Events the EventBridge rules could not deliver to the alert function',
         Value: { Ref: DEAD_LETTER_QUEUE },
       },
+      // What a forwarder's rules target (npm run deploy, rootwatch forwarder-template --hub-bus-arn).
+      HubEventBusArn: {
+        Description: 'The hub bus: the target of every forwarder rule in other regions and accounts',
+        Value: { 'Fn::GetAtt': [HUB_EVENT_BUS, 'Arn'] },
+      },
+      HubEventBusName: {
+        Description: 'The name of the hub bus',
+        Value: { Ref: HUB_EVENT_BUS },
+      },
     },
   };
 };
 
 /**
- * `stage`'s rules for the catalog in `dir`, with `values` as the parameters' values (`{ trailBuckets: [...], ... }`,
- * as checkDetectionParameters returns them; default none): loadDetectionFiles, then buildEventRules. Throws
- * DetectionFileError.
+ * `stage`'s rules and hub bus for the catalog in `dir`, with `values` as the parameters' values (`{ trailBuckets:
+ * [...], ... }`, as checkDetectionParameters returns them; default none) and `hub` as the hub parameters
+ * (`{ organizationId?, memberAccounts?: string[] }`, as checkHubParameters returns them; default none):
+ * `{ Resources, Outputs }`. Throws DetectionFileError naming the file (catalogRules).
  */
-const loadEventRules = (stage, dir = EVENTS_DIR, values = {}) =>
-  buildEventRules(stage, loadDetectionFiles(dir, packagingParameters(values)));
+const loadEventRules = (stage, dir = EVENTS_DIR, values = {}, hub = {}) =>
+  buildEventRules(
+    stage,
+    catalogRules(stage, dir, values, (placeholder) => KEY_INTRINSICS[placeholder]),
+    { organizationId: hub.organizationId, memberAccounts: hub.memberAccounts ?? [] },
+  );
 
 /** The file variable source: `${file(./resources/event-rules.cjs)}`. */
 const resolveEventRules = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
   // Throws parameters.cjs's ParameterError, listing every invalid parameter, before any rule is built.
-  const values = checkDetectionParameters(await resolveParameterValues(resolveVariable));
+  const parameterValues = await resolveParameterValues(resolveVariable);
+  const values = checkDetectionParameters(parameterValues);
+  const hub = checkHubParameters(parameterValues);
   try {
-    return loadEventRules(stage, EVENTS_DIR, values);
+    return loadEventRules(stage, EVENTS_DIR, values, hub);
   } catch (error) {
     // The framework prints the stack of a failing variable source: for a bad detection file, only the message
     // (file, field, problem) helps; any other error keeps its stack.

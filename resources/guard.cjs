@@ -11,7 +11,8 @@
  * It reads, through the framework, everything `resources:` resolves to (the rules event-rules.cjs generates from the
  * catalog, the e-mail subscriptions of parameters.cjs, the topic, queues, key and policies of alerting.yml, the
  * heartbeat's rule, …) and serverless.yml's functions but the guard itself, and keeps what the guard checks
- * (functions/core/guard/expected-state.ts, loaded through tsx): rules with their names, states, patterns and targets;
+ * (functions/core/guard/expected-state.ts, loaded through tsx): rules with their names, states, patterns and targets,
+ * on the default bus and on the hub bus; the hub bus with its resource policy;
  * subscriptions with their filter policies; functions with their role, reserved concurrency and SQS event sources;
  * queue, topic and key policies. References stay as the template has them; the guard resolves them in its account
  * and region, with the KMS key's ARN from its environment (ALERTER_KEY_ARN). A reference it could not resolve fails

@@ -1,4 +1,5 @@
 import {
+  DescribeEventBusCommand,
   DescribeRuleCommand,
   type EventBridgeClient,
   ListTargetsByRuleCommand,
@@ -19,6 +20,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type {
+  DeployedEventBus,
   DeployedEventSource,
   DeployedFunction,
   DeployedKey,
@@ -30,7 +32,14 @@ import type {
   DeployedTopic,
   Observed,
 } from '../core/guard/compare.js';
-import type { Expectation, ExpectedFunction, ExpectedRule, ExpectedTopic } from '../core/guard/expected-state.js';
+import {
+  type Expectation,
+  type ExpectedEventBus,
+  type ExpectedFunction,
+  type ExpectedRule,
+  type ExpectedTopic,
+  ruleKeyOf,
+} from '../core/guard/expected-state.js';
 import { toError } from '../errors.js';
 
 /*
@@ -39,6 +48,7 @@ import { toError } from '../errors.js';
  * gone is `missing`; any other failure (denied, throttled past the SDK's retries) is `unreadable` with its error,
  * so one failing read never hides what the others found.
  *   EventBridge: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DescribeRule.html, API_ListTargetsByRule.html
+ *     (both take EventBusName for a rule on another bus than the default), API_DescribeEventBus.html (its Policy)
  *   Lambda: https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionConfiguration.html, API_GetFunctionConcurrency.html,
  *     API_ListEventSourceMappings.html
  *   SNS: https://docs.aws.amazon.com/sns/latest/api/API_GetTopicAttributes.html, API_ListSubscriptionsByTopic.html,
@@ -122,12 +132,16 @@ const targetOf = (target: Target): DeployedTarget => ({
 
 const readRule = async (clients: DeploymentClients, rule: ExpectedRule): Promise<Observed<DeployedRule>> =>
   observe(async () => {
-    const described = await clients.events.send(new DescribeRuleCommand({ Name: rule.name }));
+    // No EventBusName for a rule on the default bus, which the APIs assume.
+    const bus = rule.eventBusName === undefined ? {} : { EventBusName: rule.eventBusName };
+    const described = await clients.events.send(new DescribeRuleCommand({ Name: rule.name, ...bus }));
     const targets = await observe(async () => {
       const all: DeployedTarget[] = [];
       let token: string | undefined;
       do {
-        const page = await clients.events.send(new ListTargetsByRuleCommand({ Rule: rule.name, NextToken: token }));
+        const page = await clients.events.send(
+          new ListTargetsByRuleCommand({ Rule: rule.name, ...bus, NextToken: token }),
+        );
         all.push(...(page.Targets ?? []).map(targetOf));
         token = page.NextToken;
       } while (token);
@@ -139,6 +153,13 @@ const readRule = async (clients: DeploymentClients, rule: ExpectedRule): Promise
       ...(described.ScheduleExpression === undefined ? {} : { scheduleExpression: described.ScheduleExpression }),
       targets,
     };
+  });
+
+/** DescribeEventBus answers a bus's policy as JSON text, or none when it has none. */
+const readEventBus = async (clients: DeploymentClients, bus: ExpectedEventBus): Promise<Observed<DeployedEventBus>> =>
+  observe(async () => {
+    const { Policy } = await clients.events.send(new DescribeEventBusCommand({ Name: bus.name }));
+    return Policy ? { policy: Policy } : {};
   });
 
 const readFunction = async (clients: DeploymentClients, fn: ExpectedFunction): Promise<Observed<DeployedFunction>> =>
@@ -250,7 +271,8 @@ const readKey = async (clients: DeploymentClients, arn: string, withPolicy: bool
   });
 
 /**
- * Reads what is deployed of everything `expectation` names: rules with their targets, functions with their
+ * Reads what is deployed of everything `expectation` names: rules with their targets (on the default bus or the hub
+ * bus), event buses with their policy, functions with their
  * concurrency and event source mappings, queues' policies, topics with their policy, key and subscriptions (the
  * filter policies of the ones rootwatch deployed), keys with their state and policy. Never rejects: a failed read
  * is in the result as `unreadable`.
@@ -278,11 +300,12 @@ const createDeploymentReader =
   async (expectation: Expectation): Promise<DeployedState> => {
     const entries = async <I, T>(items: readonly I[], keyOf: (item: I) => string, read: (item: I) => Promise<T>) =>
       Object.fromEntries(await mapLimit(items, CONCURRENCY, async (item) => [keyOf(item), await read(item)] as const));
-    const [rules, functions, queues, topics, keys] = await Promise.all([
+    const [rules, eventBuses, functions, queues, topics, keys] = await Promise.all([
+      entries(expectation.rules, ruleKeyOf, (rule) => readRule(clients, rule)),
       entries(
-        expectation.rules,
-        (rule) => rule.name,
-        (rule) => readRule(clients, rule),
+        expectation.eventBuses,
+        (bus) => bus.name,
+        (bus) => readEventBus(clients, bus),
       ),
       entries(
         expectation.functions,
@@ -305,7 +328,7 @@ const createDeploymentReader =
         (key) => readKey(clients, key.arn, key.policy !== undefined),
       ),
     ]);
-    return { rules, functions, queues, topics, keys };
+    return { rules, eventBuses, functions, queues, topics, keys };
   };
 
 export { createDeploymentReader };

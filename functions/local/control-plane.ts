@@ -3,7 +3,8 @@
 // JSON, reached through the real SDK clients (AWS_ENDPOINT_URL_EVENTBRIDGE, _LAMBDA, _KMS). Its state is plain data
 // the test seeds and changes (disable a rule, remove a target, schedule a key's deletion). Development only: the
 // Lambda bundles never import this file.
-//   https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DescribeRule.html (and API_ListTargetsByRule)
+//   https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DescribeRule.html (and API_ListTargetsByRule,
+//     API_DescribeEventBus; a rule on another bus than the default is named with EventBusName, by name or ARN)
 //   https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionConfiguration.html (and GetFunctionConcurrency,
 //     ListEventSourceMappings)
 //   https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html (and API_GetKeyPolicy)
@@ -14,10 +15,20 @@ import type { AddressInfo } from 'node:net';
 interface LocalRule {
   Name: string;
   Arn: string;
+  /** The bus it is on; `default` when unset. */
+  EventBusName?: string;
   State: string;
   EventPattern?: string;
   ScheduleExpression?: string;
   Targets: Array<Record<string, unknown> & { Id: string }>;
+}
+
+/** An event bus as DescribeEventBus answers. */
+interface LocalEventBus {
+  Name: string;
+  Arn: string;
+  /** Its resource policy, JSON text; none when unset. */
+  Policy?: string;
 }
 
 interface LocalEventSourceMapping {
@@ -45,9 +56,13 @@ interface LocalKey {
   Policy: string;
 }
 
-/** What the server holds, by rule name, function name and key ARN. */
+/**
+ * What the server holds: rules by name on the default bus and by `<bus name>/<rule name>` on another bus (the end of
+ * the rule's ARN), event buses by name, functions by name and keys by ARN.
+ */
 interface ControlPlaneState {
   rules: Map<string, LocalRule>;
+  eventBuses: Map<string, LocalEventBus>;
   functions: Map<string, LocalFunction>;
   keys: Map<string, LocalKey>;
 }
@@ -76,13 +91,27 @@ const send = (response: ServerResponse, status: number, body: unknown, errorType
 const jsonError = (response: ServerResponse, type: string, message: string) =>
   send(response, 400, { __type: type, message }, type);
 
+/** The bus an EventBusName names, by name or ARN; `default` when none. */
+const busNameOf = (value: unknown): string => {
+  const text = typeof value === 'string' ? value : '';
+  if (text === '') return 'default';
+  return text.startsWith('arn:') ? text.slice(text.indexOf(':event-bus/') + ':event-bus/'.length) : text;
+};
+
 const eventBridge = (state: ControlPlaneState, operation: string, input: Record<string, unknown>) => {
-  const rule = state.rules.get(String(input.Name ?? input.Rule));
-  if (!rule)
-    return { error: 'ResourceNotFoundException', message: `Rule ${String(input.Name ?? input.Rule)} does not exist.` };
+  if (operation === 'DescribeEventBus') {
+    const name = busNameOf(input.Name);
+    const bus = state.eventBuses.get(name);
+    if (!bus) return { error: 'ResourceNotFoundException', message: `Event bus ${name} does not exist.` };
+    return { body: bus };
+  }
+  const bus = busNameOf(input.EventBusName);
+  const name = String(input.Name ?? input.Rule);
+  const rule = state.rules.get(bus === 'default' ? name : `${bus}/${name}`);
+  if (!rule) return { error: 'ResourceNotFoundException', message: `Rule ${name} does not exist on EventBus ${bus}.` };
   if (operation === 'DescribeRule') {
     const { Targets: _, ...described } = rule;
-    return { body: { ...described, EventBusName: 'default' } };
+    return { body: { ...described, EventBusName: rule.EventBusName ?? 'default' } };
   }
   if (operation === 'ListTargetsByRule') return { body: { Targets: rule.Targets } };
   return undefined;
@@ -157,7 +186,7 @@ const lambda = (state: ControlPlaneState, method: string, url: URL) => {
  * await controlPlane.stop();
  */
 const startControlPlane = async () => {
-  const state: ControlPlaneState = { rules: new Map(), functions: new Map(), keys: new Map() };
+  const state: ControlPlaneState = { rules: new Map(), eventBuses: new Map(), functions: new Map(), keys: new Map() };
   const requests: ControlPlaneRequest[] = [];
   const server = createServer((request, response) => {
     void (async () => {

@@ -7,6 +7,7 @@ import {
   type ExpectedState,
   type ExpectedTarget,
   expectationOf,
+  ruleKeyOf,
 } from '../../functions/core/guard/expected-state.js';
 import type { LocalAws } from '../../functions/local/aws.js';
 import type { ControlPlane } from '../../functions/local/control-plane.js';
@@ -22,32 +23,63 @@ const LOCAL_CONTEXT = {
 
 const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
 
+/** The rule of the sample stage, on the default bus and on the hub bus. */
+const SAMPLE_RULE = {
+  Name: 'rootwatch-test-root-api-call',
+  State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
+  EventPattern: {
+    'detail-type': ['AWS API Call via CloudTrail'],
+    detail: { userIdentity: { type: ['Root'] } },
+  },
+  Targets: [
+    {
+      Id: 'alert',
+      Arn: getAtt('AlertLambdaFunction'),
+      RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+      DeadLetterConfig: { Arn: getAtt('RulesDeadLetterQueue') },
+    },
+  ],
+};
+
 /**
- * A small stage as the generators would give it: one rule (read-only events, retry policy and DLQ), its DLQ with a
- * policy naming the rule, the Slack queue, the topic with its key, policy and one filtered e-mail subscription, the
+ * A small stage as the generators would give it: one rule (read-only events, retry policy and DLQ) and its twin on the
+ * hub bus, the hub bus with a policy admitting an organization's forwarder roles, the rules' DLQ with a policy naming
+ * the rule, the Slack queue, the topic with its key, policy and one filtered e-mail subscription, the
  * key with its policy, and the alert and notifier functions (the notifier's reserved concurrency and queue).
  */
 const sampleExpectedState = (): ExpectedState =>
   buildExpectedState({
     stage: 'test',
     resources: {
-      RuleRootApiCall0: {
+      RuleRootApiCall0: { Type: 'AWS::Events::Rule', Properties: structuredClone(SAMPLE_RULE) },
+      HubRuleRootApiCall0: {
         Type: 'AWS::Events::Rule',
+        Properties: { ...structuredClone(SAMPLE_RULE), EventBusName: { Ref: 'HubEventBus' } },
+      },
+      HubEventBus: {
+        Type: 'AWS::Events::EventBus',
         Properties: {
-          Name: 'rootwatch-test-root-api-call',
-          State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
-          EventPattern: {
-            'detail-type': ['AWS API Call via CloudTrail'],
-            detail: { userIdentity: { type: ['Root'] } },
+          Name: 'rootwatch-test-hub',
+          Policy: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'ForwardersOfTheOrganization',
+                Effect: 'Allow',
+                Principal: '*',
+                Action: 'events:PutEvents',
+                Resource: {
+                  'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/rootwatch-test-hub`,
+                },
+                Condition: {
+                  StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' },
+                  ArnLike: {
+                    'aws:PrincipalArn': { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/rootwatch-test-forwarder-*` },
+                  },
+                },
+              },
+            ],
           },
-          Targets: [
-            {
-              Id: 'alert',
-              Arn: getAtt('AlertLambdaFunction'),
-              RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
-              DeadLetterConfig: { Arn: getAtt('RulesDeadLetterQueue') },
-            },
-          ],
         },
       },
       RulesDeadLetterQueue: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'rootwatch-test-rules-dlq' } },
@@ -168,7 +200,7 @@ const deployedTarget = (target: ExpectedTarget) => ({
 const deployedAsExpected = (expectation: Expectation): DeployedState => ({
   rules: Object.fromEntries(
     expectation.rules.map((rule) => [
-      rule.name,
+      ruleKeyOf(rule),
       {
         status: 'found',
         value: {
@@ -189,6 +221,12 @@ const deployedAsExpected = (expectation: Expectation): DeployedState => ({
           },
         },
       },
+    ]),
+  ),
+  eventBuses: Object.fromEntries(
+    expectation.eventBuses.map((bus) => [
+      bus.name,
+      { status: 'found', value: bus.policy ? { policy: JSON.stringify(reordered(bus.policy)) } : {} },
     ]),
   ),
   functions: Object.fromEntries(
@@ -280,7 +318,7 @@ const reordered = (policy: unknown): unknown => {
 
 /**
  * Deploys `expectation` onto the local servers: queues, topics and subscriptions with their policies on fauxqs;
- * rules, functions, event source mappings and keys on the control plane. Returns the subscriptions' ARNs by endpoint.
+ * event buses, rules (by ruleKeyOf), functions, event source mappings and keys on the control plane. Returns the subscriptions' ARNs by endpoint.
  */
 const deployLocally = async (
   expectation: Expectation,
@@ -329,10 +367,18 @@ const deployLocally = async (
     }
   }
   const { partition, region, accountId } = LOCAL_CONTEXT;
+  for (const bus of expectation.eventBuses) {
+    controlPlane.state.eventBuses.set(bus.name, {
+      Name: bus.name,
+      Arn: bus.arn,
+      ...(bus.policy ? { Policy: JSON.stringify(bus.policy) } : {}),
+    });
+  }
   for (const rule of expectation.rules) {
-    controlPlane.state.rules.set(rule.name, {
+    controlPlane.state.rules.set(ruleKeyOf(rule), {
       Name: rule.name,
-      Arn: `arn:${partition}:events:${region}:${accountId}:rule/${rule.name}`,
+      Arn: `arn:${partition}:events:${region}:${accountId}:rule/${ruleKeyOf(rule)}`,
+      ...(rule.eventBusName ? { EventBusName: rule.eventBusName } : {}),
       State: rule.state,
       ...(rule.eventPattern === undefined ? {} : { EventPattern: JSON.stringify(rule.eventPattern) }),
       ...(rule.scheduleExpression ? { ScheduleExpression: rule.scheduleExpression } : {}),

@@ -1,5 +1,6 @@
 /**
- * The guard as packaged and as deployed: `serverless package` (offline) with an e-mail subscriber, the guard's
+ * The guard as packaged and as deployed: `serverless package` (offline) with an e-mail subscriber and an organization
+ * whose forwarders may put events on the hub bus, the guard's
  * function, schedule, role and alarms in the template, the expected state in its zip (the template's own rules and
  * subscriptions); then its handler, configured only by that template's environment, against local servers that
  * speak AWS's wire protocols: fauxqs (SNS, SQS), dynalite (the state table) and functions/local/control-plane.ts
@@ -35,6 +36,8 @@ interface Statement {
 }
 
 const EMAIL = 'sec@example.com';
+const ORGANIZATION = 'o-a1b2c3d4e5';
+const HUB_BUS = `rootwatch-${STAGE}-hub`;
 const GUARD = `rootwatch-${STAGE}-guard`;
 const ref = (logicalId: string) => ({ Ref: logicalId });
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
@@ -55,7 +58,7 @@ const guardFunction = (): [string, Resource] => {
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'rootwatch-guard-'));
-  const outputDir = await packageService(workDir, [`alertEmails=${EMAIL}`]);
+  const outputDir = await packageService(workDir, [`alertEmails=${EMAIL}`, `organizationId=${ORGANIZATION}`]);
   resources = JSON.parse(
     await readFile(join(outputDir, 'cloudformation-template-update-stack.json'), 'utf8'),
   ).Resources;
@@ -135,6 +138,7 @@ describe('the packaged guard', () => {
   it("expects the template's subscriptions, queue and topic policies and key policy as they are", () => {
     // Assess
     for (const type of [
+      'AWS::Events::EventBus',
       'AWS::SNS::Subscription',
       'AWS::SQS::QueuePolicy',
       'AWS::SNS::TopicPolicy',
@@ -188,6 +192,7 @@ describe('the packaged guard', () => {
       'logs:PutLogEvents': arn('logs', `${logGroup}:*:*`),
       'events:DescribeRule': arn('events', `rule/rootwatch-${STAGE}-*`),
       'events:ListTargetsByRule': arn('events', `rule/rootwatch-${STAGE}-*`),
+      'events:DescribeEventBus': getAtt('HubEventBus'),
       'lambda:GetFunctionConfiguration': arn('lambda', `function:rootwatch-${STAGE}-*`),
       'lambda:GetFunctionConcurrency': arn('lambda', `function:rootwatch-${STAGE}-*`),
       'lambda:ListEventSourceMappings': '*',
@@ -203,6 +208,8 @@ describe('the packaged guard', () => {
       'kms:Decrypt': getAtt('AlertTopicKey'),
       'sqs:SendMessage': getAtt('SlackQueue'),
       'dynamodb:UpdateItem': getAtt('StateTable'),
+      // When each forwarder's heartbeat was last seen.
+      'dynamodb:GetItem': getAtt('StateTable'),
     });
     expect(statements.find((statement) => asArray(statement.Action).includes('kms:Decrypt'))?.Condition).toStrictEqual({
       StringEquals: { 'kms:ViaService': sub(`sns.\${AWS::Region}.amazonaws.com`) },
@@ -300,6 +307,7 @@ describe('the deployed guard against local AWS', () => {
       expect.arrayContaining([
         'EventBridge DescribeRule',
         'EventBridge ListTargetsByRule',
+        'EventBridge DescribeEventBus',
         'KMS DescribeKey',
         'KMS GetKeyPolicy',
       ]),
@@ -390,6 +398,49 @@ describe('the deployed guard against local AWS', () => {
         `KMS key ${LOCAL_CONTEXT.values['AlertTopicKey.Arn']} is scheduled for deletion on 2026-04-01T00:00:00.000Z: cancel it (aws kms cancel-key-deletion)`,
       ]),
     );
+    expect(await aws.drain(aws.slackQueueUrl)).toHaveLength(1);
+  });
+
+  it('alerts on a rule of the hub bus disabled and the hub bus opened to every account', async () => {
+    // Prepare: the hub bus's twin of root-api-call disabled (its default-bus rule is left as it is), and a statement
+    // added to the hub bus's policy that lets any principal of any account put events on it.
+    const hubRule = controlPlane.state.rules.get(`${HUB_BUS}/rootwatch-${STAGE}-root-api-call`);
+    const bus = controlPlane.state.eventBuses.get(HUB_BUS);
+    if (!hubRule || !bus?.Policy) throw new Error('the hub bus and its rules were not deployed locally');
+    hubRule.State = 'DISABLED';
+    const policy = JSON.parse(bus.Policy) as { Statement: unknown[] };
+    expect(JSON.stringify(policy)).toContain(ORGANIZATION);
+    policy.Statement.push({
+      Sid: 'Anyone',
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 'events:PutEvents',
+      Resource: '*',
+    });
+    bus.Policy = JSON.stringify(policy);
+
+    // Act
+    const outcome = await handler({}, context());
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'alerted', drifts: 7, severity: 'critical' });
+    const [message] = (await aws.drain(aws.subscriberQueueUrl)).map(publishedOf);
+    const drifts = driftsOf(AlertSchema.parse(JSON.parse(message?.structure.sqs ?? '{}')));
+    expect(
+      drifts
+        .filter((drift) => drift.name.includes(HUB_BUS))
+        .map((drift) => [drift.resource, drift.name, drift.property, drift.message]),
+    ).toStrictEqual([
+      [
+        'rule',
+        `${HUB_BUS}/rootwatch-${STAGE}-root-api-call`,
+        'State',
+        `rule rootwatch-${STAGE}-root-api-call on the bus ${HUB_BUS} is DISABLED, deployed ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`,
+      ],
+      ['event bus', HUB_BUS, 'Policy', `event bus ${HUB_BUS} has another policy than deployed`],
+    ]);
+    const described = controlPlane.requests.filter((request) => request.operation === 'DescribeEventBus');
+    expect(described.length).toBeGreaterThan(0);
     expect(await aws.drain(aws.slackQueueUrl)).toHaveLength(1);
   });
 });

@@ -9,13 +9,21 @@ import { createHealthMetrics } from '../../functions/io/metrics.js';
 import { getAtt, PACKAGE_TIMEOUT_MS, packageService, removeWorkDir, STAGE } from '../helpers/package.js';
 
 /**
- * The deployment around the rules (serverless.yml, resources/*): functions, topic, queues, table, alarms and
- * roles, as `serverless package` (osls, offline, no AWS credentials) generates them with two e-mail addresses
- * and an e-mail severity floor. package.test.ts covers the rules, the zips and the default parameters.
+ * The deployment around the rules (serverless.yml, resources/*): functions, topic, queues, table, alarms, roles and
+ * the hub bus's policy, as `serverless package` (osls, offline, no AWS credentials) generates them with two e-mail
+ * addresses, an e-mail severity floor, an organization and a member account. package.test.ts covers the rules, the
+ * zips and the default parameters.
  */
 
 const EMAILS = ['sec@example.com', 'oncall@example.com'];
-const PARAMS = [`alertEmails=${EMAILS.join(',')}`, 'emailMinSeverity=high'];
+const ORGANIZATION = 'o-a1b2c3d4e5';
+const MEMBER_ACCOUNT = '210987654321';
+const PARAMS = [
+  `alertEmails=${EMAILS.join(',')}`,
+  'emailMinSeverity=high',
+  `organizationId=${ORGANIZATION}`,
+  `memberAccounts=${MEMBER_ACCOUNT}`,
+];
 /**
  * The only actions that may have Resource "*": none can be scoped to a resource we know at package time (the guard's
  * ListEventSourceMappings has no resource type at all).
@@ -485,14 +493,33 @@ describe('serverless package with e-mail subscribers', () => {
           ),
         )
         .map(([ruleId]) => ruleId);
+      const onHubBus = (ruleId: string) =>
+        isDeepStrictEqual(template.Resources[ruleId]?.Properties.EventBusName, ref('HubEventBus'));
 
-      // Assess
+      // Assess: the default bus's rules by ARN; the hub bus's as rule/<hub bus>/*, the ARNs of its rules only.
+      expect(ruleIds.filter(onHubBus).length).toBeGreaterThan(0);
       expect(allows).toStrictEqual([
         expect.objectContaining({
           Principal: { Service: 'events.amazonaws.com' },
           Action: 'sqs:SendMessage',
           Resource: resourceArnOf('rules-dlq'),
-          Condition: { ArnEquals: { 'aws:SourceArn': ruleIds.map((ruleId) => getAtt(ruleId)) } },
+          Condition: {
+            ArnEquals: {
+              'aws:SourceArn': ruleIds.filter((ruleId) => !onHubBus(ruleId)).map((ruleId) => getAtt(ruleId)),
+            },
+          },
+        }),
+        expect.objectContaining({
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sqs:SendMessage',
+          Resource: resourceArnOf('rules-dlq'),
+          Condition: {
+            ArnLike: {
+              'aws:SourceArn': sub(
+                `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/rootwatch-${STAGE}-hub/*`,
+              ),
+            },
+          },
         }),
       ]);
       for (const resource of ['slack', 'slack-dlq', 'alert-dlq', 'table'] as const) {
@@ -756,6 +783,7 @@ describe('serverless package with e-mail subscribers', () => {
       'AWS::DynamoDB::Table': 'TableName',
       'AWS::CloudWatch::Alarm': 'AlarmName',
       'AWS::Events::Rule': 'Name',
+      'AWS::Events::EventBus': 'Name',
       'AWS::IAM::Role': 'RoleName',
       'AWS::Scheduler::Schedule': 'Name',
     };
@@ -773,6 +801,60 @@ describe('serverless package with e-mail subscribers', () => {
     for (const [, alias] of resourcesOfType('AWS::KMS::Alias')) {
       expect(alias.Properties.AliasName).toMatch(new RegExp(`^alias/rootwatch-${STAGE}-`));
     }
+  });
+
+  describe('the hub bus policy (organizationId and memberAccounts)', () => {
+    const hubBus = `rootwatch-${STAGE}-hub`;
+    const busArn = sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${hubBus}`);
+    /** The forwarders' roles, rootwatch-<stage>-forwarder-<region>, in any account (functions/core/forwarding.ts). */
+    const forwarderRoles = sub(`arn:\${AWS::Partition}:iam::*:role/rootwatch-${STAGE}-forwarder-*`);
+    const policy = () =>
+      named('AWS::Events::EventBus', 'Name', hubBus)[1].Properties.Policy as { Statement: Statement[] };
+
+    it("lets the organization's forwarder roles, and the member account's, put events on the hub bus and nothing else", () => {
+      // Assess
+      expect(policy()).toStrictEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'ForwardersOfTheOrganization',
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 'events:PutEvents',
+            Resource: busArn,
+            Condition: {
+              StringEquals: { 'aws:PrincipalOrgID': ORGANIZATION },
+              ArnLike: { 'aws:PrincipalArn': forwarderRoles },
+            },
+          },
+          {
+            Sid: 'ForwardersOfMemberAccounts',
+            Effect: 'Allow',
+            Principal: { AWS: [sub(`arn:\${AWS::Partition}:iam::${MEMBER_ACCOUNT}:root`)] },
+            Action: 'events:PutEvents',
+            Resource: busArn,
+            Condition: { ArnLike: { 'aws:PrincipalArn': forwarderRoles } },
+          },
+        ],
+      });
+    });
+
+    it('opens no statement to everyone without a condition that names the organization or the forwarder roles', () => {
+      // Assess
+      for (const statement of policy().Statement) {
+        expect(statement.Effect).toBe('Allow');
+        expect(asArray(statement.Action)).toStrictEqual(['events:PutEvents']);
+        expect(statement.Condition?.ArnLike?.['aws:PrincipalArn'], statement.Sid).toStrictEqual(forwarderRoles);
+        if (statement.Principal === '*') {
+          expect(statement.Condition?.StringEquals?.['aws:PrincipalOrgID'], statement.Sid).toBe(ORGANIZATION);
+        }
+      }
+    });
+
+    it('is the one policy of the bus: no AWS::Events::EventBusPolicy adds statements beside it', () => {
+      // Assess
+      expect(resourcesOfType('AWS::Events::EventBusPolicy')).toStrictEqual([]);
+    });
   });
 
   it('outputs the topic, the queues and the table', () => {

@@ -29,6 +29,10 @@ import {
  */
 
 const READ_ONLY_STATE = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+/** Every rule on the hub bus, whoever made it: rule/<bus>/<rule> in this account and region. */
+const HUB_RULES_ARN = {
+  'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/rootwatch-${STAGE}-hub/*`,
+};
 /** What the alert function reads at run time from node_modules (functions/io/geo.ts), with the licences. */
 const IP_DATABASE_FILES = [
   '@ip-location-db/geo-whois-asn-country-mmdb/package.json',
@@ -49,6 +53,7 @@ interface Resource {
 }
 interface Template {
   Resources: Record<string, Resource>;
+  Outputs?: Record<string, { Value: unknown }>;
 }
 interface CatalogEntry {
   file: string;
@@ -302,9 +307,10 @@ describe('serverless package', () => {
     expect(policies).toHaveLength(1);
     const [, policy] = policies[0] as [string, Resource];
     const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
-    // The one Allow; the Denys (everyone else, and requests without TLS) are infrastructure.test.ts's.
+    // The Allows, for the default bus's rules and the hub bus's; the Denys (everyone else, and requests without TLS)
+    // are infrastructure.test.ts's.
     const allows = statements.filter((statement) => statement.Effect === 'Allow');
-    expect(allows).toHaveLength(1);
+    expect(allows).toHaveLength(2);
     const statement = allows[0] as { Condition: { ArnEquals: { 'aws:SourceArn': unknown[] } } };
     expect(statement).toMatchObject({
       Effect: 'Allow',
@@ -322,6 +328,95 @@ describe('serverless package', () => {
     expect(statement.Condition.ArnEquals['aws:SourceArn']).toStrictEqual(
       deadLettering.map(([ruleId]) => getAtt(ruleId)),
     );
+    // Every rule of the hub bus (the twins, and the heartbeat's if it dead-letters), by the ARN a rule of that bus has.
+    expect(allows[1]).toStrictEqual({
+      Sid: 'RootwatchHubRulesDeadLetters',
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Resource: getAtt(queueId),
+      Condition: { ArnLike: { 'aws:SourceArn': HUB_RULES_ARN } },
+    });
+  });
+
+  describe('the hub bus (resources/event-rules.cjs)', () => {
+    /** The twins on the hub bus: `HubRule<Id><n>`. */
+    const hubRules = () => resourcesOfType('AWS::Events::Rule').filter(([ruleId]) => /^HubRule[A-Z]/.test(ruleId));
+
+    it('is rootwatch-<stage>-hub, open to no other account by default', () => {
+      // Assess
+      expect(resourcesOfType('AWS::Events::EventBus')).toStrictEqual([
+        [
+          'HubEventBus',
+          {
+            Type: 'AWS::Events::EventBus',
+            Properties: { Name: `rootwatch-${STAGE}-hub`, Description: expect.stringContaining('forwarders') },
+          },
+        ],
+      ]);
+    });
+
+    it('holds a twin of every catalog rule, identical in name, pattern and state, with the same target', () => {
+      // Prepare
+      const [functionId] = alertFunction();
+      const [queueId] = deadLetterQueue();
+
+      // Assess
+      expect(hubRules().length).toBe(rules().length);
+      for (const [ruleId, rule] of rules()) {
+        const twin = template.Resources[`Hub${ruleId}`];
+        expect(twin?.Type, ruleId).toBe('AWS::Events::Rule');
+        const { Description: _, EventBusName, ...same } = twin?.Properties ?? {};
+        const { Description: __, ...original } = rule.Properties;
+        expect(EventBusName, ruleId).toStrictEqual({ Ref: 'HubEventBus' });
+        expect(same, ruleId).toStrictEqual(original);
+        expect(same.Targets, ruleId).toStrictEqual([
+          {
+            Id: 'alert',
+            Arn: getAtt(functionId),
+            RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+            DeadLetterConfig: { Arn: getAtt(queueId) },
+          },
+        ]);
+      }
+    });
+
+    it('lets every rule of the hub bus, and only of it, invoke the alert function with one permission', () => {
+      // Prepare
+      const [functionId] = alertFunction();
+      const hubPermissions = resourcesOfType('AWS::Lambda::Permission').filter(([, permission]) =>
+        JSON.stringify(permission.Properties.SourceArn).includes(`rule/rootwatch-${STAGE}-hub/`),
+      );
+
+      // Assess
+      expect(hubPermissions).toStrictEqual([
+        [
+          'HubRulesPermission',
+          {
+            Type: 'AWS::Lambda::Permission',
+            Properties: {
+              Action: 'lambda:InvokeFunction',
+              FunctionName: getAtt(functionId),
+              Principal: 'events.amazonaws.com',
+              SourceArn: HUB_RULES_ARN,
+            },
+          },
+        ],
+      ]);
+      for (const [ruleId] of hubRules()) {
+        const own = resourcesOfType('AWS::Lambda::Permission').filter(([, permission]) =>
+          isDeepStrictEqual(permission.Properties.SourceArn, getAtt(ruleId)),
+        );
+        expect(own, `${ruleId} needs no permission of its own`).toStrictEqual([]);
+      }
+    });
+
+    it('outputs the hub bus ARN and name, and the key a forwarder resolves the key placeholders with', () => {
+      // Assess
+      expect(template.Outputs?.HubEventBusArn?.Value).toStrictEqual(getAtt('HubEventBus'));
+      expect(template.Outputs?.HubEventBusName?.Value).toStrictEqual({ Ref: 'HubEventBus' });
+      expect(template.Outputs?.AlertTopicKeyArn?.Value).toStrictEqual(getAtt('AlertTopicKey'));
+    });
   });
 
   it('deploys the function on nodejs22.x or newer, arm64, with the catalog directory set', () => {
@@ -458,7 +553,10 @@ describe('serverless package', () => {
   });
 
   it('keeps every rule within EventBridge’s 2048-character pattern quota', () => {
-    for (const [ruleId, rule] of rules()) {
+    // Both buses' rules, the heartbeat's included; a scheduled rule (the guard's) has no pattern.
+    const patterned = resourcesOfType('AWS::Events::Rule').filter(([, rule]) => rule.Properties.EventPattern);
+    expect(patterned.length).toBeGreaterThan(2 * rules().length);
+    for (const [ruleId, rule] of patterned) {
       expect(JSON.stringify(rule.Properties.EventPattern).length, ruleId).toBeLessThanOrEqual(2048);
     }
   });
@@ -684,12 +782,15 @@ describe('the rules generator (resources/event-rules.cjs)', () => {
     });
 
     // Assess
-    const patterns = Object.values(generated.Resources)
-      .filter((resource) => resource.Type === 'AWS::Events::Rule')
-      .map((resource) => JSON.stringify(resource.Properties.EventPattern));
+    const patterns = Object.entries(generated.Resources)
+      .filter(([ruleId, resource]) => resource.Type === 'AWS::Events::Rule' && ruleId.startsWith('Rule'))
+      .map(([, resource]) => JSON.stringify(resource.Properties.EventPattern));
     expect(
       patterns.filter((pattern) => pattern.includes('"bucketName":["trail-bucket-a","trail-bucket-b"]')),
     ).toHaveLength(1);
+    expect(generated.Resources.HubRuleAuditTrailTampering1?.Properties.EventPattern).toStrictEqual(
+      generated.Resources.RuleAuditTrailTampering1?.Properties.EventPattern,
+    );
     expect(patterns.join('\n')).toContain('<no value: trailKeyArns, trailKeyIds>');
   });
 

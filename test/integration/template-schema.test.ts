@@ -14,8 +14,16 @@ import { PACKAGE_TIMEOUT_MS, packageService, removeWorkDir } from '../helpers/pa
  * infrastructure.test.ts check what the template means; this file checks that CloudFormation can read it.
  */
 
-/** E-mail subscribers and a severity floor, so that the template has every resource it can have. */
-const PARAMS = ['alertEmails=sec@example.com,oncall@example.com', 'emailMinSeverity=high'];
+/**
+ * E-mail subscribers, a severity floor, and an organization and a member account admitted to the hub bus, so that the
+ * template has every resource and policy it can have.
+ */
+const PARAMS = [
+  'alertEmails=sec@example.com,oncall@example.com',
+  'emailMinSeverity=high',
+  'organizationId=o-a1b2c3d4e5',
+  'memberAccounts=210987654321',
+];
 /**
  * cfn-lint rules not reported. W3005 (a DependsOn that a Ref or GetAtt already implies): osls itself writes
  * each function's DependsOn on its log group and role, so it is not ours to change.

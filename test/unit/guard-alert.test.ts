@@ -97,6 +97,29 @@ describe('buildDriftAlert', () => {
     expect(kept[0]?.message).toBe(drifts[0]?.message);
   });
 
+  it("links a hub-bus rule's drift to CloudTrail's history of the rule's name, and the hub bus's to the bus's", () => {
+    // Prepare
+    const rule: Drift = {
+      resource: 'rule',
+      name: 'rootwatch-test-hub/rootwatch-test-root-api-call',
+      property: 'State',
+      message: 'rule rootwatch-test-root-api-call on the bus rootwatch-test-hub is DISABLED, deployed ENABLED',
+      severity: 'critical',
+    };
+    const bus: Drift = {
+      resource: 'event bus',
+      name: 'rootwatch-test-hub',
+      property: 'Policy',
+      message: 'event bus rootwatch-test-hub has another policy than deployed',
+      severity: 'critical',
+    };
+    const history = 'https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events?ResourceName=';
+
+    // Assess
+    expect(buildDriftAlert([rule], OPTIONS).links.cloudtrail).toBe(`${history}rootwatch-test-root-api-call`);
+    expect(buildDriftAlert([bus], OPTIONS).links.cloudtrail).toBe(`${history}rootwatch-test-hub`);
+  });
+
   it('takes the severity of the worst drift', () => {
     // Prepare
     const pending: Drift = {

@@ -4,6 +4,9 @@ import { deployedAsExpected, sampleExpectation } from '../helpers/guard.js';
 
 const expectation = sampleExpectation();
 const RULE = 'rootwatch-test-root-api-call';
+const HUB = 'rootwatch-test-hub';
+/** The twin of RULE on the hub bus, as the guard's reads key it. */
+const HUB_RULE = `${HUB}/${RULE}`;
 const NOTIFIER = 'rootwatch-test-notify-slack';
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:rootwatch-test-alerts';
 const KEY = 'arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -67,6 +70,134 @@ describe('compareDeployment', () => {
     expect(drifts.map((drift) => [drift.name, drift.property, drift.actual])).toStrictEqual([
       [RULE, 'State', 'ENABLED'],
     ]);
+  });
+
+  it("reports the hub bus's twin of a rule disabled, naming the bus, while the default bus's rule stays as deployed", () => {
+    // Prepare
+    const deployed = deployedWith((d) => {
+      found<{ state: string }>(d.rules[HUB_RULE]).state = 'DISABLED';
+    });
+
+    // Act
+    const drifts = compareDeployment(expectation, deployed);
+
+    // Assess
+    expect(drifts).toStrictEqual([
+      {
+        resource: 'rule',
+        name: HUB_RULE,
+        property: 'State',
+        expected: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
+        actual: 'DISABLED',
+        message: `rule ${RULE} on the bus ${HUB} is DISABLED, deployed ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`,
+        severity: 'critical',
+      },
+    ]);
+  });
+
+  it('reports a hub-bus rule that is gone, or lost its target', () => {
+    // Prepare
+    const gone = deployedWith((d) => {
+      d.rules = { ...d.rules, [HUB_RULE]: { status: 'missing' } };
+    });
+    const targetless = deployedWith((d) => {
+      found<{ targets: { value: unknown[] } }>(d.rules[HUB_RULE]).targets.value = [];
+    });
+
+    // Act
+    const drifts = [...compareDeployment(expectation, gone), ...compareDeployment(expectation, targetless)];
+
+    // Assess
+    expect(drifts.map((drift) => [drift.name, drift.property, drift.message])).toStrictEqual([
+      [HUB_RULE, 'exists', `rule ${RULE} on the bus ${HUB} is missing (deleted?)`],
+      [
+        HUB_RULE,
+        'Target alert',
+        `rule ${RULE} on the bus ${HUB} lost its target alert (arn:aws:lambda:us-east-1:000000000000:function:rootwatch-test-alert)`,
+      ],
+    ]);
+  });
+
+  it('reports the hub bus opened to every account, and its policy removed, or the bus deleted', () => {
+    // Prepare
+    const policy = expectation.eventBuses[0]?.policy as { Statement: Record<string, unknown>[] };
+    const widened = {
+      ...policy,
+      Statement: [
+        ...policy.Statement,
+        { Sid: 'Everyone', Effect: 'Allow', Principal: '*', Action: 'events:PutEvents', Resource: '*' },
+      ],
+    };
+    const opened = deployedWith((d) => {
+      found<{ policy?: string }>(d.eventBuses[HUB]).policy = JSON.stringify(widened);
+    });
+    const emptied = deployedWith((d) => {
+      delete found<{ policy?: string }>(d.eventBuses[HUB]).policy;
+    });
+    const deleted = deployedWith((d) => {
+      d.eventBuses = { [HUB]: { status: 'missing' } };
+    });
+
+    // Act
+    const drifts = [opened, emptied, deleted].flatMap((deployed) => compareDeployment(expectation, deployed));
+
+    // Assess
+    expect(drifts).toStrictEqual([
+      {
+        resource: 'event bus',
+        name: HUB,
+        property: 'Policy',
+        expected: policy,
+        actual: widened,
+        message: `event bus ${HUB} has another policy than deployed`,
+        severity: 'critical',
+      },
+      {
+        resource: 'event bus',
+        name: HUB,
+        property: 'Policy',
+        expected: policy,
+        actual: undefined,
+        message: `event bus ${HUB} lost its policy`,
+        severity: 'critical',
+      },
+      {
+        resource: 'event bus',
+        name: HUB,
+        property: 'exists',
+        message: `event bus ${HUB} is missing (deleted?)`,
+        severity: 'critical',
+      },
+    ]);
+  });
+
+  it('reports a policy put on a hub bus deployed without one (neither organizationId nor memberAccounts)', () => {
+    // Prepare
+    const closed = {
+      ...expectation,
+      eventBuses: expectation.eventBuses.map(({ policy: _, ...bus }) => bus),
+    };
+    const deployed = deployedWith((d) => {
+      found<{ policy?: string }>(d.eventBuses[HUB]).policy = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: '*', Action: 'events:PutEvents', Resource: '*' }],
+      });
+    });
+
+    // Act
+    const drifts = compareDeployment(closed, deployed);
+    const quiet = compareDeployment(
+      closed,
+      deployedWith((d) => {
+        delete found<{ policy?: string }>(d.eventBuses[HUB]).policy;
+      }),
+    );
+
+    // Assess
+    expect(drifts.map((drift) => [drift.resource, drift.name, drift.property, drift.message])).toStrictEqual([
+      ['event bus', HUB, 'Policy', `event bus ${HUB} has a policy rootwatch did not deploy`],
+    ]);
+    expect(quiet).toStrictEqual([]);
   });
 
   it('reports a removed target', () => {

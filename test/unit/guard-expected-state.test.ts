@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { resolveTemplateValue } from '../../functions/core/guard/cloudformation.js';
+import { eventBusNameOf, resolveTemplateValue } from '../../functions/core/guard/cloudformation.js';
 import {
   buildExpectedState,
   checkExpectedState,
   deployedValuesOf,
+  expectationOf,
   functionLogicalId,
+  ruleKeyOf,
 } from '../../functions/core/guard/expected-state.js';
 import { ExpectedStateError } from '../../functions/errors.js';
 import { LOCAL_CONTEXT, sampleExpectation, sampleExpectedState } from '../helpers/guard.js';
@@ -19,6 +21,15 @@ const RESOURCES = {
   },
   AlertLambdaFunction: { Type: 'AWS::Lambda::Function', Properties: { FunctionName: 'rootwatch-prod-alert' } },
   RuleRootApiCall0: { Type: 'AWS::Events::Rule', Properties: { Name: 'rootwatch-prod-root-api-call' } },
+  HubEventBus: { Type: 'AWS::Events::EventBus', Properties: { Name: 'rootwatch-prod-hub' } },
+  HubRuleRootApiCall0: {
+    Type: 'AWS::Events::Rule',
+    Properties: { Name: 'rootwatch-prod-root-api-call', EventBusName: { Ref: 'HubEventBus' } },
+  },
+  HubRuleByArn: {
+    Type: 'AWS::Events::Rule',
+    Properties: { Name: 'rootwatch-prod-heartbeat', EventBusName: { 'Fn::GetAtt': ['HubEventBus', 'Arn'] } },
+  },
   StateTable: { Type: 'AWS::DynamoDB::Table', Properties: { TableName: 'rootwatch-prod-state' } },
   AlertTopicKey: { Type: 'AWS::KMS::Key', Properties: {} },
   Unnamed: { Type: 'AWS::SQS::Queue', Properties: {} },
@@ -43,6 +54,20 @@ describe('resolveTemplateValue', () => {
     [
       { 'Fn::GetAtt': ['RuleRootApiCall0', 'Arn'] },
       'arn:aws-us-gov:events:us-gov-west-1:111122223333:rule/rootwatch-prod-root-api-call',
+    ],
+    [
+      { 'Fn::GetAtt': ['HubRuleRootApiCall0', 'Arn'] },
+      'arn:aws-us-gov:events:us-gov-west-1:111122223333:rule/rootwatch-prod-hub/rootwatch-prod-root-api-call',
+    ],
+    [
+      { 'Fn::GetAtt': ['HubRuleByArn', 'Arn'] },
+      'arn:aws-us-gov:events:us-gov-west-1:111122223333:rule/rootwatch-prod-hub/rootwatch-prod-heartbeat',
+    ],
+    [{ Ref: 'HubEventBus' }, 'rootwatch-prod-hub'],
+    [{ 'Fn::GetAtt': ['HubEventBus', 'Name'] }, 'rootwatch-prod-hub'],
+    [
+      { 'Fn::GetAtt': ['HubEventBus', 'Arn'] },
+      'arn:aws-us-gov:events:us-gov-west-1:111122223333:event-bus/rootwatch-prod-hub',
     ],
     [
       { 'Fn::GetAtt': ['StateTable', 'Arn'] },
@@ -162,14 +187,34 @@ describe('checkExpectedState', () => {
     expect(() => checkExpectedState(sampleExpectedState())).not.toThrow();
   });
 
-  it('refuses a rule on another event bus than the default one, which the guard does not read', () => {
+  it.each([
+    ['a bus the stack does not deploy', 'audit'],
+    ['a bus of another account, by ARN', 'arn:aws:events:us-east-1:444455556666:event-bus/rootwatch-test-hub'],
+  ])('refuses a rule on %s, which the guard does not read', (_, bus) => {
     // Prepare
     const document = sampleExpectedState();
     const rule = document.resources.RuleRootApiCall0;
-    if (rule?.Properties) rule.Properties.EventBusName = 'audit';
+    if (rule?.Properties) rule.Properties.EventBusName = bus;
 
     // Assess
-    expect(() => checkExpectedState(document)).toThrow('the guard reads rules on the default event bus only');
+    expect(() => checkExpectedState(document)).toThrow(
+      `RuleRootApiCall0.Properties.EventBusName: ${bus} is not an event bus of this stack`,
+    );
+  });
+
+  it.each([
+    ['by name', 'rootwatch-test-hub'],
+    ['by ARN', 'arn:aws:events:us-east-1:111122223333:event-bus/rootwatch-test-hub'],
+    ['by its ARN, resolved', { 'Fn::GetAtt': ['HubEventBus', 'Arn'] }],
+    ['as "default"', 'default'],
+  ])('accepts a rule on the hub bus or the default bus named %s', (_, bus) => {
+    // Prepare
+    const document = sampleExpectedState();
+    const rule = document.resources.HubRuleRootApiCall0;
+    if (rule?.Properties) rule.Properties.EventBusName = bus;
+
+    // Assess
+    expect(() => checkExpectedState(document)).not.toThrow();
   });
 
   it('refuses a document with a reference the guard could not resolve', () => {
@@ -188,12 +233,44 @@ describe('expectationOf', () => {
     const expectation = sampleExpectation();
 
     // Assess
-    expect(expectation.rules.map((rule) => [rule.name, rule.state, rule.targets[0]?.deadLetterArn])).toStrictEqual([
+    expect(
+      expectation.rules.map((rule) => [ruleKeyOf(rule), rule.eventBusName, rule.state, rule.targets[0]?.deadLetterArn]),
+    ).toStrictEqual([
       [
         'rootwatch-test-root-api-call',
+        undefined,
         'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
         'arn:aws:sqs:us-east-1:000000000000:rootwatch-test-rules-dlq',
       ],
+      [
+        'rootwatch-test-hub/rootwatch-test-root-api-call',
+        'rootwatch-test-hub',
+        'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
+        'arn:aws:sqs:us-east-1:000000000000:rootwatch-test-rules-dlq',
+      ],
+    ]);
+    expect(expectation.eventBuses).toStrictEqual([
+      {
+        logicalId: 'HubEventBus',
+        name: 'rootwatch-test-hub',
+        arn: 'arn:aws:events:us-east-1:000000000000:event-bus/rootwatch-test-hub',
+        policy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'ForwardersOfTheOrganization',
+              Effect: 'Allow',
+              Principal: '*',
+              Action: 'events:PutEvents',
+              Resource: 'arn:aws:events:us-east-1:000000000000:event-bus/rootwatch-test-hub',
+              Condition: {
+                StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' },
+                ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/rootwatch-test-forwarder-*' },
+              },
+            },
+          ],
+        },
+      },
     ]);
     expect(expectation.functions).toStrictEqual([
       {
@@ -220,6 +297,36 @@ describe('expectationOf', () => {
     expect(expectation.keys.map((key) => [key.arn, key.enabled])).toStrictEqual([
       [LOCAL_CONTEXT.values['AlertTopicKey.Arn'], true],
     ]);
+  });
+});
+
+describe('an event bus without a policy', () => {
+  it('is expected to have none', () => {
+    // Prepare
+    const document = sampleExpectedState();
+    delete document.resources.HubEventBus?.Properties?.Policy;
+
+    // Act
+    const expectation = expectationOf(document, LOCAL_CONTEXT);
+
+    // Assess
+    expect(expectation.eventBuses.map((bus) => [bus.name, 'policy' in bus])).toStrictEqual([
+      ['rootwatch-test-hub', false],
+    ]);
+  });
+});
+
+describe('eventBusNameOf', () => {
+  it.each([
+    [undefined, 'default'],
+    ['', 'default'],
+    ['default', 'default'],
+    ['rootwatch-prod-hub', 'rootwatch-prod-hub'],
+    ['arn:aws:events:us-east-1:111122223333:event-bus/rootwatch-prod-hub', 'rootwatch-prod-hub'],
+    ['arn:aws-cn:events:cn-north-1:111122223333:event-bus/default', 'default'],
+  ])('reads %j as %j', (given, expected) => {
+    // Assess
+    expect(eventBusNameOf(given)).toBe(expected);
   });
 });
 

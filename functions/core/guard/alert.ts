@@ -45,6 +45,15 @@ const consoleDomain = (partition: string): string => {
   return 'console.aws.amazon.com';
 };
 
+/** The name CloudTrail's event history knows the drifted resource by. */
+const resourceNameOf = (drift: Drift): string => {
+  // `rootwatch-prod-notify-slack ← rootwatch-prod-slack`: the function.
+  if (drift.resource === 'event source mapping') return drift.name.split(' ')[0] ?? drift.name;
+  // `rootwatch-prod-hub/rootwatch-prod-root-api-call`, a rule on the hub bus: the rule's name.
+  if (drift.resource === 'rule') return drift.name.split('/').at(-1) ?? drift.name;
+  return drift.name;
+};
+
 /**
  * CloudTrail's event history of the drifted resource, which says who changed it and when: by resource name (a
  * subscription, named by an ARN the guard may not know, by the Unsubscribe calls instead).
@@ -54,7 +63,7 @@ const historyLink = (drift: Drift, options: DriftAlertOptions): string => {
   const filter =
     drift.resource === 'subscription'
       ? 'EventName=Unsubscribe'
-      : `ResourceName=${encodeURIComponent(drift.resource === 'event source mapping' ? (drift.name.split(' ')[0] ?? drift.name) : drift.name)}`;
+      : `ResourceName=${encodeURIComponent(resourceNameOf(drift))}`;
   return `https://${region}.${consoleDomain(options.partition)}/cloudtrailv2/home?region=${region}#/events?${filter}`;
 };
 
@@ -182,4 +191,4 @@ const driftsOf = (alert: Alert): Drift[] => {
   return Array.isArray(details?.drifts) ? (details.drifts as Drift[]) : [];
 };
 
-export { buildDriftAlert, DRIFT_DETECTION, driftEventId, driftsOf, isDriftAlert };
+export { buildDriftAlert, consoleDomain, DRIFT_DETECTION, driftEventId, driftsOf, isDriftAlert, REMIND_EVERY_MS };

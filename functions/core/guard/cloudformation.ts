@@ -48,6 +48,8 @@ interface ResolvedNames {
   path: string;
   /** The resource's logical id, for values given in the context. */
   logicalId: string;
+  /** A rule's event bus, by name (`default` unless its EventBusName names another, by name or ARN). */
+  eventBus: string;
 }
 
 const arn = ({ context }: ResolvedNames, service: string, resource: string, regional = true): string =>
@@ -60,6 +62,25 @@ const given = (names: ResolvedNames, attribute: string): string => {
     throw new ExpectedStateError(`${names.logicalId}.${attribute} is only known once deployed and was not given`);
   }
   return value;
+};
+
+/** The bus a rule without EventBusName is on. */
+const DEFAULT_EVENT_BUS = 'default';
+
+/**
+ * The name of the event bus an EventBusName gives, by name or ARN: `arn:aws:events:us-east-1:111122223333:event-bus/
+ * rootwatch-prod-hub` → `rootwatch-prod-hub`; `default` for none.
+ *
+ * @example
+ * eventBusNameOf(undefined); // 'default'
+ * eventBusNameOf('arn:aws:events:us-east-1:111122223333:event-bus/rootwatch-prod-hub'); // 'rootwatch-prod-hub'
+ */
+const eventBusNameOf = (nameOrArn: string | undefined): string => {
+  if (nameOrArn === undefined || nameOrArn === '') return DEFAULT_EVENT_BUS;
+  const marker = ':event-bus/';
+  return nameOrArn.startsWith('arn:') && nameOrArn.includes(marker)
+    ? nameOrArn.slice(nameOrArn.indexOf(marker) + marker.length)
+    : nameOrArn;
 };
 
 const NAMING: Readonly<Record<string, PhysicalNaming>> = {
@@ -89,10 +110,20 @@ const NAMING: Readonly<Record<string, PhysicalNaming>> = {
     ref: (name) => name,
     attributes: { Arn: (name, names) => arn(names, 'iam', `role${names.path}${name}`, false) },
   },
-  // Rules on the default bus (rootwatch's all are).
+  // A rule on the default bus is rule/<name>; on another bus, rule/<bus name>/<name>.
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html (rule-on-custom-bus)
   'AWS::Events::Rule': {
     nameProperty: 'Name',
-    attributes: { Arn: (name, names) => arn(names, 'events', `rule/${name}`) },
+    attributes: {
+      Arn: (name, names) =>
+        arn(names, 'events', names.eventBus === DEFAULT_EVENT_BUS ? `rule/${name}` : `rule/${names.eventBus}/${name}`),
+    },
+  },
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-events-eventbus.html#aws-resource-events-eventbus-return-values
+  'AWS::Events::EventBus': {
+    nameProperty: 'Name',
+    ref: (name) => name,
+    attributes: { Arn: (name, names) => arn(names, 'events', `event-bus/${name}`), Name: (name) => name },
   },
   'AWS::DynamoDB::Table': {
     nameProperty: 'TableName',
@@ -150,7 +181,11 @@ const createResolver = (resources: TemplateResources, context: StackContext) => 
     };
     const name = naming.nameProperty ? text(naming.nameProperty) : '';
     const path = resource.Type === 'AWS::IAM::Role' ? text('Path', '/') : '/';
-    return { naming, name, names: { context, path, logicalId } };
+    const eventBus =
+      resource.Type === 'AWS::Events::Rule'
+        ? eventBusNameOf(text('EventBusName', DEFAULT_EVENT_BUS))
+        : DEFAULT_EVENT_BUS;
+    return { naming, name, names: { context, path, logicalId, eventBus } };
   };
 
   const ref = (target: unknown, at: string, depth: number): string => {
@@ -242,4 +277,4 @@ const resolveTemplateValue = (
 ): unknown => createResolver(resources, context)(value, at);
 
 export type { StackContext, TemplateResource, TemplateResources };
-export { createResolver, resolveTemplateValue };
+export { createResolver, DEFAULT_EVENT_BUS, eventBusNameOf, resolveTemplateValue };

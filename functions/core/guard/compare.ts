@@ -1,14 +1,16 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Severity } from '../severity.js';
-import type {
-  Expectation,
-  ExpectedFunction,
-  ExpectedKey,
-  ExpectedQueue,
-  ExpectedRule,
-  ExpectedSubscription,
-  ExpectedTarget,
-  ExpectedTopic,
+import {
+  type Expectation,
+  type ExpectedEventBus,
+  type ExpectedFunction,
+  type ExpectedKey,
+  type ExpectedQueue,
+  type ExpectedRule,
+  type ExpectedSubscription,
+  type ExpectedTarget,
+  type ExpectedTopic,
+  ruleKeyOf,
 } from './expected-state.js';
 
 /*
@@ -65,6 +67,12 @@ interface DeployedFunction {
   eventSources: Observed<DeployedEventSource[]>;
 }
 
+/** An event bus as DescribeEventBus returns it. */
+interface DeployedEventBus {
+  /** Its resource policy (JSON text); unset when it has none. */
+  policy?: string;
+}
+
 interface DeployedQueue {
   /** The Policy attribute (JSON text); unset when the queue has none. */
   policy?: string;
@@ -87,8 +95,10 @@ interface DeployedKey {
 
 /** What the guard read, by the identifiers it read with. */
 interface DeployedState {
-  /** By rule name. */
+  /** By rule name on the default bus, `<bus name>/<rule name>` on another (expected-state.ts, ruleKeyOf). */
   rules: Readonly<Record<string, Observed<DeployedRule>>>;
+  /** By bus name. */
+  eventBuses: Readonly<Record<string, Observed<DeployedEventBus>>>;
   /** By function name. */
   functions: Readonly<Record<string, Observed<DeployedFunction>>>;
   /** By queue name. */
@@ -99,13 +109,26 @@ interface DeployedState {
   keys: Readonly<Record<string, Observed<DeployedKey>>>;
 }
 
-const DRIFT_RESOURCES = ['rule', 'function', 'event source mapping', 'queue', 'topic', 'subscription', 'key'] as const;
+const DRIFT_RESOURCES = [
+  'rule',
+  'event bus',
+  'function',
+  'event source mapping',
+  'queue',
+  'topic',
+  'subscription',
+  'key',
+  'forwarder',
+] as const;
 type DriftResource = (typeof DRIFT_RESOURCES)[number];
 
 /** One difference between the deployment and what rootwatch deployed. */
 interface Drift {
   resource: DriftResource;
-  /** The rule, function, queue or topic name; the key's ARN; "email sec@example.com" for a subscription. */
+  /**
+   * The rule (`<bus name>/<rule name>` on a bus other than the default), event bus, function, queue or topic name; the
+   * key's ARN; "email sec@example.com" for a subscription.
+   */
   name: string;
   /** What differs: `exists`, `readable`, `State`, `EventPattern`, `Target alert`, `Policy`, … */
   property: string;
@@ -196,9 +219,13 @@ const TARGET_FIELD_NAMES: Readonly<Record<(typeof TARGET_FIELDS)[number], string
   roleArn: 'RoleArn',
 };
 
+/** `rule rootwatch-prod-root-api-call`, `rule rootwatch-prod-root-api-call on the bus rootwatch-prod-hub`. */
+const ruleLabel = (rule: ExpectedRule): string =>
+  rule.eventBusName === undefined ? `rule ${rule.name}` : `rule ${rule.name} on the bus ${rule.eventBusName}`;
+
 const compareTargets = (rule: ExpectedRule, observed: Observed<DeployedTarget[]>): Drift[] => {
-  const what = `rule ${rule.name}`;
-  const gone = absence(observed, 'rule', rule.name, `the targets of ${what}`);
+  const what = ruleLabel(rule);
+  const gone = absence(observed, 'rule', ruleKeyOf(rule), `the targets of ${what}`);
   if (gone || observed.status !== 'found') return gone ? [gone] : [];
   const drifts: Drift[] = [];
   for (const target of rule.targets) {
@@ -208,7 +235,7 @@ const compareTargets = (rule: ExpectedRule, observed: Observed<DeployedTarget[]>
       drifts.push(
         critical({
           resource: 'rule',
-          name: rule.name,
+          name: ruleKeyOf(rule),
           property,
           expected: target,
           message: `${what} lost its target ${target.id} (${target.arn})`,
@@ -223,7 +250,7 @@ const compareTargets = (rule: ExpectedRule, observed: Observed<DeployedTarget[]>
         drifts.push(
           critical({
             resource: 'rule',
-            name: rule.name,
+            name: ruleKeyOf(rule),
             property: `${property} ${TARGET_FIELD_NAMES[field]}`,
             expected,
             actual,
@@ -239,7 +266,7 @@ const compareTargets = (rule: ExpectedRule, observed: Observed<DeployedTarget[]>
     drifts.push(
       critical({
         resource: 'rule',
-        name: rule.name,
+        name: ruleKeyOf(rule),
         property: `Target ${extra.id}`,
         actual: extra,
         message: `${what} has a target rootwatch did not deploy: ${extra.id} (${extra.arn ?? 'no ARN'})`,
@@ -250,8 +277,8 @@ const compareTargets = (rule: ExpectedRule, observed: Observed<DeployedTarget[]>
 };
 
 const compareRule = (rule: ExpectedRule, observed: Observed<DeployedRule> | undefined): Drift[] => {
-  const what = `rule ${rule.name}`;
-  const gone = absence(observed, 'rule', rule.name, what);
+  const what = ruleLabel(rule);
+  const gone = absence(observed, 'rule', ruleKeyOf(rule), what);
   if (gone || observed?.status !== 'found') return gone ? [gone] : [];
   const deployed = observed.value;
   const drifts: Drift[] = [];
@@ -259,7 +286,7 @@ const compareRule = (rule: ExpectedRule, observed: Observed<DeployedRule> | unde
     drifts.push(
       critical({
         resource: 'rule',
-        name: rule.name,
+        name: ruleKeyOf(rule),
         property: 'State',
         expected: rule.state,
         actual: deployed.state,
@@ -274,7 +301,7 @@ const compareRule = (rule: ExpectedRule, observed: Observed<DeployedRule> | unde
       drifts.push(
         critical({
           resource: 'rule',
-          name: rule.name,
+          name: ruleKeyOf(rule),
           property: 'EventPattern',
           expected: rule.eventPattern,
           actual,
@@ -287,7 +314,7 @@ const compareRule = (rule: ExpectedRule, observed: Observed<DeployedRule> | unde
     drifts.push(
       critical({
         resource: 'rule',
-        name: rule.name,
+        name: ruleKeyOf(rule),
         property: 'ScheduleExpression',
         expected: rule.scheduleExpression,
         actual: deployed.scheduleExpression,
@@ -410,6 +437,17 @@ const comparePolicy = (
         ? `${what} lost its policy`
         : `${what} has another policy than deployed`;
   return [critical({ resource, name, property: 'Policy', expected, actual, message })];
+};
+
+/**
+ * An event bus: there, and with the policy deployed (none when none was): a statement added by hand, say one letting
+ * every account put events on the hub bus, is a drift.
+ */
+const compareEventBus = (bus: ExpectedEventBus, observed: Observed<DeployedEventBus> | undefined): Drift[] => {
+  const what = `event bus ${bus.name}`;
+  const gone = absence(observed, 'event bus', bus.name, what);
+  if (gone || observed?.status !== 'found') return gone ? [gone] : [];
+  return comparePolicy('event bus', bus.name, what, bus.policy, observed.value.policy);
 };
 
 const compareQueue = (queue: ExpectedQueue, observed: Observed<DeployedQueue> | undefined): Drift[] => {
@@ -559,8 +597,9 @@ const compareKey = (key: ExpectedKey, observed: Observed<DeployedKey> | undefine
 };
 
 /**
- * The drifts of a deployment from what rootwatch deployed: every rule (exists, state, pattern, schedule, each
- * target with its retry policy and dead-letter queue, no other target), function (exists, Active, reserved
+ * The drifts of a deployment from what rootwatch deployed: every rule, on the default bus or the hub bus (exists,
+ * state, pattern, schedule, each target with its retry policy and dead-letter queue, no other target), event bus
+ * (exists, its resource policy and no other), function (exists, Active, reserved
  * concurrency, role, SQS event source mappings enabled), queue and topic (exists, policy; the topic's key and
  * subscriptions: present, confirmed, same filter policy) and KMS key (exists, enabled and not pending deletion,
  * policy). Patterns, filter policies and policies compare as JSON values (policies whatever the order of their
@@ -575,7 +614,8 @@ const compareKey = (key: ExpectedKey, observed: Observed<DeployedKey> | undefine
  * // rule rootwatch-prod-alerter-tampering-0 is DISABLED, deployed ENABLED
  */
 const compareDeployment = (expectation: Expectation, deployed: DeployedState): Drift[] => [
-  ...expectation.rules.flatMap((rule) => compareRule(rule, deployed.rules[rule.name])),
+  ...expectation.rules.flatMap((rule) => compareRule(rule, deployed.rules[ruleKeyOf(rule)])),
+  ...expectation.eventBuses.flatMap((bus) => compareEventBus(bus, deployed.eventBuses[bus.name])),
   ...expectation.functions.flatMap((fn) => compareFunction(fn, deployed.functions[fn.name])),
   ...expectation.queues.flatMap((queue) => compareQueue(queue, deployed.queues[queue.name])),
   ...expectation.topics.flatMap((topic) => compareTopic(topic, deployed.topics[topic.arn])),
@@ -583,6 +623,7 @@ const compareDeployment = (expectation: Expectation, deployed: DeployedState): D
 ];
 
 export type {
+  DeployedEventBus,
   DeployedEventSource,
   DeployedFunction,
   DeployedKey,

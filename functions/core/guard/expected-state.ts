@@ -1,11 +1,19 @@
 import { z } from 'zod';
 import { ExpectedStateError } from '../../errors.js';
-import { createResolver, type StackContext, type TemplateResource, type TemplateResources } from './cloudformation.js';
+import {
+  createResolver,
+  DEFAULT_EVENT_BUS,
+  eventBusNameOf,
+  type StackContext,
+  type TemplateResource,
+  type TemplateResources,
+} from './cloudformation.js';
 
 /*
  * What the guard compares the deployment with: the expected state, written at packaging by
  * resources/guard.cjs from the very resources serverless.yml deploys (the rules event-rules.cjs generates, the
- * e-mail subscriptions of parameters.cjs, the topic, queues, key and policies of alerting.yml and event-rules.cjs)
+ * e-mail subscriptions of parameters.cjs, the topic, queues, key and policies of alerting.yml and event-rules.cjs, the
+ * hub bus and its policy)
  * and from serverless.yml's `functions`, never restated. It keeps the template's own values, references included;
  * the guard resolves them (core/guard/cloudformation.ts) with its account, region and the key's ARN.
  */
@@ -15,6 +23,7 @@ const EXPECTED_STATE_SCHEMA = 'rootwatch.expected-state/v1';
 /** The resource types the guard checks, and those it only needs the names of (to resolve references). */
 const CHECKED_TYPES = [
   'AWS::Events::Rule',
+  'AWS::Events::EventBus',
   'AWS::SNS::Subscription',
   'AWS::SNS::Topic',
   'AWS::SNS::TopicPolicy',
@@ -160,6 +169,8 @@ interface ExpectedTarget {
 interface ExpectedRule {
   logicalId: string;
   name: string;
+  /** The event bus the rule is on, by name, when it is not the default bus (the hub bus, rootwatch-<stage>-hub). */
+  eventBusName?: string;
   /** ENABLED, DISABLED or ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS (CloudFormation's default: ENABLED). */
   state: string;
   eventPattern?: unknown;
@@ -207,6 +218,15 @@ interface ExpectedTopic {
   subscriptions: ExpectedSubscription[];
 }
 
+/** An event bus of the stack (the hub bus), with its resource policy. */
+interface ExpectedEventBus {
+  logicalId: string;
+  name: string;
+  arn: string;
+  /** Its `Policy`; none: the bus must have no resource policy (only its own account may put events on it). */
+  policy?: unknown;
+}
+
 interface ExpectedKey {
   logicalId: string;
   arn: string;
@@ -218,6 +238,7 @@ interface ExpectedKey {
 interface Expectation {
   stage: string;
   rules: ExpectedRule[];
+  eventBuses: ExpectedEventBus[];
   functions: ExpectedFunction[];
   queues: ExpectedQueue[];
   topics: ExpectedTopic[];
@@ -292,14 +313,37 @@ const expectationOf = (document: ExpectedState, context: StackContext): Expectat
   const arnOf = (logicalId: string, attribute = 'Arn') =>
     textAt(resolve({ 'Fn::GetAtt': [logicalId, attribute] }, logicalId), attribute);
 
+  const eventBuses = ofType('AWS::Events::EventBus').map(
+    ({ logicalId, properties }): ExpectedEventBus => ({
+      logicalId,
+      name: nameOf(logicalId, 'Name'),
+      arn: arnOf(logicalId),
+      ...defined(
+        'policy',
+        properties.Policy === undefined ? undefined : jsonValue(properties.Policy, `${logicalId}.Properties.Policy`),
+      ),
+    }),
+  );
+  /** The bus of a rule: the default bus, or one of the stack's own buses in this account and region. */
+  const eventBusOf = (value: unknown, at: string): string | undefined => {
+    const given = optionalText(value, at);
+    const bus = eventBusNameOf(given);
+    if (bus === DEFAULT_EVENT_BUS) return undefined;
+    const own = eventBuses.find((candidate) => candidate.name === bus);
+    if (!own || (given?.startsWith('arn:') && given !== own.arn)) {
+      throw new ExpectedStateError(
+        `${at}: ${given} is not an event bus of this stack; the guard reads rules on the default bus and on the stack's own buses`,
+      );
+    }
+    return bus;
+  };
+
   const rules = ofType('AWS::Events::Rule').map(({ logicalId, properties }): ExpectedRule => {
     const at = `${logicalId}.Properties`;
-    if (properties.EventBusName !== undefined && properties.EventBusName !== 'default') {
-      throw new ExpectedStateError(`${at}.EventBusName: the guard reads rules on the default event bus only`);
-    }
     return {
       logicalId,
       name: textAt(properties.Name, `${at}.Name`),
+      ...defined('eventBusName', eventBusOf(properties.EventBusName, `${at}.EventBusName`)),
       state: optionalText(properties.State, `${at}.State`) ?? 'ENABLED',
       ...defined(
         'eventPattern',
@@ -400,8 +444,20 @@ const expectationOf = (document: ExpectedState, context: StackContext): Expectat
     }),
   );
 
-  return { stage: document.stage, rules, functions, queues, topics, keys };
+  return { stage: document.stage, rules, eventBuses, functions, queues, topics, keys };
 };
+
+/**
+ * How the guard's reads key a rule: its name on the default bus, `<bus name>/<rule name>` on another bus (as the rule's
+ * ARN ends), so that a rule and its twin of the same name on the hub bus are told apart.
+ *
+ * @example
+ * ruleKeyOf({ name: 'rootwatch-prod-root-api-call' }); // 'rootwatch-prod-root-api-call'
+ * ruleKeyOf({ name: 'rootwatch-prod-root-api-call', eventBusName: 'rootwatch-prod-hub' });
+ * // 'rootwatch-prod-hub/rootwatch-prod-root-api-call'
+ */
+const ruleKeyOf = (rule: Pick<ExpectedRule, 'name' | 'eventBusName'>): string =>
+  rule.eventBusName === undefined ? rule.name : `${rule.eventBusName}/${rule.name}`;
 
 /**
  * The values only AWS knows, read from the environment by the variable names the document gives.
@@ -450,6 +506,7 @@ const checkExpectedState = (document: ExpectedState): void => {
 
 export type {
   Expectation,
+  ExpectedEventBus,
   ExpectedEventSource,
   ExpectedFunction,
   ExpectedKey,
@@ -468,4 +525,5 @@ export {
   ExpectedStateSchema,
   expectationOf,
   functionLogicalId,
+  ruleKeyOf,
 };
