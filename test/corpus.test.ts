@@ -20,6 +20,7 @@ interface Facts {
   console_login_result?: string;
   mfa_used?: string;
   request_user_name?: string;
+  error_code?: string;
 }
 interface CorpusRow {
   record: Record<string, unknown>;
@@ -56,6 +57,17 @@ const GUARDRAIL_CHANGES: Record<string, ReadonlySet<string>> = {
   ]),
   'iam.amazonaws.com': new Set(['DisableOrganizationsRootCredentialsManagement', 'DisableOrganizationsRootSessions']),
 };
+/** Calls that add a region or an account rootwatch must reach, by event source; only API calls that succeeded. */
+const COVERAGE_CHANGES: Record<string, ReadonlySet<string>> = {
+  'account.amazonaws.com': new Set(['EnableRegion']),
+  'organizations.amazonaws.com': new Set([
+    'CreateAccount',
+    'CreateGovCloudAccount',
+    'InviteAccountToOrganization',
+    'AcceptHandshake',
+    'MoveAccount',
+  ]),
+};
 
 /** What the DESIGN.md catalog calls for, read from a record's facts alone (an oracle apart from the patterns). */
 const expectedFromFacts = (facts: Facts, record: Record<string, unknown>): string[] => {
@@ -72,6 +84,9 @@ const expectedFromFacts = (facts: Facts, record: Record<string, unknown>): strin
     params?.servicePrincipal === 'iam.amazonaws.com';
   if (GUARDRAIL_CHANGES[facts.event_source ?? '']?.has(name) || iamTrustedAccessOff)
     expected.add('organization-guardrails-changed');
+  const apiCall = (facts.event_type ?? 'AwsApiCall') === 'AwsApiCall';
+  if (COVERAGE_CHANGES[facts.event_source ?? '']?.has(name) && apiCall && facts.error_code === undefined)
+    expected.add('coverage-changed');
   if (facts.identity_type !== 'Root') return [...expected].sort();
   if (name === 'ConsoleLogin' && facts.console_login_result === 'Success') expected.add('root-console-sign-in');
   if (name === 'ConsoleLogin' && facts.console_login_result === 'Failure') expected.add('root-console-sign-in-failure');
