@@ -1,17 +1,23 @@
 import type { Context } from 'aws-lambda';
 import { type AlertOutcome, type AlertPipeline, createAlertPipeline } from './app/alert-pipeline.js';
 import { createEnricher } from './app/enrich.js';
-import { type HeartbeatOutcome, relayHeartbeat } from './app/heartbeat.js';
+import {
+  countForwarderHeartbeat,
+  type ForwarderHeartbeatOutcome,
+  type HeartbeatOutcome,
+  relayHeartbeat,
+} from './app/heartbeat.js';
 import { parseEvent } from './core/event.js';
-import { isHeartbeatEvent, parseHeartbeatEvent } from './core/heartbeat.js';
+import { isForwarderHeartbeat, isHeartbeatEvent, parseHeartbeatEvent } from './core/heartbeat.js';
 import { toError } from './errors.js';
 import { createAccountNames } from './io/accounts.js';
 import { createAlertFunctionClients } from './io/aws-clients.js';
 import { AlertConfigSchema, detectionParametersOfConfig, loadConfig } from './io/config.js';
 import { detectionsDirFor, loadDetections } from './io/detections.js';
 import { createDynamoState } from './io/dynamo-state.js';
+import { createDynamoForwarderLog } from './io/forwarder-log.js';
 import { createDynamoHeartbeatLog } from './io/heartbeat-log.js';
-import { hopMetricsOf } from './io/heartbeat-metrics.js';
+import { forwarderMetricsOf, hopMetricsOf } from './io/heartbeat-metrics.js';
 import { createHeartbeatSinks } from './io/heartbeat-sinks.js';
 import { createGeoLookup } from './io/ip/geo-lookup.js';
 import { logger } from './io/logger.js';
@@ -84,21 +90,43 @@ const createProductionHeartbeat = (env: Record<string, string | undefined>) => {
   });
 };
 
+/**
+ * A forwarder's heartbeat (app/heartbeat.ts, countForwarderHeartbeat): counted for its account and region, its time
+ * written to the state table's item `forwarders`. Built on the first one.
+ */
+const createProductionForwarderHeartbeat = (env: Record<string, string | undefined>) => {
+  const config = loadConfig(AlertConfigSchema, env);
+  return countForwarderHeartbeat({
+    log: createDynamoForwarderLog(awsClients().dynamodb, config.STATE_TABLE),
+    metrics: forwarderMetricsOf(env),
+  });
+};
+
 let pipeline: AlertPipeline | undefined;
 let heartbeat: ReturnType<typeof createProductionHeartbeat> | undefined;
+let forwarderHeartbeat: ReturnType<typeof createProductionForwarderHeartbeat> | undefined;
 
 /**
  * The alert function, invoked by the EventBridge rules. Throws (so Lambda retries, then the event goes
  * to the alert DLQ with the error) when the event does not parse or a destination failed (an unreachable
  * state table is not a failure: the alert goes out without deduplication). A heartbeat (source rootwatch.heartbeat, its own rule) takes the heartbeat's path
- * instead of the detections'.
+ * instead of the detections': the hub's own is relayed to the topic and the Slack queue, a forwarder's
+ * (`detail.origin: forwarder`, through the hub bus) is counted for its account and region and goes no further.
  */
-const handler = async (event: unknown, context: Context): Promise<AlertOutcome | HeartbeatOutcome> => {
+const handler = async (
+  event: unknown,
+  context: Context,
+): Promise<AlertOutcome | HeartbeatOutcome | ForwarderHeartbeatOutcome> => {
   logger.addContext(context);
   try {
     if (isHeartbeatEvent(event)) {
+      const parsed = parseHeartbeatEvent(event);
+      if (isForwarderHeartbeat(parsed)) {
+        forwarderHeartbeat ??= createProductionForwarderHeartbeat(process.env);
+        return await forwarderHeartbeat(parsed);
+      }
       heartbeat ??= createProductionHeartbeat(process.env);
-      return await heartbeat(parseHeartbeatEvent(event));
+      return await heartbeat(parsed);
     }
     pipeline ??= createProductionPipeline(process.env, context.invokedFunctionArn?.split(':')[4]);
     const parsed = parseEvent(event);

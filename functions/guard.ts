@@ -5,7 +5,11 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { createForwarderWatch } from './app/forwarder-watch.js';
 import { createGuard, type Guard, type GuardOutcome } from './app/guard.js';
+import type { Detection } from './core/detection.js';
+import { buildSilentForwardersAlert } from './core/forwarder-silence.js';
 import { buildDriftAlert, DRIFT_DETECTION } from './core/guard/alert.js';
 import { deployedValuesOf, expectationOf } from './core/guard/expected-state.js';
 import { ConfigError, toError } from './errors.js';
@@ -15,6 +19,8 @@ import { createDeploymentReader } from './io/deployment.js';
 import { detectionsDirFor, loadDetections } from './io/detections.js';
 import { createDynamoState } from './io/dynamo-state.js';
 import { readExpectedState } from './io/expected-state-file.js';
+import { createDynamoForwarderLog } from './io/forwarder-log.js';
+import { createSilentForwarderMetrics } from './io/heartbeat-metrics.js';
 import { logger } from './io/logger.js';
 import { createSinks } from './io/sinks.js';
 
@@ -25,9 +31,50 @@ import { createSinks } from './io/sinks.js';
 const READ_BUDGET: ClientBudget = { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 4 };
 
 /**
+ * The guard's watch over the forwarders as deployed: the forwarders' item of the state table, this account's
+ * FORWARDER_REGIONS expected (the hub's own region has no forwarder), the SilentForwarders metric of `stage`, and the
+ * alert naming each silent forwarder (its account's name from ACCOUNT_NAMES), raised under `detection`.
+ */
+const createProductionForwarderWatch = (options: {
+  dynamodb: DynamoDBClient;
+  config: z.infer<typeof GuardConfigSchema>;
+  stage: string;
+  accountId: string;
+  region: string;
+  partition: string;
+  detection: Detection;
+}) => {
+  const { config, stage, accountId, region, partition, detection } = options;
+  const expected = config.FORWARDER_REGIONS.filter((name) => name !== region).map((name) => ({
+    account: accountId,
+    region: name,
+  }));
+  return createForwarderWatch({
+    log: createDynamoForwarderLog(options.dynamodb, config.STATE_TABLE),
+    expected,
+    heartbeatMinutes: config.HEARTBEAT_MINUTES,
+    countSilent: createSilentForwarderMetrics(stage),
+    alertOf: (silent, nowMs) =>
+      buildSilentForwardersAlert(silent, {
+        stage,
+        accountId,
+        region,
+        partition,
+        ...(config.ACCOUNT_NAMES ? { accountNames: config.ACCOUNT_NAMES } : {}),
+        detection,
+        runbookBaseUrl: config.RUNBOOK_BASE_URL,
+        heartbeatMinutes: config.HEARTBEAT_MINUTES,
+        nowMs,
+      }),
+  });
+};
+
+/**
  * The deployed wiring, built on the first invocation: the configuration, the expected-state document packaged
  * beside the function (resolved for the account, region and partition of the function's own ARN), and the catalog
  * for alerter-tampering's runbook and the renderers. A bad deploy fails every invocation, so the error alarm fires.
+ * The forwarders' watch expects this account's FORWARDER_REGIONS and every forwarder ever heard from; their alert
+ * is raised under alerter-tampering too, names from ACCOUNT_NAMES.
  */
 const createProductionGuard = (env: Record<string, string | undefined>, functionArn: string): Guard => {
   const config = loadConfig(GuardConfigSchema, env);
@@ -46,6 +93,7 @@ const createProductionGuard = (env: Record<string, string | undefined>, function
   if (!detection) throw new ConfigError(`the catalog has no ${DRIFT_DETECTION} detection, which the guard alerts as`);
   const sns = new SNSClient(clientOptionsFor(DELIVERY_BUDGET));
   const sqs = new SQSClient({ ...clientOptionsFor(DELIVERY_BUDGET), useQueueUrlAsEndpoint: false });
+  const dynamodb = new DynamoDBClient(clientOptionsFor(STATE_BUDGET));
   return createGuard({
     expectation,
     readDeployment: createDeploymentReader({
@@ -66,7 +114,16 @@ const createProductionGuard = (env: Record<string, string | undefined>, function
         runbookBaseUrl: config.RUNBOOK_BASE_URL,
         nowMs,
       }),
-    state: createDynamoState(new DynamoDBClient(clientOptionsFor(STATE_BUDGET)), config.STATE_TABLE),
+    state: createDynamoState(dynamodb, config.STATE_TABLE),
+    forwarders: createProductionForwarderWatch({
+      dynamodb,
+      config,
+      stage: document.stage,
+      accountId,
+      region,
+      partition,
+      detection,
+    }),
     sinks: createSinks({
       sns,
       topicArn: config.ALERT_TOPIC_ARN,
@@ -81,8 +138,9 @@ let guard: Guard | undefined;
 
 /**
  * The guard, run on a schedule: compares the deployment with what rootwatch deployed and alerts on any drift to
- * the SNS topic and the Slack queue. Throws (so the guard's error alarm fires) when it cannot start, or when a
- * destination did not take the alert.
+ * the SNS topic and the Slack queue; reports the forwarders not heard from for two heartbeat periods the same way,
+ * and emits their count (SilentForwarders). Throws (so the guard's error alarm fires) when it cannot start, when a
+ * destination did not take an alert, or when the forwarders' item could not be read.
  */
 const handler = async (_event: unknown, context: Context): Promise<GuardOutcome> => {
   logger.addContext(context);
@@ -96,4 +154,4 @@ const handler = async (_event: unknown, context: Context): Promise<GuardOutcome>
   }
 };
 
-export { handler };
+export { createProductionForwarderWatch, handler };

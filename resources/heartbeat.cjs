@@ -31,6 +31,22 @@
  *   `-heartbeat-notifier`: no heartbeat published to the topic, or received by the notifier, in two periods (missing
  *   data is breaching), notifying the alert topic and the alarm topic (resources/alarms.yml).
  * CloudFormation has no arithmetic, hence a generator: the alarms' period is the schedule's rate in seconds.
+ *
+ * And the forwarders' proof of life: each forwarder's schedule puts a heartbeat with `origin: forwarder` on its own
+ * default bus, which its rule sends to the hub bus (functions/core/forwarding.ts); the alert function counts it per
+ * account and region (ForwarderHeartbeat) and records when it was heard (functions/app/heartbeat.ts):
+ * - `HubHeartbeatRule` `rootwatch-<stage>-heartbeat` on the hub bus (`HubEventBus`, resources/event-rules.cjs), the
+ *   same pattern and target as `HeartbeatRule`. Its permission to invoke the alert function is the one that
+ *   event-rules.cjs gives every rule of the hub bus;
+ * - `ForwarderAlarm<Region>` `rootwatch-<stage>-forwarder-<region>` per region of the forwarderRegions parameter (this
+ *   account's forwarders): no ForwarderHeartbeat from that account and region in two periods (missing data breaching);
+ * - `ForwardersSilentAlarm` `rootwatch-<stage>-forwarders-silent`: the guard, every run, counted silent forwarders
+ *   (SilentForwarders > 0), any account, any region; the guard's alert names them. Missing data keeps the alarm's
+ *   state (`ignore`): the guard emits the count every run it can read the forwarders' item, and a guard that stopped
+ *   or fails is reported by its own alarms (rootwatch-<stage>-guard-not-running, -guard-errors, resources/alarms.yml);
+ *   `breaching` would page twice for one cause, under a name that points at the forwarders, and `notBreaching` would
+ *   turn OK between two runs that fall in one period.
+ *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
  */
 
 const { register } = require('tsx/cjs/api');
@@ -40,8 +56,13 @@ const { HEARTBEAT_DETAIL_TYPE, HEARTBEAT_METRIC, HEARTBEAT_PATTERN, HEARTBEAT_SO
   '../functions/core/heartbeat.ts',
   __filename,
 );
+const { FORWARDER_METRIC, forwarderStackName, hubBusName } = typescript.require(
+  '../functions/core/forwarding.ts',
+  __filename,
+);
+const { SILENT_FORWARDERS_METRIC } = typescript.require('../functions/core/forwarder-silence.ts', __filename);
 typescript.unregister();
-const { checkHeartbeatParameters, resolveParameterValues } = require('./parameters.cjs');
+const { checkHeartbeatParameters, checkHubParameters, resolveParameterValues } = require('./parameters.cjs');
 
 /** serverless.yml's function `alert` becomes `AlertLambdaFunction` (the framework's naming). */
 const ALERT_FUNCTION = 'AlertLambdaFunction';
@@ -68,11 +89,28 @@ const ALARMED_HOPS = [
 /** `Fn::Sub` of `text`, where `${AWS::…}` are CloudFormation's pseudo-parameters. */
 const sub = (text) => ({ 'Fn::Sub': text });
 
+/** The hub bus's logical id (resources/event-rules.cjs). */
+const HUB_BUS = 'HubEventBus';
+/** The guard's schedule, `rate(5 minutes)` in serverless.yml: one SilentForwarders data point per run. */
+const GUARD_PERIOD_SECONDS = 300;
+
+/** `eu-west-1` → `EuWest1`, for logical ids. */
+const pascalOf = (region) =>
+  region
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+
+/** What to check when a forwarder went quiet, in its region and in the hub. */
+const forwarderCheck = (stage, region) =>
+  `Check, in ${region}: the stack ${forwarderStackName(stage)} (it exists, no drift), its heartbeat schedule and its rules (enabled, targeting the hub bus ${hubBusName(stage)}) and its dead-letter queue; in the hub: the policy of ${hubBusName(stage)} and its rule rootwatch-${stage}-heartbeat. \`npx rootwatch forwarders --stage ${stage}\` lists every forwarder's last heartbeat.`;
+
 /**
  * The heartbeat's `Resources` for `stage`, a heartbeat every `minutes` (a whole number from 5 to 720, as
- * checkHeartbeatParameters returns it).
+ * checkHeartbeatParameters returns it), and an alarm for the forwarder of each of `forwarderRegions` (this account's
+ * other regions, as checkHubParameters returns them; none by default).
  */
-const buildHeartbeat = (stage, minutes) => {
+const buildHeartbeat = (stage, minutes, forwarderRegions = []) => {
   const name = `rootwatch-${stage}-heartbeat`;
   const seconds = minutes * 60;
   const defaultBus = sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`);
@@ -172,7 +210,80 @@ const buildHeartbeat = (stage, minutes) => {
         SourceArn: { 'Fn::GetAtt': ['HeartbeatRule', 'Arn'] },
       },
     },
+
+    // The forwarders' heartbeats, on the hub bus. No permission of its own: event-rules.cjs lets every rule of the
+    // hub bus invoke the alert function.
+    HubHeartbeatRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Name: name,
+        Description: `rootwatch forwarders' heartbeats (${HEARTBEAT_SOURCE}) on the hub bus: counted per account and region`,
+        EventBusName: { Ref: HUB_BUS },
+        EventPattern: HEARTBEAT_PATTERN,
+        State: 'ENABLED',
+        Targets: [
+          {
+            Id: 'alert',
+            Arn: { 'Fn::GetAtt': [ALERT_FUNCTION, 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: seconds },
+          },
+        ],
+      },
+    },
+
+    ForwardersSilentAlarm: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `rootwatch-${stage}-forwarders-silent`,
+        AlarmDescription: `rootwatch ${stage}: the guard has not heard from one or more forwarders for more than ${2 * minutes} minutes (two heartbeat periods): root activity in their regions and accounts may not reach the hub. The guard's alert names each account and region; \`npx rootwatch forwarders --stage ${stage}\` lists them. For a forwarder removed on purpose: \`npx rootwatch forwarders --stage ${stage} --forget ACCOUNT:REGION\`.`,
+        Namespace: SILENT_FORWARDERS_METRIC.namespace,
+        MetricName: SILENT_FORWARDERS_METRIC.name,
+        Dimensions: [
+          { Name: 'service', Value: SILENT_FORWARDERS_METRIC.service },
+          { Name: 'stage', Value: stage },
+        ],
+        Statistic: 'Maximum',
+        Period: GUARD_PERIOD_SECONDS,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'ignore',
+        AlarmActions: alarmActions,
+        OKActions: alarmActions,
+      },
+    },
   };
+
+  // One alarm per forwarder of this account, as the hop alarms below: two periods without a heartbeat.
+  for (const region of forwarderRegions) {
+    resources[`ForwarderAlarm${pascalOf(region)}`] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `rootwatch-${stage}-forwarder-${region}`,
+        AlarmDescription: sub(
+          `rootwatch ${stage}: no heartbeat from the forwarder in ${region} of account \${AWS::AccountId} in ${2 * minutes} minutes: root activity in ${region} may not reach the hub. ${forwarderCheck(stage, region)}`,
+        ),
+        Namespace: FORWARDER_METRIC.namespace,
+        MetricName: FORWARDER_METRIC.name,
+        Dimensions: [
+          { Name: 'service', Value: FORWARDER_METRIC.service },
+          { Name: 'stage', Value: stage },
+          { Name: 'account', Value: { Ref: 'AWS::AccountId' } },
+          { Name: 'region', Value: region },
+        ],
+        Statistic: 'Sum',
+        Period: seconds,
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+        AlarmActions: alarmActions,
+        OKActions: alarmActions,
+      },
+    };
+  }
 
   // Two periods without a data point: one late or lost heartbeat (a cold start across a period's edge, a backlog on
   // the Slack queue) does not page anyone; two do. A missing data point is a missing heartbeat (breaching).
@@ -209,8 +320,10 @@ const buildHeartbeat = (stage, minutes) => {
 const resolveHeartbeat = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
   // Throws parameters.cjs's ParameterError, listing every invalid parameter.
-  const { heartbeatMinutes } = checkHeartbeatParameters(await resolveParameterValues(resolveVariable));
-  return buildHeartbeat(stage, heartbeatMinutes);
+  const values = await resolveParameterValues(resolveVariable);
+  const { heartbeatMinutes } = checkHeartbeatParameters(values);
+  const { forwarderRegions } = checkHubParameters(values);
+  return buildHeartbeat(stage, heartbeatMinutes, forwarderRegions);
 };
 
 module.exports = resolveHeartbeat;

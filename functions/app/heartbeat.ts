@@ -1,3 +1,4 @@
+import type { Forwarder } from '../core/forwarder-silence.js';
 import type { Heartbeat, HeartbeatHop } from '../core/heartbeat.js';
 import { DeliveryError, toError } from '../errors.js';
 import { logger } from '../io/logger.js';
@@ -35,6 +36,34 @@ interface HeartbeatOutcome {
   status: 'heartbeat';
   id: string;
   hops: HeartbeatHop[];
+}
+
+/** Counts forwarders' heartbeats, one data point each (io/heartbeat-metrics.ts: CloudWatch, embedded metric format). */
+interface ForwarderMetrics {
+  heartbeat(forwarder: Forwarder): void;
+}
+
+/** Where the hub writes down when it last heard from each forwarder (io/forwarder-log.ts: the item `forwarders`). */
+interface ForwarderHeartbeatLog {
+  /** Records the forwarder's heartbeat at `atMs` (epoch ms). */
+  recordHeartbeat(forwarder: Forwarder, atMs: number): Promise<void>;
+}
+
+interface ForwarderHeartbeatPorts {
+  log: ForwarderHeartbeatLog;
+  metrics: ForwarderMetrics;
+  /** Epoch milliseconds; injectable for tests. */
+  now?: () => number;
+}
+
+/** What the alert function did with a forwarder's heartbeat. */
+interface ForwarderHeartbeatOutcome {
+  status: 'forwarder-heartbeat';
+  id: string;
+  account: string;
+  region: string;
+  /** Whether its time was written to the state table (the metric counts it either way). */
+  recorded: boolean;
 }
 
 /**
@@ -125,5 +154,54 @@ const receiveHeartbeat =
     logger.info('heartbeat received; not posted to Slack', { heartbeatId: heartbeat.id, test: heartbeat.test });
   };
 
-export type { HeartbeatLog, HeartbeatOutcome, HeartbeatRelayPorts, HopMetrics };
-export { receiveHeartbeat, relayHeartbeat };
+/**
+ * The hub's part of a forwarder's heartbeat (`detail.origin: forwarder`, from another region or account through the
+ * hub bus): one data point of ForwarderHeartbeat for its account and region (what the per-forwarder alarms watch),
+ * then the time it was heard in the forwarders' item (what the guard and `rootwatch forwarders` read). It is not
+ * relayed to the topic or the Slack queue: the hub's own heartbeat proves that path. A test heartbeat
+ * (`rootwatch test-alert` in a forwarder's region) counts as any other. When the state table cannot be written, that
+ * is logged and the heartbeat still counts, as a hop does (hopReached). Never rejects.
+ *
+ * @example
+ * import type { Heartbeat } from '../core/heartbeat.js';
+ *
+ * declare const ports: Parameters<typeof countForwarderHeartbeat>[0];
+ * declare const heartbeat: Heartbeat; // account 210987654321, region eu-west-1, origin forwarder
+ * await countForwarderHeartbeat(ports)(heartbeat);
+ * // { status: 'forwarder-heartbeat', id: heartbeat.id, account: '210987654321', region: 'eu-west-1', recorded: true }
+ */
+const countForwarderHeartbeat =
+  (ports: ForwarderHeartbeatPorts) =>
+  async (heartbeat: Heartbeat): Promise<ForwarderHeartbeatOutcome> => {
+    const forwarder = { account: heartbeat.account, region: heartbeat.region };
+    ports.metrics.heartbeat(forwarder);
+    let recorded = true;
+    try {
+      await ports.log.recordHeartbeat(forwarder, (ports.now ?? Date.now)());
+    } catch (error) {
+      recorded = false;
+      logger.warn('could not record a forwarder heartbeat', {
+        heartbeatId: heartbeat.id,
+        ...forwarder,
+        error: toError(error).message,
+      });
+    }
+    logger.info('forwarder heartbeat counted; not relayed', {
+      heartbeatId: heartbeat.id,
+      test: heartbeat.test,
+      ...forwarder,
+      recorded,
+    });
+    return { status: 'forwarder-heartbeat', id: heartbeat.id, ...forwarder, recorded };
+  };
+
+export type {
+  ForwarderHeartbeatLog,
+  ForwarderHeartbeatOutcome,
+  ForwarderMetrics,
+  HeartbeatLog,
+  HeartbeatOutcome,
+  HeartbeatRelayPorts,
+  HopMetrics,
+};
+export { countForwarderHeartbeat, receiveHeartbeat, relayHeartbeat };

@@ -9,6 +9,15 @@
  * hub bus as their target, and a heartbeat of its own that travels the same way.
  */
 
+/**
+ * An AWS region name's shape: `us-east-1`, `ap-southeast-5`, `us-gov-west-1`, `eu-isoe-west-1`, and `eusc-de-east-1`
+ * (the European Sovereign Cloud's, whose first part has 4 letters). A shape only: functions/deploy/regions.ts checks
+ * a name against the account's regions.
+ */
+const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
+/** A 12-digit AWS account id. */
+const ACCOUNT_ID = /^\d{12}$/;
+
 /** The hub's custom event bus, `rootwatch-<stage>-hub`. */
 const hubBusName = (stage: string): string => `rootwatch-${stage}-hub`;
 
@@ -44,11 +53,13 @@ const stageOfHubBusArn = (arn: string): string | undefined =>
   /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/rootwatch-([A-Za-z0-9-]+)-hub$/.exec(arn)?.[1];
 
 export {
+  ACCOUNT_ID,
   FORWARDER_METRIC,
   FORWARDER_ORIGIN,
   forwarderRolePrefix,
   forwarderStackName,
   hubBusName,
   hubStackName,
+  REGION_NAME,
   stageOfHubBusArn,
 };

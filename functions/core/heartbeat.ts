@@ -1,6 +1,7 @@
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
 import { EventParseError } from '../errors.js';
+import { FORWARDER_ORIGIN } from './forwarding.js';
 
 /*
  * The heartbeat: a synthetic event that travels the deployed path (rule → alert function → SNS and the
@@ -8,6 +9,15 @@ import { EventParseError } from '../errors.js';
  * puts one on the default bus every `heartbeatMinutes` (resources/heartbeat.cjs); `rootwatch test-alert`
  * puts one on demand, marked `test: true`. It is never a detection: every catalog pattern requires an
  * `aws.` source, which PutEvents refuses to anyone but AWS.
+ *
+ * A forwarder (another region, or a member account) has a schedule of its own whose heartbeat says
+ * `origin: forwarder`; its rule sends it to the hub bus, where the hub's heartbeat rule hands it to the alert
+ * function, which counts it per account and region (app/heartbeat.ts, countForwarderHeartbeat) instead of relaying it.
+ * EventBridge keeps the forwarder's `account` and `region` on the way: the receiving account's rules match events
+ * by the sender's `account` ("Rules for events between AWS accounts"), and `region` is "the AWS Region where the
+ * event originated".
+ *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html
+ *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html
  */
 
 /** The event's `source`; EventBridge refuses `aws.` sources from PutEvents and Scheduler alike. */
@@ -40,15 +50,19 @@ const HEARTBEAT_METRIC = { namespace: 'rootwatch', service: 'rootwatch', name: '
 /** A heartbeat id: Scheduler's execution id, test-alert's UUID, or EventBridge's event id. */
 const HeartbeatIdSchema = z.string().regex(/^[\w.:-]{1,128}$/, 'letters, digits and _ . : - (at most 128)');
 
+/** `detail.origin`: who sent the heartbeat; absent for the hub's own, FORWARDER_ORIGIN for a forwarder's. */
+const HeartbeatOriginSchema = z.string().regex(/^[a-z-]{1,32}$/, 'lowercase letters and - (at most 32)');
+
 /**
  * What the schedule and test-alert put in `detail`: the schedule's Input, with Scheduler's context attributes
- * (`<aws.scheduler.execution-id>`, `<aws.scheduler.scheduled-time>`), or `{ test: true, id }`. Other keys are
- * ignored.
+ * (`<aws.scheduler.execution-id>`, `<aws.scheduler.scheduled-time>`), or `{ test: true, id }`; a forwarder's adds
+ * `origin: forwarder`. Other keys are ignored.
  */
 const HeartbeatDetailSchema = z.object({
   id: HeartbeatIdSchema.optional(),
   test: z.boolean().optional(),
   scheduledTime: z.string().optional(),
+  origin: HeartbeatOriginSchema.optional(),
 });
 
 /** The heartbeat event as the alert function receives it. */
@@ -67,6 +81,8 @@ const HeartbeatSchema = z.object({
   time: z.string(),
   account: z.string(),
   region: z.string(),
+  /** `detail.origin` when the event had one: `forwarder` for a forwarder's heartbeat. */
+  origin: HeartbeatOriginSchema.optional(),
 });
 type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
@@ -100,8 +116,19 @@ const parseHeartbeatEvent = (raw: unknown): Heartbeat => {
     time: event.time,
     account: event.account,
     region: event.region,
+    ...(event.detail.origin === undefined ? {} : { origin: event.detail.origin }),
   };
 };
+
+/**
+ * Whether a heartbeat is a forwarder's (`detail.origin` is FORWARDER_ORIGIN): the hub counts it for its account and
+ * region rather than relaying it to its topic and Slack queue.
+ *
+ * @example
+ * isForwarderHeartbeat({ schema: 'rootwatch.heartbeat/v1', id: 'x', test: false, time: '2025-06-04T12:00:00Z',
+ *   account: '210987654321', region: 'eu-west-1', origin: 'forwarder' }); // true
+ */
+const isForwarderHeartbeat = (heartbeat: Heartbeat): boolean => heartbeat.origin === FORWARDER_ORIGIN;
 
 /**
  * The heartbeat in a queue message body, or undefined when the body is something else (an alert document):
@@ -129,6 +156,7 @@ export {
   HEARTBEAT_PATTERN,
   HEARTBEAT_SOURCE,
   heartbeatOfMessage,
+  isForwarderHeartbeat,
   isHeartbeatEvent,
   parseHeartbeatEvent,
 };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { DetectionParameters } from '../core/detection.js';
+import { ACCOUNT_ID, REGION_NAME } from '../core/forwarding.js';
 import { SEVERITIES } from '../core/severity.js';
 import { ConfigError, toError } from '../errors.js';
 
@@ -120,15 +121,11 @@ const AlerterKeyArnSchema = z
   .string()
   .regex(KMS_KEY_ARN, 'expected a KMS key ARN, like arn:aws:kms:us-east-1:111122223333:key/…');
 
-/** An AWS region name: `us-east-1`, `ap-southeast-5`, `us-gov-west-1`, `eu-isoe-west-1`. */
-const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 /**
  * An organization id: "o-" then 10 to 32 lowercase letters or digits (the Organizations API reference, the pattern
  * of Organization.Id). https://docs.aws.amazon.com/organizations/latest/APIReference/API_Organization.html
  */
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
-/** A 12-digit AWS account id. */
-const ACCOUNT_ID = /^\d{12}$/;
 
 /**
  * The serverless.yml parameters of the hub (resources/event-rules.cjs, resources/heartbeat.cjs), by their parameter

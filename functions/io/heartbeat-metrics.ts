@@ -1,6 +1,8 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import type { HopMetrics } from '../app/heartbeat.js';
+import type { ForwarderMetrics, HopMetrics } from '../app/heartbeat.js';
+import { SILENT_FORWARDERS_METRIC } from '../core/forwarder-silence.js';
+import { FORWARDER_METRIC } from '../core/forwarding.js';
 import { HEARTBEAT_METRIC } from '../core/heartbeat.js';
 import { MetricsConfigSchema, safeParseConfig } from './config.js';
 import { logger } from './logger.js';
@@ -50,4 +52,68 @@ const hopMetricsOf = (env: Readonly<Record<string, unknown>>): HopMetrics => {
   return { hop: () => undefined };
 };
 
-export { createHopMetrics, hopMetricsOf };
+/**
+ * The forwarders' heartbeats as CloudWatch metrics (EMF, as the hops above): namespace `rootwatch`, metric
+ * `ForwarderHeartbeat` (Count, 1 per heartbeat the hub received from a forwarder), dimensions `service` (rootwatch),
+ * `stage`, and the forwarder's `account` and `region`: what the per-forwarder alarms of resources/heartbeat.cjs watch.
+ * A Metrics instance of its own, flushed at every heartbeat.
+ *
+ * @example
+ * const metrics = createForwarderMetrics('prod');
+ * metrics.heartbeat({ account: '210987654321', region: 'eu-west-1' });
+ * // one EMF line: ForwarderHeartbeat = 1, { service: rootwatch, stage: prod, account: 210987654321, region: eu-west-1 }
+ */
+const createForwarderMetrics = (
+  stage: string,
+  metrics = new Metrics({
+    namespace: FORWARDER_METRIC.namespace,
+    serviceName: FORWARDER_METRIC.service,
+    defaultDimensions: { stage },
+  }),
+): ForwarderMetrics => ({
+  heartbeat({ account, region }) {
+    metrics.addDimension('account', account);
+    metrics.addDimension('region', region);
+    metrics.addMetric(FORWARDER_METRIC.name, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+  },
+});
+
+/**
+ * The forwarder metrics of the alert function's environment (ROOTWATCH_STAGE). Without a valid stage it logs the
+ * problem once and counts nothing, as hopMetricsOf: the forwarder alarms then fire.
+ *
+ * @example
+ * forwarderMetricsOf(process.env).heartbeat({ account: '210987654321', region: 'eu-west-1' });
+ */
+const forwarderMetricsOf = (env: Readonly<Record<string, unknown>>): ForwarderMetrics => {
+  const result = safeParseConfig(MetricsConfigSchema, env);
+  if (result.success) return createForwarderMetrics(result.data.ROOTWATCH_STAGE);
+  logger.error('forwarder heartbeats are not counted: invalid configuration', {
+    problems: z.prettifyError(result.error),
+  });
+  return { heartbeat: () => undefined };
+};
+
+/**
+ * The guard's count of silent forwarders, every run (EMF): namespace `rootwatch`, metric `SilentForwarders` (Count),
+ * dimensions `service` (rootwatch) and `stage`; the alarm rootwatch-<stage>-forwarders-silent watches it.
+ *
+ * @example
+ * createSilentForwarderMetrics('prod')(2); // one EMF line: SilentForwarders = 2, { service: rootwatch, stage: prod }
+ */
+const createSilentForwarderMetrics = (
+  stage: string,
+  metrics = new Metrics({
+    namespace: SILENT_FORWARDERS_METRIC.namespace,
+    serviceName: SILENT_FORWARDERS_METRIC.service,
+    defaultDimensions: { stage },
+  }),
+): ((count: number) => void) => {
+  return (count) => {
+    metrics.addMetric(SILENT_FORWARDERS_METRIC.name, MetricUnit.Count, count);
+    metrics.publishStoredMetrics();
+  };
+};
+
+export { createForwarderMetrics, createHopMetrics, createSilentForwarderMetrics, forwarderMetricsOf, hopMetricsOf };

@@ -12,12 +12,22 @@ import { SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createGuard } from '../../functions/app/guard.js';
+import { AlertSchema } from '../../functions/core/alert-document.js';
+import { DRIFT_DETECTION } from '../../functions/core/guard/alert.js';
 import { HEARTBEAT_PATTERN, isHeartbeatEvent, parseHeartbeatEvent } from '../../functions/core/heartbeat.js';
+import { createProductionForwarderWatch } from '../../functions/guard.js';
+import { GuardConfigSchema } from '../../functions/io/config.js';
+import { loadDetections } from '../../functions/io/detections.js';
+import { createDynamoState } from '../../functions/io/dynamo-state.js';
 import { putTestHeartbeat } from '../../functions/io/event-bus.js';
+import { createDynamoForwarderLog } from '../../functions/io/forwarder-log.js';
+import { createSinks } from '../../functions/io/sinks.js';
 import { createLocalHeartbeat, createRecordedHopMetrics } from '../../functions/local/alerter.js';
 import { deployedEnvironment, type LocalAws, startLocalAws } from '../../functions/local/aws.js';
 import { type EventBridgeServer, startEventBridgeServer } from '../../functions/local/eventbridge-server.js';
 import { type SlackServer, startSlackServer } from '../../functions/local/slack-server.js';
+import { deployedAsExpected, sampleExpectation } from '../helpers/guard.js';
 import { alertHandlerFor, envelopeOf, notifierFor, publishedOf, sqsEventOf } from '../helpers/pipeline.js';
 import { readSample } from '../helpers/samples.js';
 
@@ -241,5 +251,143 @@ describe('the deployed handlers and a heartbeat', () => {
     );
     const record = await createLocalHeartbeat(aws).log.read('deployed-1');
     expect(Object.keys(record?.hops ?? {}).sort()).toStrictEqual(['alert', 'notifier', 'slack-queue', 'sns']);
+  });
+
+  it("counts a forwarder's heartbeat without relaying it, and the guard names the forwarder two periods after", async () => {
+    // Prepare: the heartbeat of the forwarder in eu-west-1 of account 210987654321, as the hub bus delivers it.
+    const emf: Record<string, unknown>[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk, ...rest) => {
+      if (String(chunk).includes('"_aws"')) {
+        emf.push(JSON.parse(String(chunk)));
+        return true;
+      }
+      return write(chunk, ...(rest as []));
+    });
+    const { handler: alert } = await import('../../functions/alert.js');
+    const event = {
+      version: '0',
+      id: '8d2f4a6b-1c3e-4f5a-9b7d-0e2f4a6c8e1b',
+      'detail-type': 'rootwatch heartbeat',
+      source: 'rootwatch.heartbeat',
+      account: '210987654321',
+      time: '2025-06-04T12:00:00Z',
+      region: 'eu-west-1',
+      resources: ['arn:aws:scheduler:eu-west-1:210987654321:schedule/default/rootwatch-local-forwarder-heartbeat'],
+      detail: { id: 'forwarder-1', scheduledTime: '2025-06-04T12:00:00Z', origin: 'forwarder' },
+    };
+    const MINUTE = 60_000;
+
+    // Act: the alert function, as the hub bus's heartbeat rule invokes it.
+    const before = Date.now();
+    const outcome = await alert(event, context('alert'));
+    const after = Date.now();
+    const { lastSeen } = await createDynamoForwarderLog(aws.dynamodb, aws.tableName).read();
+    const relayed = [...(await aws.drain(aws.subscriberQueueUrl)), ...(await aws.drain(aws.slackQueueUrl))];
+
+    // Assess: counted for its account and region, its time recorded, relayed nowhere.
+    expect(outcome).toStrictEqual({
+      status: 'forwarder-heartbeat',
+      id: 'forwarder-1',
+      account: '210987654321',
+      region: 'eu-west-1',
+      recorded: true,
+    });
+    const heard = lastSeen['210987654321:eu-west-1'] ?? 0;
+    expect(heard).toBeGreaterThanOrEqual(before);
+    expect(heard).toBeLessThanOrEqual(after);
+    expect(relayed).toStrictEqual([]);
+    const counted = emf.filter((blob) => 'ForwarderHeartbeat' in blob);
+    expect(counted).toHaveLength(1);
+    expect(counted[0]).toMatchObject({
+      service: 'rootwatch',
+      stage: 'local',
+      account: '210987654321',
+      region: 'eu-west-1',
+      ForwarderHeartbeat: 1,
+    });
+    expect((counted[0]?._aws as { CloudWatchMetrics?: unknown[] } | undefined)?.CloudWatchMetrics).toStrictEqual([
+      {
+        Namespace: 'rootwatch',
+        Dimensions: [['service', 'stage', 'account', 'region']],
+        Metrics: [{ Name: 'ForwarderHeartbeat', Unit: 'Count' }],
+      },
+    ]);
+
+    // Prepare: the guard as deployed (functions/guard.ts's forwarder watch), its clock moved on.
+    const detections = loadDetections();
+    const detection = detections.find((candidate) => candidate.id === DRIFT_DETECTION);
+    if (!detection) throw new Error(`the catalog has no ${DRIFT_DETECTION}`);
+    const config = GuardConfigSchema.parse({
+      ALERT_TOPIC_ARN: aws.topicArn,
+      SLACK_QUEUE_URL: aws.slackQueueUrl,
+      STATE_TABLE: aws.tableName,
+      EXPECTED_STATE_FILE: '.rootwatch/expected-state.json',
+      ACCOUNT_NAMES: JSON.stringify({ '210987654321': 'prod-payments' }),
+      HEARTBEAT_MINUTES: '10',
+    });
+    const expectation = sampleExpectation();
+    let nowMs = heard + 20 * MINUTE;
+    const guard = createGuard({
+      expectation,
+      readDeployment: async () => deployedAsExpected(expectation),
+      alertOf: () => {
+        throw new Error('the deployment is as deployed: no drift alert');
+      },
+      state: createDynamoState(aws.dynamodb, aws.tableName),
+      sinks: createSinks({
+        sns: aws.sns,
+        topicArn: aws.topicArn,
+        sqs: aws.sqs,
+        slackQueueUrl: aws.slackQueueUrl,
+        detections,
+      }),
+      forwarders: createProductionForwarderWatch({
+        dynamodb: aws.dynamodb,
+        config,
+        stage: 'local',
+        accountId: '111122223333',
+        region: 'us-east-1',
+        partition: 'aws',
+        detection,
+      }),
+      now: () => nowMs,
+    });
+
+    // Act: exactly two periods after the heartbeat, then a minute more, twice (the next run, within the hour).
+    const atTwoPeriods = await guard.check('guard-1');
+    nowMs += MINUTE;
+    const silent = await guard.check('guard-2');
+    const again = await guard.check('guard-3');
+    const published = (await aws.drain(aws.subscriberQueueUrl)).map(publishedOf);
+    const queued = await aws.drain(aws.slackQueueUrl);
+    vi.restoreAllMocks();
+
+    // Assess: one alert, to the topic and the Slack queue, naming the account (and its name) and the region.
+    expect(atTwoPeriods.forwarders).toStrictEqual({ status: 'all-heard', watched: 1 });
+    expect(silent.forwarders).toMatchObject({
+      status: 'alerted',
+      watched: 1,
+      silent: 1,
+      sinks: ['sns', 'slack-queue'],
+    });
+    expect(again.forwarders).toMatchObject({ status: 'already-alerted', silent: 1 });
+    expect(published).toHaveLength(1);
+    expect(queued).toHaveLength(1);
+    const document = AlertSchema.parse(JSON.parse(published[0]?.structure.default ?? '{}'));
+    expect(document).toMatchObject({
+      severity: 'high',
+      title:
+        'rootwatch local: forwarder silent in eu-west-1 of prod-payments (210987654321), no heartbeat for 21 minutes',
+      account: { id: '210987654321', name: 'prod-payments' },
+      region: 'eu-west-1',
+      detections: ['alerter-tampering'],
+    });
+    expect(published[0]?.MessageAttributes.account).toStrictEqual({ Type: 'String', Value: '210987654321' });
+    expect(published[0]?.MessageAttributes.kind).toBeUndefined();
+    expect(JSON.parse(queued[0]?.Body ?? '{}')).toMatchObject({ eventID: document.eventID, title: document.title });
+    expect(emf.filter((blob) => 'SilentForwarders' in blob).map((blob) => blob.SilentForwarders)).toStrictEqual([
+      0, 1, 1,
+    ]);
   });
 });

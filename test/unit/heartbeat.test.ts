@@ -15,7 +15,12 @@ import {
 } from '../../functions/core/heartbeat.js';
 import { DeliveryError, EventParseError } from '../../functions/errors.js';
 import { loadDetections } from '../../functions/io/detections.js';
-import { createHopMetrics, hopMetricsOf } from '../../functions/io/heartbeat-metrics.js';
+import {
+  createForwarderMetrics,
+  createHopMetrics,
+  createSilentForwarderMetrics,
+  hopMetricsOf,
+} from '../../functions/io/heartbeat-metrics.js';
 import { createRecordedHopMetrics } from '../../functions/local/alerter.js';
 
 /** resources/heartbeat.cjs: the schedule, rule and alarms, built for a stage and a period. */
@@ -24,7 +29,11 @@ interface Resource {
   Properties: Record<string, unknown>;
 }
 const { buildHeartbeat } = createRequire(import.meta.url)('../../resources/heartbeat.cjs') as {
-  buildHeartbeat: (stage: string, minutes: number) => { Resources: Record<string, Resource> };
+  buildHeartbeat: (
+    stage: string,
+    minutes: number,
+    forwarderRegions?: string[],
+  ) => { Resources: Record<string, Resource> };
 };
 
 /** The event EventBridge Scheduler puts on the bus for resources/heartbeat.cjs's schedule, context attributes filled. */
@@ -335,5 +344,138 @@ describe('resources/heartbeat.cjs', () => {
       expect(String(alarm.AlarmDescription).length).toBeLessThanOrEqual(1024);
       expect(String(alarm.AlarmDescription)).toContain(`${2 * minutes} minutes`);
     }
+  });
+});
+
+describe('resources/heartbeat.cjs and the forwarders', () => {
+  it("puts a heartbeat rule on the hub bus, the same pattern and target as the default bus's, without a permission", () => {
+    // Act
+    const { Resources } = buildHeartbeat('prod', 10);
+
+    // Assess
+    const hub = Resources.HubHeartbeatRule?.Properties ?? {};
+    const own = Resources.HeartbeatRule?.Properties ?? {};
+    expect(Resources.HubHeartbeatRule?.Type).toBe('AWS::Events::Rule');
+    expect(hub).toMatchObject({
+      Name: 'rootwatch-prod-heartbeat',
+      EventBusName: { Ref: 'HubEventBus' },
+      EventPattern: HEARTBEAT_PATTERN,
+      State: 'ENABLED',
+    });
+    expect(hub.Targets).toStrictEqual(own.Targets);
+    expect(own.EventBusName).toBeUndefined();
+    // event-rules.cjs lets every rule of the hub bus invoke the alert function.
+    const permissions = Object.values(Resources).filter((resource) => resource.Type === 'AWS::Lambda::Permission');
+    expect(permissions.map((permission) => permission.Properties.SourceArn)).toStrictEqual([
+      { 'Fn::GetAtt': ['HeartbeatRule', 'Arn'] },
+    ]);
+  });
+
+  it.each([5, 10, 720])(
+    'alarms per forwarder region after two silent %i-minute periods, naming the account and region',
+    (minutes) => {
+      // Act
+      const { Resources } = buildHeartbeat('prod', minutes, ['eu-west-1', 'ap-southeast-5']);
+
+      // Assess
+      const alarms = Object.entries(Resources).filter(([id]) => id.startsWith('ForwarderAlarm'));
+      expect(alarms.map(([id]) => id)).toStrictEqual(['ForwarderAlarmEuWest1', 'ForwarderAlarmApSoutheast5']);
+      for (const [region, [, alarm]] of [
+        ['eu-west-1', alarms[0]],
+        ['ap-southeast-5', alarms[1]],
+      ] as [string, [string, Resource]][]) {
+        expect(alarm.Properties).toMatchObject({
+          AlarmName: `rootwatch-prod-forwarder-${region}`,
+          Namespace: 'rootwatch',
+          MetricName: 'ForwarderHeartbeat',
+          Dimensions: [
+            { Name: 'service', Value: 'rootwatch' },
+            { Name: 'stage', Value: 'prod' },
+            { Name: 'account', Value: { Ref: 'AWS::AccountId' } },
+            { Name: 'region', Value: region },
+          ],
+          Statistic: 'Sum',
+          Period: minutes * 60,
+          EvaluationPeriods: 2,
+          DatapointsToAlarm: 2,
+          Threshold: 1,
+          ComparisonOperator: 'LessThanThreshold',
+          TreatMissingData: 'breaching',
+          AlarmActions: [{ Ref: 'AlertTopic' }, { Ref: 'AlarmTopic' }],
+          OKActions: [{ Ref: 'AlertTopic' }, { Ref: 'AlarmTopic' }],
+        });
+        const description = (alarm.Properties.AlarmDescription as { 'Fn::Sub': string })['Fn::Sub'];
+        expect(description).toContain(`in ${region} of account \${AWS::AccountId} in ${2 * minutes} minutes`);
+        expect(description).toContain('rootwatch-prod-forwarder');
+        expect(description).toContain('npx rootwatch forwarders --stage prod');
+        // CloudFormation substitutes only the account: no other ${…} in the text.
+        const accountVariable = `\${AWS::AccountId}`;
+        expect(description.match(/\$\{[^}]*\}/g)).toStrictEqual([accountVariable]);
+        // A description holds at most 1024 characters once the 12-digit account is in.
+        expect(description.length - accountVariable.length + 12).toBeLessThanOrEqual(1024);
+      }
+    },
+  );
+
+  it('has no forwarder alarm without forwarder regions, and always the guard’s silent-forwarders alarm', () => {
+    // Act
+    const { Resources } = buildHeartbeat('prod', 10);
+
+    // Assess
+    expect(Object.keys(Resources).filter((id) => id.startsWith('ForwarderAlarm'))).toStrictEqual([]);
+    expect(Resources.ForwardersSilentAlarm?.Properties).toMatchObject({
+      AlarmName: 'rootwatch-prod-forwarders-silent',
+      Namespace: 'rootwatch',
+      MetricName: 'SilentForwarders',
+      Dimensions: [
+        { Name: 'service', Value: 'rootwatch' },
+        { Name: 'stage', Value: 'prod' },
+      ],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'ignore',
+      AlarmActions: [{ Ref: 'AlertTopic' }, { Ref: 'AlarmTopic' }],
+    });
+    expect(String(Resources.ForwardersSilentAlarm?.Properties.AlarmDescription).length).toBeLessThanOrEqual(1024);
+  });
+
+  it('alarms on exactly the namespace, metric and dimensions the alert function and the guard emit', () => {
+    // Prepare
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const { Resources } = buildHeartbeat('ci', 10, ['eu-west-1']);
+
+    // Act
+    createForwarderMetrics('ci').heartbeat({ account: '111122223333', region: 'eu-west-1' });
+    createSilentForwarderMetrics('ci')(3);
+    vi.restoreAllMocks();
+
+    // Assess: the alarm's account is the stack's (${AWS::AccountId}), here 111122223333.
+    const [heartbeatBlob, silentBlob] = lines.map((line) => JSON.parse(line));
+    for (const [blob, alarm] of [
+      [heartbeatBlob, Resources.ForwarderAlarmEuWest1],
+      [silentBlob, Resources.ForwardersSilentAlarm],
+    ] as [
+      Record<string, unknown> & {
+        _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+      },
+      Resource,
+    ][]) {
+      const [directive] = blob._aws.CloudWatchMetrics;
+      const dimensions = (alarm.Properties.Dimensions as { Name: string; Value: unknown }[]).map(({ Name, Value }) => ({
+        Name,
+        Value: typeof Value === 'object' ? '111122223333' : Value,
+      }));
+      expect(alarm.Properties.Namespace).toBe(directive?.Namespace);
+      expect(alarm.Properties.MetricName).toBe(directive?.Metrics[0]?.Name);
+      expect(dimensions).toStrictEqual(directive?.Dimensions[0]?.map((name) => ({ Name: name, Value: blob[name] })));
+    }
+    expect(silentBlob.SilentForwarders).toBe(3);
   });
 });
