@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
+import type { ForwarderTemplateCommand } from './commands/forwarder-template.js';
 import { formatSummary, replay } from './commands/replay.js';
 import { alertJsonSchema } from './core/alert-document.js';
+import { stageOfHubBusArn } from './core/forwarding.js';
 import { SEVERITIES, type Severity } from './core/severity.js';
 import { AlerterError, toError } from './errors.js';
 import { readAccountNamesFile } from './io/accounts.js';
@@ -15,7 +17,7 @@ import {
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
 import { FORMATS, type Format } from './io/stdout-sink.js';
 
-const USAGE = `Usage:
+const BASE_USAGE = `Usage:
   rootwatch replay [--format table|ndjson|json|slack|email] [--min-severity S]
                    [--config FILE] [--param NAME=VALUE]... PATH...
       PATH: a CloudTrail log file (.json, .json.gz), a directory of them, a JSON or NDJSON file of
@@ -32,6 +34,16 @@ const USAGE = `Usage:
       (rule → alert function → SNS topic and Slack queue → notifier), read back from rootwatch-S-state.
       Credentials and region from the AWS SDK's chain (AWS_PROFILE, --profile, AWS_REGION, --region).
       Exit status: 0 when it reached the notifier, 1 when it did not within the timeout (default 60 s).
+  rootwatch forwarder-template --hub-bus-arn ARN [--hub-key-arn ARN] [--stage S] [--param NAME=VALUE]...
+                               [--compact]
+      Prints the forwarder (the catalog's rules on the default bus, forwarding to the hub bus, and a
+      heartbeat) as plain CloudFormation JSON, for a StackSet across an organization or a stack per
+      region. ARN: the hub bus, arn:aws:events:REGION:ACCOUNT:event-bus/rootwatch-STAGE-hub (the hub
+      stack's output); --hub-key-arn: the hub's KMS key (output AlertTopicKeyArn), which
+      alerter-tampering's key clauses then name as the hub's do. The stage is the bus's; the
+      parameters are serverless.yml's for it, --param over them. --compact prints one line, the form
+      to give as TemplateBody. Exit status: 1 when the template is over TemplateBody's 51,200 bytes.
+COMMANDS_OF_THEIR_OWN
 
 Options:
   --format         table (default), ndjson (one alert document a line), json (an array),
@@ -49,6 +61,18 @@ Options:
   -h, --help       this help
 
 Exit status: 0 when all input was read, 1 when some could not be, 2 on bad usage.`;
+
+/**
+ * The whole usage text. The deploy and forwarders commands keep their own (they print it on their own usage
+ * errors), imported only here and when they run, so that replay does not load their AWS SDK clients.
+ */
+const usage = async (): Promise<string> => {
+  const [{ DEPLOY_USAGE }, { FORWARDERS_USAGE }] = await Promise.all([
+    import('./commands/deploy.js'),
+    import('./commands/forwarders.js'),
+  ]);
+  return BASE_USAGE.replace('COMMANDS_OF_THEIR_OWN', `${DEPLOY_USAGE}\n${FORWARDERS_USAGE}`);
+};
 
 /** The command line is wrong (an unknown command, a bad flag value, no PATH): usage is printed, exit status 2. */
 class UsageError extends AlerterError {}
@@ -129,6 +153,43 @@ const runTestAlertCommand = async (args: string[], io: CliIo): Promise<number> =
   );
 };
 
+const runForwarderTemplateCommand = async (args: string[], io: CliIo): Promise<number> => {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'hub-bus-arn': { type: 'string' },
+      'hub-key-arn': { type: 'string' },
+      stage: { type: 'string' },
+      param: { type: 'string', multiple: true },
+      compact: { type: 'boolean' },
+    },
+  });
+  const hubBusArn = values['hub-bus-arn'];
+  if (!hubBusArn) {
+    throw new UsageError("forwarder-template needs --hub-bus-arn (the hub stack's event bus rootwatch-STAGE-hub)");
+  }
+  const busStage = stageOfHubBusArn(hubBusArn);
+  if (busStage === undefined) {
+    throw new UsageError(
+      `--hub-bus-arn "${hubBusArn}" is not a rootwatch hub bus (arn:aws:events:REGION:ACCOUNT:event-bus/rootwatch-STAGE-hub)`,
+    );
+  }
+  if (values.stage !== undefined && values.stage !== busStage) {
+    throw new UsageError(`--stage "${values.stage}" is not the stage of the hub bus "${hubBusArn}" ("${busStage}")`);
+  }
+  const stage = MetricsConfigSchema.shape.ROOTWATCH_STAGE.safeParse(busStage);
+  if (!stage.success) throw new UsageError(`the stage "${busStage}" is not ${stage.error.issues[0]?.message}`);
+  const { runForwarderTemplate } = await import('./commands/forwarder-template.js');
+  const command: ForwarderTemplateCommand = {
+    stage: stage.data,
+    hubBusArn,
+    params: values.param ?? [],
+    compact: values.compact === true,
+    ...(values['hub-key-arn'] ? { hubKeyArn: values['hub-key-arn'] } : {}),
+  };
+  return runForwarderTemplate(command, io);
+};
+
 const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   const { values, positionals } = parseArgs({
     args,
@@ -144,7 +205,7 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
     },
   });
   if (values.help) {
-    io.stdout(`${USAGE}\n`);
+    io.stdout(`${await usage()}\n`);
     return 0;
   }
   const format: Format = oneOf(values.format, FORMATS, '--format', 'table');
@@ -183,6 +244,17 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
         return 0;
       case 'test-alert':
         return await runTestAlertCommand(rest, io);
+      case 'forwarder-template':
+        return await runForwarderTemplateCommand(rest, io);
+      case 'deploy':
+      case 'remove': {
+        const { runDeploy } = await import('./commands/deploy.js');
+        return await runDeploy(command, rest, io);
+      }
+      case 'forwarders': {
+        const { runForwarders } = await import('./commands/forwarders.js');
+        return await runForwarders(rest, io);
+      }
       case 'demo': {
         const { values } = parseArgs({ args: rest, options: { all: { type: 'boolean' } } });
         const { runDemo } = await import('./commands/demo.js');
@@ -192,7 +264,7 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
       case '-h':
       case '--help':
       case 'help':
-        io.stdout(`${USAGE}\n`);
+        io.stdout(`${await usage()}\n`);
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command "${command}"`);
@@ -200,10 +272,11 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
   } catch (error) {
     const err = toError(error);
     // parseArgs throws TypeErrors with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION: usage mistakes too.
-    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const isUsage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     io.stderr.write(`rootwatch: ${err.message}\n`);
-    if (usage) {
-      io.stderr.write(`${USAGE}\n`);
+    if (isUsage) {
+      // The mistake and where to read more; the whole help would bury the one line that matters.
+      io.stderr.write(`Run "rootwatch --help" for the commands and their options.\n`);
       return 2;
     }
     if (err instanceof AlerterError) return 2;

@@ -23,8 +23,24 @@ interface BusEvent {
 interface LocalRule {
   name: string;
   pattern: unknown;
+  /**
+   * `ENABLED` (the default), `DISABLED`, or `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`: as on AWS, a read-only
+   * management event delivered through CloudTrail (detail-type "AWS API Call via CloudTrail", `detail.readOnly` true)
+   * reaches only a rule in the last state.
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail-management.html
+   */
+  state?: string;
   target: (event: BusEvent) => Promise<unknown>;
 }
+
+/** Whether a rule in `state` receives `event` (see LocalRule.state). */
+const stateAdmits = (state: string | undefined, event: BusEvent): boolean => {
+  if (state === 'DISABLED') return false;
+  const readOnlyManagementEvent =
+    event['detail-type'] === 'AWS API Call via CloudTrail' &&
+    (event.detail as { readOnly?: unknown } | null)?.readOnly === true;
+  return !readOnlyManagementEvent || state === 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+};
 
 /** What became of one event put on the bus. */
 interface PutRecord {
@@ -46,6 +62,11 @@ interface EventBridgeServer {
   requests: unknown[];
   /** Replaces the rules. */
   setRules(rules: LocalRule[]): void;
+  /**
+   * Hands the bus an event as AWS does (CloudTrail, or another bus's rule targeting this one): kept exactly as it is,
+   * account and region included, and delivered to the matching rules' targets.
+   */
+  deliver(event: BusEvent): PutRecord;
   /** Resolves once every target called so far has settled. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -138,7 +159,9 @@ const startEventBridgeServer = async (
   const sockets = new Set<Socket>();
 
   const deliver = (record: PutRecord) => {
-    for (const rule of rules.filter((candidate) => candidate.matches(record.event))) {
+    for (const rule of rules.filter(
+      (candidate) => stateAdmits(candidate.state, record.event) && candidate.matches(record.event),
+    )) {
       record.matched.push(rule.name);
       const delivery = rule
         .target(structuredClone(record.event))
@@ -226,6 +249,12 @@ const startEventBridgeServer = async (
     setRules(next) {
       rules = next.map((rule) => ({ ...rule, matches: compilePattern(rule.pattern) }));
     },
+    deliver(event) {
+      const record: PutRecord = { event: structuredClone(event), matched: [], failures: [], accessKeyId: undefined };
+      puts.push(record);
+      deliver(record);
+      return record;
+    },
     async settled() {
       while (pending.size > 0) await Promise.all([...pending]);
     },
@@ -239,5 +268,5 @@ const startEventBridgeServer = async (
   };
 };
 
-export type { EventBridgeServer };
+export type { BusEvent, EventBridgeServer, LocalRule };
 export { startEventBridgeServer };

@@ -112,7 +112,7 @@ describe('rootwatch replay', () => {
       time: record.eventTime,
       region: 'eu-west-1',
       resources: [],
-      detail: record,
+      detail: { ...record, awsRegion: 'eu-west-1' },
     };
     const { code, stdout } = await run(['replay', '--format', 'ndjson', '-'], `${JSON.stringify(event)}\n`);
     expect(code).toBe(0);
@@ -201,6 +201,9 @@ describe('rootwatch replay', () => {
     const { code, stderr } = await run(args);
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
+    // The mistake and a pointer to the help, not the whole help burying it.
+    expect(stderr).toContain('Run "rootwatch --help"');
+    expect(stderr).not.toContain('Usage:');
   });
 
   it('prints each Slack payload on a line with --format slack, exactly as the notifier renders it', async () => {

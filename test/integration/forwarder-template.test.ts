@@ -12,6 +12,7 @@ import {
   TEMPLATE_BODY_MAX_BYTES,
 } from '../../functions/deploy/forwarder-template.js';
 import { readStageParameters } from '../../functions/deploy/stage-parameters.js';
+import { formatMatch, runCfnLint } from '../helpers/cfn-lint.js';
 import { type CfnSpec, checkTemplate, formatFinding, loadCfnSpec } from '../helpers/cfn-spec.js';
 import { REPO_ROOT } from '../helpers/corpus.js';
 
@@ -45,39 +46,6 @@ const run = async (args: string[]) => {
   });
   return { code, stdout, stderr };
 };
-
-interface CfnLintMatch {
-  Level: 'Error' | 'Warning' | 'Informational';
-  Message: string;
-  Rule: { Id: string };
-  Location: { Path: (string | number)[] | null };
-}
-
-/**
- * cfn-lint's findings for `templatePath` in `regions`, or undefined when cfn-lint is not on PATH (a Python tool, not a
- * dependency of rootwatch), as test/integration/template-schema.test.ts runs it for the hub's template.
- */
-const runCfnLint = async (templatePath: string, regions: readonly string[]): Promise<CfnLintMatch[] | undefined> => {
-  type ExecError = Error & { code?: unknown; stdout?: string; stderr?: string };
-  const result = await promisify(execFile)(
-    'cfn-lint',
-    ['--format', 'json', '--regions', ...regions, '--', templatePath],
-    {
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  ).catch((error: ExecError) => {
-    if (error.code === 'ENOENT' || error.code === 127) return undefined;
-    // 2, 4 and 8 (and their sums): errors, warnings, informational matches; 1: cfn-lint itself failed.
-    if (typeof error.code === 'number' && error.code > 1 && error.stdout) {
-      return { stdout: error.stdout, stderr: error.stderr ?? '' };
-    }
-    throw error;
-  });
-  if (result === undefined) return undefined;
-  return JSON.parse(result.stdout) as CfnLintMatch[];
-};
-const formatMatch = ({ Rule, Location, Message }: CfnLintMatch) =>
-  `${Rule.Id} ${(Location.Path ?? []).join('.')}: ${Message}`;
 
 describe('rootwatch forwarder-template', () => {
   let spec: CfnSpec;
@@ -169,7 +137,7 @@ describe('rootwatch forwarder-template', () => {
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toContain(`rootwatch: ${message}`);
-    expect(stderr).toContain('Usage:');
+    expect(stderr).toContain('Run "rootwatch --help"');
   });
 
   it('fails with exit status 2 and the reason on a bad --param', async () => {

@@ -18,11 +18,14 @@ import { getAtt, PACKAGE_TIMEOUT_MS, packageService, removeWorkDir, STAGE } from
 const EMAILS = ['sec@example.com', 'oncall@example.com'];
 const ORGANIZATION = 'o-a1b2c3d4e5';
 const MEMBER_ACCOUNT = '210987654321';
+/** This account's other regions with a forwarder, as `npm run deploy -- --all-regions` passes them. */
+const FORWARDER_REGIONS = ['eu-west-1', 'ap-southeast-2'];
 const PARAMS = [
   `alertEmails=${EMAILS.join(',')}`,
   'emailMinSeverity=high',
   `organizationId=${ORGANIZATION}`,
   `memberAccounts=${MEMBER_ACCOUNT}`,
+  `forwarderRegions=${FORWARDER_REGIONS.join(',')}`,
 ];
 /**
  * The only actions that may have Resource "*": none can be scoped to a resource we know at package time (the guard's
@@ -854,6 +857,84 @@ describe('serverless package with e-mail subscribers', () => {
     it('is the one policy of the bus: no AWS::Events::EventBusPolicy adds statements beside it', () => {
       // Assess
       expect(resourcesOfType('AWS::Events::EventBusPolicy')).toStrictEqual([]);
+    });
+  });
+
+  describe('forwarder heartbeats (resources/heartbeat.cjs, forwarderRegions)', () => {
+    const alarms = () =>
+      resourcesOfType('AWS::CloudWatch::Alarm').filter(([, alarm]) =>
+        String(alarm.Properties.AlarmName).startsWith(`rootwatch-${STAGE}-forwarder`),
+      );
+
+    it('hands heartbeats arriving on the hub bus to the alert function, under the hub bus permission', () => {
+      // Prepare
+      const hubRule = template.Resources.HubHeartbeatRule as Resource;
+      const defaultRule = template.Resources.HeartbeatRule as Resource;
+      const hubPermissions = resourcesOfType('AWS::Lambda::Permission').filter(([, permission]) =>
+        JSON.stringify(permission.Properties.SourceArn).includes(`rule/rootwatch-${STAGE}-hub/*`),
+      );
+
+      // Assess
+      expect(hubRule.Properties).toStrictEqual({
+        ...defaultRule.Properties,
+        EventBusName: ref('HubEventBus'),
+        Description: expect.any(String),
+      });
+      expect(hubPermissions).toHaveLength(1);
+      expect(
+        resourcesOfType('AWS::Lambda::Permission').filter(([, permission]) =>
+          isDeepStrictEqual(permission.Properties.SourceArn, getAtt('HubHeartbeatRule')),
+        ),
+      ).toStrictEqual([]);
+    });
+
+    it('alarms per forwarder region of this account when its heartbeats stop, naming account and region', () => {
+      // Prepare
+      const perRegion = alarms().filter(([, alarm]) => alarm.Properties.MetricName === 'ForwarderHeartbeat');
+
+      // Assess
+      expect(perRegion.map(([, alarm]) => alarm.Properties.AlarmName).sort()).toStrictEqual(
+        FORWARDER_REGIONS.map((region) => `rootwatch-${STAGE}-forwarder-${region}`).sort(),
+      );
+      for (const [alarmId, alarm] of perRegion) {
+        const region = String(alarm.Properties.AlarmName).replace(`rootwatch-${STAGE}-forwarder-`, '');
+        expect(alarm.Properties, alarmId).toMatchObject({
+          Namespace: 'rootwatch',
+          Dimensions: [
+            { Name: 'service', Value: 'rootwatch' },
+            { Name: 'stage', Value: STAGE },
+            { Name: 'account', Value: ref('AWS::AccountId') },
+            { Name: 'region', Value: region },
+          ],
+          Period: 600,
+          EvaluationPeriods: 2,
+          DatapointsToAlarm: 2,
+          Threshold: 1,
+          ComparisonOperator: 'LessThanThreshold',
+          TreatMissingData: 'breaching',
+          AlarmActions: [ref(topicId()), ref('AlarmTopic')],
+        });
+        expect(JSON.stringify(alarm.Properties.AlarmDescription), alarmId).toContain(`\${AWS::AccountId}`);
+        expect(JSON.stringify(alarm.Properties.AlarmDescription), alarmId).toContain(region);
+      }
+    });
+
+    it("alarms on the guard's count of silent forwarders, and gives the guard the period and the regions", () => {
+      // Prepare
+      const silent = alarms().filter(([, alarm]) => alarm.Properties.MetricName === 'SilentForwarders');
+      const [, guard] = fn('guard');
+
+      // Assess
+      expect(silent).toHaveLength(1);
+      expect(silent[0]?.[1].Properties).toMatchObject({
+        AlarmName: `rootwatch-${STAGE}-forwarders-silent`,
+        Namespace: 'rootwatch',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+      expect(guard.Properties.Environment).toMatchObject({
+        Variables: { HEARTBEAT_MINUTES: '10', FORWARDER_REGIONS: FORWARDER_REGIONS.join(',') },
+      });
     });
   });
 

@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatMatch, runCfnLint } from '../helpers/cfn-lint.js';
 import { type CfnSpec, checkTemplate, formatFinding, loadCfnSpec } from '../helpers/cfn-spec.js';
 import { PACKAGE_TIMEOUT_MS, packageService, removeWorkDir } from '../helpers/package.js';
 
@@ -29,41 +28,6 @@ const PARAMS = [
  * each function's DependsOn on its log group and role, so it is not ours to change.
  */
 const CFN_LINT_IGNORED = ['W3005'];
-
-interface CfnLintMatch {
-  Level: 'Error' | 'Warning' | 'Informational';
-  Message: string;
-  Rule: { Id: string };
-  Location: { Path: (string | number)[] | null };
-}
-
-/**
- * Runs cfn-lint on `templatePath`, or returns undefined when there is no cfn-lint on PATH (it is a Python tool,
- * not a dependency of rootwatch). It exits non-zero when it reports anything, so that is not an error here.
- */
-const runCfnLint = async (templatePath: string, region: string): Promise<CfnLintMatch[] | undefined> => {
-  const args = ['--format', 'json', '--regions', region, '--ignore-checks', ...CFN_LINT_IGNORED, '--', templatePath];
-  type ExecError = Error & { code?: unknown; stdout?: string; stderr?: string };
-  const result = await promisify(execFile)('cfn-lint', args, { maxBuffer: 16 * 1024 * 1024 }).catch(
-    (error: ExecError) => {
-      // Not found, or a pyenv or asdf shim that found no cfn-lint in the selected Python (127).
-      if (error.code === 'ENOENT' || error.code === 127) return undefined;
-      // 2, 4 and 8 (and their sums) mean errors, warnings and informational matches; 1 means cfn-lint failed.
-      if (typeof error.code === 'number' && error.code > 1 && error.stdout) {
-        return { stdout: error.stdout, stderr: error.stderr ?? '' };
-      }
-      throw error;
-    },
-  );
-  if (result === undefined) return undefined;
-  try {
-    return JSON.parse(result.stdout) as CfnLintMatch[];
-  } catch (error) {
-    throw new Error(`cfn-lint printed no JSON:\n${result.stdout}\n${result.stderr}`, { cause: error });
-  }
-};
-const formatMatch = ({ Rule, Location, Message }: CfnLintMatch) =>
-  `${Rule.Id} ${(Location.Path ?? []).join('.')}: ${Message}`;
 
 let spec: CfnSpec;
 
@@ -101,7 +65,7 @@ describe('the packaged template', () => {
 
   it('passes cfn-lint without errors, when cfn-lint is installed', async (context) => {
     // Act
-    const matches = await runCfnLint(templatePath, region);
+    const matches = await runCfnLint(templatePath, [region], CFN_LINT_IGNORED);
 
     // Assess
     if (matches === undefined) {
