@@ -171,4 +171,4 @@ const deployedEnvironment = (
 type LocalAws = Awaited<ReturnType<typeof startLocalAws>>;
 
 export type { LocalAws };
-export { deployedEnvironment, publishedOf, sqsEventOf, startLocalAws };
+export { CREDENTIALS, deployedEnvironment, publishedOf, sqsEventOf, startLocalAws };

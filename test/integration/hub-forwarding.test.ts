@@ -8,13 +8,17 @@
  * tests assert on.
  */
 import { createRequire } from 'node:module';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AlertSchema } from '../../functions/core/alert-document.js';
 import { hubBusName } from '../../functions/core/forwarding.js';
+import { HEARTBEAT_DETAIL_TYPE, HEARTBEAT_SOURCE } from '../../functions/core/heartbeat.js';
 import { buildForwarderTemplate } from '../../functions/deploy/forwarder-template.js';
 import { DEFAULT_DETECTIONS_DIR } from '../../functions/io/detections.js';
-import { deployedEnvironment, type LocalAws, startLocalAws } from '../../functions/local/aws.js';
+import { createDynamoForwarderLog } from '../../functions/io/forwarder-log.js';
+import { CREDENTIALS, deployedEnvironment, type LocalAws, startLocalAws } from '../../functions/local/aws.js';
 import {
   type BusEvent,
   type EventBridgeServer,
@@ -73,6 +77,8 @@ let memberBus: EventBridgeServer;
 const invocations: { rule: string; event: BusEvent }[] = [];
 let forwarderRules: [string, TemplateRule][] = [];
 let hubRules: [string, TemplateRule][] = [];
+/** The forwarder's heartbeat schedule's Input, before Scheduler fills in its context attributes. */
+let heartbeatInput: Record<string, string>;
 
 beforeAll(async () => {
   aws = await startLocalAws(`rootwatch-${STAGE}`);
@@ -84,10 +90,15 @@ beforeAll(async () => {
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   const { handler } = await import('../../functions/alert.js');
 
-  const { loadEventRules } = createRequire(import.meta.url)('../../resources/event-rules.cjs') as {
+  const require = createRequire(import.meta.url);
+  const { loadEventRules } = require('../../resources/event-rules.cjs') as {
     loadEventRules: (stage: string) => { Resources: Resources };
   };
-  hubRules = rulesOf(loadEventRules(STAGE).Resources).filter(
+  const { buildHeartbeat } = require('../../resources/heartbeat.cjs') as {
+    buildHeartbeat: (stage: string, minutes: number) => { Resources: Resources };
+  };
+  const hubResources = { ...loadEventRules(STAGE).Resources, ...buildHeartbeat(STAGE, 10).Resources };
+  hubRules = rulesOf(hubResources).filter(
     ([, rule]) => JSON.stringify(rule.Properties.EventBusName) === JSON.stringify({ Ref: 'HubEventBus' }),
   );
   const template = buildForwarderTemplate({
@@ -98,8 +109,10 @@ beforeAll(async () => {
     heartbeatMinutes: 10,
     detectionsDir: DEFAULT_DETECTIONS_DIR,
   }) as { Resources: Resources };
-  forwarderRules = rulesOf(template.Resources).filter(
-    ([id, rule]) => id.startsWith('Rule') && rule.Properties.Targets[0]?.Arn === HUB_BUS_ARN,
+  forwarderRules = rulesOf(template.Resources).filter(([, rule]) => rule.Properties.Targets[0]?.Arn === HUB_BUS_ARN);
+  heartbeatInput = JSON.parse(
+    (template.Resources.ForwarderHeartbeatSchedule as unknown as { Properties: { Target: { Input: string } } })
+      .Properties.Target.Input,
   );
 
   hubBus = await startEventBridgeServer(
@@ -154,8 +167,10 @@ const settle = async () => {
 
 describe('a member account event in another region, through forwarder and hub', () => {
   it('has a forwarder rule for every hub rule, and the forwarder sends to the hub bus only', () => {
-    expect(hubRules.length).toBeGreaterThan(20);
-    expect(forwarderRules.map(([id]) => id).sort()).toEqual(hubRules.map(([id]) => id.replace(/^Hub/, '')).sort());
+    const catalogIds = (rules: [string, TemplateRule][], prefix: string) =>
+      rules.flatMap(([id]) => (id.startsWith(prefix) ? [id.slice(prefix.length)] : [])).sort();
+    expect(catalogIds(forwarderRules, 'Rule')).toEqual(catalogIds(hubRules, 'HubRule'));
+    expect(catalogIds(forwarderRules, 'Rule').length).toBeGreaterThan(20);
   });
 
   it('alerts once, naming the member account and its region', async () => {
@@ -198,6 +213,33 @@ describe('a member account event in another region, through forwarder and hub', 
       region: MEMBER_REGION,
       detections: ['root-api-call'],
     });
+  });
+
+  it("carries the forwarder's heartbeat to the hub, which records it under the member account and region", async () => {
+    // What EventBridge Scheduler puts on the member's default bus: the schedule's Input, its context filled in.
+    const detail = {
+      ...heartbeatInput,
+      id: 'a1b2c3d4-forwarder-heartbeat',
+      scheduledTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    };
+    const client = new EventBridgeClient({
+      endpoint: memberBus.endpoint,
+      region: MEMBER_REGION,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await client.send(
+      new PutEventsCommand({
+        Entries: [{ Source: HEARTBEAT_SOURCE, DetailType: HEARTBEAT_DETAIL_TYPE, Detail: JSON.stringify(detail) }],
+      }),
+    );
+    await settle();
+    const { lastSeen } = await createDynamoForwarderLog(
+      new DynamoDBClient({ endpoint: aws.endpoints.dynamodb, region: HUB_REGION, credentials: CREDENTIALS }),
+      aws.tableName,
+    ).read();
+    expect(Object.keys(lastSeen)).toEqual([`${MEMBER_ACCOUNT}:${MEMBER_REGION}`]);
+    // A forwarder's heartbeat proves the forwarding path; it is not relayed to people's destinations.
+    expect(await aws.drain(aws.subscriberQueueUrl)).toHaveLength(0);
   });
 
   it('forwards nothing of an event no detection matches', async () => {
