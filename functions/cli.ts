@@ -4,7 +4,7 @@ import { formatSummary, replay } from './commands/replay.js';
 import { alertJsonSchema } from './core/alert-document.js';
 import { stageOfHubBusArn } from './core/forwarding.js';
 import { SEVERITIES, type Severity } from './core/severity.js';
-import { AlerterError, toError } from './errors.js';
+import { AlerterError, isUsageError, toError, UsageError } from './errors.js';
 import { readAccountNamesFile } from './io/accounts.js';
 import {
   AlertConfigSchema,
@@ -73,9 +73,6 @@ const usage = async (): Promise<string> => {
   ]);
   return BASE_USAGE.replace('COMMANDS_OF_THEIR_OWN', `${DEPLOY_USAGE}\n${FORWARDERS_USAGE}`);
 };
-
-/** The command line is wrong (an unknown command, a bad flag value, no PATH): usage is printed, exit status 2. */
-class UsageError extends AlerterError {}
 
 interface CliIo {
   stdout: (text: string) => void;
@@ -272,7 +269,7 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
   } catch (error) {
     const err = toError(error);
     // parseArgs throws TypeErrors with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION: usage mistakes too.
-    const isUsage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const isUsage = isUsageError(err);
     io.stderr.write(`rootwatch: ${err.message}\n`);
     if (isUsage) {
       // The mistake and where to read more; the whole help would bury the one line that matters.

@@ -9,6 +9,12 @@ class AlerterError extends Error {
 /** Configuration (environment, CLI flags) is invalid. */
 class ConfigError extends AlerterError {}
 
+/**
+ * The command line is wrong (a flag missing, malformed or contradicting another): usage is printed, exit status 2.
+ * Every command throws this one class, so the CLI tells a usage mistake from a failure in one place (isUsageError).
+ */
+class UsageError extends AlerterError {}
+
 /** A detection file in events/ is invalid: names the file and the field. */
 class DetectionFileError extends AlerterError {
   public constructor(
@@ -116,6 +122,19 @@ class StateTimeoutError extends AlerterError {
 /** Narrows an unknown thrown value to an Error, wrapping anything else. */
 const toError = (value: unknown): Error => (value instanceof Error ? value : new Error(String(value)));
 
+/**
+ * Whether a thrown value is a command line mistake: a UsageError, or the TypeError node:util parseArgs throws for an
+ * unknown flag or a missing value (its `code` starts with `ERR_PARSE_ARGS_`, e.g. ERR_PARSE_ARGS_UNKNOWN_OPTION;
+ * https://nodejs.org/api/errors.html#err_parse_args_unknown_option).
+ *
+ * @example
+ * isUsageError(new UsageError('--stage is missing')); // true
+ * isUsageError(new ConfigError('bad parameter')); // false
+ */
+const isUsageError = (value: unknown): boolean =>
+  value instanceof UsageError ||
+  (value instanceof Error && String((value as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS_'));
+
 export {
   AlerterError,
   AlertTooLargeError,
@@ -127,8 +146,10 @@ export {
   InputError,
   InvalidPatternError,
   IpDatabaseError,
+  isUsageError,
   PutEventsError,
   SlackDeliveryError,
   StateTimeoutError,
   toError,
+  UsageError,
 };

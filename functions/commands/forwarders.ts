@@ -8,7 +8,7 @@ import {
   parseForwarderKey,
   silenceLimitMs,
 } from '../core/forwarder-silence.js';
-import { AlerterError, toError } from '../errors.js';
+import { isUsageError, toError, UsageError } from '../errors.js';
 import { readAccountNamesFile } from '../io/accounts.js';
 import { GuardConfigSchema, MetricsConfigSchema } from '../io/config.js';
 import { createDynamoForwarderLog } from '../io/forwarder-log.js';
@@ -23,9 +23,6 @@ const FORWARDERS_USAGE = `  rootwatch forwarders --stage S [--region R] [--profi
       forwarder removed on purpose. Needs the operator role rootwatch-S-operator (--profile).
       Exit status: 0 when no forwarder is silent (or it was forgotten), 1 when one is (or none was
       forgotten, or the table could not be read), 2 on bad usage.`;
-
-/** The command line is wrong: the message and the usage go to stderr, exit status 2. */
-class ForwardersUsageError extends AlerterError {}
 
 interface ForwardersIo {
   stdout(text: string): void;
@@ -117,7 +114,7 @@ const listForwarders = async (
   return statuses.some((status) => status.silent) ? 1 : 0;
 };
 
-/** The flags, checked; throws ForwardersUsageError naming the bad one. */
+/** The flags, checked; throws UsageError naming the bad one. */
 const optionsOf = (args: string[]) => {
   const { values } = parseArgs({
     args,
@@ -131,23 +128,23 @@ const optionsOf = (args: string[]) => {
       format: { type: 'string' },
     },
   });
-  if (!values.stage) throw new ForwardersUsageError("forwarders needs --stage (the hub's stage)");
+  if (!values.stage) throw new UsageError("forwarders needs --stage (the hub's stage)");
   const stage = MetricsConfigSchema.shape.ROOTWATCH_STAGE.safeParse(values.stage);
   if (!stage.success) {
-    throw new ForwardersUsageError(`--stage "${values.stage}" is not ${stage.error.issues[0]?.message}`);
+    throw new UsageError(`--stage "${values.stage}" is not ${stage.error.issues[0]?.message}`);
   }
   const minutes = GuardConfigSchema.shape.HEARTBEAT_MINUTES.safeParse(values['heartbeat-minutes']);
   if (!minutes.success) {
-    throw new ForwardersUsageError(
+    throw new UsageError(
       `--heartbeat-minutes must be a whole number from 5 to 720 (got "${values['heartbeat-minutes']}")`,
     );
   }
   const format = values.format ?? 'table';
   if (format !== 'table' && format !== 'json') {
-    throw new ForwardersUsageError(`--format must be table or json (got "${format}")`);
+    throw new UsageError(`--format must be table or json (got "${format}")`);
   }
   if (values.forget !== undefined && !parseForwarderKey(values.forget)) {
-    throw new ForwardersUsageError(
+    throw new UsageError(
       `--forget takes ACCOUNT:REGION, a 12-digit account and a region, like 210987654321:eu-west-1 (got "${values.forget}")`,
     );
   }
@@ -181,9 +178,8 @@ const runForwarders = async (args: string[], io: ForwardersIo): Promise<number> 
   } catch (error) {
     const err = toError(error);
     io.stderr.write(`rootwatch forwarders: ${err.message}\n`);
-    // parseArgs throws TypeErrors with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION; a bad --account-names file, a ConfigError.
-    const usage = err instanceof ForwardersUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    if (usage) io.stderr.write(`Usage:\n${FORWARDERS_USAGE}\n`);
+    // A bad --account-names file is a ConfigError: its message says what to fix, the usage would not.
+    if (isUsageError(err)) io.stderr.write(`Usage:\n${FORWARDERS_USAGE}\n`);
     return 2;
   }
   const dynamodb = new DynamoDBClient({
