@@ -170,5 +170,5 @@ const catalogRules = (
   return rules;
 };
 
-export type { CatalogRule, KeyPlaceholder };
+export type { KeyPlaceholder };
 export { catalogRules, RULE_RETRY_POLICY };

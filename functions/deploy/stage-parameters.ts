@@ -181,5 +181,4 @@ const readStageParameters = (
   return { values, heartbeatMinutes };
 };
 
-export type { StageParameters };
 export { readStageParameters };

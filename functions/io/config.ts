@@ -131,6 +131,14 @@ const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
  * The serverless.yml parameters of the hub (resources/event-rules.cjs, resources/heartbeat.cjs), by their parameter
  * names. Which forwarders may put events on the hub bus, and which the hub expects heartbeats from.
  */
+/** Minutes between two heartbeats, 5 to 720 (see HeartbeatConfigSchema). */
+const HeartbeatMinutesSchema = z.coerce
+  .number({ error: 'expected a whole number of minutes' })
+  .int('expected a whole number of minutes')
+  .min(5, 'must be at least 5 (minutes)')
+  .max(720, 'must be at most 720 (minutes)')
+  .default(10);
+
 const HubConfigSchema = z.object({
   /** The organization whose forwarders' roles may put events on the hub bus (aws:PrincipalOrgID). Unset: none. */
   organizationId: z.string().regex(ORGANIZATION_ID, 'expected an organization id like o-a1b2c3d4e5').optional(),
@@ -211,9 +219,9 @@ const GuardConfigSchema = z.object({
   ACCOUNT_NAMES: AccountNamesSchema.optional(),
   DETECTIONS_DIR: DetectionsDirSchema.optional(),
   /** From the parameter heartbeatMinutes: a forwarder silent for two such periods is reported. */
-  HEARTBEAT_MINUTES: z.coerce.number().int().min(5).max(720).default(10),
+  HEARTBEAT_MINUTES: HeartbeatMinutesSchema,
   /** From the parameter forwarderRegions: the regions of this account that have a forwarder. */
-  FORWARDER_REGIONS: nameListOf(REGION_NAME, 'a region name', 'eu-west-1').default([]),
+  FORWARDER_REGIONS: HubConfigSchema.shape.forwarderRegions,
 });
 
 /** Rough on purpose: one @, no spaces or commas, a dot in the domain. SNS confirms each address anyway. */
@@ -259,12 +267,7 @@ const EmailConfigSchema = z.object({
  */
 const HeartbeatConfigSchema = z.object({
   /** Minutes between two heartbeats; the heartbeat alarms fire after two such periods without one. */
-  heartbeatMinutes: z.coerce
-    .number({ error: 'expected a whole number of minutes' })
-    .int('expected a whole number of minutes')
-    .min(5, 'must be at least 5 (minutes)')
-    .max(720, 'must be at most 720 (minutes)')
-    .default(10),
+  heartbeatMinutes: HeartbeatMinutesSchema,
 });
 
 /** What the functions need to emit the heartbeat's metrics: the stage, one of the metric's dimensions. */

@@ -9,6 +9,7 @@ import {
   AlertConfigSchema,
   detectionParametersOfConfig,
   EmailConfigSchema,
+  GuardConfigSchema,
   loadConfig,
   NotifierConfigSchema,
   parseDetectionParameterValues,
@@ -193,7 +194,7 @@ describe('EmailConfigSchema', () => {
 interface ParametersModule {
   checkParameters: (values: Record<string, unknown>) => { alertEmails: string[]; emailMinSeverity: string };
   checkParameterNames: (cliParams: unknown) => void;
-  PARAMETERS: Record<string, { field: string }>;
+  PARAMETERS: Record<string, { field: string; schema: z.ZodObject }>;
 }
 const { checkParameters, checkParameterNames, PARAMETERS } = createRequire(import.meta.url)(
   '../../resources/parameters.cjs',
@@ -226,6 +227,9 @@ const DEFAULT_PARAMS: Record<string, string> = {
   trailKeyArns: '',
   trailLogGroups: '',
   heartbeatMinutes: '10',
+  organizationId: '',
+  memberAccounts: '',
+  forwarderRegions: '',
 };
 /** What each parameter becomes, and the schema and the rest of the environment that reads it at run time. */
 const FUNCTION_PARAMETERS: Record<string, { variable: string; schema: z.ZodType; env: Record<string, string> }> = {
@@ -237,6 +241,8 @@ const FUNCTION_PARAMETERS: Record<string, { variable: string; schema: z.ZodType;
   trailBuckets: { variable: 'TRAIL_BUCKETS', schema: AlertConfigSchema, env: alertEnv },
   trailKeyArns: { variable: 'TRAIL_KEY_ARNS', schema: AlertConfigSchema, env: alertEnv },
   trailLogGroups: { variable: 'TRAIL_LOG_GROUPS', schema: AlertConfigSchema, env: alertEnv },
+  heartbeatMinutes: { variable: 'HEARTBEAT_MINUTES', schema: GuardConfigSchema, env: {} },
+  forwarderRegions: { variable: 'FORWARDER_REGIONS', schema: GuardConfigSchema, env: {} },
 };
 
 /** The error checkParameters throws for `params` over the defaults, or undefined when it accepts them. */
@@ -258,8 +264,15 @@ describe('the parameters, checked at package time by resources/parameters.cjs', 
     // Assess
     expect(Object.keys(PARAMETERS).sort()).toStrictEqual(Object.keys(DEFAULT_PARAMS).sort());
     expect([...used].sort()).toStrictEqual(Object.keys(FUNCTION_PARAMETERS).sort());
-    for (const [name, { variable }] of Object.entries(FUNCTION_PARAMETERS)) {
-      expect(PARAMETERS[name]?.field, name).toBe(variable);
+    for (const [name, { variable, schema }] of Object.entries(FUNCTION_PARAMETERS)) {
+      // Checked by the variable's own field, or by a field that accepts and reads every value as it does.
+      const parameter = PARAMETERS[name];
+      const checker = parameter?.schema.shape[parameter.field] as z.ZodType;
+      const reader = (schema as z.ZodObject).shape[variable] as z.ZodType;
+      for (const probe of [undefined, '', '10', '4', 'info', 'eu-west-1,ap-south-1', 'x y', '{"210987654321":"a"}']) {
+        const [checked, read] = [checker.safeParse(probe), reader.safeParse(probe)];
+        expect([checked.success, checked.data], `${name} = ${probe}`).toStrictEqual([read.success, read.data]);
+      }
       expect(serverlessYml, name).toContain(`${variable}: \${param:${name}}`);
     }
   });

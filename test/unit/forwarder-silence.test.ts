@@ -298,6 +298,7 @@ describe('buildSilentForwardersAlert', () => {
     expect(email.subject).toMatch(/^\[HIGH\] alerter-tampering - [ -~]+ \(210987654321\)$/);
     const lines = email.body.split('\n');
     expect(lines.filter((line) => line.startsWith('Subject:'))).toStrictEqual([]);
+    expect(lines).toContain('What: 1 silent forwarder');
     expect(lines.find((line) => line.startsWith('Forwarder: '))).toMatch(
       /^Forwarder: "forwarder in eu-west-1 of .*\(210987654321\): no heartbeat for 25 minutes \(last 2026-03-01T11:35:00\.000Z\)"$/,
     );

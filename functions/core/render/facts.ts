@@ -53,6 +53,17 @@ const HOST_KINDS: Readonly<Record<string, string>> = {
 /** Drifts shown one per fact; Slack shows at most 10 fields, two of them the What and the Account. */
 const MAX_DRIFT_FACTS = 7;
 
+/** `2 silent forwarders`, `1 difference from what rootwatch deployed`, or both, joined. */
+const whatDrifted = (drifts: readonly { resource: string }[]): string => {
+  const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+  const silent = drifts.filter((drift) => drift.resource === 'forwarder').length;
+  const other = drifts.length - silent;
+  return [
+    ...(silent > 0 ? [plural(silent, 'silent forwarder', 'silent forwarders')] : []),
+    ...(other > 0 ? [`${plural(other, 'difference', 'differences')} from what rootwatch deployed`] : []),
+  ].join(', ');
+};
+
 /** A guard finding's facts: what drifted, in which account, then each drift (resource kind, what differs). */
 const driftFactsOf = (alert: Alert): Fact[] => {
   const drifts = driftsOf(alert);
@@ -60,7 +71,7 @@ const driftFactsOf = (alert: Alert): Fact[] => {
   return [
     {
       label: 'What',
-      items: [[`${drifts.length} ${drifts.length === 1 ? 'difference' : 'differences'} from what rootwatch deployed`]],
+      items: [[whatDrifted(drifts)]],
     },
     { label: 'Account', items: [[{ value: accountLabelOf(alert.account) }]] },
     ...shown.map((drift) => ({
