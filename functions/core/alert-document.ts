@@ -97,6 +97,34 @@ const AlertSchema = z
       .describe("Why a detection's severity moved from its default, per detection id"),
     tags: z.array(z.string()).describe('ATT&CK technique ids of the detections, e.g. attack.t1078.004'),
     links: z.object({ cloudtrail: z.string(), runbook: z.string() }),
+    session: z
+      .object({
+        key: z
+          .string()
+          .min(1)
+          .describe(
+            'The root session the event belongs to: "<account>#key#<access key id>", or "<account>#src#<source IP>#<user agent hash>" for events without an access key (ConsoleLogin); values not in AWS\'s shape are hashed ("~" and 16 hex digits)',
+          ),
+        first: z
+          .boolean()
+          .describe(
+            "Whether this is the session's first alert; the session's later events are folded into digests (rootwatch.digest/v1) unless they escalate",
+          ),
+        escalation: z
+          .object({
+            reason: z
+              .string()
+              .describe('Why, e.g. "severity high → critical" or "new detection root-access-key-created"'),
+          })
+          .optional()
+          .describe(
+            "Present when the event alerts on its own although its session already alerted: it ranks above the session's highest severity, or raises a detection the session has not",
+          ),
+      })
+      .optional()
+      .describe(
+        'The correlated root session; absent when the event was not correlated: the session state was unavailable (the event is then alerted on its own), or rootwatch raised the alert itself (a guard finding, a silent forwarder)',
+      ),
     record: z
       .union([
         CloudTrailRecordSchema,
@@ -208,9 +236,21 @@ const taskPolicyOf = (record: CloudTrailRecord): string | undefined =>
 /** "IAMDeleteRootUserCredentials" from arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials. */
 const taskPolicyName = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1) || arn;
 
-/** The console domain of the record's partition (commercial, GovCloud, China). */
-const consoleDomainOf = (record: CloudTrailRecord): string => {
-  const partition = (record.userIdentity?.arn ?? '').split(':')[1];
+/**
+ * The partition an ARN names ("aws", "aws-us-gov", "aws-cn"); undefined for no ARN.
+ *
+ * @example
+ * partitionOfArn('arn:aws-us-gov:iam::111122223333:root'); // "aws-us-gov"
+ */
+const partitionOfArn = (arn: string | null | undefined): string | undefined => (arn ?? '').split(':')[1] || undefined;
+
+/**
+ * The AWS console's domain in a partition: commercial (the default, also for an unknown partition), GovCloud, China.
+ *
+ * @example
+ * consoleDomainOf('aws-cn'); // "console.amazonaws.cn"
+ */
+const consoleDomainOf = (partition: string | undefined): string => {
   if (partition === 'aws-us-gov') return 'console.amazonaws-us-gov.com';
   if (partition === 'aws-cn') return 'console.amazonaws.cn';
   return 'console.aws.amazon.com';
@@ -218,12 +258,20 @@ const consoleDomainOf = (record: CloudTrailRecord): string => {
 
 const cloudTrailLinkOf = (event: CloudTrailEvent): string => {
   const region = encodeURIComponent(event.region);
-  return `https://${region}.${consoleDomainOf(event.detail)}/cloudtrailv2/home?region=${region}#/events/${encodeURIComponent(event.id)}`;
+  const domain = consoleDomainOf(partitionOfArn(event.detail.userIdentity?.arn));
+  return `https://${region}.${domain}/cloudtrailv2/home?region=${region}#/events/${encodeURIComponent(event.id)}`;
 };
 
+/**
+ * "prod-payments (111122223333)", or the bare id when the name (else the alias) is absent or blank.
+ *
+ * @example
+ * accountLabelOf({ id: '111122223333', alias: 'prod' }); // "prod (111122223333)"
+ * accountLabelOf({ id: '111122223333', name: ' ' }); // "111122223333"
+ */
 const accountLabelOf = (account: Alert['account']): string => {
   const name = account.name ?? account.alias;
-  return name ? `${name} (${account.id})` : account.id;
+  return name !== undefined && name.trim() !== '' ? `${name} (${account.id})` : account.id;
 };
 
 /** What a console sign-in's title adds: how MFA went on a success, and which step failed on a failure. */
@@ -343,5 +391,14 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
 const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
   (value === undefined || value === null ? {} : { [key]: value }) as { [P in K]?: V };
 
-export type { Alert, Enrichment };
-export { AlertSchema, alertJsonSchema, buildAlert, taskPolicyName };
+export type { Alert, CredentialKind, Enrichment };
+export {
+  AlertSchema,
+  accountLabelOf,
+  alertJsonSchema,
+  buildAlert,
+  CREDENTIAL_KINDS,
+  consoleDomainOf,
+  partitionOfArn,
+  taskPolicyName,
+};

@@ -42,9 +42,20 @@ describe('schema/alert.schema.json', () => {
     expect(validate(document), JSON.stringify(validate.errors)).toBe(true);
   });
 
+  it('accepts the session of a correlated alert, and rejects one without its key', () => {
+    const document = JSON.parse(JSON.stringify(alertOf(readSample('root-create-user.json'))));
+    expect(validate({ ...document, session: { key: '111122223333#key#ASIAIOSFODNN7EXAMPLE', first: true } })).toBe(
+      true,
+    );
+    const escalation = { key: 'k', first: false, escalation: { reason: 'severity high → critical' } };
+    expect(validate({ ...document, session: escalation })).toBe(true);
+    expect(validate({ ...document, session: { first: true } })).toBe(false);
+    expect(validate({ ...document, session: { key: 'k', first: false, escalation: {} } })).toBe(false);
+  });
+
   it('accepts fields a later v1 adds, and rejects a document without an eventID or with an unknown severity', () => {
     const document = JSON.parse(JSON.stringify(alertOf(readSample('root-create-user.json'))));
-    expect(validate({ ...document, session: { key: 'k', first: true } })).toBe(true);
+    expect(validate({ ...document, expected: { reason: 'planned', declaredBy: 'ops', until: 'later' } })).toBe(true);
     const { eventID: _, ...noId } = document;
     expect(validate(noId)).toBe(false);
     expect(validate({ ...document, severity: 'urgent' })).toBe(false);

@@ -17,20 +17,41 @@ const MAX_SUBJECT = 99;
 /** Values are quoted; a quote or backslash inside is escaped, so where a value ends is never in doubt. */
 const escapeQuotedChar = (char: string): string => (char === '"' || char === '\\' ? `\\${char}` : char);
 
+/**
+ * An untrusted value for the e-mail: one line, quoted, inner quotes and backslashes escaped, at most 300 characters.
+ *
+ * @example
+ * emailValue('a "b"\nSubject: x'); // '"a \\"b\\" ⏎ Subject: x"'
+ */
 const emailValue = (value: string): string => `"${fitValue(value, MAX_VALUE, { escape: escapeQuotedChar })}"`;
 
+/**
+ * A fact's segment in plain text: our words cleaned to one line, a value quoted (emailValue), emphasis as plain words.
+ *
+ * @example
+ * emailSegment(['IP ']); // "IP "
+ */
 const emailSegment = (segment: Segment): string => {
   if (typeof segment === 'string') return cleanLine(segment);
   if ('value' in segment) return emailValue(segment.value);
   return cleanLine(segment.strong);
 };
 
+/**
+ * "Label: item, item": a fact on one line, values quoted.
+ *
+ * @example
+ * emailLine({ label: 'Region', items: [[{ value: 'us-east-1' }]] }); // 'Region: "us-east-1"'
+ */
 const emailLine = (fact: Fact): string =>
   `${fact.label}: ${fact.items.map((item) => item.map(emailSegment).join('')).join(', ')}`;
 
 /**
  * Printable ASCII only: accents dropped ("é" → "e"), other letters become "?", control characters and
  * whitespace runs a single space. SNS rejects anything else in a subject.
+ *
+ * @example
+ * toAscii('Café\nПривет'); // "Cafe ?"
  */
 const toAscii = (value: string): string =>
   value
@@ -44,18 +65,40 @@ const toAscii = (value: string): string =>
 const clipAscii = (value: string, max: number): string =>
   value.length <= max ? value : `${value.slice(0, Math.max(0, max - 3)).trimEnd()}...`;
 
-/** "[CRITICAL] root-console-sign-in - prod-payments (111122223333)", ≤ 99 printable ASCII characters. */
-const subjectOf = (alert: Alert): string => {
-  const others = alert.detections.length - 1;
-  const detection = clipAscii(toAscii(alert.detections[0] ?? '') || 'alert', 50);
-  const prefix = `[${alert.severity.toUpperCase()}] ${detection}${others > 0 ? ` +${others}` : ''} - `;
-  const id = toAscii(alert.account.id) || 'unknown';
-  const name = toAscii(alert.account.name ?? alert.account.alias ?? '');
+/**
+ * `prefix` (printable ASCII, ours) then the account label, "name (id)" or the id, cut so the whole is ≤ 99
+ * printable ASCII characters: the name gives way first, the id is kept.
+ *
+ * @example
+ * subjectWithAccount('[HIGH] digest: 3 root events - ', { id: '111122223333', name: 'prod' }); // "[HIGH] digest: 3 root events - prod (111122223333)"
+ */
+const subjectWithAccount = (prefix: string, account: Alert['account']): string => {
+  const id = toAscii(account.id) || 'unknown';
+  const name = toAscii(account.name ?? account.alias ?? '');
   const suffix = name ? ` (${clipAscii(id, 20)})` : clipAscii(id, 40);
   const room = MAX_SUBJECT - prefix.length - suffix.length;
   const subject = name ? `${prefix}${clipAscii(name, Math.max(room, 0))}${suffix}` : `${prefix}${suffix}`;
   // The prefix starts with "[": SNS wants a subject to begin with a letter, number or punctuation.
   return clipAscii(subject.replace(/ {2,}/g, ' ').trim(), MAX_SUBJECT);
+};
+
+/** "[CRITICAL] root-console-sign-in - prod-payments (111122223333)", ≤ 99 printable ASCII characters. */
+const subjectOf = (alert: Alert): string => {
+  const others = alert.detections.length - 1;
+  const detection = clipAscii(toAscii(alert.detections[0] ?? '') || 'alert', 50);
+  return subjectWithAccount(
+    `[${alert.severity.toUpperCase()}] ${detection}${others > 0 ? ` +${others}` : ''} - `,
+    alert.account,
+  );
+};
+
+/** What the alert says of its root session, one line: nothing without a session. */
+const sessionLines = (alert: Alert): string[] => {
+  const { session } = alert;
+  if (session === undefined) return [];
+  if (session.escalation !== undefined) return [`Escalation: ${emailValue(session.escalation.reason)}`];
+  if (session.first) return ['Session: first alert of this root session; its further events follow in digests'];
+  return [];
 };
 
 const JSON_NOTE =
@@ -114,6 +157,7 @@ const renderEmail = (alert: Alert, detections: readonly Detection[]): Email => {
     `When: ${present(alert.eventTime) ? emailValue(alert.eventTime) : 'unknown'}`,
     `Region: ${present(alert.region) ? emailValue(alert.region) : 'unknown'}`,
     `Event ID: ${present(alert.eventID) ? emailValue(alert.eventID) : 'unknown'}`,
+    ...sessionLines(alert),
     '',
     alert.detections.length === 1 ? 'Detection:' : 'Detections:',
     ...listed,
@@ -129,4 +173,5 @@ const renderEmail = (alert: Alert, detections: readonly Detection[]): Email => {
   return { subject: subjectOf(alert), body };
 };
 
-export { renderEmail };
+export type { Email };
+export { emailLine, emailSegment, emailValue, renderEmail, subjectWithAccount };

@@ -1,4 +1,4 @@
-import { type Alert, taskPolicyName } from '../alert-document.js';
+import { type Alert, accountLabelOf, taskPolicyName } from '../alert-document.js';
 import type { Detection } from '../detection.js';
 import { driftsOf, isDriftAlert } from '../guard/alert.js';
 
@@ -20,11 +20,6 @@ interface Fact {
  */
 const present = (value: string | undefined | null): value is string =>
   typeof value === 'string' && value.trim().length > 0;
-
-const accountLabelOf = (account: Alert['account']): string => {
-  const name = account.name ?? account.alias;
-  return present(name) ? `${name} (${account.id})` : account.id;
-};
 
 /** Request parameters as compact JSON (what bucket, which user, which trail); none when absent or null. */
 const requestOf = (alert: Alert): string | undefined => {
@@ -85,6 +80,24 @@ const driftFactsOf = (alert: Alert): Fact[] => {
 };
 
 /**
+ * The Who fact's items: the identity type, the ARN (or user name), the credential kind, who invoked the call on
+ * root's behalf, and the task policy of a centralized root session; each when known.
+ *
+ * @example
+ * whoOf({ type: 'Root', arn: 'arn:aws:iam::111122223333:root', credential: 'console' });
+ * // [[{ value: 'Root' }], [{ value: 'arn:aws:iam::111122223333:root' }], ['credential: console']]
+ */
+const whoOf = (actor: Partial<Alert['actor']>): Segment[][] => {
+  const who: Segment[][] = [[present(actor.type) ? { value: actor.type } : 'unknown']];
+  const principal = actor.arn ?? actor.userName;
+  if (present(principal)) who.push([{ value: principal }]);
+  if (actor.credential) who.push([`credential: ${actor.credential}`]);
+  if (present(actor.invokedBy)) who.push(['invoked by ', { value: actor.invokedBy }]);
+  if (present(actor.taskPolicy)) who.push(['task policy ', { value: taskPolicyName(actor.taskPolicy) }]);
+  return who;
+};
+
+/**
  * The facts of an alert, in the order both media show them: what, account, who, from where, MFA, outcome,
  * and the request and user agent when the record has them. A guard finding's are what, account and its drifts.
  *
@@ -97,12 +110,7 @@ const driftFactsOf = (alert: Alert): Fact[] => {
 const factsOf = (alert: Alert): Fact[] => {
   if (isDriftAlert(alert)) return driftFactsOf(alert);
   const { actor, source, outcome } = alert;
-  const who: Segment[][] = [[present(actor.type) ? { value: actor.type } : 'unknown']];
-  const principal = actor.arn ?? actor.userName;
-  if (present(principal)) who.push([{ value: principal }]);
-  if (actor.credential) who.push([`credential: ${actor.credential}`]);
-  if (present(actor.invokedBy)) who.push(['invoked by ', { value: actor.invokedBy }]);
-  if (present(actor.taskPolicy)) who.push(['task policy ', { value: taskPolicyName(actor.taskPolicy) }]);
+  const who = whoOf(actor);
 
   const network = [source.asn === undefined ? '' : `AS${source.asn}`, source.org ?? ''].join(' ').trim();
   const where: Segment[][] = [
@@ -147,4 +155,4 @@ const detectionById = (detections: readonly Detection[], id: string): Detection 
   detections.find((detection) => detection.id === id);
 
 export type { Fact, Segment };
-export { detectionById, factsOf, present };
+export { detectionById, factsOf, present, whoOf };

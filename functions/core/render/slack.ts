@@ -15,7 +15,14 @@ interface SlackMessage {
   blocks: Block[];
 }
 
-// Slack's documented Block Kit limits (docs.slack.dev/reference/block-kit).
+/**
+ * Slack's documented Block Kit limits: at most 50 blocks in a message; a header's plain_text at most 150
+ * characters; a section's text at most 3,000, its fields at most 10 of at most 2,000 each; a button's text 75, its
+ * URL 3,000.
+ *   https://docs.slack.dev/reference/block-kit/blocks
+ *   https://docs.slack.dev/reference/block-kit/blocks/header-block
+ *   https://docs.slack.dev/reference/block-kit/blocks/section-block
+ */
 const SLACK_LIMITS = {
   blocks: 50,
   sectionText: 3000,
@@ -57,12 +64,20 @@ const neutraliseUnderscores = (value: string): string => value.replace(/(?<![\p{
 
 /**
  * An untrusted value as inline code: no formatting, no mentions and no links apply inside it, and its
- * look is "this is data". Empty values never reach here.
+ * look is "this is data". Empty values never reach here. At most `max` characters, back-ticks included.
+ *
+ * @example
+ * slackCode('<!channel> `x`'); // "`&lt;!channel&gt; ˋxˋ`"
  */
 const slackCode = (value: string, max = MAX_VALUE): string =>
   `\`${fitValue(value, max - 2, { prepare: neutraliseMentions, escape: escapeCodeChar })}\``;
 
-/** Text outside code spans (catalog titles, the fallback line): escaped, formatting and links neutralised. */
+/**
+ * Text outside code spans (catalog titles, the fallback line): escaped, formatting and links neutralised.
+ *
+ * @example
+ * slackText('*bold* @channel', 100); // "∗bold∗ @\u200Dchannel"
+ */
 const slackText = (value: string, max: number): string =>
   fitValue(value, max, {
     prepare: (text) => defangLinks(neutraliseUnderscores(neutraliseMentions(text))),
@@ -80,11 +95,23 @@ const escapePlainChar = (char: string): string => {
   return char;
 };
 
+/**
+ * Text for a plain_text object (a header): one line, at most `max` characters, no mention, no link, no markup look-alikes.
+ *
+ * @example
+ * slackPlain('<b> https://x.example', 150); // "‹b› https:\u2060//x.\u2060example"
+ */
 const slackPlain = (value: string, max: number): string =>
   fitValue(value, max, { prepare: (text) => defangLinks(neutraliseMentions(text)), escape: escapePlainChar });
 
 // ── Slack ──────────────────────────────────────────────────────────────────────────────────────────
 
+/**
+ * A fact's segment in mrkdwn: our words as escaped text (their spaces kept), a value as inline code, emphasis bold.
+ *
+ * @example
+ * slackSegment({ value: '<!here>' }); // "`&lt;!here&gt;`"
+ */
 const slackSegment = (segment: Segment): string => {
   // Our own words between values (" on ", "IP "): their spaces are layout.
   if (typeof segment === 'string') return fitValue(segment, MAX_VALUE, { escape: escapeTextChar, keepSpaces: true });
@@ -96,6 +123,9 @@ const slackSegment = (segment: Segment): string => {
  * "*Label*\nitem · item": at most 8 items of ≤ 300 characters each, well inside a field's 2,000. Should
  * a fact ever grow past that, whole items are dropped from the end: cutting the text could split a
  * code span or an entity.
+ *
+ * @example
+ * slackField({ label: 'Region', items: [[{ value: 'us-east-1' }]] }); // { type: 'mrkdwn', text: '*Region*\n`us-east-1`', verbatim: true }
  */
 const slackField = (fact: Fact) => {
   const items = fact.items.map((item) => item.map(slackSegment).join(''));
@@ -107,32 +137,69 @@ const slackField = (fact: Fact) => {
   return { type: 'mrkdwn' as const, text: textOf(count), verbatim: true };
 };
 
-const detectionsText = (alert: Alert, detections: readonly Detection[]): string => {
-  const heading = alert.detections.length === 1 ? '*Detection*' : '*Detections*';
-  const lines = alert.detections.map((id) => {
-    const title = detectionById(detections, id)?.title;
-    const reason = alert.reasons?.[id];
-    return [
-      '• ',
-      title ? `*${slackText(title, 150)}* ` : '',
-      slackCode(id, 120),
-      reason ? ` — ${slackText(reason, 200)}` : '',
-    ].join('');
-  });
-  // Whole lines only, and room for the "and N more" line: a section holds 3,000 characters.
+/** Room kept for the closing "…and N more" line: every `more` text is shorter. */
+const MORE_LINE_RESERVE = 40;
+
+/**
+ * A heading and lines for one section text, within Slack's 3,000 characters: whole lines only (cutting one
+ * could split a code span or an entity), then a line saying how many were left out — those that did not fit
+ * plus `hidden`, the ones the caller never listed ("top 10, then +k more"). `more(n)` words that line (≤ 40
+ * characters); by default "…and n more".
+ *
+ * @example
+ * fitLines('*Events by name*', ['• `ListBuckets` × 3'], { hidden: 2, more: (n) => `+${n} more event names` });
+ * // "*Events by name*\n• `ListBuckets` × 3\n+2 more event names"
+ */
+const fitLines = (
+  heading: string,
+  lines: readonly string[],
+  options: { hidden?: number; more?: (count: number) => string } = {},
+): string => {
+  const hidden = options.hidden ?? 0;
+  const more = options.more ?? ((count: number) => `…and ${count} more`);
   const kept: string[] = [];
   let length = heading.length;
   for (const [i, line] of lines.entries()) {
-    const more = lines.length - i - 1;
-    const reserve = more > 0 ? 40 : 0;
+    const after = lines.length - i - 1 + hidden;
+    const reserve = after > 0 ? MORE_LINE_RESERVE : 0;
     if (length + 1 + line.length + reserve > SLACK_LIMITS.sectionText) {
-      kept.push(`…and ${lines.length - i} more`);
-      break;
+      kept.push(more(lines.length - i + hidden));
+      return [heading, ...kept].join('\n');
     }
     kept.push(line);
     length += 1 + line.length;
   }
+  if (hidden > 0) kept.push(more(hidden));
   return [heading, ...kept].join('\n');
+};
+
+/**
+ * "• *Title* `id`" for a detection id, the catalog's title when it knows the id, plus `suffix` (our own mrkdwn).
+ *
+ * @example
+ * detectionLine(loadDetections(), 'root-api-call', ' × 3'); // "• *Root user API call* `root-api-call` × 3"
+ */
+const detectionLine = (detections: readonly Detection[], id: string, suffix = ''): string => {
+  const title = detectionById(detections, id)?.title;
+  return ['• ', title ? `*${slackText(title, 150)}* ` : '', slackCode(id, 120), suffix].join('');
+};
+
+const detectionsText = (alert: Alert, detections: readonly Detection[]): string => {
+  const heading = alert.detections.length === 1 ? '*Detection*' : '*Detections*';
+  const lines = alert.detections.map((id) => {
+    const reason = alert.reasons?.[id];
+    return detectionLine(detections, id, reason ? ` — ${slackText(reason, 200)}` : '');
+  });
+  return fitLines(heading, lines);
+};
+
+/** What the alert says of its root session, for the context line: nothing without a session. */
+const sessionText = (alert: Alert): string | undefined => {
+  const { session } = alert;
+  if (session === undefined) return undefined;
+  if (session.escalation !== undefined) return `⏫ *Escalation:* ${slackText(session.escalation.reason, 300)}`;
+  if (session.first) return 'First alert of this root session: its further events follow in digests';
+  return undefined;
 };
 
 /**
@@ -151,6 +218,12 @@ const httpsUrl = (url: string): string | undefined => {
   return href.startsWith('https://') && href.length <= SLACK_LIMITS.buttonUrl ? href : undefined;
 };
 
+/**
+ * A link button, or undefined when the URL is no usable https URL (httpsUrl).
+ *
+ * @example
+ * linkButton('Open in CloudTrail', 'open-cloudtrail', 'javascript:x'); // undefined
+ */
 const linkButton = (text: string, actionId: string, url: string) => {
   const href = httpsUrl(url);
   return href === undefined
@@ -158,6 +231,12 @@ const linkButton = (text: string, actionId: string, url: string) => {
     : { type: 'button' as const, text: { type: 'plain_text' as const, text }, url: href, action_id: actionId };
 };
 
+/**
+ * The value as inline code, or "unknown" when it is empty.
+ *
+ * @example
+ * orUnknown('', 100); // "unknown"
+ */
 const orUnknown = (value: string, max: number): string => (present(value) ? slackCode(value, max) : 'unknown');
 
 const severityLine = (alert: Alert): string => `${SEVERITY_EMOJI[alert.severity]} ${alert.severity.toUpperCase()}`;
@@ -192,6 +271,7 @@ const renderSlackMessage = (alert: Alert, detections: readonly Detection[]): Sla
     type: 'section',
     text: { type: 'mrkdwn', text: detectionsText(alert, detections), verbatim: true },
   };
+  const session = sessionText(alert);
   const context: BlockOf<'context'> = {
     type: 'context',
     elements: [
@@ -204,6 +284,7 @@ const renderSlackMessage = (alert: Alert, detections: readonly Detection[]): Sla
         ].join(' · '),
         verbatim: true,
       },
+      ...(session === undefined ? [] : [{ type: 'mrkdwn' as const, text: session, verbatim: true }]),
     ],
   };
   // action_ids must be unique within the message; fixed ids also let an app tell the buttons apart.
@@ -216,5 +297,18 @@ const renderSlackMessage = (alert: Alert, detections: readonly Detection[]): Sla
   return { text: `${severity}: ${slackText(alert.title, 300)}`, blocks };
 };
 
-export type { SlackMessage };
-export { httpsUrl, renderSlackMessage, SLACK_LIMITS };
+export type { Block, BlockOf, SlackMessage };
+export {
+  detectionLine,
+  fitLines,
+  httpsUrl,
+  linkButton,
+  orUnknown,
+  renderSlackMessage,
+  SLACK_LIMITS,
+  slackCode,
+  slackField,
+  slackPlain,
+  slackSegment,
+  slackText,
+};

@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { AlertTooLargeError } from '../../errors.js';
 import type { Alert } from '../alert-document.js';
 import type { Detection } from '../detection.js';
-import { renderEmail } from './email.js';
+import { type Email, renderEmail } from './email.js';
 import { clip, fitValue, replaceNonXmlChars, toXmlSafeJson } from './text.js';
 
 interface SnsMessageAttribute {
@@ -35,7 +35,12 @@ const SNS_MAX_BYTES = 262_144;
 
 // ── SNS ────────────────────────────────────────────────────────────────────────────────────────────
 
-/** Every string longer than `max` cut to `max` characters with "…"; a last resort for crafted input. */
+/**
+ * Every string longer than `max` cut to `max` characters with "…"; a last resort for crafted input.
+ *
+ * @example
+ * shrinkStrings({ a: 'abcdef', n: [1] }, 4); // { a: 'abc…', n: [1] }
+ */
 const shrinkStrings = (value: unknown, max: number): unknown => {
   if (typeof value === 'string') return value.length > max ? clip(value, max) : value;
   if (Array.isArray(value)) return value.map((item) => shrinkStrings(item, max));
@@ -50,14 +55,26 @@ const withoutRecord = (alert: Alert, reason: string): Omit<Alert, 'record'> & { 
   record: { truncated: true, eventID: alert.eventID, reason },
 });
 
-const attributesOf = (alert: Alert): Record<string, SnsMessageAttribute> => ({
-  severity: { DataType: 'String', StringValue: alert.severity },
+/**
+ * The filter attributes of an alert, and of a digest (its detection ids): `severity`, `detection` (a String.Array,
+ * one id per element), `account`; values cleaned to one line of at most 256 characters.
+ *
+ * @example
+ * attributesOf({ severity: 'high', detections: ['root-api-call'], account: { id: '111122223333' } }).detection;
+ * // { DataType: 'String.Array', StringValue: '["root-api-call"]' }
+ */
+const attributesOf = (document: {
+  severity: Alert['severity'];
+  detections: readonly string[];
+  account: { id: string };
+}): Record<string, SnsMessageAttribute> => ({
+  severity: { DataType: 'String', StringValue: document.severity },
   // Filter policies match String.Array attributes element by element: one id per element.
   detection: {
     DataType: 'String.Array',
-    StringValue: JSON.stringify(alert.detections.map((id) => fitValue(id, 256))),
+    StringValue: JSON.stringify(document.detections.map((id) => fitValue(id, 256))),
   },
-  account: { DataType: 'String', StringValue: fitValue(alert.account.id, 256) || 'unknown' },
+  account: { DataType: 'String', StringValue: fitValue(document.account.id, 256) || 'unknown' },
 });
 
 /** Bytes SNS counts against its limit: the message and every attribute's name, type and value (and, to be safe, the subject). */
@@ -79,6 +96,46 @@ const snsMessageOf = (document: unknown, emailBody: string): string => {
   const json = toXmlSafeJson(document);
   const email = replaceNonXmlChars(emailBody);
   return toXmlSafeJson({ default: json, email, 'email-json': json, sqs: json, https: json, lambda: json });
+};
+
+/**
+ * The SNS publish input for any document: `MessageStructure: 'json'` with the e-mail text for `email` and the
+ * document for every other protocol, plus `attributes` for filter policies. When the message would reach
+ * `maxBytes`, each of `fallbacks` is tried in turn (cheapest loss first, each computed only when needed) until
+ * one fits.
+ *
+ * @throws AlertTooLargeError naming `id` when even the last fallback does not fit.
+ * @example
+ * renderSnsDocument({ document: digest, email, attributes, id: digest.digestID, fallbacks: [] }).MessageStructure; // "json"
+ */
+const renderSnsDocument = (input: {
+  document: unknown;
+  email: Email;
+  attributes: Record<string, SnsMessageAttribute>;
+  /** Names the document in the error: an eventID, a digestID. */
+  id: string;
+  /** Each gets the reason the full message did not fit and returns a smaller document. */
+  fallbacks: readonly ((why: string) => unknown)[];
+  maxBytes?: number;
+}): SnsMessage => {
+  const maxBytes = input.maxBytes ?? SNS_MAX_BYTES;
+  const render = (document: unknown): SnsMessage => ({
+    Subject: input.email.subject,
+    Message: snsMessageOf(document, input.email.body),
+    MessageStructure: 'json',
+    MessageAttributes: input.attributes,
+  });
+  const full = render(input.document);
+  const fullSize = snsSize(full);
+  if (fullSize < maxBytes) return full;
+  const why = `the SNS message would have been ${fullSize} bytes, over the limit of ${maxBytes}`;
+  let size = fullSize;
+  for (const fallback of input.fallbacks) {
+    const message = render(fallback(why));
+    size = snsSize(message);
+    if (size < maxBytes) return message;
+  }
+  throw new AlertTooLargeError(fitValue(input.id, 100), size, maxBytes);
 };
 
 /**
@@ -105,32 +162,28 @@ const renderSnsMessage = (
   detections: readonly Detection[],
   options: SnsRenderOptions = {},
 ): SnsMessage => {
-  const maxBytes = options.maxBytes ?? SNS_MAX_BYTES;
-  const email = renderEmail(alert, detections);
-  const attributes = attributesOf(alert);
-  const render = (document: unknown): SnsMessage => ({
-    Subject: email.subject,
-    Message: snsMessageOf(document, email.body),
-    MessageStructure: 'json',
-    MessageAttributes: attributes,
+  const inCloudTrail = 'read the record in CloudTrail by eventID';
+  return renderSnsDocument({
+    document: alert,
+    email: renderEmail(alert, detections),
+    attributes: attributesOf(alert),
+    id: alert.eventID,
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    fallbacks: [
+      (why) => withoutRecord(alert, `Record left out: ${why}; ${inCloudTrail}.`),
+      (why) =>
+        withoutRecord(
+          shrinkStrings(alert, 1024) as Alert,
+          `Record left out, values cut to 1024 characters: ${why}; ${inCloudTrail}.`,
+        ),
+      (why) =>
+        withoutRecord(
+          shrinkStrings(alert, 128) as Alert,
+          `Record left out, values cut to 128 characters: ${why}; ${inCloudTrail}.`,
+        ),
+    ],
   });
-  const full = render(alert);
-  const fullSize = snsSize(full);
-  if (fullSize < maxBytes) return full;
-  const why = `the SNS message would have been ${fullSize} bytes, over the limit of ${maxBytes}; read the record in CloudTrail by eventID`;
-  // Cheapest loss first; each step is computed only if the one before did not fit.
-  const fallbacks = [
-    () => withoutRecord(alert, `Record left out: ${why}.`),
-    () => withoutRecord(shrinkStrings(alert, 1024) as Alert, `Record left out, values cut to 1024 characters: ${why}.`),
-    () => withoutRecord(shrinkStrings(alert, 128) as Alert, `Record left out, values cut to 128 characters: ${why}.`),
-  ];
-  let size = fullSize;
-  for (const fallback of fallbacks) {
-    const message = render(fallback());
-    size = snsSize(message);
-    if (size < maxBytes) return message;
-  }
-  throw new AlertTooLargeError(fitValue(alert.eventID, 100), size, maxBytes);
 };
 
-export { renderSnsMessage, SNS_MAX_BYTES };
+export type { SnsMessage, SnsRenderOptions };
+export { attributesOf, renderSnsDocument, renderSnsMessage, SNS_MAX_BYTES, shrinkStrings };
