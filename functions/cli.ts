@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { ForwarderTemplateCommand } from './commands/forwarder-template.js';
+import { hubBusArnStage, parseStage, requiredStage, STAGE_OPTIONS, splitParam } from './commands/options.js';
 import { formatSummary, replay } from './commands/replay.js';
 import { alertJsonSchema } from './core/alert-document.js';
-import { stageOfHubBusArn } from './core/forwarding.js';
 import { SEVERITIES, type Severity } from './core/severity.js';
 import { AlerterError, isUsageError, toError, UsageError } from './errors.js';
 import { readAccountNamesFile } from './io/accounts.js';
@@ -10,7 +10,6 @@ import {
   AlertConfigSchema,
   type DetectionParameterValues,
   detectionParametersOf,
-  MetricsConfigSchema,
   parseDetectionParameterValues,
   readDetectionParameterFile,
 } from './io/config.js';
@@ -105,13 +104,7 @@ const runbookBaseUrlOf = (env: CliIo['env']): string => {
  */
 const parameterValuesOf = (configFile: string | undefined, params: readonly string[]): DetectionParameterValues => {
   const fromFile = configFile ? readDetectionParameterFile(configFile) : {};
-  const fromFlags = Object.fromEntries(
-    params.map((param) => {
-      const equals = param.indexOf('=');
-      if (equals < 1) throw new UsageError(`--param takes NAME=VALUE (got "${param}")`);
-      return [param.slice(0, equals), param.slice(equals + 1)];
-    }),
-  );
+  const fromFlags = Object.fromEntries(params.map(splitParam));
   return params.length === 0 ? fromFile : { ...fromFile, ...parseDetectionParameterValues(fromFlags, '--param') };
 };
 
@@ -121,17 +114,9 @@ const MAX_TEST_ALERT_SECONDS = 3600;
 const runTestAlertCommand = async (args: string[], io: CliIo): Promise<number> => {
   const { values } = parseArgs({
     args,
-    options: {
-      stage: { type: 'string' },
-      region: { type: 'string' },
-      profile: { type: 'string' },
-      timeout: { type: 'string' },
-    },
+    options: { ...STAGE_OPTIONS, timeout: { type: 'string' } },
   });
-  if (!values.stage)
-    throw new UsageError('test-alert needs --stage (the stage deployed, as in serverless deploy --stage)');
-  const stage = MetricsConfigSchema.shape.ROOTWATCH_STAGE.safeParse(values.stage);
-  if (!stage.success) throw new UsageError(`--stage "${values.stage}" is not ${stage.error.issues[0]?.message}`);
+  const stage = requiredStage(values.stage, 'test-alert', 'the stage deployed, as in serverless deploy --stage');
   const timeoutSeconds = values.timeout === undefined ? 60 : Number(values.timeout);
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > MAX_TEST_ALERT_SECONDS) {
     throw new UsageError(
@@ -141,7 +126,7 @@ const runTestAlertCommand = async (args: string[], io: CliIo): Promise<number> =
   const { runTestAlert } = await import('./commands/test-alert.js');
   return runTestAlert(
     {
-      stage: stage.data,
+      stage,
       timeoutSeconds,
       ...(values.region ? { region: values.region } : {}),
       ...(values.profile ? { profile: values.profile } : {}),
@@ -165,20 +150,14 @@ const runForwarderTemplateCommand = async (args: string[], io: CliIo): Promise<n
   if (!hubBusArn) {
     throw new UsageError("forwarder-template needs --hub-bus-arn (the hub stack's event bus rootwatch-STAGE-hub)");
   }
-  const busStage = stageOfHubBusArn(hubBusArn);
-  if (busStage === undefined) {
-    throw new UsageError(
-      `--hub-bus-arn "${hubBusArn}" is not a rootwatch hub bus (arn:aws:events:REGION:ACCOUNT:event-bus/rootwatch-STAGE-hub)`,
-    );
-  }
+  const busStage = hubBusArnStage(hubBusArn);
   if (values.stage !== undefined && values.stage !== busStage) {
     throw new UsageError(`--stage "${values.stage}" is not the stage of the hub bus "${hubBusArn}" ("${busStage}")`);
   }
-  const stage = MetricsConfigSchema.shape.ROOTWATCH_STAGE.safeParse(busStage);
-  if (!stage.success) throw new UsageError(`the stage "${busStage}" is not ${stage.error.issues[0]?.message}`);
+  const stage = parseStage(busStage, 'the stage');
   const { runForwarderTemplate } = await import('./commands/forwarder-template.js');
   const command: ForwarderTemplateCommand = {
-    stage: stage.data,
+    stage,
     hubBusArn,
     params: values.param ?? [],
     compact: values.compact === true,

@@ -10,15 +10,8 @@
  * as resources/event-rules.cjs). The source, pattern, metric and dimensions come from the TypeScript the functions
  * run (loaded through tsx), so the schedule, the rule, the code and the alarms cannot drift apart.
  *
- * Why EventBridge Scheduler and not a scheduled EventBridge rule: a scheduled rule sends its target an event from
- * `aws.events` (detail-type "Scheduled Event"), or a constant Input straight to the target, bypassing the bus; it
- * cannot put an event of our own source on the bus. Scheduler's templated EventBridge target calls PutEvents with the
- * Source and DetailType we name, so the heartbeat enters the bus as `rootwatch.heartbeat` and reaches the alert
- * function through a rule, as a CloudTrail event does. Its Input becomes the event's detail, with Scheduler's context
- * attributes filled in (a unique id per invocation, the scheduled time).
- *   https://docs.aws.amazon.com/scheduler/latest/APIReference/API_EventBridgeParameters.html
- *   https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html
- *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule.html
+ * Why EventBridge Scheduler and not a scheduled EventBridge rule: functions/deploy/heartbeat-schedule.ts, which builds
+ * the schedule and its role for the hub (here) and for every forwarder alike.
  *
  * Emits:
  * - `HeartbeatSchedule` (AWS::Scheduler::Schedule) `rootwatch-<stage>-heartbeat`, rate(heartbeatMinutes), and
@@ -52,7 +45,7 @@
 const { register } = require('tsx/cjs/api');
 
 const typescript = register({ namespace: 'rootwatch-resources' });
-const { HEARTBEAT_DETAIL_TYPE, HEARTBEAT_METRIC, HEARTBEAT_PATTERN, HEARTBEAT_SOURCE } = typescript.require(
+const { HEARTBEAT_METRIC, HEARTBEAT_PATTERN, HEARTBEAT_SOURCE } = typescript.require(
   '../functions/core/heartbeat.ts',
   __filename,
 );
@@ -61,6 +54,7 @@ const { FORWARDER_METRIC, forwarderStackName, hubBusName } = typescript.require(
   __filename,
 );
 const { SILENT_FORWARDERS_METRIC } = typescript.require('../functions/core/forwarder-silence.ts', __filename);
+const { buildHeartbeatSchedule } = typescript.require('../functions/deploy/heartbeat-schedule.ts', __filename);
 typescript.unregister();
 const { checkHeartbeatParameters, checkHubParameters, resolveParameterValues } = require('./parameters.cjs');
 
@@ -106,6 +100,45 @@ const forwarderCheck = (stage, region) =>
   `Check, in ${region}: the stack ${forwarderStackName(stage)} (it exists, no drift), its heartbeat schedule and its rules (enabled, targeting the hub bus ${hubBusName(stage)}) and its dead-letter queue; in the hub: the policy of ${hubBusName(stage)} and its rule rootwatch-${stage}-heartbeat. \`npx rootwatch forwarders --stage ${stage}\` lists every forwarder's last heartbeat.`;
 
 /**
+ * An alarm on `metric` (`{ namespace, name, service }`, as the code that emits it exports it) of `stage`: its
+ * dimensions are service, stage, then `dimensions` (`[{ Name, Value }]`); `evaluation` is how it is judged (Statistic,
+ * Period, EvaluationPeriods, DatapointsToAlarm, Threshold, ComparisonOperator, TreatMissingData). It notifies both
+ * ALARM_TOPICS when it fires and when it is OK again.
+ */
+const alarmOn = ({ stage, name, description, metric, dimensions = [], evaluation }) => {
+  const actions = ALARM_TOPICS.map((topic) => ({ Ref: topic }));
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: name,
+      AlarmDescription: description,
+      Namespace: metric.namespace,
+      MetricName: metric.name,
+      Dimensions: [{ Name: 'service', Value: metric.service }, { Name: 'stage', Value: stage }, ...dimensions],
+      ...evaluation,
+      AlarmActions: actions,
+      OKActions: actions,
+    },
+  };
+};
+
+/**
+ * Fewer than one heartbeat in each of two periods of `seconds`: one late or lost heartbeat (a cold start across a
+ * period's edge, a backlog on the Slack queue) does not page anyone; two do. A missing data point is a missing
+ * heartbeat (breaching).
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
+ */
+const silentForTwoPeriods = (seconds) => ({
+  Statistic: 'Sum',
+  Period: seconds,
+  EvaluationPeriods: 2,
+  DatapointsToAlarm: 2,
+  Threshold: 1,
+  ComparisonOperator: 'LessThanThreshold',
+  TreatMissingData: 'breaching',
+});
+
+/**
  * The heartbeat's `Resources` for `stage`, a heartbeat every `minutes` (a whole number from 5 to 720, as
  * checkHeartbeatParameters returns it), and an alarm for the forwarder of each of `forwarderRegions` (this account's
  * other regions, as checkHubParameters returns them; none by default).
@@ -113,76 +146,25 @@ const forwarderCheck = (stage, region) =>
 const buildHeartbeat = (stage, minutes, forwarderRegions = []) => {
   const name = `rootwatch-${stage}-heartbeat`;
   const seconds = minutes * 60;
-  const defaultBus = sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`);
-  const alarmActions = ALARM_TOPICS.map((topic) => ({ Ref: topic }));
+  /** The heartbeat rules' one target, a fresh copy each: the alert function, retried for one period at most. */
+  const alertTargets = () => [
+    {
+      Id: 'alert',
+      Arn: { 'Fn::GetAtt': [ALERT_FUNCTION, 'Arn'] },
+      RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: seconds },
+    },
+  ];
 
   const resources = {
-    // https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role
-    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html (events:source)
-    HeartbeatScheduleRole: {
-      Type: 'AWS::IAM::Role',
-      Properties: {
-        RoleName: sub(`rootwatch-${stage}-heartbeat-\${AWS::Region}`),
-        Description: `rootwatch ${stage} - EventBridge Scheduler puts the heartbeat on the default event bus`,
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: 'scheduler.amazonaws.com' },
-              Action: 'sts:AssumeRole',
-              Condition: {
-                StringEquals: {
-                  'aws:SourceAccount': { Ref: 'AWS::AccountId' },
-                  'aws:SourceArn': sub(
-                    `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule-group/default`,
-                  ),
-                },
-              },
-            },
-          ],
-        },
-        Policies: [
-          {
-            PolicyName: 'heartbeat',
-            PolicyDocument: {
-              Version: '2012-10-17',
-              Statement: [
-                {
-                  Sid: 'PutHeartbeat',
-                  Effect: 'Allow',
-                  Action: 'events:PutEvents',
-                  Resource: defaultBus,
-                  Condition: { StringEquals: { 'events:source': HEARTBEAT_SOURCE } },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    },
-
-    HeartbeatSchedule: {
-      Type: 'AWS::Scheduler::Schedule',
-      Properties: {
-        Name: name,
-        Description: `rootwatch ${stage} heartbeat: proves rule, alert function, topic, Slack queue and notifier work`,
-        ScheduleExpression: `rate(${minutes} minutes)`,
-        FlexibleTimeWindow: { Mode: 'OFF' },
-        State: 'ENABLED',
-        Target: {
-          Arn: defaultBus,
-          RoleArn: { 'Fn::GetAtt': ['HeartbeatScheduleRole', 'Arn'] },
-          EventBridgeParameters: { Source: HEARTBEAT_SOURCE, DetailType: HEARTBEAT_DETAIL_TYPE },
-          Input: JSON.stringify({
-            id: '<aws.scheduler.execution-id>',
-            scheduledTime: '<aws.scheduler.scheduled-time>',
-          }),
-          // Retried for one period at most: a later heartbeat is on its way by then.
-          RetryPolicy: { MaximumEventAgeInSeconds: seconds, MaximumRetryAttempts: 185 },
-        },
-      },
-    },
+    // HeartbeatScheduleRole and HeartbeatSchedule, as each forwarder's (functions/deploy/heartbeat-schedule.ts).
+    ...buildHeartbeatSchedule({
+      logicalId: 'HeartbeatSchedule',
+      stage,
+      heartbeatMinutes: minutes,
+      name,
+      description: `rootwatch ${stage} heartbeat: proves rule, alert function, topic, Slack queue and notifier work`,
+      roleDescription: `rootwatch ${stage} - EventBridge Scheduler puts the heartbeat on the default event bus`,
+    }),
 
     HeartbeatRule: {
       Type: 'AWS::Events::Rule',
@@ -191,13 +173,7 @@ const buildHeartbeat = (stage, minutes, forwarderRegions = []) => {
         Description: `rootwatch heartbeat (${HEARTBEAT_SOURCE}): to the alert function, never a detection`,
         EventPattern: HEARTBEAT_PATTERN,
         State: 'ENABLED',
-        Targets: [
-          {
-            Id: 'alert',
-            Arn: { 'Fn::GetAtt': [ALERT_FUNCTION, 'Arn'] },
-            RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: seconds },
-          },
-        ],
+        Targets: alertTargets(),
       },
     },
 
@@ -221,27 +197,16 @@ const buildHeartbeat = (stage, minutes, forwarderRegions = []) => {
         EventBusName: { Ref: HUB_BUS },
         EventPattern: HEARTBEAT_PATTERN,
         State: 'ENABLED',
-        Targets: [
-          {
-            Id: 'alert',
-            Arn: { 'Fn::GetAtt': [ALERT_FUNCTION, 'Arn'] },
-            RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: seconds },
-          },
-        ],
+        Targets: alertTargets(),
       },
     },
 
-    ForwardersSilentAlarm: {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmName: `rootwatch-${stage}-forwarders-silent`,
-        AlarmDescription: `rootwatch ${stage}: the guard has not heard from one or more forwarders for more than ${2 * minutes} minutes (two heartbeat periods): root activity in their regions and accounts may not reach the hub. The guard's alert names each account and region; \`npx rootwatch forwarders --stage ${stage}\` lists them. For a forwarder removed on purpose: \`npx rootwatch forwarders --stage ${stage} --forget ACCOUNT:REGION\`.`,
-        Namespace: SILENT_FORWARDERS_METRIC.namespace,
-        MetricName: SILENT_FORWARDERS_METRIC.name,
-        Dimensions: [
-          { Name: 'service', Value: SILENT_FORWARDERS_METRIC.service },
-          { Name: 'stage', Value: stage },
-        ],
+    ForwardersSilentAlarm: alarmOn({
+      stage,
+      name: `rootwatch-${stage}-forwarders-silent`,
+      description: `rootwatch ${stage}: the guard has not heard from one or more forwarders for more than ${2 * minutes} minutes (two heartbeat periods): root activity in their regions and accounts may not reach the hub. The guard's alert names each account and region; \`npx rootwatch forwarders --stage ${stage}\` lists them. For a forwarder removed on purpose: \`npx rootwatch forwarders --stage ${stage} --forget ACCOUNT:REGION\`.`,
+      metric: SILENT_FORWARDERS_METRIC,
+      evaluation: {
         Statistic: 'Maximum',
         Period: GUARD_PERIOD_SECONDS,
         EvaluationPeriods: 1,
@@ -249,69 +214,36 @@ const buildHeartbeat = (stage, minutes, forwarderRegions = []) => {
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
         TreatMissingData: 'ignore',
-        AlarmActions: alarmActions,
-        OKActions: alarmActions,
       },
-    },
+    }),
   };
 
   // One alarm per forwarder of this account, as the hop alarms below: two periods without a heartbeat.
   for (const region of forwarderRegions) {
-    resources[`ForwarderAlarm${pascalOf(region)}`] = {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmName: `rootwatch-${stage}-forwarder-${region}`,
-        AlarmDescription: sub(
-          `rootwatch ${stage}: no heartbeat from the forwarder in ${region} of account \${AWS::AccountId} in ${2 * minutes} minutes: root activity in ${region} may not reach the hub. ${forwarderCheck(stage, region)}`,
-        ),
-        Namespace: FORWARDER_METRIC.namespace,
-        MetricName: FORWARDER_METRIC.name,
-        Dimensions: [
-          { Name: 'service', Value: FORWARDER_METRIC.service },
-          { Name: 'stage', Value: stage },
-          { Name: 'account', Value: { Ref: 'AWS::AccountId' } },
-          { Name: 'region', Value: region },
-        ],
-        Statistic: 'Sum',
-        Period: seconds,
-        EvaluationPeriods: 2,
-        DatapointsToAlarm: 2,
-        Threshold: 1,
-        ComparisonOperator: 'LessThanThreshold',
-        TreatMissingData: 'breaching',
-        AlarmActions: alarmActions,
-        OKActions: alarmActions,
-      },
-    };
+    resources[`ForwarderAlarm${pascalOf(region)}`] = alarmOn({
+      stage,
+      name: `rootwatch-${stage}-forwarder-${region}`,
+      description: sub(
+        `rootwatch ${stage}: no heartbeat from the forwarder in ${region} of account \${AWS::AccountId} in ${2 * minutes} minutes: root activity in ${region} may not reach the hub. ${forwarderCheck(stage, region)}`,
+      ),
+      metric: FORWARDER_METRIC,
+      dimensions: [
+        { Name: 'account', Value: { Ref: 'AWS::AccountId' } },
+        { Name: 'region', Value: region },
+      ],
+      evaluation: silentForTwoPeriods(seconds),
+    });
   }
 
-  // Two periods without a data point: one late or lost heartbeat (a cold start across a period's edge, a backlog on
-  // the Slack queue) does not page anyone; two do. A missing data point is a missing heartbeat (breaching).
-  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
   for (const { logicalId, hop, what, check } of ALARMED_HOPS) {
-    resources[logicalId] = {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmName: `${name}-${hop}`,
-        AlarmDescription: `rootwatch ${stage} ${what} in ${2 * minutes} minutes: rootwatch may be silent. ${check.replaceAll('STAGE', stage)}`,
-        Namespace: HEARTBEAT_METRIC.namespace,
-        MetricName: HEARTBEAT_METRIC.name,
-        Dimensions: [
-          { Name: 'service', Value: HEARTBEAT_METRIC.service },
-          { Name: 'stage', Value: stage },
-          { Name: 'hop', Value: hop },
-        ],
-        Statistic: 'Sum',
-        Period: seconds,
-        EvaluationPeriods: 2,
-        DatapointsToAlarm: 2,
-        Threshold: 1,
-        ComparisonOperator: 'LessThanThreshold',
-        TreatMissingData: 'breaching',
-        AlarmActions: alarmActions,
-        OKActions: alarmActions,
-      },
-    };
+    resources[logicalId] = alarmOn({
+      stage,
+      name: `${name}-${hop}`,
+      description: `rootwatch ${stage} ${what} in ${2 * minutes} minutes: rootwatch may be silent. ${check.replaceAll('STAGE', stage)}`,
+      metric: HEARTBEAT_METRIC,
+      dimensions: [{ Name: 'hop', Value: hop }],
+      evaluation: silentForTwoPeriods(seconds),
+    });
   }
   return { Resources: resources };
 };

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AccountClient } from '@aws-sdk/client-account';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { hubBusName, stageOfHubBusArn } from '../core/forwarding.js';
+import { hubBusName } from '../core/forwarding.js';
 import {
   type DeployIo,
   type DeployPlan,
@@ -17,7 +17,7 @@ import { parseRegionList, readAccountRegions, selectRegions } from '../deploy/re
 import { TemplateTooLargeError } from '../deploy/stacks.js';
 import { AlerterError, ConfigError, DetectionFileError, isUsageError, toError, UsageError } from '../errors.js';
 import { type ClientBudget, clientOptionsFor } from '../io/aws-clients.js';
-import { MetricsConfigSchema } from '../io/config.js';
+import { hubBusArnStage, requiredStage, STAGE_OPTIONS, splitParam } from './options.js';
 
 /*
  * `rootwatch deploy` and `rootwatch remove`: one command for every region of an account. The command line is read
@@ -117,9 +117,8 @@ const defaultPorts = (io: DeployCommandIo, profile: string | undefined): DeployC
 /** `NAME=VALUE` of each --param, checked for shape; forwarderRegions is the command's to set. */
 const checkParams = (params: readonly string[]): string[] =>
   params.map((param) => {
-    const equals = param.indexOf('=');
-    if (equals < 1) throw new UsageError(`--param takes NAME=VALUE (got "${param}")`);
-    if (param.slice(0, equals).trim() === 'forwarderRegions') {
+    const [name] = splitParam(param);
+    if (name.trim() === 'forwarderRegions') {
       throw new UsageError('--param forwarderRegions is set by the command from the regions covered: leave it out');
     }
     return param;
@@ -142,11 +141,9 @@ type DeployArgs = Omit<DeployPlan, 'regions'> & { regions: 'all' | string[]; hel
  */
 const parseDeployArgs = (action: 'deploy' | 'remove', args: readonly string[]): DeployArgs => {
   const common = {
-    stage: { type: 'string' },
-    region: { type: 'string' },
+    ...STAGE_OPTIONS,
     'all-regions': { type: 'boolean' },
     regions: { type: 'string' },
-    profile: { type: 'string' },
     'forwarders-only': { type: 'boolean' },
     'dry-run': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -179,9 +176,7 @@ const parseDeployArgs = (action: 'deploy' | 'remove', args: readonly string[]): 
   };
   if (values.help) return { ...base, stage: '', regions: [], hub: true, forwarders: true, help: true };
 
-  if (!values.stage) throw new UsageError(`${action} needs --stage (the stage, as in serverless deploy --stage)`);
-  const stage = MetricsConfigSchema.shape.ROOTWATCH_STAGE.safeParse(values.stage);
-  if (!stage.success) throw new UsageError(`--stage "${values.stage}" is not ${stage.error.issues[0]?.message}`);
+  const stage = requiredStage(values.stage, action, 'the stage, as in serverless deploy --stage');
   if (values['all-regions'] && values.regions !== undefined) {
     throw new UsageError('give --all-regions or --regions, not both');
   }
@@ -195,7 +190,7 @@ const parseDeployArgs = (action: 'deploy' | 'remove', args: readonly string[]): 
   const hubBusArn = deployOnly['hub-bus-arn'];
   if (action === 'deploy' && forwardersOnly && !hubBusArn) {
     throw new UsageError(
-      `--forwarders-only needs --hub-bus-arn (the hub stack's output HubEventBusArn, like arn:aws:events:us-east-1:111122223333:event-bus/${hubBusName(stage.data)})`,
+      `--forwarders-only needs --hub-bus-arn (the hub stack's output HubEventBusArn, like arn:aws:events:us-east-1:111122223333:event-bus/${hubBusName(stage)})`,
     );
   }
   const hubKeyArn = deployOnly['hub-key-arn'];
@@ -205,18 +200,14 @@ const parseDeployArgs = (action: 'deploy' | 'remove', args: readonly string[]): 
   if (hubBusArn !== undefined) {
     if (!forwardersOnly)
       throw new UsageError('--hub-bus-arn goes with --forwarders-only (else the hub is deployed here)');
-    const arnStage = stageOfHubBusArn(hubBusArn);
-    if (arnStage !== stage.data) {
-      throw new UsageError(
-        arnStage === undefined
-          ? `--hub-bus-arn "${hubBusArn}" is not a rootwatch hub bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/rootwatch-STAGE-hub)`
-          : `--hub-bus-arn names the bus of stage "${arnStage}", not of --stage ${stage.data}`,
-      );
+    const arnStage = hubBusArnStage(hubBusArn);
+    if (arnStage !== stage) {
+      throw new UsageError(`--hub-bus-arn names the bus of stage "${arnStage}", not of --stage ${stage}`);
     }
   }
   return {
     ...base,
-    stage: stage.data,
+    stage,
     regions,
     hub: !forwardersOnly,
     forwarders: !hubOnly,

@@ -1,4 +1,9 @@
-import { buildForwarderTemplate, TEMPLATE_BODY_MAX_BYTES, templateBodyBytes } from '../deploy/forwarder-template.js';
+import {
+  buildForwarderTemplate,
+  countRules,
+  TEMPLATE_BODY_MAX_BYTES,
+  templateBodyBytes,
+} from '../deploy/forwarder-template.js';
 import { readStageParameters } from '../deploy/stage-parameters.js';
 
 /** What `rootwatch forwarder-template` was asked for, its flags checked by the command line. */
@@ -48,7 +53,7 @@ const runForwarderTemplate = (command: ForwarderTemplateCommand, io: ForwarderTe
   });
   io.stdout(`${command.compact ? JSON.stringify(template) : JSON.stringify(template, null, 2)}\n`);
 
-  const rules = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Events::Rule').length;
+  const rules = countRules(template);
   const compactBytes = templateBodyBytes(template);
   io.stderr.write(
     `rootwatch: forwarder for stage ${command.stage}: ${rules} rules (the heartbeat's included) forwarding to ${command.hubBusArn}, a heartbeat every ${heartbeatMinutes} minutes; ${bytes(compactBytes)} as compact JSON (TemplateBody takes ${bytes(TEMPLATE_BODY_MAX_BYTES)}${command.compact ? '' : ': pass --compact for a file to give as TemplateBody'})\n`,

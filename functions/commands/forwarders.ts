@@ -10,8 +10,9 @@ import {
 } from '../core/forwarder-silence.js';
 import { isUsageError, toError, UsageError } from '../errors.js';
 import { readAccountNamesFile } from '../io/accounts.js';
-import { GuardConfigSchema, MetricsConfigSchema } from '../io/config.js';
+import { GuardConfigSchema } from '../io/config.js';
 import { createDynamoForwarderLog } from '../io/forwarder-log.js';
+import { requiredStage, STAGE_OPTIONS } from './options.js';
 
 /** cli.ts prints these under "Usage:". */
 const FORWARDERS_USAGE = `  rootwatch forwarders --stage S [--region R] [--profile P] [--heartbeat-minutes N]
@@ -119,20 +120,14 @@ const optionsOf = (args: string[]) => {
   const { values } = parseArgs({
     args,
     options: {
-      stage: { type: 'string' },
-      region: { type: 'string' },
-      profile: { type: 'string' },
+      ...STAGE_OPTIONS,
       forget: { type: 'string' },
       'heartbeat-minutes': { type: 'string' },
       'account-names': { type: 'string' },
       format: { type: 'string' },
     },
   });
-  if (!values.stage) throw new UsageError("forwarders needs --stage (the hub's stage)");
-  const stage = MetricsConfigSchema.shape.ROOTWATCH_STAGE.safeParse(values.stage);
-  if (!stage.success) {
-    throw new UsageError(`--stage "${values.stage}" is not ${stage.error.issues[0]?.message}`);
-  }
+  const stage = requiredStage(values.stage, 'forwarders', "the hub's stage");
   const minutes = GuardConfigSchema.shape.HEARTBEAT_MINUTES.safeParse(values['heartbeat-minutes']);
   if (!minutes.success) {
     throw new UsageError(
@@ -149,7 +144,7 @@ const optionsOf = (args: string[]) => {
     );
   }
   return {
-    stage: stage.data,
+    stage,
     heartbeatMinutes: minutes.data,
     format: format as 'table' | 'json',
     ...(values.region ? { region: values.region } : {}),

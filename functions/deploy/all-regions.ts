@@ -1,7 +1,8 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { settleEach } from '../core/concurrency.js';
 import { forwarderStackName, hubBusName, hubStackName, stageOfHubBusArn } from '../core/forwarding.js';
 import { AlerterError, toError } from '../errors.js';
-import { buildForwarderTemplate, type CloudFormationTemplate, templateBodyBytes } from './forwarder-template.js';
+import { buildForwarderTemplate, countRules, templateBodyBytes } from './forwarder-template.js';
 import { partitionOf } from './regions.js';
 import {
   deployStack,
@@ -10,7 +11,6 @@ import {
   removeStack,
   StackOperationError,
   type StackOutcome,
-  settleEach,
   templateBodyOf,
   type WaitOptions,
 } from './stacks.js';
@@ -153,10 +153,6 @@ const describePlan = (plan: DeployPlan, forwarderBytes?: number, ruleCount?: num
   }
   return lines;
 };
-
-/** The number of AWS::Events::Rule resources of a template. */
-const countRules = (template: CloudFormationTemplate): number =>
-  Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Events::Rule').length;
 
 /** A summary line per stack, then a total; failures also on stderr. */
 const writeSummary = (plan: DeployPlan, reports: readonly RegionReport[], io: DeployIo): number => {

@@ -1,9 +1,10 @@
 import { FORWARDER_ORIGIN, forwarderRolePrefix, stageOfHubBusArn } from '../core/forwarding.js';
-import { HEARTBEAT_DETAIL_TYPE, HEARTBEAT_PATTERN, HEARTBEAT_SOURCE } from '../core/heartbeat.js';
+import { HEARTBEAT_PATTERN, HEARTBEAT_SOURCE } from '../core/heartbeat.js';
 import { ConfigError } from '../errors.js';
 import { type DetectionParameterValues, detectionParametersOf, parseDetectionParameterValues } from '../io/config.js';
 import { DEFAULT_DETECTIONS_DIR } from '../io/detections.js';
 import { catalogRules, type KeyPlaceholder, RULE_RETRY_POLICY } from './catalog-rules.js';
+import { buildHeartbeatSchedule, heartbeatRoleName } from './heartbeat-schedule.js';
 
 /*
  * The forwarder: plain CloudFormation (no transform, no framework, no parameters) that holds, on the default event
@@ -134,7 +135,7 @@ const hubKeyOf = (
 const checkNameLengths = (stage: string): void => {
   const names: [string, number][] = [
     [`${forwarderRolePrefix(stage)}${LONGEST_REGION}`, MAX_NAME_LENGTH.role],
-    [`rootwatch-${stage}-heartbeat-${LONGEST_REGION}`, MAX_NAME_LENGTH.role],
+    [heartbeatRoleName(stage, LONGEST_REGION), MAX_NAME_LENGTH.role],
     [`rootwatch-${stage}-forwarder-heartbeat`, Math.min(MAX_NAME_LENGTH.rule, MAX_NAME_LENGTH.schedule)],
     [`rootwatch-${stage}-forwarder-dlq`, MAX_NAME_LENGTH.queue],
   ];
@@ -188,8 +189,6 @@ const buildForwarderTemplate = (options: ForwarderTemplateOptions): CloudFormati
     options.values,
     (placeholder) => hubKey[placeholder],
   );
-  const seconds = heartbeatMinutes * 60;
-  const defaultBus = sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`);
 
   /** The one target of every forwarding rule: the hub bus, through the forwarder role, retried, then dead-lettered. */
   const hubTarget = (retryPolicy: { MaximumRetryAttempts: number; MaximumEventAgeInSeconds: number }) => ({
@@ -229,7 +228,10 @@ const buildForwarderTemplate = (options: ForwarderTemplateOptions): CloudFormati
       EventPattern: HEARTBEAT_PATTERN,
       State: 'ENABLED',
       Targets: [
-        hubTarget({ MaximumRetryAttempts: RULE_RETRY_POLICY.MaximumRetryAttempts, MaximumEventAgeInSeconds: seconds }),
+        hubTarget({
+          MaximumRetryAttempts: RULE_RETRY_POLICY.MaximumRetryAttempts,
+          MaximumEventAgeInSeconds: heartbeatMinutes * 60,
+        }),
       ],
     },
   };
@@ -336,79 +338,21 @@ const buildForwarderTemplate = (options: ForwarderTemplateOptions): CloudFormati
     },
   };
 
-  // The heartbeat's schedule, as the hub's (resources/heartbeat.cjs): Scheduler's templated EventBridge target puts an
-  // event of our source on the local default bus, where ForwarderHeartbeatRule takes it to the hub. Its role may put
-  // that source on that bus and nothing else, and trusts Scheduler for this account's default schedule group only.
-  // https://docs.aws.amazon.com/scheduler/latest/APIReference/API_EventBridgeParameters.html
-  // https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html
-  // https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html
-  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html (events:source)
-  resources.ForwarderHeartbeatScheduleRole = {
-    Type: 'AWS::IAM::Role',
-    Condition: OUTSIDE_HUB,
-    Properties: {
-      RoleName: sub(`rootwatch-${stage}-heartbeat-\${AWS::Region}`),
-      Description: `rootwatch ${stage} - EventBridge Scheduler puts the forwarder's heartbeat on the default event bus`,
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Service: 'scheduler.amazonaws.com' },
-            Action: 'sts:AssumeRole',
-            Condition: {
-              StringEquals: {
-                'aws:SourceAccount': { Ref: 'AWS::AccountId' },
-                'aws:SourceArn': sub(
-                  `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule-group/default`,
-                ),
-              },
-            },
-          },
-        ],
-      },
-      Policies: [
-        {
-          PolicyName: 'heartbeat',
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'PutHeartbeat',
-                Effect: 'Allow',
-                Action: 'events:PutEvents',
-                Resource: defaultBus,
-                Condition: { StringEquals: { 'events:source': HEARTBEAT_SOURCE } },
-              },
-            ],
-          },
-        },
-      ],
-    },
-  };
-  resources.ForwarderHeartbeatSchedule = {
-    Type: 'AWS::Scheduler::Schedule',
-    Condition: OUTSIDE_HUB,
-    Properties: {
-      Name: `rootwatch-${stage}-forwarder-heartbeat`,
-      Description: `rootwatch ${stage} forwarder heartbeat: proves the rules' path to the hub bus works`,
-      ScheduleExpression: `rate(${heartbeatMinutes} minutes)`,
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      State: 'ENABLED',
-      Target: {
-        Arn: defaultBus,
-        RoleArn: getAtt('ForwarderHeartbeatScheduleRole', 'Arn'),
-        EventBridgeParameters: { Source: HEARTBEAT_SOURCE, DetailType: HEARTBEAT_DETAIL_TYPE },
-        Input: JSON.stringify({
-          id: '<aws.scheduler.execution-id>',
-          scheduledTime: '<aws.scheduler.scheduled-time>',
-          origin: FORWARDER_ORIGIN,
-        }),
-        // Retried for one period at most: a later heartbeat is on its way by then.
-        RetryPolicy: { MaximumEventAgeInSeconds: seconds, MaximumRetryAttempts: 185 },
-      },
-    },
-  };
+  // The heartbeat's schedule, as the hub's (resources/heartbeat.cjs): it puts the heartbeat on the local default bus,
+  // where ForwarderHeartbeatRule takes it to the hub.
+  Object.assign(
+    resources,
+    buildHeartbeatSchedule({
+      logicalId: 'ForwarderHeartbeatSchedule',
+      stage,
+      heartbeatMinutes,
+      name: `rootwatch-${stage}-forwarder-heartbeat`,
+      description: `rootwatch ${stage} forwarder heartbeat: proves the rules' path to the hub bus works`,
+      roleDescription: `rootwatch ${stage} - EventBridge Scheduler puts the forwarder's heartbeat on the default event bus`,
+      condition: OUTSIDE_HUB,
+      origin: FORWARDER_ORIGIN,
+    }),
+  );
 
   // In the hub's own account and region nothing above is created. A template must have a resource, and whether
   // CloudFormation creates a stack all of whose resources are conditioned out is not documented, so this one stays:
@@ -454,5 +398,14 @@ const buildForwarderTemplate = (options: ForwarderTemplateOptions): CloudFormati
  */
 const templateBodyBytes = (template: unknown): number => Buffer.byteLength(JSON.stringify(template), 'utf8');
 
-export type { CloudFormationTemplate, ForwarderTemplateOptions };
-export { buildForwarderTemplate, NO_HUB_KEY, TEMPLATE_BODY_MAX_BYTES, templateBodyBytes };
+/**
+ * How many AWS::Events::Rule resources `template` holds: the catalog's rules and the heartbeat's.
+ *
+ * @example
+ * countRules({ Resources: { A: { Type: 'AWS::Events::Rule' }, Q: { Type: 'AWS::SQS::Queue' } } }); // 1
+ */
+const countRules = (template: Pick<CloudFormationTemplate, 'Resources'>): number =>
+  Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Events::Rule').length;
+
+export type { CloudFormationResource, CloudFormationTemplate, ForwarderTemplateOptions };
+export { buildForwarderTemplate, countRules, NO_HUB_KEY, TEMPLATE_BODY_MAX_BYTES, templateBodyBytes };

@@ -282,6 +282,25 @@ const deleteAndWait = async (
   return awaitOperation(client, region, { ...stack, StackName: name }, wait, token, 'DELETE_COMPLETE');
 };
 
+/**
+ * The live stack of this name, once settled: one busy with another operation is waited for first (`onProgress` says
+ * so); undefined when there is none.
+ *
+ * @throws StackOperationError naming region and stack when it cannot be read or the wait times out.
+ */
+const settledStack = async (
+  client: CloudFormationClient,
+  region: string,
+  stackName: string,
+  wait: WaitOptions,
+  onProgress: (message: string) => void = () => {},
+): Promise<Stack | undefined> => {
+  const existing = await call(region, stackName, () => describeStack(client, stackName));
+  if (!existing?.StackStatus || isSettled(existing.StackStatus)) return existing;
+  onProgress(`${region}: ${stackName} is ${existing.StackStatus}, waiting for it to settle`);
+  return call(region, stackName, () => waitUntilSettled(client, region, existing, wait));
+};
+
 /** A stack that never came to exist cannot be updated, only deleted: a failed creation, a change set's shell. */
 const NEVER_CREATED = new Set(['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'REVIEW_IN_PROGRESS']);
 
@@ -323,11 +342,7 @@ const deployStack = async (
   onProgress: (message: string) => void = () => {},
 ): Promise<StackOutcome> => {
   const { stackName } = spec;
-  let existing = await call(region, stackName, () => describeStack(client, stackName));
-  if (existing?.StackStatus && !isSettled(existing.StackStatus)) {
-    onProgress(`${region}: ${stackName} is ${existing.StackStatus}, waiting for it to settle`);
-    existing = await call(region, stackName, () => waitUntilSettled(client, region, existing ?? {}, wait));
-  }
+  let existing = await settledStack(client, region, stackName, wait, onProgress);
   if (existing?.StackStatus === 'DELETE_COMPLETE') existing = undefined;
   if (existing?.StackStatus && NEVER_CREATED.has(existing.StackStatus)) {
     onProgress(`${region}: ${stackName} is ${existing.StackStatus} (never created), deleting it to create it again`);
@@ -394,44 +409,13 @@ const removeStack = async (
   stackName: string,
   wait: WaitOptions,
 ): Promise<StackOutcome> => {
-  let existing = await call(region, stackName, () => describeStack(client, stackName));
+  const existing = await settledStack(client, region, stackName, wait);
   if (!existing) return { result: 'absent' };
-  if (existing.StackStatus && !isSettled(existing.StackStatus)) {
-    existing = await call(region, stackName, () => waitUntilSettled(client, region, existing ?? {}, wait));
-    if (existing.StackStatus === 'DELETE_COMPLETE') return { result: 'deleted', status: existing.StackStatus };
-  }
+  // Deleted while we waited: DescribeStacks by name gives a running stack only ("Deleted stacks: You must specify the
+  // unique stack ID", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html).
+  if (existing.StackStatus === 'DELETE_COMPLETE') return { result: 'deleted', status: existing.StackStatus };
   const deleted = await deleteAndWait(client, region, existing, wait);
   return { result: 'deleted', ...(deleted.StackStatus ? { status: deleted.StackStatus } : {}) };
-};
-
-/**
- * `fn` over every item, at most `limit` running at once; each item's outcome in the order of `items` (a failure
- * never stops the others).
- *
- * @example
- * declare const deploy: (region: string) => Promise<string>;
- * const outcomes = await settleEach(['eu-west-1', 'eu-central-1'], 4, (region) => deploy(region));
- * outcomes[0]; // { status: 'fulfilled', value: … } or { status: 'rejected', reason: … }
- */
-const settleEach = async <T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<PromiseSettledResult<R>[]> => {
-  const outcomes: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      try {
-        outcomes[index] = { status: 'fulfilled', value: await fn(items[index] as T) };
-      } catch (error) {
-        outcomes[index] = { status: 'rejected', reason: error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return outcomes;
 };
 
 export type { StackOutcome, StackSpec, WaitOptions };
@@ -441,7 +425,6 @@ export {
   readStackOutputs,
   removeStack,
   StackOperationError,
-  settleEach,
   TemplateTooLargeError,
   templateBodyOf,
 };

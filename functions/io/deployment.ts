@@ -19,6 +19,7 @@ import {
   type SNSClient,
 } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { mapLimit } from '../core/concurrency.js';
 import type {
   DeployedEventBus,
   DeployedEventSource,
@@ -93,20 +94,6 @@ const observe = async <T>(read: () => Promise<T>): Promise<Observed<T>> => {
       error: text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text,
     };
   }
-};
-
-/** `fn` over `items`, at most `limit` calls at a time; the results in the items' order. */
-const mapLimit = async <I, R>(items: readonly I[], limit: number, fn: (item: I) => Promise<R>): Promise<R[]> => {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as I);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 };
 
 const targetOf = (target: Target): DeployedTarget => ({

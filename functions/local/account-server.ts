@@ -7,8 +7,8 @@
 //   https://docs.aws.amazon.com/accounts/latest/reference/API_ListRegions.html
 //   https://docs.aws.amazon.com/accounts/latest/reference/API_Region.html
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { RegionOptStatus } from '@aws-sdk/client-account';
+import { listenOnLoopback, readBody } from './http.js';
 
 /** The RegionOptStatus values (API_Region.html), as the SDK's model of the API lists them. */
 const REGION_OPT_STATUSES: readonly string[] = Object.values(RegionOptStatus);
@@ -75,8 +75,7 @@ const startAccountServer = async (regions: LocalRegion[] = []): Promise<AccountS
   };
   const http = createServer((request, response) => {
     void (async () => {
-      let text = '';
-      for await (const chunk of request) text += chunk;
+      const text = await readBody(request);
       if (request.method !== 'POST' || request.url !== '/listRegions') {
         return send(
           response,
@@ -125,9 +124,9 @@ const startAccountServer = async (regions: LocalRegion[] = []): Promise<AccountS
       send(response, 200, { Regions: page, ...(next ? { NextToken: next } : {}) });
     })();
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
-  server.endpoint = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  server.close = () => new Promise<void>((resolve) => http.close(() => resolve()));
+  const listener = await listenOnLoopback(http);
+  server.endpoint = listener.origin;
+  server.close = listener.close;
   return server;
 };
 

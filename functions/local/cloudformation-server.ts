@@ -10,8 +10,8 @@
 //   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { TEMPLATE_BODY_MAX_BYTES } from '../deploy/forwarder-template.js';
+import { listenOnLoopback, readBody } from './http.js';
 
 /** One stack event, as DescribeStackEvents answers it. */
 interface LocalStackEvent {
@@ -196,44 +196,48 @@ const parseTemplate = (
   return { resources: resources as [string, TemplateResource][], outputs };
 };
 
+/** The fields of `record` named by `tags`, each as its element, in that order. */
+const elements = <T extends object>(record: T, tags: readonly (keyof T & string)[]): string =>
+  tags.map((tag) => element(tag, record[tag] as string | Date | undefined)).join('');
+
 const stackXml = (stack: LocalStack): string =>
   [
-    element('StackId', stack.StackId),
-    element('StackName', stack.StackName),
-    element('CreationTime', stack.CreationTime),
-    element('LastUpdatedTime', stack.LastUpdatedTime),
-    element('DeletionTime', stack.DeletionTime),
-    element('StackStatus', stack.StackStatus),
-    element('StackStatusReason', stack.StackStatusReason),
+    elements(stack, [
+      'StackId',
+      'StackName',
+      'CreationTime',
+      'LastUpdatedTime',
+      'DeletionTime',
+      'StackStatus',
+      'StackStatusReason',
+    ]),
     members(
       'Capabilities',
       stack.Capabilities.map((capability) => escapeXml(capability)),
     ),
     members(
       'Tags',
-      stack.Tags.map((tag) => `${element('Key', tag.Key)}${element('Value', tag.Value)}`),
+      stack.Tags.map((tag) => elements(tag, ['Key', 'Value'])),
     ),
     members(
       'Outputs',
-      stack.Outputs.map(
-        (output) => `${element('OutputKey', output.OutputKey)}${element('OutputValue', output.OutputValue)}`,
-      ),
+      stack.Outputs.map((output) => elements(output, ['OutputKey', 'OutputValue'])),
     ),
   ].join('');
 
 const eventXml = (event: LocalStackEvent): string =>
-  [
-    element('StackId', event.StackId),
-    element('EventId', event.EventId),
-    element('StackName', event.StackName),
-    element('LogicalResourceId', event.LogicalResourceId),
-    element('PhysicalResourceId', event.PhysicalResourceId),
-    element('ResourceType', event.ResourceType),
-    element('Timestamp', event.Timestamp),
-    element('ResourceStatus', event.ResourceStatus),
-    element('ResourceStatusReason', event.ResourceStatusReason),
-    element('ClientRequestToken', event.ClientRequestToken),
-  ].join('');
+  elements(event, [
+    'StackId',
+    'EventId',
+    'StackName',
+    'LogicalResourceId',
+    'PhysicalResourceId',
+    'ResourceType',
+    'Timestamp',
+    'ResourceStatus',
+    'ResourceStatusReason',
+    'ClientRequestToken',
+  ]);
 
 /**
  * Starts the local CloudFormation on a free loopback port. Point a client at it with `endpoint` (and any
@@ -493,8 +497,7 @@ const startCloudFormationServer = async (options: { accountId?: string } = {}): 
 
   const http = createServer((request, response) => {
     void (async () => {
-      let text = '';
-      for await (const chunk of request) text += chunk;
+      const text = await readBody(request);
       const params = new URLSearchParams(text);
       const action = params.get('Action') ?? '';
       const region = regionOf(request);
@@ -516,9 +519,9 @@ const startCloudFormationServer = async (options: { accountId?: string } = {}): 
       }
     })();
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
-  server.endpoint = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  server.close = () => new Promise<void>((resolve) => http.close(() => resolve()));
+  const listener = await listenOnLoopback(http);
+  server.endpoint = listener.origin;
+  server.close = listener.close;
   return server;
 };
 

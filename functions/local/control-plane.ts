@@ -8,8 +8,8 @@
 //   https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionConfiguration.html (and GetFunctionConcurrency,
 //     ListEventSourceMappings)
 //   https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html (and API_GetKeyPolicy)
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type ServerResponse } from 'node:http';
+import { listenOnLoopback, readBody } from './http.js';
 
 /** A rule as DescribeRule answers, with its targets as ListTargetsByRule answers. */
 interface LocalRule {
@@ -72,12 +72,6 @@ interface ControlPlaneRequest {
   service: 'EventBridge' | 'Lambda' | 'KMS';
   operation: string;
 }
-
-const readBody = async (request: IncomingMessage): Promise<string> => {
-  let text = '';
-  for await (const chunk of request) text += chunk;
-  return text;
-};
 
 const send = (response: ServerResponse, status: number, body: unknown, errorType?: string) => {
   response.writeHead(status, {
@@ -217,14 +211,12 @@ const startControlPlane = async () => {
       return send(response, 200, answer.body);
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const listener = await listenOnLoopback(server);
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: listener.origin,
     state,
     requests,
-    async stop() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    stop: listener.close,
   };
 };
 

@@ -2,9 +2,9 @@
 // of a Lambda bundle.
 import { randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { compilePattern } from '../core/event-pattern/compile.js';
 import { toError } from '../errors.js';
+import { listenOnLoopback, readBody } from './http.js';
 
 /** An event as EventBridge delivers it to a rule's target. */
 interface BusEvent {
@@ -156,7 +156,6 @@ const startEventBridgeServer = async (
   const puts: PutRecord[] = [];
   const requests: unknown[] = [];
   const pending = new Set<Promise<void>>();
-  const sockets = new Set<Socket>();
 
   const deliver = (record: PutRecord) => {
     for (const rule of rules.filter(
@@ -177,9 +176,8 @@ const startEventBridgeServer = async (
   };
 
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    void (async () => {
+      const text = await readBody(req);
       const target = req.headers['x-amz-target'];
       if (req.method !== 'POST' || target !== 'AWSEvents.PutEvents') {
         fail(res, 400, 'UnknownOperationException', `Unknown operation ${String(target)}`);
@@ -187,7 +185,7 @@ const startEventBridgeServer = async (
       }
       let body: { Entries?: PutEventsEntry[] };
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Entries?: PutEventsEntry[] };
+        body = JSON.parse(text) as { Entries?: PutEventsEntry[] };
       } catch {
         fail(res, 400, 'SerializationException', 'The request body is not JSON.');
         return;
@@ -227,23 +225,12 @@ const startEventBridgeServer = async (
       );
       // After the answer, as EventBridge delivers: the caller never waits for a target.
       for (const answer of answers) if ('record' in answer) deliver(answer.record);
-    });
+    })();
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  let closing: Promise<void> | undefined;
+  const listener = await listenOnLoopback(server);
 
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: listener.origin,
     puts,
     requests,
     setRules(next) {
@@ -258,13 +245,7 @@ const startEventBridgeServer = async (
     async settled() {
       while (pending.size > 0) await Promise.all([...pending]);
     },
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        for (const socket of sockets) socket.destroy();
-      });
-      return closing;
-    },
+    close: listener.close,
   };
 };
 

@@ -1,7 +1,7 @@
 // A local Slack webhook for `npm start` and the tests. Never part of a Lambda bundle.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback, readBody } from './http.js';
 
 /** One request the fake Slack webhook received. */
 interface SlackRequest {
@@ -80,13 +80,10 @@ const answer = (res: ServerResponse, spec: SlackResponseSpec): void => {
 const startSlackServer = async (script: SlackReply[] = []): Promise<SlackServer> => {
   let pending = [...script];
   const requests: SlackRequest[] = [];
-  const sockets = new Set<Socket>();
 
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const rawBody = Buffer.concat(chunks).toString('utf8');
+    void (async () => {
+      const rawBody = await readBody(req);
       const request: SlackRequest = {
         method: req.method ?? '',
         path: req.url ?? '',
@@ -103,24 +100,10 @@ const startSlackServer = async (script: SlackReply[] = []): Promise<SlackServer>
         return;
       }
       answer(res, typeof reply === 'number' ? { status: reply } : reply);
-    });
+    })();
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const origin = `http://127.0.0.1:${port}`;
+  const { origin, close } = await listenOnLoopback(server);
   const secret = randomBytes(12).toString('hex');
-  let closing: Promise<void> | undefined;
 
   return {
     url: `${origin}/services/T0000TEST/B0000TEST/${secret}`,
@@ -129,13 +112,7 @@ const startSlackServer = async (script: SlackReply[] = []): Promise<SlackServer>
     setScript(next) {
       pending = [...next];
     },
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        for (const socket of sockets) socket.destroy();
-      });
-      return closing;
-    },
+    close,
   };
 };
 

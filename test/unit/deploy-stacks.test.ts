@@ -7,7 +7,6 @@ import {
   removeStack,
   StackOperationError,
   type StackSpec,
-  settleEach,
   TemplateTooLargeError,
   templateBodyOf,
 } from '../../functions/deploy/stacks.js';
@@ -69,39 +68,6 @@ describe('templateBodyOf', () => {
     expect(() => templateBodyOf(over, STACK)).toThrow(
       `the template of ${STACK} is 51201 bytes, over CloudFormation's TemplateBody limit of 51200 bytes`,
     );
-  });
-});
-
-describe('settleEach', () => {
-  it('runs at most `limit` at once, keeps the order, and one failure stops no other', async () => {
-    // Prepare
-    let running = 0;
-    let most = 0;
-    const work = async (item: number) => {
-      running++;
-      most = Math.max(most, running);
-      await new Promise((resolve) => setTimeout(resolve, 5 + (item % 3)));
-      running--;
-      if (item === 3) throw new Error('item 3 failed');
-      return item * 10;
-    };
-
-    // Act
-    const outcomes = await settleEach([1, 2, 3, 4, 5, 6, 7, 8, 9], 4, work);
-
-    // Assess
-    expect(most).toBe(4);
-    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : 'failed'))).toStrictEqual([
-      10,
-      20,
-      'failed',
-      40,
-      50,
-      60,
-      70,
-      80,
-      90,
-    ]);
   });
 });
 
