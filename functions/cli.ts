@@ -3,6 +3,7 @@ import type { ForwarderTemplateCommand } from './commands/forwarder-template.js'
 import { hubBusArnStage, parseStage, requiredStage, STAGE_OPTIONS, splitParam } from './commands/options.js';
 import { formatSummary, replay } from './commands/replay.js';
 import { alertJsonSchema } from './core/alert-document.js';
+import { digestJsonSchema } from './core/digest-document.js';
 import { SEVERITIES, type Severity } from './core/severity.js';
 import { AlerterError, isUsageError, toError, UsageError } from './errors.js';
 import { readAccountNamesFile } from './io/accounts.js';
@@ -23,8 +24,9 @@ const BASE_USAGE = `Usage:
       CloudTrail records or EventBridge events, aws cloudtrail lookup-events output, CloudWatch Logs
       output (filter-log-events, get-log-events, a subscription payload), or - for stdin (files one
       after another too: cat *.json.gz | rootwatch replay -).
-  rootwatch schema
-      Prints the JSON Schema of the alert document (rootwatch.alert/v1), for SIEM subscribers.
+  rootwatch schema [--digest]
+      Prints the JSON Schema of the alert document (rootwatch.alert/v1), or with --digest of the digest
+      document (rootwatch.digest/v1), for SIEM subscribers.
   rootwatch demo [--all]
       The catalog's sample events through the full alert pipeline, with local stand-ins for SNS, SQS,
       DynamoDB and Slack: prints what Slack and e-mail receive. SLACK_WEBHOOK_URL=... posts to a real channel.
@@ -214,10 +216,12 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
     switch (command) {
       case 'replay':
         return await runReplay(rest, io);
-      case 'schema':
-        // The alert document's JSON Schema; `npm run schema` keeps schema/alert.schema.json in step.
-        io.stdout(`${JSON.stringify(alertJsonSchema(), null, 2)}\n`);
+      case 'schema': {
+        // The documents' JSON Schemas; `npm run schema` keeps schema/alert.schema.json and digest.schema.json in step.
+        const { values } = parseArgs({ args: rest, options: { digest: { type: 'boolean' } } });
+        io.stdout(`${JSON.stringify(values.digest ? digestJsonSchema() : alertJsonSchema(), null, 2)}\n`);
         return 0;
+      }
       case 'test-alert':
         return await runTestAlertCommand(rest, io);
       case 'forwarder-template':
