@@ -6,7 +6,8 @@ import { catalogSampleEvents } from './helpers/samples.js';
 
 /*
  * Every clause of the catalog is proven by a sample (test/helpers/clauses.ts): each pattern, `$or` branch,
- * list value and severity modifier is reached by a match sample (a threshold by a sample that repeats), and
+ * list value and severity modifier is reached by a match sample (a threshold by a sample that repeats, a follows
+ * modifier by a sample that arrives after the records of the detection it follows), and
  * each exclusion (anything-but, exists: false, a modifier's match) is shown working by a sample or a
  * generated variant. The patterns are the loaded ones, with whatever the loader resolves already in place.
  * `npm run mutate:catalog` checks the same from the other side.
@@ -18,7 +19,7 @@ const events = catalogSampleEvents();
 describe('every clause of the catalog', () => {
   it.each(detections)('$id is proven by its samples', async (detection) => {
     // Act
-    const gaps = await coverageGaps(detection, events);
+    const gaps = await coverageGaps(detection, events, detections);
     // Assess
     expect(gaps, `unproven clauses:\n${gaps.join('\n')}`).toEqual([]);
   });

@@ -37,7 +37,9 @@ describe('the detection catalog', () => {
   });
 
   it('uses every sample file, and every sample file exists', () => {
-    const used = new Set(detections.flatMap((d) => d.samples.map((s) => s.fixture)));
+    const used = new Set(
+      detections.flatMap((d) => d.samples.flatMap((s) => (s.after ? [s.fixture, s.after.fixture] : [s.fixture]))),
+    );
     const present = readdirSync(SAMPLES_DIR).filter((f) => f.endsWith('.json'));
     expect([...used].sort()).toEqual(present.sort());
   });
@@ -46,11 +48,11 @@ describe('the detection catalog', () => {
     detection.samples.map((sample) => ({ id: detection.id, detection, sample })),
   );
 
-  // A sample with `repeat` arrives that many times through the alert pipeline (state in memory); its last
-  // arrival is judged.
+  // A sample with `repeat` arrives that many times through the alert pipeline (state in memory), one with `after`
+  // after those records (which meet the detection a follows modifier names); its last arrival is judged.
   it.each(cases)('$id: $sample.name ($sample.expect)', async ({ detection, sample }) => {
     // Act
-    const outcome = await outcomeOf(detection, sampleArrivals(sample));
+    const outcome = await outcomeOf(detection, sampleArrivals(sample), detections);
     // Assess
     expect(outcome.matched).toBe(sample.expect === 'match');
     if (sample.severity) expect(outcome.severity).toBe(sample.severity);

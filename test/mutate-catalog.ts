@@ -1,8 +1,8 @@
 /**
  * `npm run mutate:catalog`: removes or changes each clause of each detection in turn (test/helpers/clauses.ts,
  * mutationsOf), recompiles that one detection in memory and re-checks it. A mutation is caught when a sample's
- * outcome changes (match or no match, and the expected severity; a sample with `repeat` through the alert
- * pipeline), when the detection starts matching a generated variant (an application's PutEvents look-alike or
+ * outcome changes (match or no match, and the expected severity; a sample with `repeat` or `after` through the
+ * alert pipeline, the records it arrives after meeting the detection a follows modifier names), when the detection starts matching a generated variant (an application's PutEvents look-alike or
  * an AWS service event derived from a match sample), or when a changed pattern, deployed as its own rule, alone
  * stops matching a match sample it matched or starts matching a no-match sample or variant. Prints every
  * surviving mutation and exits 1 if any survives. In-process and read-only: nothing is written.
@@ -21,8 +21,9 @@ const events = catalogSampleEvents();
 let caught = 0;
 let total = 0;
 const survivors: string[] = [];
-for (const detection of loadDetections()) {
-  const report = await mutationReport(detection, events);
+const detections = loadDetections();
+for (const detection of detections) {
+  const report = await mutationReport(detection, events, detections);
   caught += report.caught;
   total += report.total;
   survivors.push(...report.survivors.map((label) => `${detection.id}: ${label}`));

@@ -15,8 +15,30 @@ interface Match {
  */
 type RecentCount = (detection: Detection, windowMs: number) => number;
 
-const severityOf = (detection: Detection, event: unknown, recentCount: RecentCount): Omit<Match, 'detection'> => {
+/**
+ * How many events of the detection `detectionId` (another one) the state recorded for this event's account in
+ * the `windowMs` up to this event's time, from any source: what a follows modifier reads. Read, never recorded
+ * (AlertState.countWindow); the pipeline hands the numbers in. Default: none.
+ */
+type PrecedingCount = (detectionId: string, windowMs: number) => number;
+
+/** The placeholder a follows modifier's reason may hold: how many events of the followed detection there were. */
+const COUNT_PLACEHOLDER = '{count}';
+
+const severityOf = (
+  detection: Detection,
+  event: unknown,
+  recentCount: RecentCount,
+  precedingCount: PrecedingCount,
+): Omit<Match, 'detection'> => {
   for (const modifier of detection.modifiers) {
+    if (modifier.kind === 'follows') {
+      const count = precedingCount(modifier.detection, modifier.withinMs);
+      if (count >= modifier.count) {
+        return { severity: modifier.severity, reason: modifier.reason.replaceAll(COUNT_PLACEHOLDER, String(count)) };
+      }
+      continue;
+    }
     const applies =
       modifier.kind === 'match' ? modifier.matches(event) : recentCount(detection, modifier.withinMs) >= modifier.count;
     if (applies) return { severity: modifier.severity, reason: modifier.reason };
@@ -76,22 +98,63 @@ const matchDetections = (event: unknown, detections: readonly Detection[]): Dete
 };
 
 /**
- * Gives each matched detection its severity, most severe first: from its modifiers, or, inside a
- * centralized root session, the session's (CENTRALIZED_ROOT_SESSION) for every detection alike.
+ * Gives each matched detection its severity, most severe first: from its modifiers (the first that applies), or,
+ * inside a centralized root session, the session's (CENTRALIZED_ROOT_SESSION) for every detection alike.
+ * `recentCount` answers threshold modifiers (default: each event the first of its kind); `precedingCount` answers
+ * follows modifiers (default: nothing came before), whose reason gets the count in place of `{count}`.
+ *
+ * @example
+ * // a root sign-in with MFA, after 4 failed ones in the 15 minutes before it
+ * scoreMatches(event, [signIn], undefined, (id) => (id === 'root-console-sign-in-failure' ? 4 : 0));
+ * // [{ detection: signIn, severity: 'critical', reason: 'after 4 failed root sign-in(s) within 15 minutes, from any source' }]
  */
-const scoreMatches = (event: unknown, matched: readonly Detection[], recentCount: RecentCount = () => 1): Match[] => {
+const scoreMatches = (
+  event: unknown,
+  matched: readonly Detection[],
+  recentCount: RecentCount = () => 1,
+  precedingCount: PrecedingCount = () => 0,
+): Match[] => {
   const session = isCentralizedRootSession(event) ? CENTRALIZED_ROOT_SESSION : undefined;
   return matched
-    .map((detection) => ({ detection, ...(session ?? severityOf(detection, event, recentCount)) }))
+    .map((detection) => ({ detection, ...(session ?? severityOf(detection, event, recentCount, precedingCount)) }))
     .sort(bySeverityThenId);
 };
 
-/** Every detection the event matches, most severe first, each with its severity. */
-const classify = (event: unknown, detections: readonly Detection[], recentCount: RecentCount = () => 1): Match[] =>
-  scoreMatches(event, matchDetections(event, detections), recentCount);
+/** Every detection the event matches, most severe first, each with its severity (see scoreMatches). */
+const classify = (
+  event: unknown,
+  detections: readonly Detection[],
+  recentCount: RecentCount = () => 1,
+  precedingCount: PrecedingCount = () => 0,
+): Match[] => scoreMatches(event, matchDetections(event, detections), recentCount, precedingCount);
 
 /** Whether a detection's severity depends on how many like events came before (needs a counter). */
 const needsCount = (detection: Detection): boolean => detection.modifiers.some((m) => m.kind === 'threshold');
 
-export type { Match, RecentCount };
-export { CENTRALIZED_ROOT_SESSION, classify, isCentralizedRootSession, matchDetections, needsCount, scoreMatches };
+/**
+ * The detections some detection of `detections` follows (a follows modifier), by id, each with the longest window
+ * (ms) it is followed over. The pipeline records their events even when they have no threshold of their own, so
+ * the follower can count them (AlertState.countRecent records, countWindow reads).
+ *
+ * @example
+ * followedDetections(loadDetections()); // Map { 'root-console-sign-in-failure' => 900000 }
+ */
+const followedDetections = (detections: readonly Detection[]): ReadonlyMap<string, number> => {
+  const windows = new Map<string, number>();
+  for (const modifier of detections.flatMap((detection) => detection.modifiers)) {
+    if (modifier.kind !== 'follows') continue;
+    windows.set(modifier.detection, Math.max(windows.get(modifier.detection) ?? 0, modifier.withinMs));
+  }
+  return windows;
+};
+
+export type { Match, PrecedingCount, RecentCount };
+export {
+  CENTRALIZED_ROOT_SESSION,
+  classify,
+  followedDetections,
+  isCentralizedRootSession,
+  matchDetections,
+  needsCount,
+  scoreMatches,
+};

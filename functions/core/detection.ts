@@ -9,17 +9,42 @@ import { SEVERITIES } from './severity.js';
 const SeveritySchema = z.enum(SEVERITIES);
 const PatternSchema = z.record(z.string(), z.unknown());
 
+/** `{count}` and the like: a placeholder in a modifier's reason. */
+const REASON_PLACEHOLDER = /\{([A-Za-z]+)\}/g;
+
+/**
+ * A modifier's reason: a line for people, with no placeholder but those in `allowed` (a follows modifier's
+ * `{count}`); any other `{name}` would reach the alert as written.
+ */
+const reasonAllowing = (allowed: readonly string[]) =>
+  z
+    .string()
+    .min(1)
+    .superRefine((reason, ctx) => {
+      for (const [token, name] of reason.matchAll(REASON_PLACEHOLDER)) {
+        if (!allowed.includes(name ?? '')) {
+          ctx.addIssue({
+            code: 'custom',
+            message:
+              allowed.length === 0
+                ? `${token}: only a follows modifier's reason takes a placeholder ({count})`
+                : `${token}: unknown placeholder (known: ${allowed.map((a) => `{${a}}`).join(', ')})`,
+          });
+        }
+      }
+    });
+
 /** Raises or lowers the default severity when the event also matches `match` (an EventBridge pattern). */
 const MatchModifierSchema = z.strictObject({
   severity: SeveritySchema,
-  reason: z.string().min(1),
+  reason: reasonAllowing([]),
   match: PatternSchema,
 });
 
 /** Raises the severity from the `count`-th matching event within `withinMinutes` for one account. */
 const ThresholdModifierSchema = z.strictObject({
   severity: SeveritySchema,
-  reason: z.string().min(1),
+  reason: reasonAllowing([]),
   threshold: z.strictObject({
     count: z.int().min(2),
     withinMinutes: z.int().min(1).max(1440),
@@ -27,13 +52,39 @@ const ThresholdModifierSchema = z.strictObject({
   }),
 });
 
+const DETECTION_ID = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+/**
+ * Raises or lowers the severity when, for the event's account, at least `count` events of another detection
+ * (`detection`, its id) fell within the `withinMinutes` before this event, in event time, whatever their source
+ * address: a root sign-in that follows failed ones. The other detection's events are read, never recorded, by
+ * this one (AlertState.countWindow); the pipeline records them when they arrive. `{count}` in the reason becomes
+ * how many there were. The window is at most a day, which is how long the state keeps a recorded event past
+ * any window (io/memory-state.ts, io/dynamo-state.ts).
+ */
+const FollowsModifierSchema = z.strictObject({
+  severity: SeveritySchema,
+  reason: reasonAllowing(['count']),
+  follows: z.strictObject({
+    detection: z.string().regex(DETECTION_ID, 'a detection id (kebab-case)'),
+    count: z.int().min(1).max(100),
+    withinMinutes: z.int().min(1).max(1440),
+    per: z.literal('account'),
+  }),
+});
+
+/** A CloudTrail record in events/samples/, by file name. */
+const FixtureSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*\.json$/, 'a file name in events/samples/, kebab-case, ending .json');
+
 const SampleSchema = z.strictObject({
   name: z.string().min(1),
   expect: z.enum(['match', 'no-match']),
   /** The severity the detection must give this sample: on its own, or with `repeat`, at its last arrival. */
   severity: SeveritySchema.optional(),
   /** A CloudTrail record in events/samples/. */
-  fixture: z.string().regex(/^[a-z0-9][a-z0-9-]*\.json$/, 'a file name in events/samples/, kebab-case, ending .json'),
+  fixture: FixtureSchema,
   /**
    * The record arrives `count` times, `everyMinutes` apart (each arrival with its own eventID and its eventTime
    * shifted), through the alert pipeline and its state: `expect` and `severity` are what the last arrival gets.
@@ -43,6 +94,23 @@ const SampleSchema = z.strictObject({
     .strictObject({
       count: z.int().min(2).max(100),
       everyMinutes: z.number().positive().max(1440),
+    })
+    .optional(),
+  /**
+   * Records that arrive before the sample, through the same pipeline and state: `fixture` `count` times (default
+   * 1), `everyMinutes` apart, the last of them `minutesBefore` minutes before the sample's own eventTime (each
+   * arrival with its eventID and eventTime of its own). How a follows modifier's detection, count and window are
+   * proven: the sample is judged after them.
+   */
+  after: z
+    .strictObject({
+      fixture: FixtureSchema,
+      count: z.int().min(1).max(100).default(1),
+      everyMinutes: z.number().positive().max(1440).optional(),
+      minutesBefore: z.number().min(0).max(1440),
+    })
+    .refine((after) => after.count === 1 || after.everyMinutes !== undefined, {
+      message: 'everyMinutes: needed when count is above 1',
     })
     .optional(),
 });
@@ -70,10 +138,17 @@ const TagsSchema = z
   });
 
 const DetectionSchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'kebab-case'),
+  id: z.string().regex(DETECTION_ID, 'kebab-case'),
   title: z.string().min(1).max(80),
   severity: SeveritySchema,
-  severityModifiers: z.array(z.union([MatchModifierSchema, ThresholdModifierSchema])).default([]),
+  // The first modifier that applies sets the severity: list the one that must win first.
+  severityModifiers: z
+    .array(
+      z.union([MatchModifierSchema, ThresholdModifierSchema, FollowsModifierSchema], {
+        error: 'a severity modifier has one of match, threshold or follows, with severity and reason',
+      }),
+    )
+    .default([]),
   description: z.string().min(1),
   runbook: z.string().refine((text) => {
     const steps = text.split('\n').filter((line) => RUNBOOK_STEP.test(line)).length;
@@ -114,6 +189,7 @@ interface Detection extends DetectionSpec {
   readonly sources?: ReadonlySet<string>;
   readonly modifiers: readonly CompiledModifier[];
 }
+/** A severity modifier ready for the hot path; `kind` says which of the file's forms it came from. */
 type CompiledModifier =
   | { kind: 'match'; severity: DetectionSpec['severity']; reason: string; matches: (event: unknown) => boolean }
   | {
@@ -122,20 +198,45 @@ type CompiledModifier =
       reason: string;
       count: number;
       withinMs: number;
+    }
+  | {
+      kind: 'follows';
+      severity: DetectionSpec['severity'];
+      /** May hold `{count}`: classify fills it with how many events of `detection` there were. */
+      reason: string;
+      /** The id of the detection whose recent events this one follows. */
+      detection: string;
+      count: number;
+      withinMs: number;
     };
 
-const compileModifier = (modifier: SeverityModifier): CompiledModifier =>
-  'match' in modifier
-    ? { kind: 'match', severity: modifier.severity, reason: modifier.reason, matches: compilePattern(modifier.match) }
-    : {
-        kind: 'threshold',
-        severity: modifier.severity,
-        reason: modifier.reason,
-        count: modifier.threshold.count,
-        withinMs: modifier.threshold.withinMinutes * 60_000,
-      };
+/**
+ * One modifier as the file gives it, compiled: a match modifier's pattern by `compile` (compilePattern; a test
+ * may pass a cached or looser compiler), a window in minutes as milliseconds.
+ *
+ * @throws InvalidPatternError from `compile` when EventBridge would reject a match modifier's pattern.
+ * @example
+ * compileModifier({ severity: 'critical', reason: 'after {count} failures', follows: { detection: 'x', count: 1, withinMinutes: 15, per: 'account' } });
+ * // { kind: 'follows', severity: 'critical', reason: 'after {count} failures', detection: 'x', count: 1, withinMs: 900000 }
+ */
+const compileModifier = (
+  modifier: SeverityModifier,
+  compile: (pattern: Record<string, unknown>) => (event: unknown) => boolean = compilePattern,
+): CompiledModifier => {
+  const { severity, reason } = modifier;
+  if ('match' in modifier) return { kind: 'match', severity, reason, matches: compile(modifier.match) };
+  if ('threshold' in modifier) {
+    const { count, withinMinutes } = modifier.threshold;
+    return { kind: 'threshold', severity, reason, count, withinMs: withinMinutes * 60_000 };
+  }
+  const { detection, count, withinMinutes } = modifier.follows;
+  return { kind: 'follows', severity, reason, detection, count, withinMs: withinMinutes * 60_000 };
+};
 
-/** Compiles every pattern, naming the offending one when EventBridge would reject it. */
+/**
+ * Compiles every pattern, naming the offending one when EventBridge would reject it, and refuses a detection that
+ * follows itself (counting its own earlier events is what a threshold modifier does).
+ */
 const compileDetection = (spec: DetectionSpec, file: string): Detection => {
   const compile = (pattern: unknown, where: string) => {
     try {
@@ -146,8 +247,13 @@ const compileDetection = (spec: DetectionSpec, file: string): Detection => {
   };
   const predicates = spec.patterns.map((pattern, i) => compile(pattern, `patterns[${i}]`));
   const modifiers = spec.severityModifiers.map((modifier, i) => {
-    if ('match' in modifier) compile(modifier.match, `severityModifiers[${i}].match`);
-    return compileModifier(modifier);
+    if ('follows' in modifier && modifier.follows.detection === spec.id) {
+      throw new DetectionFileError(
+        file,
+        `severityModifiers[${i}].follows.detection: "${spec.id}" is this detection; to count its own events, use a threshold`,
+      );
+    }
+    return compileModifier(modifier, (pattern) => compile(pattern, `severityModifiers[${i}].match`));
   });
   const sources = spec.patterns.map((pattern) => pattern.source);
   const exact = sources.every((list) => Array.isArray(list) && list.every((value) => typeof value === 'string'));
@@ -287,6 +393,22 @@ const fieldPath = (path: readonly PropertyKey[]): string =>
   path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
 
 /**
+ * Each issue as `field: message`. A value that fits none of a union's forms (a severity modifier) gets the issues
+ * of the form it comes closest to (the fewest issues), so that `follows.count` is named rather than the whole
+ * modifier; when forms tie, the union's own message.
+ */
+const problemsOf = (issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] =>
+  issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const fewest = Math.min(...issue.errors.map((errors) => errors.length));
+      const closest = issue.errors.filter((errors) => errors.length === fewest);
+      if (closest.length === 1 && closest[0]) return problemsOf(closest[0], path);
+    }
+    return [`${fieldPath(path) || '(root)'}: ${issue.message}`];
+  });
+
+/**
  * Parses and validates one detection file, resolving its placeholders (`{ param: trailBuckets }`) with
  * `parameters` (none given: every placeholder is without value, so its clause matches nothing). `fileName` is its
  * base name (`root-api-call.yml`): the id must equal it.
@@ -307,8 +429,7 @@ const parseDetection = (text: string, fileName: string, parameters: DetectionPar
   }
   const result = DetectionSchema.safeParse(data);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${fieldPath(issue.path) || '(root)'}: ${issue.message}`);
-    throw new DetectionFileError(fileName, problems.join('; '), { cause: result.error });
+    throw new DetectionFileError(fileName, problemsOf(result.error.issues).join('; '), { cause: result.error });
   }
   const expectedId = fileName.replace(/\.ya?ml$/, '');
   if (result.data.id !== expectedId) {
@@ -317,5 +438,27 @@ const parseDetection = (text: string, fileName: string, parameters: DetectionPar
   return compileDetection(resolveDetection(result.data, parameters, fileName), fileName);
 };
 
+/**
+ * Checks what no single file can: each follows modifier names a detection of `catalog` (all the detections
+ * loaded together). A follows modifier naming none would never apply, silently.
+ *
+ * @throws DetectionFileError naming the first detection file (`<id>.yml`) and modifier that follows an unknown id.
+ * @example
+ * checkFollowedDetections(loadDetections()); // throws on `follows: { detection: root-console-sign-in-failur, … }`
+ */
+const checkFollowedDetections = (catalog: readonly Detection[]): void => {
+  const ids = new Set(catalog.map((detection) => detection.id));
+  for (const detection of catalog) {
+    for (const [i, modifier] of detection.modifiers.entries()) {
+      if (modifier.kind === 'follows' && !ids.has(modifier.detection)) {
+        throw new DetectionFileError(
+          `${detection.id}.yml`,
+          `severityModifiers[${i}].follows.detection: no detection "${modifier.detection}" in the catalog`,
+        );
+      }
+    }
+  }
+};
+
 export type { Detection, DetectionParameters };
-export { DETECTION_PARAMETERS, parseDetection };
+export { checkFollowedDetections, compileModifier, DETECTION_PARAMETERS, parseDetection };

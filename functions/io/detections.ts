@@ -1,7 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Detection, type DetectionParameters, parseDetection } from '../core/detection.js';
+import {
+  checkFollowedDetections,
+  type Detection,
+  type DetectionParameters,
+  parseDetection,
+} from '../core/detection.js';
 import { DetectionFileError, toError } from '../errors.js';
 import { detectionParametersOf, readDetectionParameterFile } from './config.js';
 
@@ -47,7 +52,7 @@ interface DetectionFile {
  * @throws DetectionFileError naming the folder when it cannot be read or holds no detection file, or naming the
  *   first bad file and its field: what parseDetection rejects (unknown key, id ≠ file name, an unknown
  *   placeholder, a pattern EventBridge rejects, …), and a file without a `match` or without a `no-match` sample;
- *   or naming samples/parameters.yml when it is invalid.
+ *   a follows modifier naming a detection the folder lacks; or naming samples/parameters.yml when it is invalid.
  * @example
  * for (const { file, detection } of loadDetectionFiles('events', {})) console.log(file, detection.patterns.length);
  */
@@ -63,9 +68,11 @@ const loadDetectionFiles = (
   }
   if (files.length === 0) throw new DetectionFileError(dir, 'no detection files (*.yml) found');
   const values = parameters ?? sampleParametersOf(dir);
-  return files
+  const loaded = files
     .sort()
     .map((file) => ({ file, detection: parseDetection(readFileSync(join(dir, file), 'utf8'), file, values) }));
+  checkFollowedDetections(loaded.map(({ detection }) => detection));
+  return loaded;
 };
 
 /**

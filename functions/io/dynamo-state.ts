@@ -23,8 +23,9 @@ const ALERT_TTL_MS = 7 * DAY_MS;
  * - `alert#<eventID>`: who is alerting on the event and which destinations already have it, so that
  *   duplicate deliveries (EventBridge is at-least-once, and an event matching two rules arrives twice)
  *   and retries after a partial failure never alert a destination twice;
- * - `count#<detection>#<account>`: recent events of a detection with a threshold modifier, by eventID,
- *   so a retried event is counted once.
+ * - `count#<detection>#<account>`: recent events of a detection with a threshold modifier, or one that another
+ *   detection follows, by eventID (so a retried event is counted once), each with its event time; countRecent
+ *   records and counts, countWindow only counts (one strongly consistent GetItem).
  * Each call rejects with the SDK's error when the table fails, throttles or (with the client's timeouts of
  * io/aws-clients.ts) does not answer; the alert goes on without the state then (app/state-guard.ts).
  */
@@ -117,6 +118,24 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
       const stale = all.filter(([, t]) => t <= eventTimeMs - windowMs - DAY_MS).map(([id]) => id);
       if (stale.length > 50) await pruneTimes(client, tableName, pk, stale.slice(0, 100));
       return all.filter(([, t]) => t > eventTimeMs - windowMs && t <= eventTimeMs).length;
+    },
+
+    async countWindow(key, eventTimeMs, windowMs) {
+      // A strongly consistent read, so an event countRecent recorded a moment ago (another invocation's) is seen.
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html
+      const result = await client.send(
+        new GetItemCommand({
+          TableName: tableName,
+          Key: { pk: { S: `count#${key}` } },
+          ConsistentRead: true,
+          ProjectionExpression: 'times',
+        }),
+      );
+      const times = (result.Item?.times?.M ?? {}) as Record<string, { N?: string }>;
+      return Object.values(times).filter(({ N }) => {
+        const time = Number(N);
+        return time > eventTimeMs - windowMs && time <= eventTimeMs;
+      }).length;
     },
   };
 };

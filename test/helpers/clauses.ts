@@ -11,8 +11,9 @@
  *   `exists: false`, every modifier's match (without it, the modifier would apply to every event);
  * - mutations: each clause removed or changed in turn, for `npm run mutate:catalog`.
  *
- * A sample is judged as the detection file says (SampleSchema): one event, or with `repeat` its arrivals, in
- * order, through the alert pipeline with state in memory, the last one judged. Besides its samples, each
+ * A sample is judged as the detection file says (SampleSchema): one event, or with `repeat` (and `after`, the
+ * records a follows modifier counts) its arrivals, in order, through the alert pipeline with state in memory, the
+ * last one judged. Besides its samples, each
  * match sample stands for generated variants that must match nothing (test/helpers/samples.ts,
  * generatedVariants): the same event put by an application, and the same record as an AWS service event.
  *
@@ -24,7 +25,7 @@
 import { createAlertPipeline } from '../../functions/app/alert-pipeline.js';
 import type { Alert } from '../../functions/core/alert-document.js';
 import { classify } from '../../functions/core/classify.js';
-import type { Detection } from '../../functions/core/detection.js';
+import { compileModifier, type Detection } from '../../functions/core/detection.js';
 import type { CloudTrailEvent } from '../../functions/core/event.js';
 import { compilePattern } from '../../functions/core/event-pattern/compile.js';
 import { SEVERITIES, type Severity, severityRank } from '../../functions/core/severity.js';
@@ -33,7 +34,7 @@ import { createMemoryState } from '../../functions/io/memory-state.js';
 /** An EventBridge event pattern. `{}` (what is left when every field is dropped) matches every event. */
 type Pattern = Record<string, unknown>;
 
-/** A severity modifier as the detection file gives it: with a `match` pattern, or a `threshold`. */
+/** A severity modifier as the detection file gives it: with a `match` pattern, a `threshold`, or `follows`. */
 type ModifierSpec = Detection['severityModifiers'][number];
 
 /** A sample as the detection file gives it. */
@@ -149,10 +150,14 @@ const describeValue = (value: unknown): string => {
   return `${operator} ${operandText(operand)}`;
 };
 
-const severityLabel = (modifier: ModifierSpec): string =>
-  'match' in modifier
-    ? `→ ${modifier.severity}`
-    : `threshold ${modifier.threshold.count} within ${modifier.threshold.withinMinutes} min → ${modifier.severity}`;
+const severityLabel = (modifier: ModifierSpec): string => {
+  if ('match' in modifier) return `→ ${modifier.severity}`;
+  if ('threshold' in modifier) {
+    return `threshold ${modifier.threshold.count} within ${modifier.threshold.withinMinutes} min → ${modifier.severity}`;
+  }
+  const { detection, count, withinMinutes } = modifier.follows;
+  return `follows ${count} ${detection} within ${withinMinutes} min → ${modifier.severity}`;
+};
 
 // ------------------------------------------------------------------------------------------------
 // Walking
@@ -475,8 +480,9 @@ const otherSeverity = (severity: Severity, fallback: Severity): Severity => {
  * several), a `$or` branch dropped, a field dropped, a value dropped from a list of several, an
  * exclusion flipped or lifted (and each operand of a longer anything-but dropped), a prefix, suffix or
  * equals-ignore-case operand taken literally, a wildcard star removed, a modifier dropped, given another
- * severity, or applied without its match, a threshold's count one lower and one higher, and its window a
- * minute shorter and a minute longer (within the schema's bounds). Changes that leave the clauses as they were, or as an earlier
+ * severity, or applied without its match, a threshold's or a follows modifier's count one lower and one higher
+ * and its window a minute shorter and a minute longer (within the schema's bounds), and a follows modifier
+ * pointed at another detection (`not-<id>`). Changes that leave the clauses as they were, or as an earlier
  * change left them, are listed once. `defaultSeverity` is the detection's own severity.
  *
  * @example
@@ -512,7 +518,20 @@ const mutationsOf = (clauses: Clauses, defaultSeverity: Severity): Mutation[] =>
     const severity = otherSeverity(modifier.severity, defaultSeverity);
     add(`${label} severity ${modifier.severity} → ${severity}`, () => setAt(clauses, [...at, 'severity'], severity));
     if ('match' in modifier) add(`${label} without its match`, () => setAt(clauses, [...at, 'match'], {}));
-    else {
+    else if ('follows' in modifier) {
+      const { detection, count, withinMinutes } = modifier.follows;
+      for (const changed of [count - 1, count + 1].filter((n) => n >= 1 && n <= 100)) {
+        add(`${label} follows count ${count} → ${changed}`, () => setAt(clauses, [...at, 'follows', 'count'], changed));
+      }
+      for (const changed of [withinMinutes - 1, withinMinutes + 1].filter((n) => n >= 1 && n <= 1440)) {
+        add(`${label} follows window ${withinMinutes} → ${changed} min`, () =>
+          setAt(clauses, [...at, 'follows', 'withinMinutes'], changed),
+        );
+      }
+      add(`${label} follows ${detection} → not-${detection}`, () =>
+        setAt(clauses, [...at, 'follows', 'detection'], `not-${detection}`),
+      );
+    } else {
       const { count, withinMinutes } = modifier.threshold;
       for (const changed of [count - 1, count + 1].filter((n) => n >= 2)) {
         add(`${label} threshold count ${count} → ${changed}`, () =>
@@ -570,61 +589,66 @@ const recompile = (detection: Detection, clauses: Clauses, compile = compileLoos
     patterns: [...clauses.patterns],
     severityModifiers: [...clauses.severityModifiers],
     matches: (event) => predicates.some((matches) => matches(event)),
-    modifiers: clauses.severityModifiers.map((modifier) =>
-      'match' in modifier
-        ? { kind: 'match', severity: modifier.severity, reason: modifier.reason, matches: compile(modifier.match) }
-        : {
-            kind: 'threshold',
-            severity: modifier.severity,
-            reason: modifier.reason,
-            count: modifier.threshold.count,
-            withinMs: modifier.threshold.withinMinutes * 60_000,
-          },
-    ),
+    modifiers: clauses.severityModifiers.map((modifier) => compileModifier(modifier, compile)),
+  };
+};
+
+/**
+ * The alert pipeline over `detections`, with `state` and a sink that keeps each alert, as replay runs it: a
+ * sample's arrivals go through it as the deployed alert function would take them.
+ */
+const samplePipeline = (detections: readonly Detection[], state: ReturnType<typeof createMemoryState>) => {
+  const sent = new Map<string, Alert>();
+  const pipeline = createAlertPipeline({
+    detections,
+    minSeverity: 'info',
+    runbookBaseUrl: '',
+    state,
+    enrich: async () => ({}),
+    sinks: [{ name: 'sample', send: async (alert) => void sent.set(alert.eventID, alert) }],
+  });
+  return {
+    /** The pipeline's outcome for `event`, and the alert it sent, if any. */
+    async process(event: CloudTrailEvent) {
+      const outcome = await pipeline.process(event, 'sample');
+      return { outcome, sent: sent.get(event.id) };
+    },
   };
 };
 
 /**
  * What the detection does with the last of `arrivals`. One event is classified on its own (no earlier events,
  * as the pipeline scores a first arrival); several go through the alert pipeline in order, with state in memory
- * (replay's), so that a threshold modifier counts them as the deployed alert function would.
+ * (replay's), so that a threshold modifier counts them as the deployed alert function would. The earlier arrivals
+ * also meet the detections of `catalog` that the detection follows (a follows modifier), so that their events are
+ * recorded for it to read; the last is judged by the detection alone, with the same state.
  *
  * @example
  * declare const detection: Detection;
  * declare const arrivals: CloudTrailEvent[]; // five failed root sign-ins, three minutes apart
  * await outcomeOf(detection, arrivals); // { matched: true, severity: 'high', reason: '5th failed …' }
  */
-const outcomeOf = async (detection: Detection, arrivals: readonly CloudTrailEvent[]): Promise<Outcome> => {
-  if (arrivals.length === 1) {
-    const [match] = classify(arrivals[0], [detection]);
+const outcomeOf = async (
+  detection: Detection,
+  arrivals: readonly CloudTrailEvent[],
+  catalog: readonly Detection[] = [],
+): Promise<Outcome> => {
+  const judged = arrivals.at(-1);
+  if (arrivals.length === 1 || judged === undefined) {
+    const [match] = judged === undefined ? [] : classify(judged, [detection]);
     return match
       ? { matched: true, severity: match.severity, ...(match.reason ? { reason: match.reason } : {}) }
       : { matched: false };
   }
-  let sent: Alert | undefined;
-  const pipeline = createAlertPipeline({
-    detections: [detection],
-    minSeverity: 'info',
-    runbookBaseUrl: '',
-    state: createMemoryState(),
-    enrich: async () => ({}),
-    sinks: [
-      {
-        name: 'sample',
-        send: async (alert) => {
-          sent = alert;
-        },
-      },
-    ],
-  });
-  let last: Awaited<ReturnType<typeof pipeline.process>> = { status: 'no-match' };
-  for (const event of arrivals) {
-    sent = undefined;
-    last = await pipeline.process(event, 'sample');
-  }
-  if (last.status !== 'delivered') return { matched: false };
+  const followed = new Set(detection.modifiers.flatMap((m) => (m.kind === 'follows' ? [m.detection] : [])));
+  const companions = catalog.filter((other) => other.id !== detection.id && followed.has(other.id));
+  const state = createMemoryState();
+  const earlier = samplePipeline([detection, ...companions], state);
+  for (const event of arrivals.slice(0, -1)) await earlier.process(event);
+  const { outcome, sent } = await samplePipeline([detection], state).process(judged);
+  if (outcome.status !== 'delivered') return { matched: false };
   const reason = sent?.reasons?.[detection.id];
-  return { matched: true, severity: last.severity, ...(reason ? { reason } : {}) };
+  return { matched: true, severity: outcome.severity, ...(reason ? { reason } : {}) };
 };
 
 /** Whether the outcome is what the sample expects: a match or not, and its severity when it names one. */
@@ -633,8 +657,8 @@ const expected = ({ sample }: SampleCase, outcome: Outcome): boolean =>
   (sample.severity === undefined || outcome.severity === sample.severity);
 
 /** Whether the detection gives the sample its expected outcome, as test/detections.test.ts checks. */
-const passes = async (detection: Detection, sample: SampleCase): Promise<boolean> =>
-  expected(sample, await outcomeOf(detection, sample.arrivals));
+const passes = async (detection: Detection, sample: SampleCase, catalog: readonly Detection[]): Promise<boolean> =>
+  expected(sample, await outcomeOf(detection, sample.arrivals, catalog));
 
 const clausesOf = (detection: Detection): Clauses => ({
   patterns: detection.patterns,
@@ -658,13 +682,15 @@ const casesOf = (
 /**
  * Whether some match sample reaches the alternative: its last arrival matches through it, or, for a modifier
  * and what its match holds, the detection gives it its expected severity for that modifier's reason (through
- * the match, for what the match holds). A threshold modifier is reached only by a sample with `repeat`. The
- * reason tells the modifiers apart: a detection's modifiers each give their own (the catalog's do).
+ * the match, for what the match holds). A threshold modifier is reached only by a sample with `repeat`, a follows
+ * modifier only by one with `after`. The reason tells the modifiers apart: a detection's modifiers each give their
+ * own (the catalog's do); a follows modifier's `{count}` stands for any count.
  */
 const reaches = async (
   detection: Detection,
   alternative: Alternative,
   samples: readonly SampleCase[],
+  catalog: readonly Detection[],
 ): Promise<boolean> => {
   const matching = samples.filter(({ sample }) => sample.expect === 'match');
   const [root, index, ...rest] = alternative.at;
@@ -674,13 +700,24 @@ const reaches = async (
   }
   const modifier = detection.severityModifiers[Number(index)] as ModifierSpec;
   const through = 'match' in modifier ? compileLoose(narrowPattern(modifier.match, rest.slice(1))) : () => true;
+  const reason = reasonPattern(modifier.reason);
   for (const sample of matching) {
     if (sample.sample.severity !== modifier.severity || !through(sample.event)) continue;
-    const outcome = await outcomeOf(detection, sample.arrivals);
-    if (expected(sample, outcome) && outcome.reason === modifier.reason) return true;
+    const outcome = await outcomeOf(detection, sample.arrivals, catalog);
+    if (expected(sample, outcome) && reason.test(outcome.reason ?? '')) return true;
   }
   return false;
 };
+
+/**
+ * A modifier's reason as the alert gives it: the text itself, with any number in place of `{count}` (a follows
+ * modifier's).
+ *
+ * @example
+ * reasonPattern('after {count} failures').test('after 4 failures'); // true
+ */
+const reasonPattern = (reason: string): RegExp =>
+  new RegExp(`^${reason.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll('\\{count\\}', '\\d+')}$`);
 
 const isInside = (inner: Location, outer: Location): boolean =>
   inner.length > outer.length && outer.every((step, i) => inner[i] === step);
@@ -696,16 +733,22 @@ const isInside = (inner: Location, outer: Location): boolean =>
  * @example
  * declare const detection: Detection;
  * declare const events: SampleEvents;
- * await coverageGaps(detection, events);
+ * await coverageGaps(detection, events, catalog);
  * // ['root-api-call patterns[0].detail.eventType anything-but AwsServiceEvent: no no-match sample shows the exclusion']
+ *
+ * `catalog` holds the detections a follows modifier may name (see outcomeOf); none by default.
  */
-const coverageGaps = async (detection: Detection, events: SampleEvents): Promise<string[]> => {
+const coverageGaps = async (
+  detection: Detection,
+  events: SampleEvents,
+  catalog: readonly Detection[] = [],
+): Promise<string[]> => {
   const { samples, variants } = casesOf(detection, events);
   const clauses = clausesOf(detection);
   const alternatives = alternativesOf(clauses);
   const unreached: Alternative[] = [];
   for (const alternative of alternatives) {
-    if (!(await reaches(detection, alternative, samples))) unreached.push(alternative);
+    if (!(await reaches(detection, alternative, samples, catalog))) unreached.push(alternative);
   }
   const unreachedLines = unreached
     .filter((alternative) => !unreached.some((outer) => isInside(alternative.at, outer.at)))
@@ -716,9 +759,11 @@ const coverageGaps = async (detection: Detection, events: SampleEvents): Promise
           : undefined;
       const who = modifier ? `match sample with severity ${modifier.severity}` : 'match sample';
       const why =
-        modifier && !('match' in modifier)
-          ? ' (a threshold needs a sample with repeat, which arrives often enough to reach it)'
-          : '';
+        modifier === undefined || 'match' in modifier
+          ? ''
+          : 'threshold' in modifier
+            ? ' (a threshold needs a sample with repeat, which arrives often enough to reach it)'
+            : ` (a follows modifier needs a sample with after, arriving after enough events of ${modifier.follows.detection} within its window)`;
       const inner = alternatives.filter(
         (other) => other.kind !== 'modifier' && isInside(other.at, alternative.at),
       ).length;
@@ -726,7 +771,7 @@ const coverageGaps = async (detection: Detection, events: SampleEvents): Promise
       return `${detection.id} ${alternative.label}: no ${who} reaches it${why}${more}`;
     });
   const passing: SampleCase[] = [];
-  for (const sample of samples) if (await passes(detection, sample)) passing.push(sample);
+  for (const sample of samples) if (await passes(detection, sample, catalog)) passing.push(sample);
   const quiet = variants.filter((variant) => !detection.matches(variant.event));
   const unshownLines: string[] = [];
   for (const exclusion of exclusionsOf(clauses)) {
@@ -734,7 +779,7 @@ const coverageGaps = async (detection: Detection, events: SampleEvents): Promise
     let shown = quiet.some((variant) => relaxed.matches(variant.event));
     for (const sample of passing) {
       if (shown) break;
-      shown = !(await passes(relaxed, sample));
+      shown = !(await passes(relaxed, sample, catalog));
     }
     if (shown) continue;
     unshownLines.push(
@@ -792,12 +837,18 @@ const changesSomeRule = (
  * @example
  * declare const detection: Detection;
  * declare const events: SampleEvents;
- * const { caught, total, survivors } = await mutationReport(detection, events);
+ * const { caught, total, survivors } = await mutationReport(detection, events, catalog);
+ *
+ * `catalog` holds the detections a follows modifier may name (see outcomeOf); none by default.
  */
-const mutationReport = async (detection: Detection, events: SampleEvents): Promise<MutationReport> => {
+const mutationReport = async (
+  detection: Detection,
+  events: SampleEvents,
+  catalog: readonly Detection[] = [],
+): Promise<MutationReport> => {
   const { samples, variants } = casesOf(detection, events);
   const passing: SampleCase[] = [];
-  for (const sample of samples) if (await passes(detection, sample)) passing.push(sample);
+  for (const sample of samples) if (await passes(detection, sample, catalog)) passing.push(sample);
   const failingSamples = samples.filter((sample) => !passing.includes(sample)).map(({ sample }) => sample.name);
   const quiet = variants.filter((variant) => !detection.matches(variant.event));
   const matchedVariants = variants.filter((variant) => !quiet.includes(variant)).map((variant) => variant.label);
@@ -820,7 +871,7 @@ const mutationReport = async (detection: Detection, events: SampleEvents): Promi
       quiet.some((variant) => mutant.matches(variant.event));
     for (const sample of ordered) {
       if (found) break;
-      found = !(await passes(mutant, sample));
+      found = !(await passes(mutant, sample, catalog));
     }
     if (found) caught += 1;
     else survivors.push(mutation.label);

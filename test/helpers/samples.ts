@@ -6,7 +6,10 @@ import { DEFAULT_DETECTIONS_DIR } from '../../functions/io/detections.js';
 
 const SAMPLES_DIR = join(DEFAULT_DETECTIONS_DIR, 'samples');
 
-/** A sample of a detection file: its name, expected outcome, fixture and, for a threshold, its repetition. */
+/**
+ * A sample of a detection file: its name, expected outcome, fixture and, for a threshold, its repetition; for a
+ * follows modifier, the records it arrives after.
+ */
 type Sample = Detection['samples'][number];
 
 /** A sample from events/samples/ by file name, as stored: a CloudTrail record, or an EventBridge event. */
@@ -37,26 +40,58 @@ const cloudTrailTime = (ms: number): string =>
   new Date(Math.round(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
 /**
+ * `fileName`'s record arriving at `timeMs` with the eventID `id`: an EventBridge event as stored, its `time` and
+ * record's eventTime moved, or the event AWS builds around the moved record.
+ */
+const arrivalAt = (fileName: string, timeMs: number, id: string): CloudTrailEvent => {
+  const stored = readSample(fileName);
+  const time = cloudTrailTime(timeMs);
+  const arrival = { ...readSampleRecord(fileName), eventID: id, eventTime: time };
+  return isEnvelope(stored) ? parseEvent({ ...stored, time, detail: arrival }) : recordToEvent(arrival);
+};
+
+/** A sample's record's eventTime in epoch milliseconds. */
+const eventTimeOf = (fileName: string, why: string): number => {
+  const start = Date.parse(String(readSampleRecord(fileName).eventTime));
+  if (Number.isNaN(start)) throw new Error(`${fileName}: ${why} needs an eventTime`);
+  return start;
+};
+
+/** The sample's own record: once, or its `repeat` arrivals. */
+const ownArrivals = (sample: Sample): CloudTrailEvent[] => {
+  if (!sample.repeat) return [readSampleEvent(sample.fixture)];
+  const { count, everyMinutes } = sample.repeat;
+  const start = eventTimeOf(sample.fixture, 'a repeated sample');
+  const eventId = String(readSampleRecord(sample.fixture).eventID);
+  return Array.from({ length: count }, (_, i) =>
+    arrivalAt(sample.fixture, start + i * everyMinutes * 60_000, `${eventId}-repeat-${i + 1}`),
+  );
+};
+
+/**
  * The events a sample stands for, in the order they arrive; the last one is judged. One event, or for a sample
  * with `repeat: { count, everyMinutes }` its record `count` times, `everyMinutes` apart from its own eventTime
- * on, each arrival with an eventID of its own (`…-repeat-1`, `…-repeat-2`, …) so that none is a duplicate.
+ * on, each arrival with an eventID of its own (`…-repeat-1`, `…-repeat-2`, …) so that none is a duplicate. A sample
+ * with `after: { fixture, count, everyMinutes, minutesBefore }` is preceded by that record `count` times,
+ * `everyMinutes` apart, the last of them `minutesBefore` before the sample's eventTime (`…-before-1`, …).
  *
  * @example
  * sampleArrivals({ name: 'five', expect: 'match', fixture: 'root-console-sign-in-failure.json', repeat: { count: 5, everyMinutes: 3 } })
  *   .map((event) => event.time); // 16:24:34, 16:27:34, 16:30:34, 16:33:34, 16:36:34
+ * sampleArrivals({ name: 'after', expect: 'match', fixture: 'root-console-sign-in-mfa-upper-case.json',
+ *   after: { fixture: 'root-console-sign-in-failure.json', count: 2, everyMinutes: 3, minutesBefore: 1 } })
+ *   .map((event) => event.time); // 16:20:34, 16:23:34, 16:24:34
  */
 const sampleArrivals = (sample: Sample): CloudTrailEvent[] => {
-  if (!sample.repeat) return [readSampleEvent(sample.fixture)];
-  const stored = readSample(sample.fixture);
-  const record = readSampleRecord(sample.fixture);
-  const start = Date.parse(String(record.eventTime));
-  if (Number.isNaN(start)) throw new Error(`${sample.fixture}: a repeated sample needs an eventTime`);
-  const { count, everyMinutes } = sample.repeat;
-  return Array.from({ length: count }, (_, i) => {
-    const time = cloudTrailTime(start + i * everyMinutes * 60_000);
-    const arrival = { ...record, eventID: `${String(record.eventID)}-repeat-${i + 1}`, eventTime: time };
-    return isEnvelope(stored) ? parseEvent({ ...stored, time, detail: arrival }) : recordToEvent(arrival);
-  });
+  const own = ownArrivals(sample);
+  if (!sample.after) return own;
+  const { fixture, count, everyMinutes = 0, minutesBefore } = sample.after;
+  const last = eventTimeOf(sample.fixture, 'a sample with after') - minutesBefore * 60_000;
+  const eventId = String(readSampleRecord(fixture).eventID);
+  const before = Array.from({ length: count }, (_, i) =>
+    arrivalAt(fixture, last - (count - 1 - i) * everyMinutes * 60_000, `${eventId}-before-${i + 1}`),
+  );
+  return [...before, ...own];
 };
 
 /** An event derived from a match sample that no detection may match. */

@@ -3,6 +3,7 @@ import { CENTRALIZED_ROOT_SESSION, classify, isCentralizedRootSession } from '..
 import { parseDetection } from '../../functions/core/detection.js';
 import { recordToEvent } from '../../functions/core/event.js';
 import { loadDetections } from '../../functions/io/detections.js';
+import { createMemoryState } from '../../functions/io/memory-state.js';
 import { readSample, readSampleEvent } from '../helpers/samples.js';
 
 const detections = loadDetections();
@@ -159,5 +160,87 @@ samples:
     expect(matches.map((m) => [m.detection.id, m.severity, m.reason])).toEqual([
       ['root-session-assumed', 'high', undefined],
     ]);
+  });
+});
+
+describe('classify a root sign-in after failed ones (a follows modifier)', () => {
+  const FAILURE = 'root-console-sign-in-failure';
+  const MINUTE = 60_000;
+  const REASON = (count: number) => `after ${count} failed root sign-in(s) within 15 minutes, from any source`;
+
+  /**
+   * The sign-in `fixture` classified after `failures` (each a failure record and how many minutes before the
+   * sign-in it happened): the failures recorded as the pipeline records them (countRecent under
+   * `<detection>#<account>`), the sign-in's follows modifiers answered by countWindow, as the pipeline reads them.
+   */
+  const signInAfter = async (
+    failures: readonly { fixture: string; minutesBefore: number }[],
+    fixture = 'root-console-sign-in-mfa-upper-case.json',
+  ) => {
+    const state = createMemoryState();
+    const signIn = readSampleEvent(fixture);
+    const timeMs = Date.parse(signIn.time);
+    for (const [i, { fixture: failed, minutesBefore }] of failures.entries()) {
+      const failure = readSampleEvent(failed);
+      const key = `${FAILURE}#${failure.account}`;
+      await state.countRecent(key, `${failure.id}-${i}`, timeMs - minutesBefore * MINUTE, 15 * MINUTE);
+    }
+    const counts = new Map<string, number>();
+    for (const modifier of detections.flatMap((detection) => detection.modifiers)) {
+      if (modifier.kind !== 'follows') continue;
+      const key = `${modifier.detection}#${signIn.account}`;
+      counts.set(`${modifier.detection}|${modifier.withinMs}`, await state.countWindow(key, timeMs, modifier.withinMs));
+    }
+    return classify(signIn, detections, undefined, (id, windowMs) => counts.get(`${id}|${windowMs}`) ?? 0).map(
+      (match) => [match.detection.id, match.severity, match.reason],
+    );
+  };
+  const failures = (count: number, firstMinutesBefore: number, fixture = 'root-console-sign-in-failure.json') =>
+    Array.from({ length: count }, (_, i) => ({ fixture, minutesBefore: firstMinutesBefore - i }));
+
+  it('makes a sign-in with MFA critical 4 failures after, within 15 minutes, and says how many', async () => {
+    expect(await signInAfter(failures(4, 12))).toEqual([['root-console-sign-in', 'critical', REASON(4)]]);
+  });
+
+  it('gives a sign-in without MFA the reason too (critical either way)', async () => {
+    expect(await signInAfter(failures(2, 5), 'root-console-sign-in-no-mfa.json')).toEqual([
+      ['root-console-sign-in', 'critical', REASON(2)],
+    ]);
+  });
+
+  it('counts one failure 14.5 minutes before', async () => {
+    expect(await signInAfter([{ fixture: 'root-console-sign-in-failure.json', minutesBefore: 14.5 }])).toEqual([
+      ['root-console-sign-in', 'critical', REASON(1)],
+    ]);
+  });
+
+  it('keeps the default severity when the failures were 16 minutes before or more', async () => {
+    expect(await signInAfter(failures(4, 19))).toEqual([['root-console-sign-in', 'high', 'signed in with MFA']]);
+    expect(await signInAfter(failures(1, 15), 'root-console-sign-in-no-mfa.json')).toEqual([
+      ['root-console-sign-in', 'critical', undefined],
+    ]);
+  });
+
+  it("ignores another account's failures", async () => {
+    // Prepare: the failures are root-console-sign-in-failure's events, in account 444455556666
+    const other = 'root-console-sign-in-failure-other-account.json';
+    expect(classify(readSampleEvent(other), detections).map((m) => m.detection.id)).toEqual([FAILURE]);
+    expect(readSampleEvent(other).account).not.toBe(
+      readSampleEvent('root-console-sign-in-mfa-upper-case.json').account,
+    );
+    // Act / Assess
+    expect(await signInAfter(failures(4, 4, other))).toEqual([['root-console-sign-in', 'high', 'signed in with MFA']]);
+  });
+
+  it('ignores a failure recorded after the sign-in (counting is in event time)', async () => {
+    expect(await signInAfter([{ fixture: 'root-console-sign-in-failure.json', minutesBefore: -1 }])).toEqual([
+      ['root-console-sign-in', 'high', 'signed in with MFA'],
+    ]);
+  });
+
+  it('scores as before when nothing answers the follows modifier (replay without state, a failed read)', () => {
+    expect(
+      classify(readSampleEvent('root-console-sign-in-mfa-upper-case.json'), detections).map((m) => m.severity),
+    ).toEqual(['high']);
   });
 });
