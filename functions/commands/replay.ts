@@ -2,6 +2,7 @@ import { createAlertPipeline } from '../app/alert-pipeline.js';
 import { createEnricher } from '../app/enrich.js';
 import type { Detection } from '../core/detection.js';
 import { type CloudTrailEvent, parseEvent, recordToEvent } from '../core/event.js';
+import { cleanLine } from '../core/render/text.js';
 import { SEVERITIES, type Severity } from '../core/severity.js';
 import { InputError, toError } from '../errors.js';
 import { createAccountNames } from '../io/accounts.js';
@@ -79,7 +80,8 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
   const report = (error: InputError) => {
     summary.errors += 1;
     progress.clear();
-    options.stderr.write(`rootwatch: ${error.message}\n`);
+    // One line, no control or bidi characters: the message quotes the input, which may be hostile (render/text.ts).
+    options.stderr.write(`rootwatch: ${cleanLine(error.message)}\n`);
   };
 
   for await (const batch of readInputBatches(options.paths, {

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { mergeAttackTags } from './attack.js';
 import { isCentralizedRootSession, type Match } from './classify.js';
+import { withinDepth } from './depth.js';
 import { type CloudTrailEvent, type CloudTrailRecord, CloudTrailRecordSchema } from './event.js';
+import { encodeUrlPart } from './render/text.js';
 import { SEVERITIES } from './severity.js';
 import { classifySourceAddress } from './source-address.js';
 import { describeClient, isConsoleUserAgent } from './user-agent.js';
@@ -257,9 +259,9 @@ const consoleDomainOf = (partition: string | undefined): string => {
 };
 
 const cloudTrailLinkOf = (event: CloudTrailEvent): string => {
-  const region = encodeURIComponent(event.region);
+  const region = encodeUrlPart(event.region);
   const domain = consoleDomainOf(partitionOfArn(event.detail.userIdentity?.arn));
-  return `https://${region}.${domain}/cloudtrailv2/home?region=${region}#/events/${encodeURIComponent(event.id)}`;
+  return `https://${region}.${domain}/cloudtrailv2/home?region=${region}#/events/${encodeUrlPart(event.id)}`;
 };
 
 /**
@@ -308,34 +310,6 @@ const titleOf = (primary: Match, event: CloudTrailEvent, alert: Omit<Alert, 'tit
   return `${what} — ${accountLabelOf(alert.account)}`;
 };
 
-/** Deeper than any CloudTrail record AWS writes; JSON.stringify overflows the stack some thousands of levels down. */
-const MAX_RECORD_DEPTH = 200;
-const TOO_DEEP = `[nested deeper than ${MAX_RECORD_DEPTH} levels: left out of the alert]`;
-
-/** Whether `value` nests objects or arrays deeper than `depth` more levels; stops looking there. */
-const deeperThan = (value: unknown, depth: number): boolean => {
-  if (typeof value !== 'object' || value === null) return false;
-  if (depth === 0) return true;
-  for (const item of Object.values(value)) if (deeperThan(item, depth - 1)) return true;
-  return false;
-};
-
-/** A copy of `value` with every subtree below `depth` levels replaced by a marker. */
-const cutAt = (value: unknown, depth: number): unknown => {
-  if (typeof value !== 'object' || value === null) return value;
-  if (depth === 0) return TOO_DEEP;
-  if (Array.isArray(value)) return value.map((item) => cutAt(item, depth - 1));
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, cutAt(item, depth - 1)]));
-};
-
-/**
- * The record as the alert carries it: unchanged, unless a crafted record nests deeper than 200 levels (a replayed
- * file, say), which no renderer or JSON encoder could take; then the parts below that depth are replaced by a
- * marker, so the alert still goes out with everything else it knows.
- */
-const withinDepth = (record: CloudTrailRecord): CloudTrailRecord =>
-  deeperThan(record, MAX_RECORD_DEPTH) ? (cutAt(record, MAX_RECORD_DEPTH) as CloudTrailRecord) : record;
-
 /** Builds the alert document for an event and its matches (most severe first, at least one). */
 const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: AlertOptions): Alert => {
   const primary = matches[0];
@@ -381,6 +355,7 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
       cloudtrail: cloudTrailLinkOf(event),
       runbook: `${options.runbookBaseUrl}${primary.detection.id}.yml`,
     },
+    // A crafted record nested deeper than 200 levels keeps everything above that depth (core/depth.ts).
     record: withinDepth(record),
   };
   const { schema, eventID, detections, severity, ...rest } = draft;

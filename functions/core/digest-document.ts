@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { accountLabelOf, CREDENTIAL_KINDS, consoleDomainOf, partitionOfArn } from './alert-document.js';
+import { encodeUrlPart } from './render/text.js';
 import { accessKeyIdOfSession, type Fold, type SessionEntry } from './session.js';
 import { SEVERITIES, type Severity, severityRank } from './severity.js';
 
@@ -232,8 +233,8 @@ const highestOf = (entries: readonly SessionEntry[]): Severity =>
  * the console's URL format, so the filter may be dropped by a future console, leaving the unfiltered history.
  */
 const eventHistoryLinkOf = (region: string, partition: string | undefined, accessKeyId: string | undefined) => {
-  const regionPart = encodeURIComponent(region);
-  const filter = accessKeyId === undefined ? 'Username=root' : `AccessKeyId=${encodeURIComponent(accessKeyId)}`;
+  const regionPart = encodeUrlPart(region);
+  const filter = accessKeyId === undefined ? 'Username=root' : `AccessKeyId=${encodeUrlPart(accessKeyId)}`;
   return `https://${regionPart}.${consoleDomainOf(partition)}/cloudtrailv2/home?region=${regionPart}#/events?${filter}`;
 };
 

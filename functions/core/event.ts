@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
 import { EventParseError } from '../errors.js';
+import { withinDepth } from './depth.js';
 
 /** An optional string field; vendor logs also write null for absent values. */
 const text = z.string().nullish();
@@ -88,11 +89,17 @@ const sourceOf = (eventSource: string): string => {
   return `aws.${dot === -1 ? eventSource : eventSource.slice(0, dot)}`;
 };
 
-/** A stable id for records that carry no eventID (vendor test logs): the hash of the record. */
+/**
+ * A stable id for records that carry no eventID (vendor test logs): the hash of the record (of its first 200 levels,
+ * so that a crafted record nested thousands deep cannot overflow JSON.stringify).
+ */
 const eventIdOf = (record: CloudTrailRecord, raw: unknown): string =>
   record.eventID && record.eventID.length > 0
     ? record.eventID
-    : `sha256:${createHash('sha256').update(JSON.stringify(raw)).digest('hex').slice(0, 32)}`;
+    : `sha256:${createHash('sha256')
+        .update(JSON.stringify(withinDepth(raw)))
+        .digest('hex')
+        .slice(0, 32)}`;
 
 /** Validates a raw CloudTrail record; throws EventParseError saying what is missing. */
 const parseRecord = (raw: unknown): CloudTrailRecord => {

@@ -3,6 +3,7 @@ import type { Alert } from './alert-document.js';
 import type { Detection } from './detection.js';
 import { ACCOUNT_ID, REGION_NAME } from './forwarding.js';
 import { consoleDomain, REMIND_EVERY_MS } from './guard/alert.js';
+import { encodeUrlPart } from './render/text.js';
 
 /*
  * Proof of life per region and account: each forwarder's heartbeat reaches the hub, which records when it last heard
@@ -269,7 +270,7 @@ const buildSilentForwardersAlert = (
     ...(options.accountNames?.[status.account] ? { accountName: options.accountNames[status.account] } : {}),
     region: status.region,
   }));
-  const linkRegion = encodeURIComponent(first.region);
+  const linkRegion = encodeUrlPart(first.region);
   return {
     schema: 'rootwatch.alert/v1',
     eventID,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Alert } from '../alert-document.js';
 import type { Detection } from '../detection.js';
+import { encodeUrlPart } from '../render/text.js';
 import { type Severity, severityRank } from '../severity.js';
 import type { Drift } from './compare.js';
 
@@ -59,11 +60,11 @@ const resourceNameOf = (drift: Drift): string => {
  * subscription, named by an ARN the guard may not know, by the Unsubscribe calls instead).
  */
 const historyLink = (drift: Drift, options: DriftAlertOptions): string => {
-  const region = encodeURIComponent(options.region);
+  const region = encodeUrlPart(options.region);
   const filter =
     drift.resource === 'subscription'
       ? 'EventName=Unsubscribe'
-      : `ResourceName=${encodeURIComponent(resourceNameOf(drift))}`;
+      : `ResourceName=${encodeUrlPart(resourceNameOf(drift))}`;
   return `https://${region}.${consoleDomain(options.partition)}/cloudtrailv2/home?region=${region}#/events?${filter}`;
 };
 

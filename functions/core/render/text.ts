@@ -193,11 +193,23 @@ const fitValue = (
   return clip(text, max, options.escape, sliced);
 };
 
+/**
+ * `encodeURIComponent(value)`, with each lone surrogate (which it refuses with a URIError) written as U+FFFD first:
+ * an event's region or id is attacker-controlled text and may hold one.
+ *
+ * @example
+ * encodeUrlPart('us-east-1'); // 'us-east-1'
+ * encodeUrlPart('id-\ud800'); // 'id-%EF%BF%BD'
+ */
+const encodeUrlPart = (value: string): string =>
+  encodeURIComponent(value.replace(/[\uD800-\uDFFF]/gu, REPLACEMENT_CHARACTER));
+
 export {
   cleanLine,
   clip,
   defangLinks,
   ELLIPSIS,
+  encodeUrlPart,
   escapeJsonForXml,
   fitValue,
   isXmlChar,
