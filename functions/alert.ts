@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { type AlertOutcome, type AlertPipeline, createAlertPipeline } from './app/alert-pipeline.js';
+import { createFoldFlusher } from './app/digest.js';
 import { createEnricher } from './app/enrich.js';
 import {
   countForwarderHeartbeat,
@@ -14,7 +15,9 @@ import { createAccountNames } from './io/accounts.js';
 import { createAlertFunctionClients } from './io/aws-clients.js';
 import { AlertConfigSchema, detectionParametersOfConfig, loadConfig } from './io/config.js';
 import { detectionsDirFor, loadDetections } from './io/detections.js';
+import { createDynamoSessions } from './io/dynamo-sessions.js';
 import { createDynamoState } from './io/dynamo-state.js';
+import { createFoldTimer } from './io/fold-timer.js';
 import { createDynamoForwarderLog } from './io/forwarder-log.js';
 import { createDynamoHeartbeatLog } from './io/heartbeat-log.js';
 import { forwarderMetricsOf, hopMetricsOf } from './io/heartbeat-metrics.js';
@@ -40,7 +43,9 @@ const awsClients = () => {
  * bad deploy fails every invocation with every problem listed), the catalog's placeholders resolved from the
  * environment (TRAIL_BUCKETS, ALERTER_KEY_ARN, …). `ownAccountId` comes from the function
  * ARN: the IAM alias is looked up for that account only. When the state table fails or hangs, alerts go out
- * without deduplication, counted as the `StateUnavailable` metric (io/metrics.ts).
+ * without deduplication (or folding), counted as the `StateUnavailable` metric (io/metrics.ts). With DIGEST_QUEUE_URL,
+ * root sessions are folded: sessions in the state table, the fold timer on the digest queue, and a full fold flushed
+ * here to the same SNS topic and Slack queue (its digests' claims in the same table).
  */
 const createProductionPipeline = (env: Record<string, string | undefined>, ownAccountId?: string): AlertPipeline => {
   const config = loadConfig(AlertConfigSchema, env);
@@ -51,19 +56,32 @@ const createProductionPipeline = (env: Record<string, string | undefined>, ownAc
     detectionParametersOfConfig(config),
   );
   const { dynamodb, sns, sqs, organizations, iam } = awsClients();
+  const state = createDynamoState(dynamodb, config.STATE_TABLE);
+  const sinks = createSinks({
+    sns,
+    topicArn: config.ALERT_TOPIC_ARN,
+    sqs,
+    slackQueueUrl: config.SLACK_QUEUE_URL,
+    ...(config.SLACK_PRIORITY_QUEUE_URL ? { slackPriorityQueueUrl: config.SLACK_PRIORITY_QUEUE_URL } : {}),
+    detections,
+  });
+  const sessions = createDynamoSessions(dynamodb, config.STATE_TABLE);
   return createAlertPipeline({
     detections,
     minSeverity: config.MIN_SEVERITY,
     runbookBaseUrl: config.RUNBOOK_BASE_URL,
-    state: createDynamoState(dynamodb, config.STATE_TABLE),
+    state,
     metrics: createHealthMetrics(env.ROOTWATCH_STAGE),
-    sinks: createSinks({
-      sns,
-      topicArn: config.ALERT_TOPIC_ARN,
-      sqs,
-      slackQueueUrl: config.SLACK_QUEUE_URL,
-      detections,
-    }),
+    sinks,
+    ...(config.DIGEST_QUEUE_URL
+      ? {
+          sessions: {
+            state: sessions,
+            timer: createFoldTimer(sqs, config.DIGEST_QUEUE_URL),
+            flush: createFoldFlusher({ sessions, state, sinks }),
+          },
+        }
+      : {}),
     enrich: createEnricher({
       geo: createGeoLookup(),
       accountNames: createAccountNames({

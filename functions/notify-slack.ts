@@ -1,6 +1,6 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { receiveHeartbeat } from './app/heartbeat.js';
-import { createSlackNotifier } from './app/slack-notifier.js';
+import { createLaneNotifier, createSlackNotifier, type SlackNotifierPorts } from './app/slack-notifier.js';
 import { toError } from './errors.js';
 import { createNotifierClients } from './io/aws-clients.js';
 import { loadConfig, NotifierConfigSchema } from './io/config.js';
@@ -20,17 +20,22 @@ import { createWebhookUrlReader } from './io/slack-webhook-url.js';
  */
 const MAX_RETRY_AFTER_MS = 5_000;
 
+/** The queue name of an SQS queue URL (its last path segment), as an SQS record's eventSourceARN ends with it. */
+const queueNameOfUrl = (url: string): string => new URL(url).pathname.split('/').at(-1) ?? '';
+
 /**
  * The deployed wiring, built on the first invocation from the environment (checked once), with the clients'
  * timeouts of io/aws-clients.ts. `webhookUrl` reads the URL from SSM (cached for five minutes); the handler asks
  * it first, so a missing, empty, denied or wrong parameter fails the invocation before any message is touched.
+ * Two lanes, one notifier each (its own pace, postponing on its own queue): the priority queue's batches, by their
+ * event source, and the Slack queue's (anything else).
  */
 const createProductionNotifier = (env: Record<string, string | undefined>) => {
   const config = loadConfig(NotifierConfigSchema, env);
   const clients = createNotifierClients();
   const webhookUrl = createWebhookUrlReader(clients.ssm, config.SLACK_WEBHOOK_PARAMETER);
   let receive: ReturnType<typeof receiveHeartbeat> | undefined;
-  const notify = createSlackNotifier({
+  const ports: Omit<SlackNotifierPorts, 'postpone'> = {
     // Titles and runbooks only: the notifier matches no event, so its placeholders need no values.
     detections: loadDetections(detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT), {}),
     state: createDynamoState(clients.dynamodb, config.STATE_TABLE),
@@ -41,7 +46,6 @@ const createProductionNotifier = (env: Record<string, string | undefined>) => {
       });
     },
     deadLetter: createSlackDeadLetters(clients.sqs, config.SLACK_DLQ_URL),
-    postpone: createPostponer(clients.sqs, config.SLACK_QUEUE_URL),
     minIntervalMs: config.SLACK_MIN_INTERVAL_MS,
     maxAgeMs: config.SLACK_MAX_AGE_HOURS * 3_600_000,
     metrics: createHealthMetrics(env.ROOTWATCH_STAGE),
@@ -54,14 +58,28 @@ const createProductionNotifier = (env: Record<string, string | undefined>) => {
       });
       return receive(beat);
     },
-  });
+  };
+  const normal = createSlackNotifier({ ...ports, postpone: createPostponer(clients.sqs, config.SLACK_QUEUE_URL) });
+  const priority = config.SLACK_PRIORITY_QUEUE_URL;
+  const notify = priority
+    ? createLaneNotifier(
+        [
+          {
+            queueName: queueNameOfUrl(priority),
+            notify: createSlackNotifier({ ...ports, postpone: createPostponer(clients.sqs, priority) }),
+          },
+        ],
+        normal,
+      )
+    : normal;
   return { webhookUrl, notify };
 };
 
 let notifier: ReturnType<typeof createProductionNotifier> | undefined;
 
 /**
- * The Slack notifier, fed by the Slack queue's event source mapping (partial batch responses). Throws, failing
+ * The Slack notifier, fed by the event source mappings of the Slack queue and its priority lane (partial batch
+ * responses). Throws, failing
  * the invocation so that its Errors alarm fires and every message stays queued, when the configuration is
  * invalid or the webhook URL cannot be read from SSM; any other problem is one message's, reported in the
  * batch response.

@@ -1,8 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type Alert, AlertSchema } from '../core/alert-document.js';
+import { AlertSchema } from '../core/alert-document.js';
 import type { Detection } from '../core/detection.js';
+import { DigestSchema } from '../core/digest-document.js';
 import { type Heartbeat, heartbeatOfMessage } from '../core/heartbeat.js';
+import { renderDigestSlack } from '../core/render/digest.js';
 import { renderSlackMessage, type SlackMessage } from '../core/render/slack.js';
 import { ConfigError, SlackDeliveryError, toError } from '../errors.js';
 import { logger } from '../io/logger.js';
@@ -60,20 +62,49 @@ const RESERVE_MS = 10_000;
 /** Less than this left (before the reserve), and a message is not started: it goes back to the queue at once. */
 const MIN_POST_MS = 2_000;
 
-/** The alert document in a queue message, or why it is none (zod's first problems, with their paths). */
-const parseAlert = (body: string): { alert: Alert } | { problem: string } => {
+/** What a queue message holds to post: its id (eventID or digestID: what the state records the post under) and text. */
+interface Postable {
+  id: string;
+  severity: string;
+  render(detections: readonly Detection[]): SlackMessage;
+}
+
+const DIGEST_SCHEMA = DigestSchema.shape.schema.value;
+
+/**
+ * The alert or digest document in a queue message, or why it is none (zod's first problems, with their paths). A
+ * message whose `schema` is the digest's is judged as a digest, any other as an alert.
+ */
+const parseMessage = (body: string): Postable | { problem: string } => {
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch (error) {
     return { problem: `not JSON: ${toError(error).message}` };
   }
-  const result = AlertSchema.safeParse(value);
-  if (result.success) return { alert: result.data };
-  const issues = result.error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`);
-  return { problem: `not a rootwatch alert document: ${issues.join('; ')}` };
+  const issuesOf = (issues: readonly { path: PropertyKey[]; message: string }[]) =>
+    issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.map(String).join('.') || '(document)'}: ${issue.message}`)
+      .join('; ');
+  if ((value as { schema?: unknown } | null)?.schema === DIGEST_SCHEMA) {
+    const digest = DigestSchema.safeParse(value);
+    if (!digest.success) return { problem: `not a rootwatch digest document: ${issuesOf(digest.error.issues)}` };
+    const document = digest.data;
+    return {
+      id: document.digestID,
+      severity: document.severity,
+      render: (detections) => renderDigestSlack(document, detections),
+    };
+  }
+  const alert = AlertSchema.safeParse(value);
+  if (!alert.success) return { problem: `not a rootwatch alert document: ${issuesOf(alert.error.issues)}` };
+  const document = alert.data;
+  return {
+    id: document.eventID,
+    severity: document.severity,
+    render: (detections) => renderSlackMessage(document, detections),
+  };
 };
 
 /** "25 h", "40 min": how long a message has been waiting, for a reason a person reads. */
@@ -90,9 +121,11 @@ type RecordOutcome =
   | { kind: 'no-time' };
 
 /**
- * The Slack notifier's batch logic, behind the SQS-triggered Lambda. Posts queued alert documents one at a
- * time, at least `minIntervalMs` apart, and never twice (the state records the post; when the state fails the
- * post goes out anyway). Resolves to SQS's partial batch response: the messages to leave on the queue.
+ * The Slack notifier's batch logic, behind the SQS-triggered Lambda. Posts queued alert documents (Block Kit,
+ * render/slack.ts) and digest documents (render/digest.ts) one at a time, at least `minIntervalMs` apart, and never
+ * twice (the state records the post by eventID or digestID; when the state fails the post goes out anyway). Resolves
+ * to SQS's partial batch response: the messages to leave on the queue. One notifier serves one Slack lane (its pace
+ * and its `postpone` queue); createLaneNotifier routes each lane's batches.
  *
  * - A message that is no alert document, or that Slack refuses for good (4xx), goes to the Slack DLQ with its
  *   reason; one message's problem (its DLQ send failing too) never holds up the others.
@@ -139,18 +172,18 @@ const createSlackNotifier = (ports: SlackNotifierPorts) => {
       await ports.heartbeat?.(heartbeat);
       return { kind: 'done' };
     }
-    const parsed = parseAlert(record.body);
+    const parsed = parseMessage(record.body);
     if ('problem' in parsed) {
       await ports.deadLetter(record, parsed.problem);
       return { kind: 'done' };
     }
-    const { alert } = parsed;
+    const { id } = parsed;
     const state = guardState(ports.metrics, DEFAULT_STATE_TIMEOUT_MS);
-    if ((await state.call('delivered', () => ports.state.delivered(alert.eventID), new Set<string>())).has(SINK)) {
-      logger.info('already posted to Slack', { eventId: alert.eventID });
+    if ((await state.call('delivered', () => ports.state.delivered(id), new Set<string>())).has(SINK)) {
+      logger.info('already posted to Slack', { eventId: id });
       return { kind: 'done' };
     }
-    const message = renderSlackMessage(alert, ports.detections);
+    const message = parsed.render(ports.detections);
     const wait = lastPostAt + ports.minIntervalMs - now();
     if (now() + Math.max(0, wait) + MIN_POST_MS > deadlineMs) return { kind: 'no-time' };
     if (wait > 0) await sleep(wait);
@@ -173,7 +206,7 @@ const createSlackNotifier = (ports: SlackNotifierPorts) => {
       const retryAfterMs = slack?.retryAfterMs;
       const delayMs = retryAfterMs ?? backoffFor(record);
       logger.warn('Slack post failed; the message stays queued', {
-        eventId: alert.eventID,
+        eventId: id,
         error: err.message,
         retryInMs: delayMs,
       });
@@ -182,8 +215,8 @@ const createSlackNotifier = (ports: SlackNotifierPorts) => {
     } finally {
       lastPostAt = now();
     }
-    await state.call('markDelivered', () => ports.state.markDelivered(alert.eventID, SINK, now()), undefined);
-    logger.info('posted to Slack', { eventId: alert.eventID, severity: alert.severity });
+    await state.call('markDelivered', () => ports.state.markDelivered(id, SINK, now()), undefined);
+    logger.info('posted to Slack', { eventId: id, severity: parsed.severity });
     return { kind: 'done' };
   };
 
@@ -240,5 +273,36 @@ const createSlackNotifier = (ports: SlackNotifierPorts) => {
   };
 };
 
+type SlackNotifier = ReturnType<typeof createSlackNotifier>;
+
+/** The queue name an SQS record came from: the last part of its eventSourceARN. */
+const queueNameOf = (record: SQSRecord): string => record.eventSourceARN?.split(':').at(-1) ?? '';
+
+/**
+ * The notifier of several Slack lanes in one function: each record goes to the notifier of its queue (by the queue
+ * name ending its eventSourceARN), `fallback` for any other. Each lane keeps its own pace (minIntervalMs from its own
+ * last post), so a priority message never waits for a normal one posted by the same instance; the lanes' batches
+ * are polled apart (an event source mapping each), so one lane's backlog never delays the other. Resolves to the
+ * union of the lanes' partial batch responses.
+ *
+ * @example
+ * const notify = createLaneNotifier([{ queueName: 'rootwatch-prod-slack-priority', notify: priority }], normal);
+ * await notify(event, context); // { batchItemFailures: [...] }
+ */
+const createLaneNotifier =
+  (lanes: readonly { queueName: string; notify: SlackNotifier }[], fallback: SlackNotifier) =>
+  async (event: SQSEvent, clock?: InvocationClock): Promise<SQSBatchResponse> => {
+    const groups = new Map<SlackNotifier, SQSRecord[]>();
+    for (const record of event.Records) {
+      const notify = lanes.find((lane) => lane.queueName === queueNameOf(record))?.notify ?? fallback;
+      groups.set(notify, [...(groups.get(notify) ?? []), record]);
+    }
+    const failures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const [notify, records] of groups) {
+      failures.push(...(await notify({ Records: records }, clock)).batchItemFailures);
+    }
+    return { batchItemFailures: failures };
+  };
+
 export type { SlackNotifierPorts };
-export { createSlackNotifier };
+export { createLaneNotifier, createSlackNotifier };

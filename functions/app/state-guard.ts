@@ -18,8 +18,10 @@ const DEFAULT_STATE_TIMEOUT_MS = 6_000;
 const WITHOUT_STATE: Record<StateOperation, string> = {
   claim: 'state table unavailable: delivering without deduplication',
   countRecent: 'state table unavailable: scoring the threshold modifiers as the first of their kind',
+  countWindow: 'state table unavailable: scoring the follows modifiers as if nothing came before',
   markDelivered: 'state table unavailable: the delivery is not recorded, so a retry may repeat it',
   delivered: 'state table unavailable: posting without checking for an earlier post',
+  observe: 'session state unavailable: alerting without folding',
 };
 
 /** The state as one event's alert uses it (see guardState). */

@@ -33,4 +33,4 @@ const cutAt = (value: unknown, depth: number): unknown => {
 const withinDepth = <T>(value: T): T =>
   deeperThan(value, MAX_RECORD_DEPTH) ? (cutAt(value, MAX_RECORD_DEPTH) as T) : value;
 
-export { MAX_RECORD_DEPTH, withinDepth };
+export { withinDepth };

@@ -10,6 +10,7 @@ import { ConfigError, toError } from '../errors.js';
  * One schema per configuration contract:
  * - AlertConfigSchema: the alert Lambda's environment;
  * - NotifierConfigSchema: the Slack notifier's environment;
+ * - DigestConfigSchema: the digest function's environment;
  * - EmailConfigSchema: the serverless.yml parameters that become the alert topic's e-mail subscriptions
  *   and reach no function;
  * - DetectionParameterValuesSchema: the parameters the detection files name (`{ param: trailBuckets }`), by their
@@ -151,10 +152,22 @@ const HubConfigSchema = z.object({
 const StateTableSchema = z.string().regex(/^[\w.-]{3,255}$/, 'a DynamoDB table name');
 const DetectionsDirSchema = z.string().min(1);
 
+const QueueUrlSchema = z.url({ protocol: /^https?$/ });
+
 /** The alert Lambda's environment. */
 const AlertConfigSchema = z.object({
   ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'an SNS topic ARN'),
-  SLACK_QUEUE_URL: z.url({ protocol: /^https?$/ }),
+  SLACK_QUEUE_URL: QueueUrlSchema,
+  /**
+   * The Slack priority lane (a session's first alert, escalations, critical alerts). Unset: every alert takes
+   * SLACK_QUEUE_URL, as before the lanes.
+   */
+  SLACK_PRIORITY_QUEUE_URL: QueueUrlSchema.optional(),
+  /**
+   * The fold timer's queue (rootwatch-<stage>-digest). Set: a root session's first alerting event alerts, the rest is
+   * folded into digests. Unset: every alerting event alerts on its own, as before sessions.
+   */
+  DIGEST_QUEUE_URL: QueueUrlSchema.optional(),
   STATE_TABLE: StateTableSchema,
   /** From the parameter minSeverity. */
   MIN_SEVERITY: SeveritySchema.default('info'),
@@ -190,9 +203,14 @@ const NotifierConfigSchema = z.object({
   SLACK_WEBHOOK_PARAMETER: SlackWebhookParameterSchema,
   /** The queue the notifier reads: a message Slack asked to wait for is postponed on it. */
   SLACK_QUEUE_URL: z.url({ protocol: /^https?$/ }),
+  /** The priority lane, read by a mapping of its own; its messages are postponed on it. Unset: one lane only. */
+  SLACK_PRIORITY_QUEUE_URL: QueueUrlSchema.optional(),
   SLACK_DLQ_URL: z.url({ protocol: /^https?$/ }),
   STATE_TABLE: StateTableSchema,
-  /** Slack takes about one message a second per webhook; serverless.yml runs two notifiers at 2.2 s each. */
+  /**
+   * The least time between two posts of one notifier on one lane. Slack takes about one message a second per
+   * webhook; serverless.yml runs at most four notifiers (two per lane) at 4.4 s each.
+   */
   SLACK_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1100),
   /**
    * How long a message may keep failing (Slack down, timing out, answering 5xx or 429) before it goes to the DLQ
@@ -200,6 +218,17 @@ const NotifierConfigSchema = z.object({
    * after a backoff of 1 to 15 minutes. At most 72: the Slack queue keeps messages 4 days (resources/alerting.yml).
    */
   SLACK_MAX_AGE_HOURS: z.coerce.number().min(1).max(72).default(24),
+  DETECTIONS_DIR: DetectionsDirSchema.optional(),
+});
+
+/** The digest function's environment: where digests go, and where a fold it gives up on goes. */
+const DigestConfigSchema = z.object({
+  ALERT_TOPIC_ARN: AlertConfigSchema.shape.ALERT_TOPIC_ARN,
+  /** Digests take the normal Slack lane. */
+  SLACK_QUEUE_URL: QueueUrlSchema,
+  STATE_TABLE: StateTableSchema,
+  /** rootwatch-<stage>-digest-dlq: folds whose digest still failed at their 10th try, with the reason. */
+  DIGEST_DLQ_URL: QueueUrlSchema,
   DETECTIONS_DIR: DetectionsDirSchema.optional(),
 });
 
@@ -417,6 +446,7 @@ export type { AlertConfig, DetectionParameterValues };
 export {
   AlertConfigSchema,
   DEFAULT_RUNBOOK_BASE_URL,
+  DigestConfigSchema,
   detectionParametersOf,
   detectionParametersOfConfig,
   EmailConfigSchema,

@@ -1,36 +1,75 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Sink } from '../app/ports.js';
+import type { DigestSink, Sink } from '../app/ports.js';
+import type { Alert } from '../core/alert-document.js';
 import type { Detection } from '../core/detection.js';
+import { renderDigestSns } from '../core/render/digest.js';
 import { renderSnsMessage } from '../core/render/sns.js';
 import { replaceNonXmlChars, toXmlSafeJson } from '../core/render/text.js';
 
+/** The Slack queue a message goes to: the priority lane, or the normal one. */
+type SlackLane = 'priority' | 'normal';
+
+/**
+ * Which Slack lane an alert takes: the priority lane for a root session's first alert, an escalation, and any
+ * critical alert; the normal lane for the rest (an alert of no session: the state was unavailable, or sessions are
+ * off). Digests always take the normal lane: they never jump ahead of a first alert or an escalation.
+ *
+ * @example
+ * slackLaneOf({ ...alert, severity: 'high', session: { key, first: true } }); // 'priority'
+ * slackLaneOf({ ...alert, severity: 'high' }); // 'normal'
+ */
+const slackLaneOf = (alert: Alert): SlackLane =>
+  alert.severity === 'critical' || alert.session?.first === true || alert.session?.escalation !== undefined
+    ? 'priority'
+    : 'normal';
+
 /**
  * The SNS topic: e-mail subscribers get the text, JSON subscribers the document, filtered by attributes
- * (render/sns.ts writes both as text SNS and its SQS subscribers accept).
+ * (render/sns.ts writes both as text SNS and its SQS subscribers accept). A digest goes the same way
+ * (render/digest.ts: the digest e-mail and document, with the attribute `document: digest`).
  */
-const createSnsSink = (client: SNSClient, topicArn: string, detections: readonly Detection[]): Sink => ({
+const createSnsSink = (client: SNSClient, topicArn: string, detections: readonly Detection[]): Sink & DigestSink => ({
   name: 'sns',
   async send(alert) {
     await client.send(new PublishCommand({ TopicArn: topicArn, ...renderSnsMessage(alert, detections) }));
   },
+  async sendDigest(digest) {
+    await client.send(new PublishCommand({ TopicArn: topicArn, ...renderDigestSns(digest, detections) }));
+  },
 });
 
 /**
- * The Slack queue: the notifier posts from it at Slack's pace, so a burst or a Slack outage never
- * holds up SNS. The message is the alert document, as JSON SQS accepts: a character SQS refuses (U+FFFF
- * in a user agent) is written as a JSON escape, so the document parses back unchanged (render/text.ts).
+ * The Slack queues: the notifier posts from them at Slack's pace, so a burst or a Slack outage never holds up SNS.
+ * The message is the alert (or digest) document, as JSON SQS accepts: a character SQS refuses (U+FFFF in a user
+ * agent) is written as a JSON escape, so the document parses back unchanged (render/text.ts). With
+ * `priorityQueueUrl`, an alert goes to the lane slackLaneOf picks; without it, everything to `queueUrl`. Either lane
+ * counts as one destination, "slack-queue": an alert is queued once, in one lane.
  */
-const createSlackQueueSink = (client: SQSClient, queueUrl: string): Sink => ({
+const createSlackQueueSink = (client: SQSClient, queueUrl: string, priorityQueueUrl?: string): Sink & DigestSink => ({
   name: 'slack-queue',
   async send(alert) {
+    const lane = priorityQueueUrl === undefined ? 'normal' : slackLaneOf(alert);
     await client.send(
       new SendMessageCommand({
-        QueueUrl: queueUrl,
+        QueueUrl: lane === 'priority' && priorityQueueUrl !== undefined ? priorityQueueUrl : queueUrl,
         MessageBody: toXmlSafeJson(alert),
         MessageAttributes: {
           eventID: { DataType: 'String', StringValue: replaceNonXmlChars(alert.eventID) || 'unknown' },
           severity: { DataType: 'String', StringValue: alert.severity },
+        },
+      }),
+    );
+  },
+  async sendDigest(digest) {
+    await client.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: toXmlSafeJson(digest),
+        MessageAttributes: {
+          kind: { DataType: 'String', StringValue: 'digest' },
+          digestID: { DataType: 'String', StringValue: digest.digestID },
+          severity: { DataType: 'String', StringValue: digest.severity },
         },
       }),
     );
@@ -42,13 +81,22 @@ interface SinkClients {
   topicArn: string;
   sqs: SQSClient;
   slackQueueUrl: string;
+  /** The priority lane's queue; without it, every alert takes the normal lane (as before the lanes). */
+  slackPriorityQueueUrl?: string;
   detections: readonly Detection[];
 }
 
-/** The alert function's destinations, in the order they are tried: the SNS topic, then the Slack queue. */
-const createSinks = (clients: SinkClients): Sink[] => [
+/**
+ * The alert function's (and the digest function's) destinations, in the order they are tried: the SNS topic, then
+ * the Slack queues. Each takes alerts and digests.
+ *
+ * @example
+ * const sinks = createSinks({ sns, topicArn, sqs, slackQueueUrl, slackPriorityQueueUrl, detections });
+ * sinks.map((sink) => sink.name); // ['sns', 'slack-queue']
+ */
+const createSinks = (clients: SinkClients): (Sink & DigestSink)[] => [
   createSnsSink(clients.sns, clients.topicArn, clients.detections),
-  createSlackQueueSink(clients.sqs, clients.slackQueueUrl),
+  createSlackQueueSink(clients.sqs, clients.slackQueueUrl, clients.slackPriorityQueueUrl),
 ];
 
 export { createSinks, createSlackQueueSink, createSnsSink };

@@ -1,6 +1,5 @@
 // Local stand-ins for AWS (fauxqs for SNS and SQS, dynalite for DynamoDB) for `npm start` and the tests.
 // Development dependencies only: the Lambda bundles never import this file.
-import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -14,6 +13,7 @@ import {
 import type { SQSEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
+import { listenOnLoopback } from './http.js';
 
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -25,8 +25,7 @@ const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const startLocalAws = async (name = 'rootwatch-test') => {
   const fauxqs = await startFauxqs({ port: 0, logger: false });
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
-  const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  const { origin: dynamoEndpoint, close: closeDynamo } = await listenOnLoopback(dynamo);
 
   const base = { region: REGION, credentials: CREDENTIALS };
   const sns = new SNSClient({ ...base, endpoint: fauxqs.address });
@@ -45,7 +44,11 @@ const startLocalAws = async (name = 'rootwatch-test') => {
   const subscriber = await queue(`${name}-alerts-subscriber`);
   await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: subscriber.arn }));
   const slackQueue = await queue(`${name}-slack`);
+  const slackPriorityQueue = await queue(`${name}-slack-priority`);
   const slackDlq = await queue(`${name}-slack-dlq`);
+  // The fold timer and its DLQ (resources/alerting.yml: DigestQueue, DigestDeadLetterQueue).
+  const digestQueue = await queue(`${name}-digest`);
+  const digestDlq = await queue(`${name}-digest-dlq`);
 
   const tableName = `${name}-state`;
   await dynamodb.send(
@@ -93,7 +96,13 @@ const startLocalAws = async (name = 'rootwatch-test') => {
     topicArn,
     subscriberQueueUrl: subscriber.url,
     slackQueueUrl: slackQueue.url,
+    slackQueueArn: slackQueue.arn,
+    slackPriorityQueueUrl: slackPriorityQueue.url,
+    slackPriorityQueueArn: slackPriorityQueue.arn,
     slackDlqUrl: slackDlq.url,
+    digestQueueUrl: digestQueue.url,
+    digestQueueArn: digestQueue.arn,
+    digestDlqUrl: digestDlq.url,
     tableName,
     endpoints: { fauxqs: fauxqs.address, dynamodb: dynamoEndpoint },
     drain,
@@ -102,7 +111,7 @@ const startLocalAws = async (name = 'rootwatch-test') => {
       sqs.destroy();
       dynamodb.destroy();
       await fauxqs.stop();
-      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      await closeDynamo();
     },
   };
 };
@@ -110,9 +119,15 @@ const startLocalAws = async (name = 'rootwatch-test') => {
 /**
  * SQS messages as the Lambda event source mapping hands them to a function: the receive count given (the
  * notifier's backoff grows with it), and when each was sent: `sentTimestamp` (epoch ms) when given, else as SQS
- * recorded it (ReceiveMessage with the SentTimestamp system attribute, as `drain` asks), else now.
+ * recorded it (ReceiveMessage with the SentTimestamp system attribute, as `drain` asks), else now. `queueArn` is the
+ * queue they came from (eventSourceARN: the notifier tells its lanes apart by it); default the Slack queue's.
  */
-const sqsEventOf = (messages: Message[], receiveCount = 1, sentTimestamp?: number): SQSEvent => ({
+const sqsEventOf = (
+  messages: Message[],
+  receiveCount = 1,
+  sentTimestamp?: number,
+  queueArn = 'arn:aws:sqs:us-east-1:000000000000:rootwatch-local-slack',
+): SQSEvent => ({
   Records: messages.map((message) => ({
     messageId: message.MessageId ?? '',
     receiptHandle: message.ReceiptHandle ?? '',
@@ -126,7 +141,7 @@ const sqsEventOf = (messages: Message[], receiveCount = 1, sentTimestamp?: numbe
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:rootwatch-local-slack',
+    eventSourceARN: queueArn,
     awsRegion: 'us-east-1',
   })),
 });
@@ -162,7 +177,10 @@ const deployedEnvironment = (
   AWS_ENDPOINT_URL_IAM: 'http://127.0.0.1:9',
   ALERT_TOPIC_ARN: aws.topicArn,
   SLACK_QUEUE_URL: aws.slackQueueUrl,
+  SLACK_PRIORITY_QUEUE_URL: aws.slackPriorityQueueUrl,
   SLACK_DLQ_URL: aws.slackDlqUrl,
+  DIGEST_QUEUE_URL: aws.digestQueueUrl,
+  DIGEST_DLQ_URL: aws.digestDlqUrl,
   STATE_TABLE: aws.tableName,
   SLACK_MIN_INTERVAL_MS: '0',
   ...extra,

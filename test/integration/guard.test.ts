@@ -157,7 +157,7 @@ describe('the packaged guard', () => {
     }
   });
 
-  it("expects the functions' names, roles, reserved concurrency and the Slack queue's event source mapping", () => {
+  it("expects the functions' names, roles, reserved concurrency and the Slack lanes' event source mappings", () => {
     // Prepare
     const expected = expectationOf(document, LOCAL_CONTEXT);
     const names = resourcesOfType('AWS::Lambda::Function')
@@ -167,8 +167,14 @@ describe('the packaged guard', () => {
     // Assess
     expect(expected.functions.map((fn) => fn.name).sort()).toStrictEqual([...names].sort());
     expect(expected.functions.find((fn) => fn.name.endsWith('-notify-slack'))).toMatchObject({
-      reservedConcurrency: 2,
-      eventSources: [{ eventSourceArn: `arn:aws:sqs:us-east-1:000000000000:rootwatch-${STAGE}-slack`, enabled: true }],
+      reservedConcurrency: 4,
+      eventSources: [
+        { eventSourceArn: `arn:aws:sqs:us-east-1:000000000000:rootwatch-${STAGE}-slack-priority`, enabled: true },
+        { eventSourceArn: `arn:aws:sqs:us-east-1:000000000000:rootwatch-${STAGE}-slack`, enabled: true },
+      ],
+    });
+    expect(expected.functions.find((fn) => fn.name.endsWith('-digest'))).toMatchObject({
+      eventSources: [{ eventSourceArn: `arn:aws:sqs:us-east-1:000000000000:rootwatch-${STAGE}-digest`, enabled: true }],
     });
   });
 

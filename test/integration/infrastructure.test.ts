@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlertConfigSchema, loadConfig, NotifierConfigSchema } from '../../functions/io/config.js';
+import { AlertConfigSchema, DigestConfigSchema, loadConfig, NotifierConfigSchema } from '../../functions/io/config.js';
 import { createHealthMetrics } from '../../functions/io/metrics.js';
 import { getAtt, PACKAGE_TIMEOUT_MS, packageService, removeWorkDir, STAGE } from '../helpers/package.js';
 
@@ -58,7 +58,16 @@ interface Statement {
 }
 
 /** The resources whose policies admit only rootwatch's roles: the queues by name (rootwatch-ci-<name>), the topic, the table. */
-type Guarded = 'slack' | 'slack-dlq' | 'alert-dlq' | 'rules-dlq' | 'topic' | 'table';
+type Guarded =
+  | 'slack'
+  | 'slack-priority'
+  | 'slack-dlq'
+  | 'digest'
+  | 'digest-dlq'
+  | 'alert-dlq'
+  | 'rules-dlq'
+  | 'topic'
+  | 'table';
 /** Every way to read, write or remove a queue's messages (the batch forms are authorized as these). */
 const SQS_DATA_ACTIONS = [
   'sqs:SendMessage',
@@ -172,7 +181,11 @@ describe('serverless package with e-mail subscribers', () => {
 
   it('deploys both functions on nodejs22.x or newer, arm64, with their sizes and timeouts', () => {
     // Prepare
-    const expected = { alert: { MemorySize: 512, Timeout: 30 }, 'notify-slack': { MemorySize: 256, Timeout: 60 } };
+    const expected = {
+      alert: { MemorySize: 512, Timeout: 30 },
+      'notify-slack': { MemorySize: 256, Timeout: 60 },
+      digest: { MemorySize: 256, Timeout: 30 },
+    };
 
     // Assess
     for (const [name, settings] of Object.entries(expected)) {
@@ -185,6 +198,7 @@ describe('serverless package with e-mail subscribers', () => {
     }
     expect(fn('alert')[1].Properties.Handler).toBe('functions/alert.handler');
     expect(fn('notify-slack')[1].Properties.Handler).toBe('functions/notify-slack.handler');
+    expect(fn('digest')[1].Properties.Handler).toBe('functions/digest.handler');
   });
 
   it('configures the alert function through its environment', () => {
@@ -195,6 +209,8 @@ describe('serverless package with e-mail subscribers', () => {
     expect((alert.Properties.Environment as { Variables: unknown }).Variables).toMatchObject({
       ALERT_TOPIC_ARN: ref(topicId()),
       SLACK_QUEUE_URL: ref(queue('slack')[0]),
+      SLACK_PRIORITY_QUEUE_URL: ref(queue('slack-priority')[0]),
+      DIGEST_QUEUE_URL: ref(queue('digest')[0]),
       STATE_TABLE: ref(tableId()),
       MIN_SEVERITY: 'info',
       RUNBOOK_BASE_URL: 'https://github.com/rootwatch/rootwatch/blob/main/events/',
@@ -210,6 +226,9 @@ describe('serverless package with e-mail subscribers', () => {
       ALERT_TOPIC_ARN: `arn:aws:sns:us-east-1:111122223333:rootwatch-${STAGE}-alerts`,
       SLACK_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-${STAGE}-slack`,
       SLACK_DLQ_URL: `https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-${STAGE}-slack-dlq`,
+      SLACK_PRIORITY_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-${STAGE}-slack-priority`,
+      DIGEST_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-${STAGE}-digest`,
+      DIGEST_DLQ_URL: `https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-${STAGE}-digest-dlq`,
       STATE_TABLE: `rootwatch-${STAGE}-state`,
     };
     const environmentOf = (name: string): Record<string, unknown> => {
@@ -222,10 +241,17 @@ describe('serverless package with e-mail subscribers', () => {
     // Act
     const alert = loadConfig(AlertConfigSchema, environmentOf('alert'));
     const notifier = loadConfig(NotifierConfigSchema, environmentOf('notify-slack'));
+    const digest = loadConfig(DigestConfigSchema, environmentOf('digest'));
 
     // Assess
     expect(alert).toMatchObject({ MIN_SEVERITY: 'info', ACCOUNT_LOOKUP: 'organizations' });
+    expect(alert.DIGEST_QUEUE_URL).toBe(resolved.DIGEST_QUEUE_URL);
     expect(notifier.SLACK_WEBHOOK_PARAMETER).toBe(`/rootwatch/${STAGE}/slack-webhook-url`);
+    expect(notifier.SLACK_PRIORITY_QUEUE_URL).toBe(resolved.SLACK_PRIORITY_QUEUE_URL);
+    expect(digest).toMatchObject({
+      SLACK_QUEUE_URL: resolved.SLACK_QUEUE_URL,
+      DIGEST_DLQ_URL: resolved.DIGEST_DLQ_URL,
+    });
   });
 
   it('gives the notifier the name of the webhook parameter, never the webhook itself', () => {
@@ -237,6 +263,7 @@ describe('serverless package with e-mail subscribers', () => {
     expect((notifier.Properties.Environment as { Variables: unknown }).Variables).toMatchObject({
       SLACK_WEBHOOK_PARAMETER: `/rootwatch/${STAGE}/slack-webhook-url`,
       SLACK_QUEUE_URL: ref(queue('slack')[0]),
+      SLACK_PRIORITY_QUEUE_URL: ref(queue('slack-priority')[0]),
       SLACK_DLQ_URL: ref(queue('slack-dlq')[0]),
       STATE_TABLE: ref(tableId()),
       DETECTIONS_DIR: 'events',
@@ -261,25 +288,63 @@ describe('serverless package with e-mail subscribers', () => {
     });
   });
 
-  it('posts to Slack from the Slack queue with at most two unthrottled pollers, reporting failures per message', () => {
+  it('posts to Slack from two lanes, each polled on its own by unthrottled pollers, within Slack’s pace', () => {
     // Prepare
     const [notifierId, notifier] = fn('notify-slack');
-    const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping').map(([, mapping]) => mapping.Properties);
+    const isNotifier = (name: unknown) =>
+      isDeepStrictEqual(name, getAtt(notifierId)) || isDeepStrictEqual(name, ref(notifierId));
+    const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping')
+      .map(([, mapping]) => mapping.Properties)
+      .filter((mapping) => isNotifier(mapping.FunctionName));
+    const environment = (notifier.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const concurrency = (mapping: Record<string, unknown>) =>
+      Number((mapping.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency);
+
+    // Assess: the priority lane and the normal one, each a mapping of its own.
+    expect(mappings.map((mapping) => mapping.EventSourceArn)).toStrictEqual([
+      getAtt(queue('slack-priority')[0]),
+      getAtt(queue('slack')[0]),
+    ]);
+    for (const mapping of mappings) {
+      expect(mapping).toMatchObject({
+        BatchSize: 5,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 2 },
+      });
+    }
+    // No more pollers than reserved executions: a throttled batch would wait out the visibility timeout.
+    const pollers = mappings.reduce((sum, mapping) => sum + concurrency(mapping), 0);
+    expect(notifier.Properties.ReservedConcurrentExecutions).toBe(pollers);
+    // Four notifiers at most, each posting every 4.4 s on its lane: within Slack's one message a second.
+    expect(environment.SLACK_MIN_INTERVAL_MS).toBe('4400');
+    expect(pollers / (Number(environment.SLACK_MIN_INTERVAL_MS) / 1000)).toBeLessThanOrEqual(1);
+  });
+
+  it('flushes folds from the digest queue, reporting failures per message, its DLQ behind a backstop', () => {
+    // Prepare
+    const [digestId, digest] = fn('digest');
+    const [, digestQueue] = queue('digest');
+    const [digestDlqId] = queue('digest-dlq');
+    const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping')
+      .map(([, mapping]) => mapping.Properties)
+      .filter((mapping) => [getAtt(digestId), ref(digestId)].some((id) => isDeepStrictEqual(id, mapping.FunctionName)));
 
     // Assess
-    expect(notifier.Properties.ReservedConcurrentExecutions).toBe(2);
-    expect(mappings).toHaveLength(1);
-    expect(mappings[0]).toMatchObject({
-      EventSourceArn: getAtt(queue('slack')[0]),
-      BatchSize: 5,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      // No more pollers than reserved executions: a throttled batch would wait out the visibility timeout.
-      ScalingConfig: { MaximumConcurrency: 2 },
+    expect(mappings).toStrictEqual([
+      expect.objectContaining({
+        EventSourceArn: getAtt(queue('digest')[0]),
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      }),
+    ]);
+    expect(Number(digestQueue.Properties.VisibilityTimeout)).toBeGreaterThanOrEqual(
+      6 * Number(digest.Properties.Timeout),
+    );
+    // The function dead-letters a fold itself at its 10th receive (functions/app/digest.ts); the redrive is a backstop.
+    expect(digestQueue.Properties.RedrivePolicy).toStrictEqual({
+      deadLetterTargetArn: getAtt(digestDlqId),
+      maxReceiveCount: 20,
     });
-    const environment = (notifier.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    // Two notifiers at most, each posting every 2.2 s: within Slack's one message a second.
-    expect(environment.SLACK_MIN_INTERVAL_MS).toBe('2200');
-    expect([getAtt(notifierId), ref(notifierId)]).toContainEqual(mappings[0]?.FunctionName);
   });
 
   it('encrypts the topic with its own rotating key, usable by this stage’s CloudWatch alarms only', () => {
@@ -381,17 +446,23 @@ describe('serverless package with e-mail subscribers', () => {
   describe('resource policies: nobody else touches rootwatch’s resources', () => {
     /** The roles admitted to each resource's data actions, by function (`operator` is the role people use). */
     const admitted: Record<Guarded, string[]> = {
-      slack: ['alert', 'notify-slack', 'guard', 'operator'],
+      slack: ['alert', 'digest', 'notify-slack', 'guard', 'operator'],
+      'slack-priority': ['alert', 'notify-slack', 'operator'],
       'slack-dlq': ['notify-slack', 'operator'],
+      digest: ['alert', 'digest', 'operator'],
+      'digest-dlq': ['digest', 'operator'],
       'alert-dlq': ['alert', 'operator'],
       'rules-dlq': ['operator'],
-      topic: ['alert', 'guard'],
-      table: ['alert', 'notify-slack', 'guard', 'operator'],
+      topic: ['alert', 'digest', 'guard'],
+      table: ['alert', 'digest', 'notify-slack', 'guard', 'operator'],
     };
     /** What each Deny must cover: every way to read, write, delete or move the data. */
     const dataActions: Record<Guarded, string[]> = {
       slack: SQS_DATA_ACTIONS,
+      'slack-priority': SQS_DATA_ACTIONS,
       'slack-dlq': [...SQS_DATA_ACTIONS, 'sqs:StartMessageMoveTask'],
+      digest: SQS_DATA_ACTIONS,
+      'digest-dlq': [...SQS_DATA_ACTIONS, 'sqs:StartMessageMoveTask'],
       'alert-dlq': [...SQS_DATA_ACTIONS, 'sqs:StartMessageMoveTask'],
       'rules-dlq': [...SQS_DATA_ACTIONS, 'sqs:StartMessageMoveTask'],
       topic: ['sns:Publish'],
@@ -525,7 +596,15 @@ describe('serverless package with e-mail subscribers', () => {
           },
         }),
       ]);
-      for (const resource of ['slack', 'slack-dlq', 'alert-dlq', 'table'] as const) {
+      for (const resource of [
+        'slack',
+        'slack-priority',
+        'slack-dlq',
+        'digest',
+        'digest-dlq',
+        'alert-dlq',
+        'table',
+      ] as const) {
         expect(
           policyOf(resource).filter((statement) => statement.Effect === 'Allow'),
           resource,
@@ -555,13 +634,13 @@ describe('serverless package with e-mail subscribers', () => {
   it('keeps the dead-letter queues, the state table and the key when the stack is deleted or replaces them', () => {
     // Prepare
     const retained: [string, Resource][] = [
-      ...['slack-dlq', 'alert-dlq', 'rules-dlq'].map(queue),
+      ...['slack-dlq', 'digest-dlq', 'alert-dlq', 'rules-dlq'].map(queue),
       named('AWS::DynamoDB::Table', 'TableName', `rootwatch-${STAGE}-state`),
       ...resourcesOfType('AWS::KMS::Key'),
     ];
 
     // Assess
-    expect(retained).toHaveLength(5);
+    expect(retained).toHaveLength(6);
     for (const [logicalId, resource] of retained) {
       expect(resource, logicalId).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     }
@@ -637,8 +716,13 @@ describe('serverless package with e-mail subscribers', () => {
     expect(retention).toBe(4 * 24 * hour);
     expect(retention).toBeGreaterThan(longestAge);
     expect(retention).toBeGreaterThan(maxReceiveCount * Number(slack.Properties.VisibilityTimeout));
-    for (const name of ['slack-dlq', 'alert-dlq', 'rules-dlq']) {
+    for (const name of ['slack-dlq', 'digest-dlq', 'alert-dlq', 'rules-dlq']) {
       expect(queue(name)[1].Properties.MessageRetentionPeriod, name).toBe(1209600);
+    }
+    // The priority lane rides out an outage as the Slack queue does, into the same DLQ.
+    const [, priority] = queue('slack-priority');
+    for (const property of ['VisibilityTimeout', 'MessageRetentionPeriod', 'RedrivePolicy']) {
+      expect(priority.Properties[property], property).toStrictEqual(slack.Properties[property]);
     }
   });
 
@@ -657,7 +741,7 @@ describe('serverless package with e-mail subscribers', () => {
     });
   });
 
-  it("alarms on both functions' errors, the alert function's throttles and every DLQ, to the topic", () => {
+  it("alarms on the functions' errors, the alert function's throttles and every DLQ, to the topic", () => {
     // Prepare
     const alarms = resourcesOfType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     const watching = (namespace: string, metric: string, dimension: unknown) =>
@@ -668,9 +752,9 @@ describe('serverless package with e-mail subscribers', () => {
           (alarm.Dimensions as { Value: unknown }[]).some((d) => isDeepStrictEqual(d.Value, dimension)),
       );
     const expected = [
-      ...['alert', 'notify-slack'].map((name) => watching('AWS/Lambda', 'Errors', ref(fn(name)[0]))),
+      ...['alert', 'notify-slack', 'digest'].map((name) => watching('AWS/Lambda', 'Errors', ref(fn(name)[0]))),
       watching('AWS/Lambda', 'Throttles', ref(fn('alert')[0])),
-      ...['rules-dlq', 'alert-dlq', 'slack-dlq'].map((name) =>
+      ...['rules-dlq', 'alert-dlq', 'slack-dlq', 'digest-dlq'].map((name) =>
         watching('AWS/SQS', 'ApproximateNumberOfMessagesVisible', getAtt(queue(name)[0], 'QueueName')),
       ),
     ];
@@ -686,8 +770,8 @@ describe('serverless package with e-mail subscribers', () => {
         OKActions: [ref(topicId()), ref('AlarmTopic')],
       });
     }
-    for (const found of expected.slice(0, 3)) expect(found[0]).toMatchObject({ Statistic: 'Sum', Period: 60 });
-    for (const found of expected.slice(3)) expect(found[0]).toMatchObject({ Statistic: 'Maximum' });
+    for (const found of expected.slice(0, 4)) expect(found[0]).toMatchObject({ Statistic: 'Sum', Period: 60 });
+    for (const found of expected.slice(4)) expect(found[0]).toMatchObject({ Statistic: 'Maximum' });
   });
 
   it('names every action in every role explicitly, and scopes every resource but the unscopable reads', () => {
@@ -696,7 +780,13 @@ describe('serverless package with e-mail subscribers', () => {
 
     // Assess
     expect(roles.map(([roleId]) => roleId).sort()).toStrictEqual(
-      [roleOf('alert')[0], roleOf('notify-slack')[0], roleOf('guard')[0], 'HeartbeatScheduleRole'].sort(),
+      [
+        roleOf('alert')[0],
+        roleOf('notify-slack')[0],
+        roleOf('digest')[0],
+        roleOf('guard')[0],
+        'HeartbeatScheduleRole',
+      ].sort(),
     );
     for (const [roleId, role] of roles) {
       for (const statement of statementsOf(role)) {
@@ -728,7 +818,12 @@ describe('serverless package with e-mail subscribers', () => {
     expect(grants(role, 'sns:Publish')).toStrictEqual([ref(topicId())]);
     expect(grants(role, 'kms:GenerateDataKey')).toStrictEqual([getAtt(keyId)]);
     expect(grants(role, 'kms:Decrypt')).toStrictEqual([getAtt(keyId)]);
-    expect(grants(role, 'sqs:SendMessage')).toStrictEqual([getAtt(queue('slack')[0]), getAtt(queue('alert-dlq')[0])]);
+    expect(grants(role, 'sqs:SendMessage')).toStrictEqual([
+      getAtt(queue('slack')[0]),
+      getAtt(queue('slack-priority')[0]),
+      getAtt(queue('digest')[0]),
+      getAtt(queue('alert-dlq')[0]),
+    ]);
     for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']) {
       expect(grants(role, action), action).toStrictEqual([getAtt(tableId())]);
     }
@@ -749,7 +844,10 @@ describe('serverless package with e-mail subscribers', () => {
       'sqs:GetQueueAttributes',
       'sqs:ChangeMessageVisibility',
     ]) {
-      expect(grants(role, action), action).toStrictEqual([getAtt(queue('slack')[0])]);
+      expect(grants(role, action), action).toStrictEqual([
+        getAtt(queue('slack-priority')[0]),
+        getAtt(queue('slack')[0]),
+      ]);
     }
     expect(grants(role, 'sqs:SendMessage')).toStrictEqual([getAtt(queue('slack-dlq')[0])]);
     expect(grants(role, 'dynamodb:GetItem')).toStrictEqual([getAtt(tableId())]);
@@ -769,9 +867,28 @@ describe('serverless package with e-mail subscribers', () => {
     expect(grants(role, 'sns:Publish')).toStrictEqual([]);
   });
 
+  it('grants the digest function its queue, its DLQ, the topic, the normal Slack lane and the table only', () => {
+    // Prepare
+    const [, role] = roleOf('digest');
+    const keyId = resourcesOfType('AWS::KMS::Key')[0]?.[0] as string;
+
+    // Assess
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) {
+      expect(grants(role, action), action).toStrictEqual([getAtt(queue('digest')[0])]);
+    }
+    expect(grants(role, 'sqs:SendMessage')).toStrictEqual([getAtt(queue('digest-dlq')[0]), getAtt(queue('slack')[0])]);
+    expect(grants(role, 'sns:Publish')).toStrictEqual([ref(topicId())]);
+    expect(grants(role, 'kms:GenerateDataKey')).toStrictEqual([getAtt(keyId)]);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) {
+      expect(grants(role, action), action).toStrictEqual([getAtt(tableId())]);
+    }
+    expect(grants(role, 'dynamodb:PutItem')).toStrictEqual([]);
+    expect(grants(role, 'organizations:DescribeAccount')).toStrictEqual([]);
+  });
+
   it('keeps the functions\u2019 logs for a year', () => {
     // Assess
-    for (const name of ['alert', 'notify-slack']) {
+    for (const name of ['alert', 'notify-slack', 'digest']) {
       const [, group] = named('AWS::Logs::LogGroup', 'LogGroupName', `/aws/lambda/rootwatch-${STAGE}-${name}`);
       expect(group.Properties.RetentionInDays, name).toBe(365);
     }
@@ -946,7 +1063,7 @@ describe('serverless package with e-mail subscribers', () => {
     expect(values).toContainEqual(ref(topicId()));
     expect(values).toContainEqual(ref('AlarmTopic'));
     expect(values).toContainEqual(ref(tableId()));
-    for (const name of ['slack', 'slack-dlq', 'alert-dlq', 'rules-dlq']) {
+    for (const name of ['slack', 'slack-priority', 'slack-dlq', 'digest', 'digest-dlq', 'alert-dlq', 'rules-dlq']) {
       expect(values, name).toContainEqual(ref(queue(name)[0]));
     }
   });

@@ -452,7 +452,7 @@ describe('serverless package', () => {
     expect(JSON.stringify(template)).not.toMatch(/\$\{[a-z][A-Za-z]*[:(]/);
   });
 
-  it.each(['alert', 'notify-slack'])(
+  it.each(['alert', 'notify-slack', 'digest'])(
     'ships the catalog and the bundled handler in the %s zip, without the samples',
     async (name) => {
       // Prepare
@@ -502,34 +502,37 @@ describe('serverless package', () => {
     expect([...notifierZip.keys()].filter((name) => name.startsWith('node_modules/'))).toStrictEqual([]);
   });
 
-  it.each(['alert', 'notify-slack'])('loads the unzipped %s bundle in Node, finding its node_modules', async (name) => {
-    // Prepare
-    const [, fn] = lambdaFunction(name);
-    const taskRoot = join(workDir, 'unzipped', name);
-    for (const [entry, content] of zipOf(name)) {
-      await mkdir(dirname(join(taskRoot, entry)), { recursive: true });
-      await writeFile(join(taskRoot, entry), content);
-    }
-    const handlerBase = String(fn.Properties.Handler).replace(/\.[^.]+$/, '');
-    const packages = ['@ip-location-db/geo-whois-asn-country-mmdb', '@ip-location-db/asn'];
+  it.each(['alert', 'notify-slack', 'digest'])(
+    'loads the unzipped %s bundle in Node, finding its node_modules',
+    async (name) => {
+      // Prepare
+      const [, fn] = lambdaFunction(name);
+      const taskRoot = join(workDir, 'unzipped', name);
+      for (const [entry, content] of zipOf(name)) {
+        await mkdir(dirname(join(taskRoot, entry)), { recursive: true });
+        await writeFile(join(taskRoot, entry), content);
+      }
+      const handlerBase = String(fn.Properties.Handler).replace(/\.[^.]+$/, '');
+      const packages = ['@ip-location-db/geo-whois-asn-country-mmdb', '@ip-location-db/asn'];
 
-    // Act
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--input-type=module', '-e', LOAD_BUNDLE, join(taskRoot, `${handlerBase}.mjs`), ...packages],
-      { cwd: taskRoot, env: packagingEnv(), timeout: 30_000 },
-    );
-    const { handler, resolved } = JSON.parse(stdout.trim().split('\n').pop() as string) as {
-      handler: string;
-      resolved: (string | null)[];
-    };
+      // Act
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--input-type=module', '-e', LOAD_BUNDLE, join(taskRoot, `${handlerBase}.mjs`), ...packages],
+        { cwd: taskRoot, env: packagingEnv(), timeout: 30_000 },
+      );
+      const { handler, resolved } = JSON.parse(stdout.trim().split('\n').pop() as string) as {
+        handler: string;
+        resolved: (string | null)[];
+      };
 
-    // Assess
-    expect(handler).toBe('function');
-    if (name === 'alert') {
-      for (const path of resolved) expect(path?.startsWith(join(taskRoot, 'node_modules')), String(path)).toBe(true);
-    }
-  });
+      // Assess
+      expect(handler).toBe('function');
+      if (name === 'alert') {
+        for (const path of resolved) expect(path?.startsWith(join(taskRoot, 'node_modules')), String(path)).toBe(true);
+      }
+    },
+  );
 
   it("puts the stack's own KMS key into alerter-tampering's rule, and its ARN into the alert function", () => {
     // Prepare

@@ -93,3 +93,58 @@ describe('createSlackNotifier', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }, { itemIdentifier: 'm1' }]);
   });
 });
+
+describe('createSlackNotifier with digests', () => {
+  const record = (body: string, messageId = 'd0') =>
+    ({
+      messageId,
+      receiptHandle: `r-${messageId}`,
+      body,
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()) },
+    }) as unknown as SQSRecord;
+
+  it('dead-letters a message that claims to be a digest and is not one, naming what is wrong', async () => {
+    // Prepare
+    const dead: string[] = [];
+    const { notifier } = notifierFailingWith(new Error('no post expected'), {
+      deadLetter: async (_record: SQSRecord, reason: string) => void dead.push(reason),
+    });
+
+    // Act
+    const result = await notifier({ Records: [record('{"schema":"rootwatch.digest/v1","digestID":"x"}')] });
+
+    // Assess
+    expect(result.batchItemFailures).toEqual([]);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatch(/^not a rootwatch digest document: digestID: /);
+  });
+
+  it('routes each record to the notifier of its queue, the rest to the fallback', async () => {
+    // Prepare
+    const { createLaneNotifier } = await import('../../functions/app/slack-notifier.js');
+    const seen: Record<string, string[]> = { priority: [], normal: [] };
+    const lane = (name: string) => async (event: SQSEvent) => {
+      seen[name]?.push(...event.Records.map((r) => r.messageId));
+      return { batchItemFailures: event.Records.slice(0, 1).map((r) => ({ itemIdentifier: r.messageId })) };
+    };
+    const at = (queue: string, messageId: string) =>
+      ({ ...record('{}', messageId), eventSourceARN: `arn:aws:sqs:us-east-1:111122223333:${queue}` }) as SQSRecord;
+    const notify = createLaneNotifier(
+      [{ queueName: 'rootwatch-prod-slack-priority', notify: lane('priority') }],
+      lane('normal'),
+    );
+
+    // Act
+    const result = await notify({
+      Records: [
+        at('rootwatch-prod-slack', 'n1'),
+        at('rootwatch-prod-slack-priority', 'p1'),
+        at('rootwatch-prod-slack', 'n2'),
+      ],
+    });
+
+    // Assess
+    expect(seen).toEqual({ priority: ['p1'], normal: ['n1', 'n2'] });
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'n1' }, { itemIdentifier: 'p1' }]);
+  });
+});
