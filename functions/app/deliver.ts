@@ -53,6 +53,11 @@ const deliverEach = async <S extends { name: string }>(
  * failed, throws DeliveryError after all have been tried, so Lambda retries only what is missing.
  *
  * @example
+ * import type { Alert } from '../core/alert-document.js';
+ * import type { Sink } from './ports.js';
+ *
+ * declare const alert: Alert;
+ * declare const sinks: Sink[]; // io/sinks.ts: 'sns', then 'slack-queue'
  * const sent = await deliver(alert, sinks, { delivered: new Set(['sns']), markDelivered: async () => {} });
  * sent; // ['slack-queue']: SNS had it already
  */
@@ -64,6 +69,11 @@ const deliver = async (alert: Alert, sinks: readonly Sink[], record: DeliveryRec
  * all at once, each success recorded as it lands, DeliveryError after all were tried when any failed.
  *
  * @example
+ * import type { Digest } from '../core/digest-document.js';
+ * import type { DigestSink } from './ports.js';
+ *
+ * declare const digest: Digest;
+ * declare const sinks: DigestSink[]; // io/sinks.ts: 'sns', then 'slack-queue'
  * const sent = await deliverDigest(digest, sinks, { delivered: new Set(), markDelivered: async () => {} });
  * sent; // ['sns', 'slack-queue']
  */

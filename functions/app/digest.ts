@@ -44,9 +44,17 @@ interface FoldFlusherOptions {
  * events wait safely in the fold, and a retry is better than a duplicate digest.
  *
  * @example
+ * import type { AlertState, DigestSink, SessionState } from './ports.js';
+ *
+ * declare const sessions: SessionState; // io/dynamo-sessions.ts; fold 1 of this session holds 41 events
+ * declare const state: AlertState; // io/dynamo-state.ts
+ * declare const sinks: DigestSink[]; // io/sinks.ts: 'sns', then 'slack-queue'
  * const flushFold = createFoldFlusher({ sessions, state, sinks });
  * await flushFold('111122223333#key#ASIAIOSFODNN7EXAMPLE#1', 'request-1');
- * // { status: 'flushed', foldId: '…#1', digestID: 'digest-…', count: 998, sinks: ['sns', 'slack-queue'] }
+ * // { status: 'flushed', foldId: '111122223333#key#ASIAIOSFODNN7EXAMPLE#1', digestID: 'digest-9d538c4b62b071a8',
+ * //   count: 41, sinks: ['sns', 'slack-queue'] }
+ * await flushFold('111122223333#key#ASIAIOSFODNN7EXAMPLE#1', 'request-2');
+ * // { status: 'done', foldId: '111122223333#key#ASIAIOSFODNN7EXAMPLE#1' }: flushed already
  */
 const createFoldFlusher = (options: FoldFlusherOptions) => {
   const now = options.now ?? Date.now;
@@ -127,8 +135,16 @@ interface DigestQueuePorts {
  *   reason (if that fails too, it stays queued, and the queue's own redrive policy is the backstop).
  *
  * @example
+ * import { SQSClient } from '@aws-sdk/client-sqs';
+ * import type { Context, SQSEvent } from 'aws-lambda';
+ * import { createDigestDeadLetters } from '../io/fold-timer.js';
+ *
+ * declare const flushFold: ReturnType<typeof createFoldFlusher>;
+ * declare const event: SQSEvent; // fold timer messages: {"foldId": "111122223333#key#ASIAIOSFODNN7EXAMPLE#1"}
+ * declare const context: Context;
+ * const deadLetter = createDigestDeadLetters(new SQSClient({}), 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-digest-dlq');
  * const consume = createDigestQueueConsumer({ flushFold, deadLetter });
- * const response = await consume(sqsEvent, 'request-1'); // { batchItemFailures: [] }
+ * await consume(event, context.awsRequestId); // { batchItemFailures: [] }: every fold flushed, or flushed already
  */
 const createDigestQueueConsumer = (ports: DigestQueuePorts) => {
   const maxReceives = ports.maxReceives ?? DEFAULT_MAX_RECEIVES;

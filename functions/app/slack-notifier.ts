@@ -286,8 +286,20 @@ const queueNameOf = (record: SQSRecord): string => record.eventSourceARN?.split(
  * union of the lanes' partial batch responses.
  *
  * @example
+ * import { SQSClient } from '@aws-sdk/client-sqs';
+ * import type { Context, SQSEvent } from 'aws-lambda';
+ * import { createPostponer } from '../io/slack-queue.js';
+ *
+ * declare const ports: Omit<SlackNotifierPorts, 'postpone'>;
+ * declare const event: SQSEvent; // records of both queues
+ * declare const context: Context;
+ * const sqs = new SQSClient({});
+ * const queue = 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-slack';
+ * const priorityQueue = 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-slack-priority';
+ * const normal = createSlackNotifier({ ...ports, postpone: createPostponer(sqs, queue) });
+ * const priority = createSlackNotifier({ ...ports, postpone: createPostponer(sqs, priorityQueue) });
  * const notify = createLaneNotifier([{ queueName: 'rootwatch-prod-slack-priority', notify: priority }], normal);
- * await notify(event, context); // { batchItemFailures: [...] }
+ * await notify(event, context); // { batchItemFailures: [] } when every message was posted (or dead-lettered)
  */
 const createLaneNotifier =
   (lanes: readonly { queueName: string; notify: SlackNotifier }[], fallback: SlackNotifier) =>

@@ -104,9 +104,16 @@ const matchDetections = (event: unknown, detections: readonly Detection[]): Dete
  * follows modifiers (default: nothing came before), whose reason gets the count in place of `{count}`.
  *
  * @example
- * // a root sign-in with MFA, after 4 failed ones in the 15 minutes before it
- * scoreMatches(event, [signIn], undefined, (id) => (id === 'root-console-sign-in-failure' ? 4 : 0));
- * // [{ detection: signIn, severity: 'critical', reason: 'after 4 failed root sign-in(s) within 15 minutes, from any source' }]
+ * import { loadDetections } from '../io/detections.js';
+ * import type { CloudTrailEvent } from './event.js';
+ *
+ * declare const event: CloudTrailEvent; // a root sign-in with MFA (events/samples/root-console-sign-in-mfa-upper-case.json)
+ * const detections = loadDetections();
+ * const signIn = detections.filter((detection) => detection.id === 'root-console-sign-in');
+ * scoreMatches(event, signIn); // [{ detection: signIn[0], severity: 'high', reason: 'signed in with MFA' }]
+ * // after 4 failed root sign-ins in the 15 minutes before it:
+ * scoreMatches(event, signIn, undefined, (id) => (id === 'root-console-sign-in-failure' ? 4 : 0));
+ * // [{ detection: signIn[0], severity: 'critical', reason: 'after 4 failed root sign-in(s) within 15 minutes, from any source' }]
  */
 const scoreMatches = (
   event: unknown,
@@ -137,6 +144,8 @@ const needsCount = (detection: Detection): boolean => detection.modifiers.some((
  * the follower can count them (AlertState.countRecent records, countWindow reads).
  *
  * @example
+ * import { loadDetections } from '../io/detections.js';
+ *
  * followedDetections(loadDetections()); // Map { 'root-console-sign-in-failure' => 900000 }
  */
 const followedDetections = (detections: readonly Detection[]): ReadonlyMap<string, number> => {

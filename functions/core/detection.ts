@@ -444,7 +444,13 @@ const parseDetection = (text: string, fileName: string, parameters: DetectionPar
  *
  * @throws DetectionFileError naming the first detection file (`<id>.yml`) and modifier that follows an unknown id.
  * @example
- * checkFollowedDetections(loadDetections()); // throws on `follows: { detection: root-console-sign-in-failur, … }`
+ * import { loadDetections } from '../io/detections.js';
+ *
+ * const catalog = loadDetections(); // which has checked it already
+ * checkFollowedDetections(catalog); // returns: every follows modifier names a detection of the catalog
+ * checkFollowedDetections(catalog.filter((detection) => detection.id !== 'root-console-sign-in-failure'));
+ * // throws DetectionFileError: root-console-sign-in.yml: severityModifiers[0].follows.detection: no detection
+ * // "root-console-sign-in-failure" in the catalog
  */
 const checkFollowedDetections = (catalog: readonly Detection[]): void => {
   const ids = new Set(catalog.map((detection) => detection.id));

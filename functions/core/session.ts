@@ -143,8 +143,12 @@ const sourceToken = (sourceIPAddress: string | null | undefined): string => {
  * writes freely reaches the key.
  *
  * @example
- * sessionKeyOf(event); // "111122223333#key#ASIAIOSFODNN7EXAMPLE"
- * sessionKeyOf(signIn); // "111122223333#src#203.0.113.11#~4cd833067e84d1f9" (Firefox 62 on macOS)
+ * import type { CloudTrailEvent } from './event.js';
+ *
+ * declare const call: CloudTrailEvent; // a root call with the temporary access key ASIAIOSFODNN7EXAMPLE
+ * declare const signIn: CloudTrailEvent; // events/samples/root-console-sign-in-no-mfa.json: no key; Firefox 62 on macOS
+ * sessionKeyOf(call); // "111122223333#key#ASIAIOSFODNN7EXAMPLE"
+ * sessionKeyOf(signIn); // "111122223333#src#203.0.113.11#~4cd833067e84d1f9"
  */
 const sessionKeyOf = (event: CloudTrailEvent): string => {
   const account = safeToken(event.account, ACCOUNT_ID);
@@ -245,7 +249,12 @@ const optionalText = <K extends string>(key: K, value: string | undefined, max: 
  * DynamoDB item; the eventID is kept whole, since it is the entry's identity.
  *
  * @example
- * sessionEntryOf(alert); // { eventID: '…', eventName: 'ListBuckets', eventTime: '…', detections: ['root-api-call'], severity: 'high', sourceIp: '203.0.113.7', client: 'aws-cli 2.27.0' }
+ * import type { Alert } from './alert-document.js';
+ *
+ * declare const alert: Alert; // root's ListBuckets at 2024-05-01T10:00:00Z, from aws-cli/2.27.0 at 203.0.113.7
+ * sessionEntryOf(alert);
+ * // { eventID: '3e9fbd8a-…', eventName: 'ListBuckets', eventTime: '2024-05-01T10:00:00Z', detections: ['root-api-call'],
+ * //   severity: 'high', sourceIp: '203.0.113.7', client: 'aws-cli 2.27.0' }
  */
 const sessionEntryOf = (alert: Alert): SessionEntry => ({
   eventID: alert.eventID,
@@ -262,7 +271,12 @@ const sessionEntryOf = (alert: Alert): SessionEntry => ({
  * (with the names enrichment found), who (type, ARN, credential kind) and the region.
  *
  * @example
- * sessionSeedOf(alert); // { account: { id: '111122223333', name: 'prod-payments' }, actor: { type: 'Root', arn: 'arn:aws:iam::111122223333:root', credential: 'console' }, region: 'us-east-1' }
+ * import type { Alert } from './alert-document.js';
+ *
+ * declare const alert: Alert; // root's ListBuckets with a temporary key, in account prod-payments, us-east-1
+ * sessionSeedOf(alert);
+ * // { account: { id: '111122223333', name: 'prod-payments' },
+ * //   actor: { type: 'Root', arn: 'arn:aws:iam::111122223333:root', credential: 'session' }, region: 'us-east-1' }
  */
 const sessionSeedOf = (alert: Alert): SessionSeed => ({
   account: {

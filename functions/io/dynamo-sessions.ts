@@ -144,9 +144,16 @@ class SessionContentionError extends AlerterError {
  *
  * @example
  * import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+ * import type { Alert } from '../core/alert-document.js';
+ * import type { CloudTrailEvent } from '../core/event.js';
+ * import { sessionEntryOf, sessionKeyOf, sessionSeedOf } from '../core/session.js';
  *
+ * declare const event: CloudTrailEvent;
+ * declare const alert: Alert; // the event's alert document
  * const sessions = createDynamoSessions(new DynamoDBClient({}), 'rootwatch-prod-state');
- * await sessions.observe(key, entry, seed, Date.now()); // { kind: 'first' } for a session's first event
+ * await sessions.observe(sessionKeyOf(event), sessionEntryOf(alert), sessionSeedOf(alert), Date.now());
+ * // { kind: 'first' } for the session's first event; for a later one of no higher severity and no new detection:
+ * // { kind: 'fold', foldId: '111122223333#key#ASIAIOSFODNN7EXAMPLE#1', opened: true, full: false }
  */
 const createDynamoSessions = (client: DynamoDBClient, tableName: string): SessionState => {
   const readSession = async (key: string): Promise<StoredSession | undefined> => {

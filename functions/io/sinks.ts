@@ -13,11 +13,9 @@ type SlackLane = 'priority' | 'normal';
 /**
  * Which Slack lane an alert takes: the priority lane for a root session's first alert, an escalation, and any
  * critical alert; the normal lane for the rest (an alert of no session: the state was unavailable, or sessions are
- * off). Digests always take the normal lane: they never jump ahead of a first alert or an escalation.
- *
- * @example
- * slackLaneOf({ ...alert, severity: 'high', session: { key, first: true } }); // 'priority'
- * slackLaneOf({ ...alert, severity: 'high' }); // 'normal'
+ * off). Digests always take the normal lane: they never jump ahead of a first alert or an escalation. So a high
+ * alert with `session: { key, first: true }` takes 'priority', and the same alert without `session` 'normal'.
+ * (Not exported: createSlackQueueSink is how it is used.)
  */
 const slackLaneOf = (alert: Alert): SlackLane =>
   alert.severity === 'critical' || alert.session?.first === true || alert.session?.escalation !== undefined
@@ -91,7 +89,18 @@ interface SinkClients {
  * the Slack queues. Each takes alerts and digests.
  *
  * @example
- * const sinks = createSinks({ sns, topicArn, sqs, slackQueueUrl, slackPriorityQueueUrl, detections });
+ * import { SNSClient } from '@aws-sdk/client-sns';
+ * import { SQSClient } from '@aws-sdk/client-sqs';
+ * import { loadDetections } from './detections.js';
+ *
+ * const sinks = createSinks({
+ *   sns: new SNSClient({}),
+ *   topicArn: 'arn:aws:sns:us-east-1:111122223333:rootwatch-prod-alerts',
+ *   sqs: new SQSClient({}),
+ *   slackQueueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-slack',
+ *   slackPriorityQueueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-slack-priority',
+ *   detections: loadDetections(),
+ * });
  * sinks.map((sink) => sink.name); // ['sns', 'slack-queue']
  */
 const createSinks = (clients: SinkClients): (Sink & DigestSink)[] => [

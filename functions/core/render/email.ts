@@ -29,7 +29,9 @@ const emailValue = (value: string): string => `"${fitValue(value, MAX_VALUE, { e
  * A fact's segment in plain text: our words cleaned to one line, a value quoted (emailValue), emphasis as plain words.
  *
  * @example
- * emailSegment(['IP ']); // "IP "
+ * emailSegment('IP '); // 'IP '
+ * emailSegment({ value: '203.0.113.7' }); // '"203.0.113.7"'
+ * emailSegment({ strong: 'critical' }); // 'critical'
  */
 const emailSegment = (segment: Segment): string => {
   if (typeof segment === 'string') return cleanLine(segment);
@@ -51,7 +53,8 @@ const emailLine = (fact: Fact): string =>
  * whitespace runs a single space. SNS rejects anything else in a subject.
  *
  * @example
- * toAscii('Café\nПривет'); // "Cafe ?"
+ * // toAscii is not exported; subjectWithAccount shows it at work:
+ * subjectWithAccount('[HIGH] ', { id: '111122223333', name: 'Café\nПривет' }); // "[HIGH] Cafe ? (111122223333)"
  */
 const toAscii = (value: string): string =>
   value

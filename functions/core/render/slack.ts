@@ -177,7 +177,10 @@ const fitLines = (
  * "• *Title* `id`" for a detection id, the catalog's title when it knows the id, plus `suffix` (our own mrkdwn).
  *
  * @example
+ * import { loadDetections } from '../../io/detections.js';
+ *
  * detectionLine(loadDetections(), 'root-api-call', ' × 3'); // "• *Root user API call* `root-api-call` × 3"
+ * detectionLine(loadDetections(), 'retired-detection'); // "• `retired-detection`": not in the catalog
  */
 const detectionLine = (detections: readonly Detection[], id: string, suffix = ''): string => {
   const title = detectionById(detections, id)?.title;

@@ -106,7 +106,20 @@ const snsMessageOf = (document: unknown, emailBody: string): string => {
  *
  * @throws AlertTooLargeError naming `id` when even the last fallback does not fit.
  * @example
- * renderSnsDocument({ document: digest, email, attributes, id: digest.digestID, fallbacks: [] }).MessageStructure; // "json"
+ * import { loadDetections } from '../../io/detections.js';
+ * import type { Digest } from '../digest-document.js';
+ * import { renderDigestEmail } from './digest.js';
+ *
+ * declare const digest: Digest;
+ * const message = renderSnsDocument({
+ *   document: digest,
+ *   email: renderDigestEmail(digest, loadDetections()),
+ *   attributes: attributesOf({ ...digest, detections: Object.keys(digest.detections) }),
+ *   id: digest.digestID,
+ *   fallbacks: [], // none: a message of 256 KB or more throws AlertTooLargeError naming the digestID
+ * });
+ * message.MessageStructure; // "json"
+ * Object.keys(JSON.parse(message.Message)); // ['default', 'email', 'email-json', 'sqs', 'https', 'lambda']
  */
 const renderSnsDocument = (input: {
   document: unknown;
