@@ -129,6 +129,8 @@ const createProductionGuard = (env: Record<string, string | undefined>, function
       topicArn: config.ALERT_TOPIC_ARN,
       sqs,
       slackQueueUrl: config.SLACK_QUEUE_URL,
+      // A critical finding takes the priority lane, never waiting behind digests.
+      ...(config.SLACK_PRIORITY_QUEUE_URL ? { slackPriorityQueueUrl: config.SLACK_PRIORITY_QUEUE_URL } : {}),
       detections,
     }),
   });

@@ -239,6 +239,8 @@ const DigestConfigSchema = z.object({
 const GuardConfigSchema = z.object({
   ALERT_TOPIC_ARN: AlertConfigSchema.shape.ALERT_TOPIC_ARN,
   SLACK_QUEUE_URL: z.url({ protocol: /^https?$/ }),
+  /** The priority Slack lane, which the guard's critical findings take. Unset: the normal lane. */
+  SLACK_PRIORITY_QUEUE_URL: QueueUrlSchema.optional(),
   STATE_TABLE: StateTableSchema,
   /** The expected-state document (resources/guard.cjs writes it at packaging), relative to the task root. */
   EXPECTED_STATE_FILE: z.string().min(1),

@@ -212,7 +212,8 @@ describe('the packaged guard', () => {
       'sns:Publish': ref('AlertTopic'),
       'kms:GenerateDataKey': getAtt('AlertTopicKey'),
       'kms:Decrypt': getAtt('AlertTopicKey'),
-      'sqs:SendMessage': getAtt('SlackQueue'),
+      // Both Slack lanes: a critical finding takes the priority lane.
+      'sqs:SendMessage': [getAtt('SlackQueue'), getAtt('SlackPriorityQueue')],
       'dynamodb:UpdateItem': getAtt('StateTable'),
       // When each forwarder's heartbeat was last seen.
       'dynamodb:GetItem': getAtt('StateTable'),

@@ -447,7 +447,7 @@ describe('serverless package with e-mail subscribers', () => {
     /** The roles admitted to each resource's data actions, by function (`operator` is the role people use). */
     const admitted: Record<Guarded, string[]> = {
       slack: ['alert', 'digest', 'notify-slack', 'guard', 'operator'],
-      'slack-priority': ['alert', 'notify-slack', 'operator'],
+      'slack-priority': ['alert', 'guard', 'notify-slack', 'operator'],
       'slack-dlq': ['notify-slack', 'operator'],
       digest: ['alert', 'digest', 'operator'],
       'digest-dlq': ['digest', 'operator'],
