@@ -4,6 +4,7 @@ import { hubBusArnStage, parseStage, requiredStage, STAGE_OPTIONS, splitParam } 
 import { formatSummary, replay } from './commands/replay.js';
 import { alertJsonSchema } from './core/alert-document.js';
 import { digestJsonSchema } from './core/digest-document.js';
+import { FOLD_MAX_EVENTS, FOLD_WINDOW_MS } from './core/session.js';
 import { SEVERITIES, type Severity } from './core/severity.js';
 import { AlerterError, isUsageError, toError, UsageError } from './errors.js';
 import { readAccountNamesFile } from './io/accounts.js';
@@ -15,15 +16,19 @@ import {
   readDetectionParameterFile,
 } from './io/config.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
-import { FORMATS, type Format } from './io/stdout-sink.js';
+import { FORMATS, type Format, SESSION_FORMATS } from './io/stdout-sink.js';
 
 const BASE_USAGE = `Usage:
-  rootwatch replay [--format table|ndjson|json|slack|email] [--min-severity S]
+  rootwatch replay [--format table|ndjson|json|slack|email] [--min-severity S] [--no-fold | --sessions]
                    [--config FILE] [--param NAME=VALUE]... PATH...
       PATH: a CloudTrail log file (.json, .json.gz), a directory of them, a JSON or NDJSON file of
       CloudTrail records or EventBridge events, aws cloudtrail lookup-events output, CloudWatch Logs
       output (filter-log-events, get-log-events, a subscription payload), or - for stdin (files one
       after another too: cat *.json.gz | rootwatch replay -).
+      Root sessions are folded as the deployed alerter folds them, with each event arriving at its
+      event time: a session's first alert and its escalations print as alerts, the rest of it as
+      digests (a fold closes ${FOLD_WINDOW_MS / 60_000} minutes after its first event, at ${FOLD_MAX_EVENTS} events,
+      or at the end of the input).
   rootwatch schema [--digest]
       Prints the JSON Schema of the alert document (rootwatch.alert/v1), or with --digest of the digest
       document (rootwatch.digest/v1), for SIEM subscribers.
@@ -47,10 +52,15 @@ const BASE_USAGE = `Usage:
 COMMANDS_OF_THEIR_OWN
 
 Options:
-  --format         table (default), ndjson (one alert document a line), json (an array),
-                   slack (each alert's Slack payload, one JSON object a line),
-                   email (each e-mail: Subject: …, a blank line, the body, then ---)
+  --format         table (default), ndjson (one alert or digest document a line: see "schema"),
+                   json (an array), slack (each alert's or digest's Slack payload, one JSON object a
+                   line), email (each e-mail: Subject: …, a blank line, the body, then ---)
   --min-severity   ${SEVERITIES.join(' | ')} (default info: every alert)
+  --no-fold        every alerting event as an alert of its own, no digests: for a responder who
+                   wants each event of a burst (the deployed alerter folds them)
+  --sessions       one line (table) or JSON object (ndjson, json) per root session instead: account,
+                   actor, credential, first and last event time, highest severity, detections, and
+                   the top 5 event names and sources with counts
   --detections     folder of detection files (default: the bundled events/)
   --account-names  JSON file of account id to name, as the accountNames parameter:
                    {"111122223333": "prod-payments"}
@@ -179,6 +189,8 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
       'account-names': { type: 'string' },
       config: { type: 'string' },
       param: { type: 'string', multiple: true },
+      'no-fold': { type: 'boolean' },
+      sessions: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -187,6 +199,11 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
     return 0;
   }
   const format: Format = oneOf(values.format, FORMATS, '--format', 'table');
+  const sessions = values.sessions === true;
+  if (sessions && values['no-fold']) {
+    throw new UsageError('--sessions lists the sessions that folding finds: it does not go with --no-fold');
+  }
+  if (sessions) oneOf(format, SESSION_FORMATS, '--format with --sessions', 'table');
   const minSeverity: Severity = oneOf(values['min-severity'], SEVERITIES, '--min-severity', 'info');
   const dir = values.detections ?? DEFAULT_DETECTIONS_DIR;
   const paths = positionals;
@@ -201,6 +218,8 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
     detections,
     runbookBaseUrl: runbookBaseUrlOf(io.env),
     accountNames,
+    fold: values['no-fold'] !== true,
+    sessions,
     stdout: io.stdout,
     stderr: io.stderr,
     ...(io.stdin ? { stdin: io.stdin } : {}),

@@ -679,7 +679,8 @@ describe('rootwatch replay with the deploy parameters', () => {
   const replay = async (args: string[]) => {
     let stdout = '';
     let stderr = '';
-    const code = await runCli(['replay', '--format', 'ndjson', ...args], {
+    // Every event on its own: which events match the parameters is the question here, not how a session folds.
+    const code = await runCli(['replay', '--no-fold', '--format', 'ndjson', ...args], {
       stdout: (text) => {
         stdout += text;
       },

@@ -1,17 +1,26 @@
 import { createAlertPipeline } from '../app/alert-pipeline.js';
+import { createFoldFlusher } from '../app/digest.js';
 import { createEnricher } from '../app/enrich.js';
+import type { FoldTimer } from '../app/ports.js';
 import type { Detection } from '../core/detection.js';
 import { type CloudTrailEvent, parseEvent, recordToEvent } from '../core/event.js';
 import { cleanLine } from '../core/render/text.js';
 import { SEVERITIES, type Severity } from '../core/severity.js';
-import { InputError, toError } from '../errors.js';
+import { InputError, toError, UsageError } from '../errors.js';
 import { createAccountNames } from '../io/accounts.js';
 import { readInputBatches } from '../io/input/read-input.js';
 import { createGeoLookup } from '../io/ip/geo-lookup.js';
 import { logger } from '../io/logger.js';
+import { createMemorySessions } from '../io/memory-sessions.js';
 import { createMemoryState } from '../io/memory-state.js';
 import { createProgressBar } from '../io/progress.js';
-import { createStdoutSink, type Format } from '../io/stdout-sink.js';
+import {
+  createSessionPrinter,
+  createStdoutSink,
+  type Format,
+  SESSION_FORMATS,
+  type SessionFormat,
+} from '../io/stdout-sink.js';
 
 interface ReplayOptions {
   paths: string[];
@@ -24,17 +33,43 @@ interface ReplayOptions {
   stdout: (text: string) => void;
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stdin?: NodeJS.ReadableStream;
+  /**
+   * Fold root sessions as the deployed alerter does (the default): a session's first alert and its escalations are
+   * printed as alerts, the rest as digests. False (`--no-fold`): every alerting event printed as an alert of its own.
+   */
+  fold?: boolean;
+  /**
+   * Print one row (table) or JSON object (ndjson, json) per root session instead of alerts and digests (`--sessions`).
+   * Folds, whatever `fold` says: the sessions are the folding's.
+   */
+  sessions?: boolean;
   /** Milliseconds since some origin, for the summary's rate; injectable for tests. */
   now?: () => number;
 }
 
 interface ReplaySummary {
   records: number;
+  /** Alerts printed (or, with `sessions`, that would have been): first alerts, escalations, and with no folding all. */
   alerts: number;
+  /** Whether sessions were folded: false with `fold: false`. */
+  folding: boolean;
+  /** Digests printed (or that would have been). */
+  digests: number;
+  /** Events in those digests. */
+  folded: number;
+  /** Sessions printed, with `sessions`. */
+  sessions?: number;
   errors: number;
+  /** Alerts by severity (digests not counted). */
   bySeverity: Record<Severity, number>;
   seconds: number;
 }
+
+/** Who takes folds in replay: one process, so one owner. */
+const OWNER = 'replay';
+
+/** Replay's fold timer: none. Folds come due in event time, and the replay loop flushes them (dueFolds). */
+const NO_TIMER: FoldTimer = { schedule: async () => {} };
 
 /**
  * What the alert function adds, less what needs the network (Organizations, the IAM alias): country and
@@ -54,34 +89,74 @@ const createReplayEnricher = (accountNames: Record<string, string> = {}) =>
  * what the deployed alerter would send. Records that match no detection never leave the synchronous
  * path. A bad file or record is reported on stderr with where it was and skipped; the exit code is 1
  * if any input could not be read, else 0.
+ *
+ * Root sessions are folded as the deployed alerter folds them (app/alert-pipeline.ts, the session step), with the
+ * session state in memory (io/memory-sessions.ts) and the event's time for arrival: before each alerting event, the
+ * folds whose window (FOLD_WINDOW_MS from their first event) closed by its event time are flushed as digests
+ * (app/digest.ts, to the same sink), a fold reaching FOLD_MAX_EVENTS at once, and whatever is open at the end of the
+ * input. So last year's logs print the first alerts, escalations and digests the live system would have sent, had
+ * the events arrived when they happened. With `fold: false` every alerting event prints as an alert of its own; with
+ * `sessions`, a summary per session instead (a `--format` of table, ndjson or json: UsageError otherwise).
  */
 const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summary: ReplaySummary }> => {
+  if (options.sessions && !(SESSION_FORMATS as readonly string[]).includes(options.format)) {
+    throw new UsageError(`--sessions prints ${SESSION_FORMATS.join(', ')} (got --format ${options.format})`);
+  }
   const now = options.now ?? (() => performance.now());
   const started = now();
   // stdout is for alerts: the pipeline's per-alert info lines stay out; warnings go to stderr.
   logger.setLogLevel('WARN');
-  const sink = createStdoutSink(options.format, options.stdout, options.detections);
-  const pipeline = createAlertPipeline({
-    detections: options.detections,
-    minSeverity: options.minSeverity,
-    runbookBaseUrl: options.runbookBaseUrl,
-    state: createMemoryState(),
-    enrich: createReplayEnricher(options.accountNames),
-    sinks: [sink],
-  });
-  const progress = createProgressBar(options.stderr);
+  const folding = options.fold !== false || options.sessions === true;
+  // With --sessions, the alerts and digests are counted, not printed: the sessions are.
+  const sink = options.sessions
+    ? { name: 'stdout', send: async () => {}, sendDigest: async () => {}, end: () => {} }
+    : createStdoutSink(options.format, options.stdout, options.detections);
+  const state = createMemoryState();
+  const sessions = folding ? createMemorySessions() : undefined;
   const summary: ReplaySummary = {
     records: 0,
     alerts: 0,
+    folding,
+    digests: 0,
+    folded: 0,
     errors: 0,
     bySeverity: Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>,
     seconds: 0,
   };
-  const report = (error: InputError) => {
+  const flushFold = sessions ? createFoldFlusher({ sessions, state, sinks: [sink] }) : undefined;
+  const flush = async (foldId: string) => {
+    const outcome = await (flushFold as NonNullable<typeof flushFold>)(foldId, OWNER);
+    if (outcome.status === 'flushed') {
+      summary.digests += 1;
+      summary.folded += outcome.count;
+    }
+    return outcome;
+  };
+  const pipeline = createAlertPipeline({
+    detections: options.detections,
+    minSeverity: options.minSeverity,
+    runbookBaseUrl: options.runbookBaseUrl,
+    state,
+    enrich: createReplayEnricher(options.accountNames),
+    sinks: [sink],
+    ...(sessions ? { sessions: { state: sessions, timer: NO_TIMER, flush } } : {}),
+  });
+  const progress = createProgressBar(options.stderr);
+  const report = (error: Error) => {
     summary.errors += 1;
     progress.clear();
     // One line, no control or bidi characters: the message quotes the input, which may be hostile (render/text.ts).
     options.stderr.write(`rootwatch: ${cleanLine(error.message)}\n`);
+  };
+  /** Flushes the folds the timer would have flushed by now; a digest that cannot be printed is reported, not fatal. */
+  const flushAll = async (foldIds: readonly string[]) => {
+    for (const foldId of foldIds) {
+      try {
+        await flush(foldId);
+      } catch (error) {
+        report(new Error(`the digest of fold ${foldId} could not be printed: ${toError(error).message}`));
+      }
+    }
   };
 
   for await (const batch of readInputBatches(options.paths, {
@@ -103,11 +178,22 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
       }
       const matched = pipeline.match(event);
       if (matched.length === 0) continue;
-      const outcome = await pipeline.alert(event, matched, 'replay');
+      // What the fold timer would have flushed by the time this event arrived (arrival = event time).
+      const timeMs = Date.parse(event.time);
+      if (sessions && !Number.isNaN(timeMs)) await flushAll(sessions.dueFolds(timeMs));
+      const outcome = await pipeline.alert(event, matched, OWNER);
       if (outcome.status !== 'delivered') continue;
       summary.alerts += 1;
       summary.bySeverity[outcome.severity] += 1;
     }
+  }
+  if (sessions) await flushAll(sessions.openFolds());
+  if (options.sessions && sessions) {
+    const printer = createSessionPrinter(options.format as SessionFormat, options.stdout);
+    const all = sessions.sessions();
+    for (const session of all) printer.write(session);
+    printer.end();
+    summary.sessions = all.length;
   }
   sink.end();
   progress.clear();
@@ -115,16 +201,29 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
   return { exitCode: summary.errors > 0 ? 1 : 0, summary };
 };
 
-/** "1,234 records, 5 alerts (critical 2, high 3), 0 unreadable, 0.4 s (3,085 records/s)" */
+/**
+ * The summary line: "1,234 records, 5 alerts (critical 2, high 3), 2 digests (40 events folded), 0 unreadable, 0.4 s
+ * (3,085 records/s)"; without folding no digest count; with `--sessions`, ", 3 sessions" after the digests.
+ *
+ * @example
+ * formatSummary({ records: 10, alerts: 2, folding: true, digests: 1, folded: 8, errors: 0, seconds: 0.5,
+ *   bySeverity: { info: 0, low: 0, medium: 0, high: 2, critical: 0 } });
+ * // "10 records, 2 alerts (high 2), 1 digest (8 events folded), 0 unreadable, 0.5 s (20 records/s)"
+ */
 const formatSummary = (summary: ReplaySummary): string => {
   const counts = SEVERITIES.toReversed()
     .filter((s) => summary.bySeverity[s] > 0)
     .map((s) => `${s} ${summary.bySeverity[s]}`);
   const rate = summary.seconds > 0 ? Math.round(summary.records / summary.seconds) : summary.records;
   const n = (value: number) => value.toLocaleString('en-US');
+  const plural = (value: number, one: string, many = `${one}s`) => `${n(value)} ${value === 1 ? one : many}`;
+  const digests = summary.folding
+    ? `, ${plural(summary.digests, 'digest')} (${plural(summary.folded, 'event')} folded)`
+    : '';
+  const sessions = summary.sessions === undefined ? '' : `, ${plural(summary.sessions, 'session')}`;
   return (
     `${n(summary.records)} records, ${n(summary.alerts)} alerts` +
-    `${counts.length > 0 ? ` (${counts.join(', ')})` : ''}, ${n(summary.errors)} unreadable, ` +
+    `${counts.length > 0 ? ` (${counts.join(', ')})` : ''}${digests}${sessions}, ${n(summary.errors)} unreadable, ` +
     `${summary.seconds.toFixed(1)} s (${n(rate)} records/s)`
   );
 };

@@ -272,7 +272,7 @@ const buildDigest = (fold: Fold, options: DigestOptions = {}): Digest => {
   return {
     schema: DIGEST_SCHEMA,
     digestID: digestIdOf(fold.key, fold.number),
-    title: `${total} more root event${total === 1 ? '' : 's'} in ${accountLabelOf(account)} (${timeSpanOf(first, last)})`,
+    title: `${total} more ${eventNounOf(seed.actor.type)}${total === 1 ? '' : 's'} in ${accountLabelOf(account)} (${timeSpanOf(first, last)})`,
     session: { key: fold.key, fold: fold.number },
     account,
     actor: {
@@ -293,6 +293,16 @@ const buildDigest = (fold: Fold, options: DigestOptions = {}): Digest => {
   };
 };
 
+/**
+ * What a digest's events are called: "root event" when the session is root's, else "event" (sessions of other
+ * principals fold too: an assumed role tampering with rootwatch, an IAM user deactivating an MFA device).
+ *
+ * @example
+ * eventNounOf('Root'); // 'root event'
+ * eventNounOf('AssumedRole'); // 'event'
+ */
+const eventNounOf = (actorType: string | undefined): string => (actorType === 'Root' ? 'root event' : 'event');
+
 export type { Digest };
 export {
   buildDigest,
@@ -300,6 +310,7 @@ export {
   DigestSchema,
   digestIdOf,
   digestJsonSchema,
+  eventNounOf,
   isDigest,
   sortedCounts,
   timeSpanOf,

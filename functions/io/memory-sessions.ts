@@ -1,4 +1,5 @@
 import type { FoldStatus, SessionState } from '../app/ports.js';
+import { sortedCounts } from '../core/digest-document.js';
 import {
   decideSession,
   escalationReasonOf,
@@ -19,6 +20,57 @@ interface MemorySession {
   escalations: Map<string, string>;
   fold: number;
   seed: SessionSeed;
+  tally: SessionTally;
+}
+
+/** What a session's events added up to, counted as they are observed (each eventID once, as the state counts it). */
+interface SessionTally {
+  key: string;
+  seed: SessionSeed;
+  /** When the session started, among all sessions: ties of first event time keep this order. */
+  order: number;
+  first?: { time: string; ms?: number };
+  last?: { time: string; ms?: number };
+  alerts: number;
+  folded: number;
+  severity: Severity;
+  eventNames: Map<string, number>;
+  detections: Map<string, number>;
+  /** By JSON.stringify([ip, client]). */
+  sources: Map<string, { ip?: string; client?: string; count: number }>;
+}
+
+/**
+ * One root session as replay's `--sessions` shows it: who, when, from where, what and how bad, over every alerting
+ * event the session state observed (its first alert, its escalations and its folded events, each eventID once).
+ */
+interface SessionSummary {
+  /** The session key (core/session.ts, sessionKeyOf): the same key in several summaries means idle hours between. */
+  key: string;
+  /** The account, named as the session's first alert named it. */
+  account: SessionSeed['account'];
+  /** Who, as the session's first alert shows it: userIdentity.type, the ARN, the credential kind. */
+  actor: SessionSeed['actor'];
+  /** The region of the session's first event. */
+  region: string;
+  /** The earliest event time (ISO 8601, as CloudTrail wrote it; the first seen when none parses). */
+  firstEventTime: string;
+  /** The latest event time. */
+  lastEventTime: string;
+  /** Alerting events in the session: `alerts + folded`. */
+  count: number;
+  /** Events alerted on their own: the session's first and its escalations. */
+  alerts: number;
+  /** Events folded into the session's digests. */
+  folded: number;
+  /** The highest severity of the session's events. */
+  severity: Severity;
+  /** Events by eventName, most first (then by name). */
+  eventNames: Record<string, number>;
+  /** Events by detection id (an event raising two counts for both), most first. */
+  detections: Record<string, number>;
+  /** Events by source address and client, most first (then by address and client). */
+  sources: { ip?: string; client?: string; count: number }[];
 }
 
 interface MemoryFold {
@@ -40,6 +92,12 @@ interface MemorySessions extends SessionState {
   dueFolds(eventTimeMs: number): string[];
   /** Every fold still open, oldest first: what the end of the input flushes. */
   openFolds(): string[];
+  /**
+   * Every session so far, ended or not, by first event time (unparsable times last, then in the order they started):
+   * what replay's `--sessions` prints. A key that went idle for more than SESSION_IDLE_MS and came back is two
+   * sessions. Each eventID counts once, as observe counts it (a retried event is not counted again).
+   */
+  sessions(): SessionSummary[];
 }
 
 const timeMsOf = (time: string): number | undefined => {
@@ -48,6 +106,66 @@ const timeMsOf = (time: string): number | undefined => {
 };
 const higherOf = (a: Severity, b: Severity): Severity => (severityRank(b) > severityRank(a) ? b : a);
 
+const newTally = (key: string, seed: SessionSeed, order: number): SessionTally => ({
+  key,
+  seed,
+  order,
+  alerts: 0,
+  folded: 0,
+  severity: 'info',
+  eventNames: new Map(),
+  detections: new Map(),
+  sources: new Map(),
+});
+
+const increment = (counts: Map<string, number>, name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
+
+/** Counts an observed entry in its session's tally, as an alert of its own or as folded. */
+const addToTally = (tally: SessionTally, entry: SessionEntry, as: 'alert' | 'fold') => {
+  if (as === 'alert') tally.alerts += 1;
+  else tally.folded += 1;
+  tally.severity = higherOf(tally.severity, entry.severity);
+  increment(tally.eventNames, entry.eventName);
+  for (const id of new Set(entry.detections)) increment(tally.detections, id);
+  const source = JSON.stringify([entry.sourceIp ?? null, entry.client ?? null]);
+  const known = tally.sources.get(source);
+  if (known) known.count += 1;
+  else {
+    tally.sources.set(source, {
+      ...(entry.sourceIp === undefined ? {} : { ip: entry.sourceIp }),
+      ...(entry.client === undefined ? {} : { client: entry.client }),
+      count: 1,
+    });
+  }
+  const ms = timeMsOf(entry.eventTime);
+  const time = { time: entry.eventTime, ...(ms === undefined ? {} : { ms }) };
+  // A parsed time beats an unparsed one; among parsed ones the earliest (latest) wins.
+  const earlier = (a: { ms?: number } | undefined) =>
+    a === undefined || (ms !== undefined && (a.ms === undefined || ms < a.ms));
+  const later = (a: { ms?: number } | undefined) =>
+    a === undefined || (ms !== undefined && (a.ms === undefined || ms > a.ms));
+  if (earlier(tally.first)) tally.first = time;
+  if (later(tally.last)) tally.last = time;
+};
+
+const summaryOf = (tally: SessionTally): SessionSummary => ({
+  key: tally.key,
+  account: tally.seed.account,
+  actor: tally.seed.actor,
+  region: tally.seed.region,
+  firstEventTime: tally.first?.time ?? '',
+  lastEventTime: tally.last?.time ?? '',
+  count: tally.alerts + tally.folded,
+  alerts: tally.alerts,
+  folded: tally.folded,
+  severity: tally.severity,
+  eventNames: Object.fromEntries(sortedCounts(tally.eventNames)),
+  detections: Object.fromEntries(sortedCounts(tally.detections)),
+  sources: [...tally.sources.entries()]
+    .sort(([a, x], [b, y]) => y.count - x.count || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, source]) => ({ ...source })),
+});
+
 /**
  * Root sessions and their folds in memory, for one process reading a stream of events (replay), with the decisions
  * of io/dynamo-sessions.ts (core/session.ts decides; a fold closes at FOLD_MAX_EVENTS or when taken; an eventID counts
@@ -55,16 +173,30 @@ const higherOf = (a: Severity, b: Severity): Severity => (severityRank(b) > seve
  * entry's event time (the `nowMs` given is used only for an event whose time does not parse), so replaying last
  * year's logs folds them as the live system folded them when they arrived. `dueFolds(t)` names the folds the live
  * timer would have flushed by event time `t`, `openFolds()` what is left at the end of the input; the caller flushes
- * them (app/digest.ts). Memory grows with the root events of the input (a few hundred bytes each, until flushed).
+ * them (app/digest.ts). `sessions()` sums up every session, for replay's `--sessions`. Memory grows with the root
+ * events of the input (a few hundred bytes each, until flushed) and, per session, with its distinct event names and
+ * sources.
  *
  * @example
+ * import type { SessionEntry } from '../core/session.js';
+ *
+ * const key = '111122223333#key#ASIAIOSFODNN7EXAMPLE';
+ * const seed = { account: { id: '111122223333' }, actor: { type: 'Root' }, region: 'us-east-1' };
+ * const call = (eventID: string, eventTime: string): SessionEntry =>
+ *   ({ eventID, eventName: 'ListBuckets', eventTime, detections: ['root-api-call'], severity: 'high' });
  * const sessions = createMemorySessions();
- * await sessions.observe(key, entry, seed, 0); // { kind: 'first' }
- * sessions.dueFolds(Date.parse('2024-05-01T10:06:00Z')); // ['111122223333#key#ASIA…#1'] once 5 minutes have passed
+ * await sessions.observe(key, call('e1', '2024-05-01T10:00:00Z'), seed, 0); // { kind: 'first' }: no fold
+ * await sessions.observe(key, call('e2', '2024-05-01T10:01:00Z'), seed, 0);
+ * // { kind: 'fold', foldId: '111122223333#key#ASIAIOSFODNN7EXAMPLE#1', opened: true, full: false }
+ * sessions.dueFolds(Date.parse('2024-05-01T10:05:59Z')); // []
+ * sessions.dueFolds(Date.parse('2024-05-01T10:06:00Z')); // ['111122223333#key#ASIAIOSFODNN7EXAMPLE#1']
  */
 const createMemorySessions = (): MemorySessions => {
   const sessions = new Map<string, MemorySession>();
   const folds = new Map<string, MemoryFold>();
+  /** The tallies of sessions that ended (an idle hour, then the key came back): `sessions()` lists them too. */
+  const ended: SessionTally[] = [];
+  let started = 0;
 
   const openOrdered = () =>
     [...folds.entries()].filter(([, fold]) => fold.status === 'open').sort(([, a], [, b]) => a.dueAt - b.dueAt);
@@ -85,6 +217,9 @@ const createMemorySessions = (): MemorySessions => {
         }
       };
       if (verdict === 'first' || !session) {
+        if (session) ended.push(session.tally);
+        const tally = newTally(key, seed, started++);
+        addToTally(tally, entry, 'alert');
         sessions.set(key, {
           snapshot: {
             highestSeverity: entry.severity,
@@ -96,6 +231,7 @@ const createMemorySessions = (): MemorySessions => {
           escalations: new Map(),
           fold: session ? session.fold + 1 : 1,
           seed,
+          tally,
         });
         return { kind: 'first' };
       }
@@ -107,6 +243,7 @@ const createMemorySessions = (): MemorySessions => {
           detections: [...new Set([...session.snapshot.detections, ...entry.detections])],
         };
         session.escalations.set(entry.eventID, reason);
+        addToTally(session.tally, entry, 'alert');
         touch(session);
         return { kind: 'escalate', reason };
       }
@@ -123,6 +260,7 @@ const createMemorySessions = (): MemorySessions => {
             dueAt: clockMs + FOLD_WINDOW_MS,
             seed: session.seed,
           });
+          addToTally(session.tally, entry, 'fold');
           touch(session);
           return { kind: 'fold', foldId, opened: true, full: FOLD_MAX_EVENTS <= 1 };
         }
@@ -139,6 +277,7 @@ const createMemorySessions = (): MemorySessions => {
           continue;
         }
         fold.entries.set(entry.eventID, entry);
+        addToTally(session.tally, entry, 'fold');
         touch(session);
         return { kind: 'fold', foldId, opened: false, full: fold.entries.size >= FOLD_MAX_EVENTS };
       }
@@ -184,7 +323,19 @@ const createMemorySessions = (): MemorySessions => {
     openFolds() {
       return openOrdered().map(([foldId]) => foldId);
     },
+
+    sessions() {
+      const byTime = (a: SessionTally, b: SessionTally) => {
+        const [x, y] = [a.first?.ms, b.first?.ms];
+        if (x !== undefined && y !== undefined && x !== y) return x - y;
+        if (x === undefined && y !== undefined) return 1;
+        if (y === undefined && x !== undefined) return -1;
+        return a.order - b.order;
+      };
+      return [...ended, ...[...sessions.values()].map((session) => session.tally)].sort(byTime).map(summaryOf);
+    },
   };
 };
 
+export type { SessionSummary };
 export { createMemorySessions };

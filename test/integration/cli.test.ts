@@ -36,6 +36,42 @@ const runWith = async (env: Record<string, string>, args: string[], stdin?: stri
 const tmp = () => mkdtempSync(join(tmpdir(), 'rootwatch-cli-'));
 const trailFile = (records: unknown[]) => JSON.stringify({ Records: records });
 
+const BURST_START = Date.UTC(2025, 5, 1, 9, 0, 0);
+
+/**
+ * `n` root API calls of one console session (its temporary key ASIACLIBURSTSESSION1) from one address, `everyMs` apart
+ * from 09:00 UTC: routine calls (root-api-call, high), and at `accessKeyAt` a CreateAccessKey (critical, a new
+ * detection: it escalates the session).
+ */
+const burst = (n: number, options: { everyMs?: number; accessKeyAt?: number; startMs?: number } = {}) =>
+  Array.from({ length: n }, (_, i) => {
+    const base = readSample(
+      i === options.accessKeyAt ? 'root-create-access-key.json' : 'root-api-call-list-access-keys.json',
+    );
+    return {
+      ...base,
+      eventID: `cli-burst-${String(i).padStart(3, '0')}`,
+      eventTime: new Date((options.startMs ?? BURST_START) + i * (options.everyMs ?? 1000))
+        .toISOString()
+        .replace('.000Z', 'Z'),
+      sourceIPAddress: '203.0.113.50',
+      userIdentity: { ...(base.userIdentity as object), accessKeyId: 'ASIACLIBURSTSESSION1' },
+    };
+  });
+
+/** A trail file of `records` in a fresh folder. */
+const trailOf = (records: unknown[]): string => {
+  const file = join(tmp(), 'trail.json');
+  writeFileSync(file, trailFile(records));
+  return file;
+};
+
+const ndjsonOf = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown> & { schema: string });
+
 describe('rootwatch replay', () => {
   it('prints one alert document per alerting event with --format ndjson, and nothing else on stdout', async () => {
     const dir = tmp();
@@ -62,7 +98,7 @@ describe('rootwatch replay', () => {
         expect.arrayContaining(['eventID', 'detections', 'severity', 'title', 'account', 'region', 'eventTime']),
       );
     }
-    expect(stderr).toMatch(/4 records, 2 alerts \(critical 2\), 0 unreadable/);
+    expect(stderr).toMatch(/4 records, 2 alerts \(critical 2\), 0 digests \(0 events folded\), 0 unreadable/);
   });
 
   it('filters with --min-severity', async () => {
@@ -264,6 +300,99 @@ describe('rootwatch replay', () => {
     const insecure = await runWith({ ROOTWATCH_RUNBOOK_BASE_URL: 'http://runbooks.example/' }, ['replay', sample]);
     expect(insecure.code).toBe(2);
     expect(insecure.stderr).toContain('ROOTWATCH_RUNBOOK_BASE_URL must be an https URL');
+  });
+
+  it('folds a root session as the deployed alerter does: its first alert, its escalation, and a digest of the rest', async () => {
+    // Prepare: 30 calls a second apart; the 12th creates an access key.
+    const records = burst(30, { accessKeyAt: 12 });
+
+    // Act
+    const { code, stdout, stderr } = await run(['replay', '--format', 'ndjson', trailOf(records)]);
+
+    // Assess
+    expect(code).toBe(0);
+    const documents = ndjsonOf(stdout);
+    expect(documents.map((d) => [d.schema, d.eventID ?? d.count])).toStrictEqual([
+      ['rootwatch.alert/v1', 'cli-burst-000'],
+      ['rootwatch.alert/v1', 'cli-burst-012'],
+      ['rootwatch.digest/v1', 28],
+    ]);
+    expect(documents[0]?.session).toStrictEqual({ key: '111122223333#key#ASIACLIBURSTSESSION1', first: true });
+    expect(documents[1]?.session).toMatchObject({
+      first: false,
+      escalation: { reason: expect.stringMatching(/critical/) },
+    });
+    expect(documents[2]?.eventIDs).toStrictEqual(
+      records.map((r) => r.eventID).filter((id) => id !== 'cli-burst-000' && id !== 'cli-burst-012'),
+    );
+    expect(stderr).toMatch(/30 records, 2 alerts \(critical 1, high 1\), 1 digest \(28 events folded\), 0 unreadable/);
+  });
+
+  it('flushes a fold once event time passes its window, before the next event, as the fold timer would have', async () => {
+    // Prepare: three calls, a gap of ten minutes, three more: the first fold's window closed in the gap.
+    const records = [
+      ...burst(3),
+      ...burst(3, { startMs: BURST_START + 10 * 60_000 }).map((r, i) => ({ ...r, eventID: `cli-burst-late-${i}` })),
+    ];
+
+    // Act
+    const { stdout, stderr } = await run(['replay', '--format', 'ndjson', trailOf(records)]);
+
+    // Assess: the first digest is printed before the later events are read, the second at the end of the input.
+    expect(ndjsonOf(stdout).map((d) => (d.schema === 'rootwatch.digest/v1' ? d.eventIDs : d.eventID))).toStrictEqual([
+      'cli-burst-000',
+      ['cli-burst-001', 'cli-burst-002'],
+      ['cli-burst-late-0', 'cli-burst-late-1', 'cli-burst-late-2'],
+    ]);
+    expect(stderr).toMatch(/6 records, 1 alerts \(high 1\), 2 digests \(5 events folded\)/);
+  });
+
+  it('prints every alert of a burst, no digest, with --no-fold', async () => {
+    // Act
+    const { code, stdout, stderr } = await run(['replay', '--no-fold', '--format', 'ndjson', trailOf(burst(30))]);
+
+    // Assess
+    expect(code).toBe(0);
+    const documents = ndjsonOf(stdout);
+    expect(documents).toHaveLength(30);
+    expect(documents.every((d) => d.schema === 'rootwatch.alert/v1' && d.session === undefined)).toBe(true);
+    expect(stderr).toMatch(/30 records, 30 alerts \(high 30\), 0 unreadable/);
+    expect(stderr).not.toContain('digest');
+  });
+
+  it('prints a digest in every format: a table row, its Slack payload, its e-mail, in the JSON array', async () => {
+    // Prepare
+    const file = trailOf(burst(6));
+
+    // Act
+    const [table, slack, email, json] = await Promise.all(
+      ['table', 'slack', 'email', 'json'].map((format) => run(['replay', '--format', format, file])),
+    );
+
+    // Assess
+    const rows = table?.stdout.trim().split('\n') ?? [];
+    expect(rows).toHaveLength(3);
+    expect(rows[2]).toMatch(
+      /^2025-06-01T09:00:01Z\s+HIGH\s+111122223333\s+us-east-1\s+digest: 5 events\s+Root\s+203\.0\.113\.50\s+root-api-call · 09:00:01–09:00:05 UTC · ListAccessKeys 5$/,
+    );
+    const payloads = (slack?.stdout.trim().split('\n') ?? []).map((line) => JSON.parse(line));
+    expect(payloads).toHaveLength(2);
+    expect(payloads[1].blocks[0].text.text).toBe(
+      '🔁 HIGH · 5 more root events in 111122223333 (09:00:01–09:00:05 UTC)',
+    );
+    const emails = (email?.stdout ?? '').split('---\n').filter((part) => part !== '');
+    expect(emails).toHaveLength(2);
+    expect(emails[1]).toMatch(/^Subject: \[HIGH\] digest: 5 root events - 111122223333\n\n5 more root events in /);
+    const array = JSON.parse(json?.stdout ?? '');
+    expect(array.map((d: { schema: string }) => d.schema)).toStrictEqual(['rootwatch.alert/v1', 'rootwatch.digest/v1']);
+  });
+
+  it('says in its help that replay folds like the live system and --no-fold prints every event', async () => {
+    const { code, stdout } = await run(['replay', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('[--no-fold | --sessions]');
+    expect(stdout).toMatch(/--no-fold\s+every alerting event as an alert of its own, no digests: for a responder/);
+    expect(stdout).toMatch(/--sessions\s+one line \(table\) or JSON object \(ndjson, json\) per root session/);
   });
 
   it('runs as the installed bin', async () => {

@@ -24,6 +24,12 @@ const validate = new Ajv2020({ strict: true, allErrors: true }).compile(publishe
 const asJson = (digest: Digest): unknown => JSON.parse(JSON.stringify(digest));
 
 describe('buildDigest', () => {
+  it("calls the events root events only in root's sessions", () => {
+    const role = { ...SEED, actor: { type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/ops/x' } };
+    expect(buildDigest(foldOf([entryAt(1)])).title).toMatch(/^1 more root event in /);
+    expect(buildDigest(foldOf([entryAt(1), entryAt(2)], { seed: role })).title).toMatch(/^2 more events in /);
+  });
+
   it('counts a burst by event name, detection and source, over its time span', () => {
     // Prepare: 3 ListBuckets, 2 GetObject, 1 CreateAccessKey (critical, two detections), one from another address.
     const entries = [

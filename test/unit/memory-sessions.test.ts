@@ -118,6 +118,101 @@ describe('createMemorySessions', () => {
   });
 });
 
+describe('createMemorySessions().sessions()', () => {
+  it('sums up each session over its first event, escalations and folded events, each eventID once', async () => {
+    // Prepare
+    const sessions = createMemorySessions();
+    const seed: SessionSeed = { ...SEED, account: { id: '111122223333', name: 'prod-payments' } };
+    await sessions.observe('k', entry(5, { sourceIp: '203.0.113.7', client: 'aws-cli 2.27.0' }), seed, 0);
+    await sessions.observe('k', entry(6, { sourceIp: '203.0.113.7', client: 'aws-cli 2.27.0' }), seed, 0);
+    await sessions.observe('k', entry(7, { eventName: 'GetBucketAcl', sourceIp: '203.0.113.8' }), seed, 0);
+    await sessions.observe(
+      'k',
+      entry(9, {
+        eventName: 'CreateAccessKey',
+        severity: 'critical',
+        detections: ['root-access-key-created', 'root-api-call'],
+      }),
+      seed,
+      0,
+    );
+    // An earlier event arriving late: it moves the first event time back.
+    await sessions.observe('k', entry(1, { client: 'aws-cli 2.27.0' }), seed, 0);
+    // Retries of a first, a folded and an escalating event: counted once.
+    await sessions.observe('k', entry(5), seed, 0);
+    await sessions.observe('k', entry(6), seed, 0);
+    await sessions.observe('k', entry(9, { severity: 'critical' }), seed, 0);
+
+    // Act
+    const summaries = sessions.sessions();
+
+    // Assess
+    expect(summaries).toStrictEqual([
+      {
+        key: 'k',
+        account: { id: '111122223333', name: 'prod-payments' },
+        actor: { type: 'Root' },
+        region: 'us-east-1',
+        firstEventTime: entry(1).eventTime,
+        lastEventTime: entry(9).eventTime,
+        count: 5,
+        alerts: 2,
+        folded: 3,
+        severity: 'critical',
+        eventNames: { ListBuckets: 3, CreateAccessKey: 1, GetBucketAcl: 1 },
+        detections: { 'root-api-call': 5, 'root-access-key-created': 1 },
+        sources: [
+          { ip: '203.0.113.7', client: 'aws-cli 2.27.0', count: 2 },
+          { ip: '203.0.113.8', count: 1 },
+          { client: 'aws-cli 2.27.0', count: 1 },
+          { count: 1 },
+        ],
+      },
+    ]);
+  });
+
+  it('lists a key that came back after an idle hour as two sessions, and sessions by first event time', async () => {
+    // Prepare: session "b" starts before "a" in event time, though it is observed after; "a" goes idle and comes back.
+    const sessions = createMemorySessions();
+    await sessions.observe('a', entry(100), SEED, 0);
+    await sessions.observe('b', entry(50, { eventID: 'b-50' }), SEED, 0);
+    await sessions.observe('a', entry(101), SEED, 0);
+    await sessions.observe('a', entry(4_000), SEED, 0);
+    await sessions.observe('a', entry(4_001), SEED, 0);
+    await sessions.observe('a', entry(4_002), SEED, 0);
+
+    // Act
+    const summaries = sessions.sessions();
+
+    // Assess
+    expect(summaries.map((s) => [s.key, s.firstEventTime, s.count, s.alerts, s.folded])).toStrictEqual([
+      ['b', entry(50).eventTime, 1, 1, 0],
+      ['a', entry(100).eventTime, 2, 1, 1],
+      ['a', entry(4_000).eventTime, 3, 1, 2],
+    ]);
+  });
+
+  it('keeps counting a session after its folds are flushed, and lists sessions whose time does not parse last', async () => {
+    // Prepare
+    const sessions = createMemorySessions();
+    await sessions.observe('x', entry(0, { eventTime: 'not a time' }), SEED, 0);
+    await sessions.observe('k', entry(1), SEED, 0);
+    await sessions.observe('k', entry(2), SEED, 0);
+    await sessions.takeFold('k#1', 'replay', 0);
+    await sessions.finishFold('k#1', 0);
+    await sessions.observe('k', entry(3), SEED, 0);
+
+    // Act
+    const summaries = sessions.sessions();
+
+    // Assess
+    expect(summaries.map((s) => [s.key, s.firstEventTime, s.lastEventTime, s.count, s.folded])).toStrictEqual([
+      ['k', entry(1).eventTime, entry(3).eventTime, 3, 2],
+      ['x', 'not a time', 'not a time', 1, 0],
+    ]);
+  });
+});
+
 describe('the alert pipeline with sessions', () => {
   const detections = loadDetections();
   const record = (n: number) => ({

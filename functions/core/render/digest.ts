@@ -1,6 +1,6 @@
 import { accountLabelOf } from '../alert-document.js';
 import type { Detection } from '../detection.js';
-import { type Digest, sortedCounts, timeSpanOf } from '../digest-document.js';
+import { type Digest, eventNounOf, sortedCounts, timeSpanOf } from '../digest-document.js';
 import { type Email, emailLine, emailSegment, emailValue, subjectWithAccount } from './email.js';
 import { detectionById, type Fact, present, type Segment, whoOf } from './facts.js';
 import {
@@ -74,7 +74,7 @@ const sourceSegments = (source: Digest['sources'][number]): Segment[][] => {
  * 150 characters: the account name gives way first, then the id.
  */
 const headerText = (digest: Digest): string => {
-  const lead = `🔁 ${digest.severity.toUpperCase()} · ${plural(digest.count, 'more root event', 'more root events')} in `;
+  const lead = `🔁 ${digest.severity.toUpperCase()} · ${plural(digest.count, `more ${eventNounOf(digest.actor.type)}`)} in `;
   const span = ` (${timeSpanOf(digest.firstEventTime, digest.lastEventTime)})`;
   const room = SLACK_LIMITS.header - lead.length - span.length;
   const id = slackPlain(digest.account.id, Math.min(40, room)) || 'unknown';
@@ -148,7 +148,7 @@ const renderDigestSlack = (digest: Digest, detections: readonly Detection[]): Sl
     elements: [
       {
         type: 'mrkdwn',
-        text: `Digest ${slackCode(digest.digestID, 100)} · its ${plural(digest.count, 'event ID')} are in the digest document (JSON)`,
+        text: `Digest ${slackCode(digest.digestID, 100)} · ${digest.count === 1 ? 'its event ID is' : `its ${digest.count} event IDs are`} in the digest document (JSON)`,
         verbatim: true,
       },
     ],
@@ -223,7 +223,7 @@ const renderDigestEmail = (digest: Digest, detections: readonly Detection[]): Em
     '',
   ].join('\n');
   const subject = subjectWithAccount(
-    `[${digest.severity.toUpperCase()}] digest: ${plural(digest.count, 'root event')} - `,
+    `[${digest.severity.toUpperCase()}] digest: ${plural(digest.count, eventNounOf(digest.actor.type))} - `,
     digest.account,
   );
   return { subject, body };
