@@ -10,7 +10,7 @@ import { createDynamoHeartbeatLog } from './io/heartbeat-log.js';
 import { hopMetricsOf } from './io/heartbeat-metrics.js';
 import { logger } from './io/logger.js';
 import { createHealthMetrics } from './io/metrics.js';
-import { createPostponer, createSlackDeadLetters } from './io/slack-queue.js';
+import { createDeadLetters, createPostponer } from './io/slack-queue.js';
 import { postSlackMessage } from './io/slack-webhook.js';
 import { createWebhookUrlReader } from './io/slack-webhook-url.js';
 
@@ -45,7 +45,7 @@ const createProductionNotifier = (env: Record<string, string | undefined>) => {
         deadline: deadlineMs,
       });
     },
-    deadLetter: createSlackDeadLetters(clients.sqs, config.SLACK_DLQ_URL),
+    deadLetter: createDeadLetters(clients.sqs, config.SLACK_DLQ_URL, 'Slack message'),
     minIntervalMs: config.SLACK_MIN_INTERVAL_MS,
     maxAgeMs: config.SLACK_MAX_AGE_HOURS * 3_600_000,
     metrics: createHealthMetrics(env.ROOTWATCH_STAGE),

@@ -1,17 +1,12 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
 import type { FoldTimer, FoldTimerMessage } from '../app/ports.js';
-import { replaceNonXmlChars } from '../core/render/text.js';
-import { logger } from './logger.js';
+import { createDeadLetters } from './slack-queue.js';
 
 /**
  * SQS's longest per-message delay: "Valid values: 0 to 900. Maximum: 15 minutes."
  * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html (DelaySeconds)
  */
 const MAX_DELAY_SECONDS = 900;
-
-/** The longest reason a dead-lettered fold carries: for people, and SQS counts attributes in the message size. */
-const MAX_REASON_CHARS = 1000;
 
 /**
  * The fold timer on the digest queue: `schedule(foldId, delayMs)` sends `{"foldId": …}` (FoldTimerMessage) with
@@ -39,9 +34,9 @@ const createFoldTimer = (client: SQSClient, queueUrl: string): FoldTimer => ({
 });
 
 /**
- * Moves a fold timer message to the digest DLQ: the body unchanged (`{"foldId": …}`: send it back to the digest queue
- * to try again; the fold stays in the state table 15 days), the reason (≤ 1,000 characters, characters SQS refuses
- * replaced) and the receive count as message attributes. Rejects when SQS does.
+ * Moves a fold timer message to the digest DLQ (io/slack-queue.ts, createDeadLetters): the body unchanged
+ * (`{"foldId": …}`: send it back to the digest queue to try again; the fold stays in the state table 15 days), the
+ * reason and the receive count as message attributes. Rejects when SQS does.
  *
  * @example
  * import { SQSClient } from '@aws-sdk/client-sqs';
@@ -51,21 +46,7 @@ const createFoldTimer = (client: SQSClient, queueUrl: string): FoldTimer => ({
  * const deadLetter = createDigestDeadLetters(new SQSClient({}), 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-digest-dlq');
  * await deadLetter(record, 'Delivery failed for sns (…)');
  */
-const createDigestDeadLetters =
-  (client: SQSClient, deadLetterQueueUrl: string) =>
-  async (record: SQSRecord, reason: string): Promise<void> => {
-    const shown = replaceNonXmlChars(reason.slice(0, MAX_REASON_CHARS)) || 'unknown';
-    await client.send(
-      new SendMessageCommand({
-        QueueUrl: deadLetterQueueUrl,
-        MessageBody: record.body,
-        MessageAttributes: {
-          reason: { DataType: 'String', StringValue: shown },
-          receiveCount: { DataType: 'Number', StringValue: record.attributes.ApproximateReceiveCount || '1' },
-        },
-      }),
-    );
-    logger.error('fold dead-lettered', { messageId: record.messageId, reason: shown });
-  };
+const createDigestDeadLetters = (client: SQSClient, deadLetterQueueUrl: string) =>
+  createDeadLetters(client, deadLetterQueueUrl, 'fold timer');
 
 export { createDigestDeadLetters, createFoldTimer };

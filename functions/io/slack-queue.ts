@@ -13,20 +13,21 @@ const MAX_VISIBILITY_SECONDS = 43_200;
 const MAX_REASON_CHARS = 1000;
 
 /**
- * Moves a Slack queue message to the Slack DLQ: the body unchanged, the reason (≤ 1,000 characters, with any
- * character SQS refuses replaced: a JSON parser's message may quote the bad body), the receive count and
- * Slack's status as message attributes. Rejects when SQS does.
+ * Moves a message to a dead-letter queue we write ourselves (the Slack DLQ, the digest DLQ): the body unchanged, the
+ * reason (≤ 1,000 characters, with any character SQS refuses replaced: a JSON parser's message may quote the bad
+ * body), the receive count and, for Slack, Slack's HTTP status as message attributes. `what` names the message in
+ * the error log ("Slack message", "digest timer"). Rejects when SQS does.
  *
  * @example
  * import { SQSClient } from '@aws-sdk/client-sqs';
  * import type { SQSRecord } from 'aws-lambda';
  *
  * declare const record: SQSRecord;
- * const deadLetter = createSlackDeadLetters(new SQSClient({}), 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-slack-dlq');
+ * const deadLetter = createDeadLetters(new SQSClient({}), 'https://sqs.us-east-1.amazonaws.com/111122223333/rootwatch-prod-slack-dlq', 'Slack message');
  * await deadLetter(record, 'Slack answered 410 channel_is_archived', 410);
  */
-const createSlackDeadLetters =
-  (client: SQSClient, deadLetterQueueUrl: string) =>
+const createDeadLetters =
+  (client: SQSClient, deadLetterQueueUrl: string, what: string) =>
   async (record: SQSRecord, reason: string, statusCode?: number): Promise<void> => {
     const shown = replaceNonXmlChars(reason.slice(0, MAX_REASON_CHARS)) || 'unknown';
     await client.send(
@@ -40,7 +41,7 @@ const createSlackDeadLetters =
         },
       }),
     );
-    logger.error('Slack message dead-lettered', { messageId: record.messageId, reason: shown });
+    logger.error(`${what} dead-lettered`, { messageId: record.messageId, reason: shown });
   };
 
 /**
@@ -68,4 +69,4 @@ const createPostponer =
     );
   };
 
-export { createPostponer, createSlackDeadLetters };
+export { createDeadLetters, createPostponer };

@@ -18,7 +18,7 @@ import { createDynamoHeartbeatLog } from '../io/heartbeat-log.js';
 import { createHeartbeatSinks } from '../io/heartbeat-sinks.js';
 import { createGeoLookup } from '../io/ip/geo-lookup.js';
 import { createSinks } from '../io/sinks.js';
-import { createPostponer, createSlackDeadLetters } from '../io/slack-queue.js';
+import { createDeadLetters, createPostponer } from '../io/slack-queue.js';
 import { type PostOptions, postSlackMessage } from '../io/slack-webhook.js';
 import { type LocalAws, sqsEventOf } from './aws.js';
 
@@ -173,7 +173,7 @@ const createLocalNotifier = (aws: LocalAws, options: LocalNotifierOptions) => {
     post: async (message, { deadlineMs }) => {
       await postSlackMessage(options.webhookUrl, message, { deadline: deadlineMs, ...options.postOptions });
     },
-    deadLetter: createSlackDeadLetters(aws.sqs, aws.slackDlqUrl),
+    deadLetter: createDeadLetters(aws.sqs, aws.slackDlqUrl, 'Slack message'),
     minIntervalMs: options.minIntervalMs ?? 0,
     maxAgeMs: options.maxAgeMs ?? 24 * 3_600_000,
     heartbeat: createLocalHeartbeat(aws).receive,

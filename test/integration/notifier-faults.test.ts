@@ -13,7 +13,7 @@ import type { HealthMetrics, StateOperation } from '../../functions/app/ports.js
 import type { SlackNotifierPorts } from '../../functions/app/slack-notifier.js';
 import { isXmlChar } from '../../functions/core/render/text.js';
 import { ConfigError } from '../../functions/errors.js';
-import { createPostponer, createSlackDeadLetters } from '../../functions/io/slack-queue.js';
+import { createDeadLetters, createPostponer } from '../../functions/io/slack-queue.js';
 import type { PostOptions } from '../../functions/io/slack-webhook.js';
 import { createLocalNotifier } from '../../functions/local/alerter.js';
 import { type LocalAws, startLocalAws } from '../../functions/local/aws.js';
@@ -319,7 +319,7 @@ describe('the Slack notifier fault matrix', () => {
     const stateUnavailable: StateOperation[] = [];
     const metrics: HealthMetrics = { stateUnavailable: (operation) => void stateUnavailable.push(operation) };
     const realPostpone = createPostponer(aws.sqs, aws.slackQueueUrl);
-    const deadLetter = createSlackDeadLetters(aws.sqs, aws.slackDlqUrl);
+    const deadLetter = createDeadLetters(aws.sqs, aws.slackDlqUrl, 'Slack message');
     const notifier = createLocalNotifier(aws, {
       detections,
       webhookUrl: row.refused ? closedPortUrl : slack.url,

@@ -24,7 +24,7 @@ import { createDynamoState } from '../../functions/io/dynamo-state.js';
 import { createDigestDeadLetters, createFoldTimer } from '../../functions/io/fold-timer.js';
 import { logger } from '../../functions/io/logger.js';
 import { createSinks, createSlackQueueSink } from '../../functions/io/sinks.js';
-import { createPostponer, createSlackDeadLetters } from '../../functions/io/slack-queue.js';
+import { createDeadLetters, createPostponer } from '../../functions/io/slack-queue.js';
 import { postSlackMessage } from '../../functions/io/slack-webhook.js';
 import { deployedEnvironment, type LocalAws, startLocalAws } from '../../functions/local/aws.js';
 import { type SlackServer, startSlackServer } from '../../functions/local/slack-server.js';
@@ -589,7 +589,7 @@ describe('the Slack lanes', () => {
         post: async (message, { deadlineMs }) => {
           await postSlackMessage(slack.url, message, { deadline: deadlineMs, allowInsecureLocalhost: true });
         },
-        deadLetter: createSlackDeadLetters(aws.sqs, aws.slackDlqUrl),
+        deadLetter: createDeadLetters(aws.sqs, aws.slackDlqUrl, 'Slack message'),
         postpone: createPostponer(aws.sqs, queueUrl),
         minIntervalMs: 4_400,
         maxAgeMs: 24 * 3_600_000,
