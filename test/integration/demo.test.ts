@@ -86,7 +86,7 @@ describe('rootwatch demo (npm start)', () => {
     const { emails, digests } = countsOf(stdout);
     expect(stdout.match(/^── E-mail \d+ /gm)).toHaveLength(emails);
     expect(stdout.match(/^── Slack, message \d+ /gm)).toHaveLength(emails);
-    expect(stdout.match(/^Subject: \[[A-Z]+\] digest: \d+ root events? - /gm)).toHaveLength(digests);
+    expect(stdout.match(/^Subject: \[[A-Z]+\] digest: \d+ (?:root )?events? - /gm)).toHaveLength(digests);
     expect(stdout.match(/^▌ 🔁 /gm)).toHaveLength(digests);
   }, 120_000);
 });
