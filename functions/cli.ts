@@ -4,6 +4,7 @@ import { hubBusArnStage, parseStage, requiredStage, STAGE_OPTIONS, splitParam } 
 import { formatSummary, replay } from './commands/replay.js';
 import { alertJsonSchema } from './core/alert-document.js';
 import { digestJsonSchema } from './core/digest-document.js';
+import { cleanLine } from './core/render/text.js';
 import { FOLD_MAX_EVENTS, FOLD_WINDOW_MS } from './core/session.js';
 import { SEVERITIES, type Severity } from './core/severity.js';
 import { AlerterError, isUsageError, toError, UsageError } from './errors.js';
@@ -272,7 +273,8 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
     const err = toError(error);
     // parseArgs throws TypeErrors with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION: usage mistakes too.
     const isUsage = isUsageError(err);
-    io.stderr.write(`rootwatch: ${err.message}\n`);
+    // One line without control or bidi characters: the message may quote a hostile command-line value.
+    io.stderr.write(`rootwatch: ${cleanLine(err.message)}\n`);
     if (isUsage) {
       // The mistake and where to read more; the whole help would bury the one line that matters.
       io.stderr.write(`Run "rootwatch --help" for the commands and their options.\n`);

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { AccountClient } from '@aws-sdk/client-account';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { hubBusName } from '../core/forwarding.js';
+import { cleanLine } from '../core/render/text.js';
 import {
   type DeployIo,
   type DeployPlan,
@@ -244,7 +245,9 @@ const runDeploy = async (
     parsed = parseDeployArgs(action, args);
   } catch (error) {
     if (!isUsageError(error)) throw error;
-    io.stderr.write(`rootwatch ${action}: ${toError(error).message}\nUsage:\n${DEPLOY_USAGE}\n`);
+    io.stderr.write(
+      `rootwatch ${action}: ${cleanLine(toError(error).message)}\nRun "rootwatch --help" for the commands and their options.\n`,
+    );
     return 2;
   }
   const { help, ...request } = parsed;
@@ -268,7 +271,7 @@ const runDeploy = async (
   } catch (error) {
     const err = toError(error);
     if (!(err instanceof AlerterError)) throw err;
-    io.stderr.write(`rootwatch ${action}: ${err.message}\n`);
+    io.stderr.write(`rootwatch ${action}: ${cleanLine(err.message)}\n`);
     if (err instanceof UsageError) {
       io.stderr.write(`Usage:\n${DEPLOY_USAGE}\n`);
       return 2;

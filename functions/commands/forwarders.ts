@@ -8,6 +8,7 @@ import {
   parseForwarderKey,
   silenceLimitMs,
 } from '../core/forwarder-silence.js';
+import { cleanLine } from '../core/render/text.js';
 import { isUsageError, toError, UsageError } from '../errors.js';
 import { readAccountNamesFile } from '../io/accounts.js';
 import { GuardConfigSchema } from '../io/config.js';
@@ -172,9 +173,9 @@ const runForwarders = async (args: string[], io: ForwardersIo): Promise<number> 
     options = optionsOf(args);
   } catch (error) {
     const err = toError(error);
-    io.stderr.write(`rootwatch forwarders: ${err.message}\n`);
+    io.stderr.write(`rootwatch forwarders: ${cleanLine(err.message)}\n`);
     // A bad --account-names file is a ConfigError: its message says what to fix, the usage would not.
-    if (isUsageError(err)) io.stderr.write(`Usage:\n${FORWARDERS_USAGE}\n`);
+    if (isUsageError(err)) io.stderr.write(`Run "rootwatch --help" for the commands and their options.\n`);
     return 2;
   }
   const dynamodb = new DynamoDBClient({

@@ -150,6 +150,7 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
   };
   /** Flushes the folds the timer would have flushed by now; a digest that cannot be printed is reported, not fatal. */
   const flushAll = async (foldIds: readonly string[]) => {
+    if (foldIds.length > 0) progress.clear();
     for (const foldId of foldIds) {
       try {
         await flush(foldId);
@@ -176,15 +177,22 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
         report(new InputError(item.file, item.position, toError(error).message, { cause: error }));
         continue;
       }
-      const matched = pipeline.match(event);
-      if (matched.length === 0) continue;
-      // What the fold timer would have flushed by the time this event arrived (arrival = event time).
-      const timeMs = Date.parse(event.time);
-      if (sessions && !Number.isNaN(timeMs)) await flushAll(sessions.dueFolds(timeMs));
-      const outcome = await pipeline.alert(event, matched, OWNER);
-      if (outcome.status !== 'delivered') continue;
-      summary.alerts += 1;
-      summary.bySeverity[outcome.severity] += 1;
+      // One record that cannot be matched, built or printed (a crafted field of hundreds of MB) is reported with where
+      // it was, and the rest of the input is still read: it never stops the replay.
+      try {
+        const matched = pipeline.match(event);
+        if (matched.length === 0) continue;
+        // What the fold timer would have flushed by the time this event arrived (arrival = event time).
+        const timeMs = Date.parse(event.time);
+        if (sessions && !Number.isNaN(timeMs)) await flushAll(sessions.dueFolds(timeMs));
+        progress.clear();
+        const outcome = await pipeline.alert(event, matched, OWNER);
+        if (outcome.status !== 'delivered') continue;
+        summary.alerts += 1;
+        summary.bySeverity[outcome.severity] += 1;
+      } catch (error) {
+        report(new InputError(item.file, item.position, `could not be processed: ${toError(error).message}`));
+      }
     }
   }
   if (sessions) await flushAll(sessions.openFolds());

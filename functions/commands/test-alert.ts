@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { HEARTBEAT_HOPS, type HeartbeatHop } from '../core/heartbeat.js';
+import { cleanLine } from '../core/render/text.js';
 import { ConfigError, toError } from '../errors.js';
 import { putTestHeartbeat } from '../io/event-bus.js';
 import { createDynamoHeartbeatLog, type HeartbeatRecord } from '../io/heartbeat-log.js';
@@ -187,7 +188,7 @@ const runTestAlert = async (
       return report.arrived ? 0 : 1;
     } catch (error) {
       // The report so far is on stdout; why it stopped is an error, on stderr.
-      io.stderr.write(`rootwatch test-alert: ${toError(error).message}\n`);
+      io.stderr.write(`rootwatch test-alert: ${cleanLine(toError(error).message)}\n`);
       return 1;
     }
   } finally {

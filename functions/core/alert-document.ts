@@ -3,6 +3,7 @@ import { mergeAttackTags } from './attack.js';
 import { isCentralizedRootSession, type Match } from './classify.js';
 import { withinDepth } from './depth.js';
 import { type CloudTrailEvent, type CloudTrailRecord, CloudTrailRecordSchema } from './event.js';
+import { REGION_NAME } from './forwarding.js';
 import { encodeUrlPart } from './render/text.js';
 import { SEVERITIES } from './severity.js';
 import { classifySourceAddress } from './source-address.js';
@@ -258,10 +259,15 @@ const consoleDomainOf = (partition: string | undefined): string => {
   return 'console.aws.amazon.com';
 };
 
+/**
+ * The event in the CloudTrail console of its region. The region is the record's, which a crafted record can fill
+ * with anything: unless it is shaped like a region, the link goes to the console's global host, which picks a region.
+ */
 const cloudTrailLinkOf = (event: CloudTrailEvent): string => {
-  const region = encodeUrlPart(event.region);
   const domain = consoleDomainOf(partitionOfArn(event.detail.userIdentity?.arn));
-  return `https://${region}.${domain}/cloudtrailv2/home?region=${region}#/events/${encodeUrlPart(event.id)}`;
+  const id = encodeUrlPart(event.id);
+  if (!REGION_NAME.test(event.region)) return `https://${domain}/cloudtrailv2/home#/events/${id}`;
+  return `https://${event.region}.${domain}/cloudtrailv2/home?region=${event.region}#/events/${id}`;
 };
 
 /**

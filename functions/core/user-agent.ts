@@ -74,7 +74,8 @@ const SERVICES: Readonly<Record<string, string>> = {
  * looks complete when it is not.
  */
 const truncate = (text: string): string => {
-  const chars = Array.from(text);
+  // A label is short: look at its first few code points only (each at most two UTF-16 units), whatever the input's size.
+  const chars = Array.from(text.slice(0, 2 * MAX_LABEL + 2));
   return chars.length <= MAX_LABEL ? text : `${chars.slice(0, MAX_LABEL - 1).join('')}…`;
 };
 

@@ -1,4 +1,5 @@
-import { FORWARDER_ORIGIN, forwarderRolePrefix, stageOfHubBusArn } from '../core/forwarding.js';
+import { partition } from '@aws-sdk/core/client';
+import { FORWARDER_ORIGIN, forwarderRolePrefix, REGION_NAME, stageOfHubBusArn } from '../core/forwarding.js';
 import { HEARTBEAT_PATTERN, HEARTBEAT_SOURCE } from '../core/heartbeat.js';
 import { ConfigError } from '../errors.js';
 import { type DetectionParameterValues, detectionParametersOf, parseDetectionParameterValues } from '../io/config.js';
@@ -111,7 +112,14 @@ const hubOf = (hubBusArn: string, stage: string): { region: string; account: str
   if (hubStage !== stage) {
     throw new ConfigError(`the hub bus "${hubBusArn}" belongs to the stage "${hubStage}", not "${stage}"`);
   }
-  const [, , , region = '', account = ''] = hubBusArn.split(':');
+  const [, arnPartition = '', , region = '', account = ''] = hubBusArn.split(':');
+  // A region that is not one, or a partition the region is not in (arn:aws-cn:…:us-east-1): the StackSet would fail
+  // in every account; say so now. The AWS SDK's own partition data tells (@aws-sdk/core, partition()).
+  if (!REGION_NAME.test(region) || partition(region).name !== arnPartition) {
+    throw new ConfigError(
+      `the hub bus "${hubBusArn}" names the region "${region}" in the partition "${arnPartition}", which AWS does not have (the region's partition is ${REGION_NAME.test(region) ? `"${partition(region).name}"` : 'unknown: not a region name'})`,
+    );
+  }
   return { region, account };
 };
 

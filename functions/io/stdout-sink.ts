@@ -38,7 +38,8 @@ interface Column<T> {
  * terminal's cursor or reorder what it shows: render/text.ts, cleanLine), cut with "…" or padded to `width`.
  */
 const cell = (text: string, width: number): string => {
-  const clean = cleanLine(text);
+  // Clean only what can show: a crafted field may be hundreds of MB (the last column is cut at 4,096 characters).
+  const clean = cleanLine(text.slice(0, width === 0 ? 4096 : 2 * width + 2));
   if (width === 0) return clean;
   return clean.length > width ? `${clean.slice(0, width - 1)}…` : clean.padEnd(width);
 };

@@ -173,6 +173,13 @@ describe('buildAlert', () => {
     expect(alert.title).toBe('Root console sign-in without MFA — prod-payments (111122223333)');
   });
 
+  it("links to the console's global host when the record's region is not shaped like one", () => {
+    const record = { ...readSample('root-api-call-long-term-key.json'), awsRegion: 'us-east-1\u001b[31m\r\nx' };
+    expect(alertFor('', record).links.cloudtrail).toMatch(
+      /^https:\/\/console\.aws\.amazon\.com\/cloudtrailv2\/home#\/events\//,
+    );
+  });
+
   it('links GovCloud events to the GovCloud console', () => {
     const record = readSample('root-api-call-long-term-key.json');
     const gov = {

@@ -191,19 +191,19 @@ describe('runDeploy', () => {
     expect(out.stdout).toBe(`Usage:\n${DEPLOY_USAGE}\n`);
   });
 
-  it('exits 2 on bad usage, naming the problem, with the usage on stderr', async () => {
+  it('exits 2 on bad usage, naming the problem, with a pointer to the help on stderr', async () => {
     const { out, io } = capture();
     expect(await runDeploy('remove', ['--stage', 'prod', '--all-regions', '--hub-only'], io)).toBe(2);
     expect(out.stderr).toContain("rootwatch remove: Unknown option '--hub-only'");
-    expect(out.stderr).toContain(DEPLOY_USAGE);
+    expect(out.stderr).toContain('Run "rootwatch --help"');
     expect(out.stdout).toBe('');
   });
 
-  it('exits 2 with the usage for a flag it refuses itself, as for one parseArgs refuses', async () => {
+  it('exits 2 with the pointer to the help for a flag it refuses itself, as for one parseArgs refuses', async () => {
     const { out, io } = capture();
     expect(await runDeploy('deploy', ['--all-regions'], io)).toBe(2);
     expect(out.stderr).toBe(
-      `rootwatch deploy: deploy needs --stage (the stage, as in serverless deploy --stage)\nUsage:\n${DEPLOY_USAGE}\n`,
+      'rootwatch deploy: deploy needs --stage (the stage, as in serverless deploy --stage)\nRun "rootwatch --help" for the commands and their options.\n',
     );
   });
 });

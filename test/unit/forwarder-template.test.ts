@@ -380,6 +380,16 @@ describe('buildForwarderTemplate', () => {
       message: /"arn:aws:events:us-east-1:111122223333:event-bus\/default" is not a rootwatch hub bus ARN/,
     },
     {
+      name: 'a hub bus whose region is not in its partition',
+      options: { hubBusArn: 'arn:aws-cn:events:us-east-1:111122223333:event-bus/rootwatch-prod-hub' },
+      message: /names the region "us-east-1" in the partition "aws-cn", which AWS does not have/,
+    },
+    {
+      name: 'a hub bus in a region that is not one',
+      options: { hubBusArn: 'arn:aws:events:mars-1:111122223333:event-bus/rootwatch-prod-hub' },
+      message: /the region "mars-1" .* not a region name/,
+    },
+    {
       name: "another stage's hub bus",
       options: { hubBusArn: 'arn:aws:events:us-east-1:111122223333:event-bus/rootwatch-dev-hub' },
       message: /belongs to the stage "dev", not "prod"/,
