@@ -230,7 +230,7 @@ const formatSummary = (summary: ReplaySummary): string => {
     : '';
   const sessions = summary.sessions === undefined ? '' : `, ${plural(summary.sessions, 'session')}`;
   return (
-    `${n(summary.records)} records, ${n(summary.alerts)} alerts` +
+    `${plural(summary.records, 'record')}, ${plural(summary.alerts, 'alert')}` +
     `${counts.length > 0 ? ` (${counts.join(', ')})` : ''}${digests}${sessions}, ${n(summary.errors)} unreadable, ` +
     `${summary.seconds.toFixed(1)} s (${n(rate)} records/s)`
   );

@@ -172,7 +172,9 @@ const selectRegions = ({ home, regions, account }: RegionRequest): RegionSelecti
   if (!REGION_NAME.test(home)) throw new UsageError(`--region: "${home}" is not a region name (like us-east-1)`);
   if (regions === 'all' && !account.readable) {
     throw new AlerterError(
-      `--all-regions reads the account's enabled regions with AWS Account Management ListRegions, which failed (${account.error.name}: ${account.error.message}): allow account:ListRegions to the deploying identity, or name the regions with --regions`,
+      account.error.name === 'CredentialsProviderError'
+        ? `--all-regions reads the account's enabled regions with AWS Account Management ListRegions, but no AWS credentials were found (${account.error.message}): sign in (aws sso login, or AWS_PROFILE / --profile with a profile that exists)`
+        : `--all-regions reads the account's enabled regions with AWS Account Management ListRegions, which failed (${account.error.name}: ${account.error.message}): allow account:ListRegions to the deploying identity, or name the regions with --regions`,
     );
   }
   const statuses = new Map<string, string>(

@@ -344,7 +344,7 @@ describe('rootwatch replay', () => {
       ['cli-burst-001', 'cli-burst-002'],
       ['cli-burst-late-0', 'cli-burst-late-1', 'cli-burst-late-2'],
     ]);
-    expect(stderr).toMatch(/6 records, 1 alerts \(high 1\), 2 digests \(5 events folded\)/);
+    expect(stderr).toMatch(/6 records, 1 alert \(high 1\), 2 digests \(5 events folded\)/);
   });
 
   it('prints every alert of a burst, no digest, with --no-fold', async () => {

@@ -236,7 +236,7 @@ describe('rootwatch replay --sessions', () => {
     // Assess
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toStrictEqual([]);
-    expect(stderr).toMatch(/1 records, 0 alerts, 0 digests \(0 events folded\), 0 sessions, /);
+    expect(stderr).toMatch(/1 record, 0 alerts, 0 digests \(0 events folded\), 0 sessions, /);
   });
 
   it('shows control and bidi characters of a crafted event name as nothing that moves the terminal', async () => {

@@ -141,6 +141,15 @@ describe('selectRegions', () => {
     expect(select).toThrow('allow account:ListRegions to the deploying identity, or name the regions with --regions');
   });
 
+  it('says so when there are no credentials at all, rather than asking for a permission', () => {
+    const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+    const select = () =>
+      selectRegions({ home: 'us-east-1', regions: 'all', account: { readable: false, error: noCredentials } });
+    expect(select).toThrow(/no AWS credentials were found .*: sign in/);
+  });
+
   it.each([
     ['unread', unreadable],
     ['listed', listing('us-east-1', 'eu-west-1')],
