@@ -2,10 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { runCli } from '../functions/cli.js';
 import { classify } from '../functions/core/classify.js';
 import {
   DETECTION_PARAMETERS,
@@ -19,6 +17,7 @@ import type { Severity } from '../functions/core/severity.js';
 import { DetectionFileError } from '../functions/errors.js';
 import { detectionParametersOf } from '../functions/io/config.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from '../functions/io/detections.js';
+import { runCliCaptured } from './helpers/cli.js';
 import { readSample } from './helpers/samples.js';
 
 /*
@@ -676,24 +675,8 @@ samples:
 });
 
 describe('rootwatch replay with the deploy parameters', () => {
-  const replay = async (args: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    // Every event on its own: which events match the parameters is the question here, not how a session folds.
-    const code = await runCli(['replay', '--no-fold', '--format', 'ndjson', ...args], {
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: new Writable({
-        write(chunk, _encoding, done) {
-          stderr += String(chunk);
-          done();
-        },
-      }),
-      env: {},
-    });
-    return { code, stdout, stderr };
-  };
+  // Every event on its own: which events match the parameters is the question here, not how a session folds.
+  const replay = (args: string[]) => runCliCaptured(['replay', '--no-fold', '--format', 'ndjson', ...args]);
   const trailFile = () => {
     const dir = mkdtempSync(join(tmpdir(), 'rootwatch-tampering-'));
     const file = join(dir, 'trail.json');

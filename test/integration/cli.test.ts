@@ -8,30 +8,14 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../functions/cli.js';
 import { DEFAULT_RUNBOOK_BASE_URL } from '../../functions/io/config.js';
+import { runCliCaptured } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/corpus.js';
 import { readSample, SAMPLES_DIR } from '../helpers/samples.js';
 
 const run = async (args: string[], stdin?: string) => runWith({}, args, stdin);
 
-const runWith = async (env: Record<string, string>, args: string[], stdin?: string) => {
-  let stdout = '';
-  let stderr = '';
-  const err = new Writable({
-    write(chunk, _enc, done) {
-      stderr += String(chunk);
-      done();
-    },
-  });
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: err,
-    ...(stdin !== undefined ? { stdin: Readable.from([stdin]) } : {}),
-    env,
-  });
-  return { code, stdout, stderr };
-};
+const runWith = (env: Record<string, string>, args: string[], stdin?: string) =>
+  runCliCaptured(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'rootwatch-cli-'));
 const trailFile = (records: unknown[]) => JSON.stringify({ Records: records });

@@ -2,10 +2,8 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../functions/cli.js';
 import {
   buildForwarderTemplate,
   type CloudFormationTemplate,
@@ -14,6 +12,7 @@ import {
 import { readStageParameters } from '../../functions/deploy/stage-parameters.js';
 import { formatMatch, runCfnLint } from '../helpers/cfn-lint.js';
 import { type CfnSpec, checkTemplate, formatFinding, loadCfnSpec } from '../helpers/cfn-spec.js';
+import { runCliCaptured } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/corpus.js';
 
 /*
@@ -28,24 +27,7 @@ const HUB_KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-6
 /** Regions a StackSet spreads the forwarder over: the first ones, and opt-in ones (ap-east-1). */
 const LINT_REGIONS = ['us-east-1', 'eu-west-1', 'ap-east-1', 'ap-southeast-2'];
 
-const run = async (args: string[]) => {
-  let stdout = '';
-  let stderr = '';
-  const err = new Writable({
-    write(chunk, _encoding, done) {
-      stderr += String(chunk);
-      done();
-    },
-  });
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: err,
-    env: {},
-  });
-  return { code, stdout, stderr };
-};
+const run = (args: string[]) => runCliCaptured(args);
 
 describe('rootwatch forwarder-template', () => {
   let spec: CfnSpec;

@@ -6,31 +6,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../functions/cli.js';
 import type { SessionDocument } from '../../functions/io/stdout-sink.js';
+import { runCliCaptured } from '../helpers/cli.js';
 import { readSample } from '../helpers/samples.js';
 
 const START = Date.UTC(2025, 5, 1, 9, 0, 0);
 
-const run = async (args: string[]) => {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: new Writable({
-      write(chunk, _encoding, done) {
-        stderr += String(chunk);
-        done();
-      },
-    }),
-    env: {},
-  });
-  return { code, stdout, stderr };
-};
+const run = (args: string[]) => runCliCaptured(args);
 
 interface Call {
   /** The temporary access key of the session. */
