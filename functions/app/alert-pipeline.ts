@@ -49,6 +49,7 @@ interface AlertPipelineOptions {
   /**
    * The longest one state call may take before the alert goes on without the state. Default 6000: above the
    * DynamoDB client's own worst case (io/aws-clients.ts, about 5 s), so this bounds any state port, not the SDK.
+   * Number.POSITIVE_INFINITY: no timer at all (replay's state in memory answers or throws, never hangs).
    */
   stateTimeoutMs?: number;
   /** Epoch milliseconds; injectable for tests. */

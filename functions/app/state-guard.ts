@@ -34,6 +34,8 @@ interface GuardedState {
 
 /** `promise`, or a StateTimeoutError after `timeoutMs`. */
 const withinMs = async <T>(promise: Promise<T>, timeoutMs: number, operation: StateOperation): Promise<T> => {
+  // No budget (replay's state in memory): no timer, which setTimeout would fire after 1 ms for Infinity.
+  if (!Number.isFinite(timeoutMs)) return await promise;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new StateTimeoutError(operation, timeoutMs)), timeoutMs);

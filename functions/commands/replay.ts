@@ -1,13 +1,15 @@
+import { availableParallelism } from 'node:os';
 import { createAlertPipeline } from '../app/alert-pipeline.js';
 import { createFoldFlusher } from '../app/digest.js';
 import { createEnricher } from '../app/enrich.js';
 import type { FoldTimer } from '../app/ports.js';
 import type { Detection } from '../core/detection.js';
 import { type CloudTrailEvent, parseEvent, recordToEvent } from '../core/event.js';
-import { cleanLine } from '../core/render/text.js';
+import { cleanLine, groupDigits } from '../core/render/text.js';
 import { SEVERITIES, type Severity } from '../core/severity.js';
 import { InputError, toError, UsageError } from '../errors.js';
 import { createAccountNames } from '../io/accounts.js';
+import type { InputLimits } from '../io/input/limits.js';
 import { readInputBatches } from '../io/input/read-input.js';
 import { createGeoLookup } from '../io/ip/geo-lookup.js';
 import { logger } from '../io/logger.js';
@@ -45,9 +47,17 @@ interface ReplayOptions {
   sessions?: boolean;
   /** Milliseconds since some origin, for the summary's rate; injectable for tests. */
   now?: () => number;
+  /**
+   * Worker threads that read, gunzip and scan small files (default: os.availableParallelism()); 0 reads everything
+   * on the main thread. What replay prints is the same either way.
+   */
+  workers?: number;
+  /** The limits each input file is read under, over DEFAULT_LIMITS (io/input/limits.ts; `--max-depth` etc.). */
+  limits?: Partial<InputLimits>;
 }
 
 interface ReplaySummary {
+  /** Records read: those parsed, and those counted but skipped unparsed because no detection could match them. */
   records: number;
   /** Alerts printed (or, with `sessions`, that would have been): first alerts, escalations, and with no folding all. */
   alerts: number;
@@ -137,6 +147,8 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
     minSeverity: options.minSeverity,
     runbookBaseUrl: options.runbookBaseUrl,
     state,
+    // The state is in memory: it answers or throws, never hangs.
+    stateTimeoutMs: Number.POSITIVE_INFINITY,
     enrich: createReplayEnricher(options.accountNames),
     sinks: [sink],
     ...(sessions ? { sessions: { state: sessions, timer: NO_TIMER, flush } } : {}),
@@ -163,6 +175,13 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
   for await (const batch of readInputBatches(options.paths, {
     ...(options.stdin ? { stdin: options.stdin } : {}),
     onProgress: (p) => progress.update(p, summary.records),
+    // Records that no detection's pattern can match are counted, never parsed (core/event-pattern/tokens.ts).
+    patterns: options.detections.flatMap((detection) => detection.patterns),
+    onSkipped: (count) => {
+      summary.records += count;
+    },
+    workers: options.workers ?? availableParallelism(),
+    ...(options.limits ? { limits: options.limits } : {}),
   })) {
     for (const item of batch) {
       if (item.kind === 'error') {
@@ -223,7 +242,7 @@ const formatSummary = (summary: ReplaySummary): string => {
     .filter((s) => summary.bySeverity[s] > 0)
     .map((s) => `${s} ${summary.bySeverity[s]}`);
   const rate = summary.seconds > 0 ? Math.round(summary.records / summary.seconds) : summary.records;
-  const n = (value: number) => value.toLocaleString('en-US');
+  const n = groupDigits;
   const plural = (value: number, one: string, many = `${one}s`) => `${n(value)} ${value === 1 ? one : many}`;
   const digests = summary.folding
     ? `, ${plural(summary.digests, 'digest')} (${plural(summary.folded, 'event')} folded)`

@@ -186,6 +186,24 @@ const wildcardComplexity = (terms: readonly WildcardTerm[]): number => {
   return maximum;
 };
 
+/**
+ * The complexity of each set of wildcard terms measured so far, by the terms' identities: a catalog repeats the same
+ * wildcards in many patterns (alerter-tampering's rule clauses are in every one of its patterns), and each start of
+ * the CLI or a Lambda compiles them all. Bounded: a process that compiles ever new patterns keeps the latest 1,000.
+ */
+const COMPLEXITIES = new Map<string, number>();
+const MAX_COMPLEXITIES = 1_000;
+
+const complexityOf = (terms: ReadonlyMap<string, WildcardTerm>): number => {
+  const key = [...terms.keys()].sort().join('\u0000');
+  const known = COMPLEXITIES.get(key);
+  if (known !== undefined) return known;
+  const complexity = wildcardComplexity([...terms.values()]);
+  if (COMPLEXITIES.size >= MAX_COMPLEXITIES) COMPLEXITIES.clear();
+  COMPLEXITIES.set(key, complexity);
+  return complexity;
+};
+
 /** Rejects a pattern if any field's wildcards, across all `$or` branches, are too non-deterministic. */
 const assertWildcardComplexity = (branches: readonly Branch[]): void => {
   const byPath = new Map<string, { at: JsonPath; terms: Map<string, WildcardTerm> }>();
@@ -198,7 +216,7 @@ const assertWildcardComplexity = (branches: readonly Branch[]): void => {
     }
   }
   for (const { at, terms } of byPath.values()) {
-    if (wildcardComplexity([...terms.values()]) > WILDCARD_COMPLEXITY_LIMIT) {
+    if (complexityOf(terms) > WILDCARD_COMPLEXITY_LIMIT) {
       fail(
         'Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character',
         at,

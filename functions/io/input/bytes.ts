@@ -1,9 +1,11 @@
+import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { promisify } from 'node:util';
-import { createGunzip, gunzip } from 'node:zlib';
+import { createGunzip, gunzip, gunzipSync } from 'node:zlib';
 import { toError } from '../../errors.js';
+import { FileTooLargeError } from './limits.js';
 
 /*
  * The bytes of an input: a file read whole or streamed, gunzipped when it is gzip, counted for
@@ -78,6 +80,31 @@ async function* decompressed(raw: AsyncGenerator<Buffer>): AsyncGenerator<Buffer
 }
 
 /**
+ * The bytes of a stream, at most `maxBytes` of them: past that, the bytes up to the limit and then
+ * FileTooLargeError. Stops reading there (the source, a gunzip stream, is destroyed).
+ */
+async function* limitBytes(chunks: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<Buffer> {
+  let total = 0;
+  for await (const chunk of chunks) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      const keep = chunk.length - (total - maxBytes);
+      if (keep > 0) yield chunk.subarray(0, keep);
+      throw new FileTooLargeError(maxBytes);
+    }
+    yield chunk;
+  }
+}
+
+/** UTF-8 bytes as text, piece by piece; a character split between chunks is joined. Invalid bytes become U+FFFD. */
+async function* decodeText(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  for await (const chunk of chunks) yield decoder.write(chunk);
+  const last = decoder.end();
+  if (last !== '') yield last;
+}
+
+/**
  * The bytes of a regular file smaller than WHOLE_FILE_BYTES, read at once; undefined when it is (or,
  * having grown since it was found, has become) too big. Never reads more than WHOLE_FILE_BYTES.
  */
@@ -103,24 +130,69 @@ const readSmallFile = (path: string): Buffer | undefined => {
 const gunzipAsync = promisify(gunzip);
 
 /**
+ * The output chunk size for gunzipping `bytes` whole: the size its gzip trailer states (ISIZE, the last 4 bytes:
+ * the uncompressed size mod 2^32, RFC 1952 section 2.3.1, https://www.rfc-editor.org/rfc/rfc1952#page-8) plus one,
+ * so that the text comes out in one buffer, not in chunks then copied together. Only a hint: the trailer may lie
+ * (or name the last member only), so it is kept between WHOLE_FILE_CHUNK and `maxOutputLength` + 1, and
+ * maxOutputLength alone bounds the output.
+ */
+const chunkSizeFor = (bytes: Buffer, maxOutputLength: number): number => {
+  const stated = bytes.length >= 18 ? bytes.readUInt32LE(bytes.length - 4) : 0;
+  return Math.max(WHOLE_FILE_CHUNK, Math.min(stated + 1, maxOutputLength + 1));
+};
+
+/**
  * The text of a small regular file, read whole and gunzipped (when it starts with the gzip magic
  * bytes) in one go, on the thread pool, so that the main thread can go on with the file before it.
  * Undefined when the file is to be streamed instead: it is too big (see readSmallFile), it gunzips
- * to more than WHOLE_FILE_TEXT_BYTES, or it fails to read or to gunzip; the stream then reports the
- * error exactly as it always has, after the items read before it.
+ * to more than WHOLE_FILE_TEXT_BYTES or `maxFileBytes` (the limit, which the stream then reports),
+ * or it fails to read or to gunzip; the stream then reports the error exactly as it always has,
+ * after the items read before it.
  */
-const readWhole = async (path: string): Promise<string | undefined> => {
+const readWhole = async (path: string, maxFileBytes: number): Promise<string | undefined> => {
   let bytes: Buffer | undefined;
+  const maxOutputLength = Math.min(WHOLE_FILE_TEXT_BYTES, maxFileBytes);
   try {
     bytes = readSmallFile(path);
     if (bytes === undefined) return undefined;
     if (bytes[0] === 0x1f && bytes[1] === 0x8b)
-      bytes = await gunzipAsync(bytes, { maxOutputLength: WHOLE_FILE_TEXT_BYTES, chunkSize: WHOLE_FILE_CHUNK });
+      bytes = await gunzipAsync(bytes, { maxOutputLength, chunkSize: chunkSizeFor(bytes, maxOutputLength) });
   } catch {
     return undefined;
   }
+  return bytes.length > maxOutputLength ? undefined : textOf(bytes);
+};
+
+/** readWhole on the calling thread (a worker's): the same answers, gunzipped synchronously. */
+const readWholeSync = (path: string, maxFileBytes: number): string | undefined => {
+  let bytes: Buffer | undefined;
+  const maxOutputLength = Math.min(WHOLE_FILE_TEXT_BYTES, maxFileBytes);
+  try {
+    bytes = readSmallFile(path);
+    if (bytes === undefined) return undefined;
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b)
+      bytes = gunzipSync(bytes, { maxOutputLength, chunkSize: chunkSizeFor(bytes, maxOutputLength) });
+  } catch {
+    return undefined;
+  }
+  return bytes.length > maxOutputLength ? undefined : textOf(bytes);
+};
+
+/** UTF-8 bytes as text; ASCII (most CloudTrail logs) copied as Latin-1, which is the same text and half the work. */
+const textOf = (bytes: Buffer): string => {
+  if (isAscii(bytes)) return bytes.toString('latin1');
   const decoder = new StringDecoder('utf8');
   return decoder.write(bytes) + decoder.end();
 };
 
-export { countBytes, decompressed, describeFailure, PROGRESS_STEP, readWhole, WHOLE_FILE_BYTES };
+export {
+  countBytes,
+  decodeText,
+  decompressed,
+  describeFailure,
+  limitBytes,
+  PROGRESS_STEP,
+  readWhole,
+  readWholeSync,
+  WHOLE_FILE_BYTES,
+};

@@ -48,6 +48,13 @@ const fromOther = (
   out.push(inputError(file, prefix, NOT_CLOUDTRAIL_INPUT));
 };
 
+/** The items of one element of a top-level array (`[3]`, `line 2, [3]`): a record or event, else fromOther's. */
+const fromArrayEntry = (value: unknown, file: string, position: string, explicit: boolean, out: InputItem[]): void => {
+  const item = toItem(value, file, position);
+  if (item.kind === 'error') fromOther(value, item, file, position, explicit, out);
+  else out.push(item);
+};
+
 /**
  * The items of one JSON document, appended to `out`: a whole file (prefix undefined) or one line or
  * value of it (prefix `line N`, `line N, value K`). A document is a `{"Records": [...]}` log file,
@@ -62,12 +69,8 @@ const fromDocument = (
 ): void => {
   const at = prefix === undefined ? '' : `${prefix}, `;
   if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) {
-      const position = `${at}[${index}]`;
-      const item = toItem(value[index], file, position);
-      if (item.kind === 'error') fromOther(value[index], item, file, position, explicit, out);
-      else out.push(item);
-    }
+    for (let index = 0; index < value.length; index++)
+      fromArrayEntry(value[index], file, `${at}[${index}]`, explicit, out);
     return;
   }
   if (isObject(value) && 'Records' in value) {
@@ -88,4 +91,4 @@ const fromDocument = (
   else out.push(item);
 };
 
-export { fromDocument };
+export { fromArrayEntry, fromDocument };

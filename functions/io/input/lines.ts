@@ -1,10 +1,12 @@
-import { StringDecoder } from 'node:string_decoder';
 import { toError } from '../../errors.js';
 import { fromSubscriptionData, isSubscriptionData } from './aws-tools.js';
 import { describeFailure } from './bytes.js';
 import { fromDocument } from './documents.js';
+import { limitMessage } from './limits.js';
 import type { InputItem } from './read-input.js';
 import { inputError } from './records.js';
+import { RecordScanner, type ScanLimits, valueVerdict } from './scan.js';
+import type { ReadContext } from './scanned.js';
 import { JSON_LINES_FILE } from './sources.js';
 import { type LineValue, LineValues, splitValues } from './values.js';
 
@@ -28,9 +30,21 @@ const MAX_DOCUMENT_CHARS = 256 * 1024 * 1024;
 const SPLIT_LINE_CHARS = 8 * 1024 * 1024;
 /** Where one top-level JSON value ends and the next begins, without a newline between them. */
 const VALUE_BOUNDARY = /[}\]]\s*[{[]/;
+/**
+ * A streamed line this long that cannot be JSON (its first character starts no JSON value nor base64 text: a gzip
+ * bomb of zeros) or is blank so far is no longer held: only its first characters are kept, enough for the error that
+ * names it. So memory stays flat until the decompressed size limit stops the file.
+ */
+const GARBAGE_PROBE_CHARS = 1024 * 1024;
+/** What a JSON value, or the base64 text of a subscription payload, may start with. */
+const VALUE_START = /[{["\-0-9tfnA-Za-z+/=]/;
 
 /** A line, or one of the JSON values a long line holds one after another. */
-type LineEntry = string | LineValue;
+/** A line dropped as it streamed, for breaking the depth or string limit: reported as that, at its line. */
+interface LineBreach {
+  readonly breach: 'deep' | 'long';
+}
+type LineEntry = string | LineValue | LineBreach;
 
 type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
 
@@ -45,13 +59,23 @@ const parseJson = (text: string): Parsed => {
 };
 
 /**
- * The lines of UTF-8 bytes, one batch per chunk (possibly empty); a BOM is dropped. A line longer
- * than SPLIT_LINE_CHARS that holds JSON values one after another comes as those values instead.
+ * The lines of decoded text, one batch per piece (possibly empty); a BOM is dropped. A line longer
+ * than SPLIT_LINE_CHARS that holds JSON values one after another comes as those values instead; a
+ * long line that cannot be JSON is cut to its first GARBAGE_PROBE_CHARS characters; a long line that
+ * breaks the depth or string limit (`limits`) is dropped as it streams and comes as a LineBreach.
  */
-async function* lineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<LineEntry[]> {
-  const decoder = new StringDecoder('utf8');
+async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): AsyncGenerator<LineEntry[]> {
   let partial: string[] = [];
   let partialChars = 0;
+  /** The line being read is past GARBAGE_PROBE_CHARS and cannot be JSON: the rest of it is dropped. */
+  let dropping = false;
+  /**
+   * A line past GARBAGE_PROBE_CHARS is scanned as it comes: once it breaks the depth or string limit, the rest of it
+   * is dropped and it ends as a LineBreach, so that a line of JSON Lines holding a string of hundreds of MB is never
+   * held whole.
+   */
+  let probe: RecordScanner | undefined;
+  let breach: 'deep' | 'long' | undefined;
   /** The line being read, once it is being split into its values. */
   let values: LineValues | undefined;
   let batch: LineEntry[] = [];
@@ -62,6 +86,33 @@ async function* lineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<LineE
     if (values !== undefined) {
       values.add(text);
       return;
+    }
+    if (dropping) return;
+    if (partialChars > GARBAGE_PROBE_CHARS) {
+      const start = partial.find((piece) => piece.trim() !== '')?.trimStart();
+      if (start === undefined) {
+        // Blank so far: only what is not blank is worth keeping.
+        if (text.trim() === '') return;
+      } else if (!VALUE_START.test(start.charAt(0))) {
+        dropping = true;
+        return;
+      }
+      if (probe === undefined) {
+        probe = new RecordScanner({
+          limits: { ...limits, maxRecords: Number.MAX_SAFE_INTEGER },
+          mode: 'value',
+          emit: () => {},
+        });
+        for (const piece of partial) probe.push(piece);
+      }
+      probe.push(text);
+      breach = probe.breach;
+      if (breach !== undefined) {
+        dropping = true;
+        partial = [];
+        partialChars = 0;
+        return;
+      }
     }
     const previous = partial.at(-1);
     partial.push(text);
@@ -78,6 +129,15 @@ async function* lineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<LineE
     }
   };
   const endLine = (): void => {
+    dropping = false;
+    probe = undefined;
+    if (breach !== undefined) {
+      batch.push({ breach });
+      breach = undefined;
+      partial = [];
+      partialChars = 0;
+      return;
+    }
     if (values === undefined) {
       batch.push(partial.length === 1 ? (partial[0] as string) : partial.join(''));
       partial = [];
@@ -90,8 +150,8 @@ async function* lineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<LineE
   };
   let first = true;
   try {
-    for await (const chunk of chunks) {
-      let text = decoder.write(chunk);
+    for await (const piece of pieces) {
+      let text = piece;
       if (first && text !== '') {
         if (text.startsWith('\uFEFF')) text = text.slice(1);
         first = false;
@@ -99,7 +159,7 @@ async function* lineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<LineE
       batch = [];
       let start = 0;
       for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
-        if (partial.length === 0 && values === undefined) batch.push(text.slice(start, newline));
+        if (partial.length === 0 && values === undefined && !dropping) batch.push(text.slice(start, newline));
         else {
           extend(text.slice(start, newline));
           endLine();
@@ -122,8 +182,6 @@ async function* lineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<LineE
     throw error;
   }
   batch = [];
-  const last = decoder.end();
-  if (last !== '') extend(last);
   if (partial.length > 0 || values !== undefined) endLine();
   if (batch.length > 0) yield batch;
 }
@@ -164,6 +222,7 @@ async function* readLines(
   batches: AsyncIterable<LineEntry[]> | Iterable<LineEntry[]>,
   explicit: boolean,
   tick: () => void,
+  context: ReadContext,
 ): AsyncGenerator<InputItem[]> {
   let mode: 'detect' | 'lines' | 'document' = 'detect';
   let lineNumber = 0;
@@ -175,7 +234,30 @@ async function* readLines(
   /** Which value of its line the last entry was (0: a whole line). */
   let lastValue = 0;
 
+  /** Values (lines, values of a line, documents) read: past maxRecords the rest of the file is not read. */
+  let values = 0;
+  let overRecords = false;
+  /**
+   * Whether the text of a value at `position` is settled without parsing: a record none of whose strings passes the
+   * pre-filter (counted, skipped), or one that breaks the depth or string limit (reported, skipped).
+   */
+  const screened = (text: string, position: string | undefined, out: InputItem[]): boolean => {
+    values++;
+    if (values > context.limits.maxRecords) {
+      if (!overRecords) out.push(inputError(file, position, limitMessage('maxRecords', context.limits.maxRecords)));
+      overRecords = true;
+      return true;
+    }
+    const verdict = valueVerdict(text, context.prefilter, context.limits);
+    if (verdict === 'parse') return false;
+    if (verdict === 'skip') context.onSkipped(1);
+    else if (verdict === 'deep')
+      out.push(inputError(file, position, limitMessage('maxDepth', context.limits.maxDepth)));
+    else out.push(inputError(file, position, limitMessage('maxStringBytes', context.limits.maxStringBytes)));
+    return true;
+  };
   const fromValue = (text: string, position: string, out: InputItem[]): void => {
+    if (screened(text, position, out)) return;
     const parsed = parseJson(text);
     if (parsed.ok) fromDocument(parsed.value, file, position, explicit, out);
     else out.push(inputError(file, position, `not valid JSON: ${parsed.message}`));
@@ -211,6 +293,7 @@ async function* readLines(
   };
   const fromLine = (line: string, number: number, out: InputItem[]): void => {
     if (isBlank(line)) return;
+    if (screened(line, `line ${number}`, out)) return;
     const parsed = parseJson(line);
     if (parsed.ok) fromDocument(parsed.value, file, `line ${number}`, explicit, out);
     else fromUnparsed(line, `line ${number}`, number, `not valid JSON: ${parsed.message}`, out);
@@ -220,6 +303,7 @@ async function* readLines(
     prefix: string | undefined,
     out: InputItem[],
   ) => {
+    if (settled.ok && screened(settled.text, prefix, out)) return;
     if (settled.ok) fromDocument(settled.value, file, prefix, explicit, out);
     else fromUnparsed(settled.text, prefix, settled.line, `not valid JSON: ${settled.message}`, out);
   };
@@ -238,6 +322,19 @@ async function* readLines(
           line = entry;
           lineNumber++;
           lastValue = 0;
+        } else if ('breach' in entry) {
+          // A line dropped as it streamed: its error, and the line counts as read (never held for a document).
+          lineNumber++;
+          lastValue = 0;
+          if (mode === 'detect' && first?.ok) {
+            // A non-blank line after a first that is a value on its own: JSON Lines.
+            mode = 'lines';
+            held = [];
+            fromFirst(first, `line ${first.line}`, out);
+          }
+          const limit = entry.breach === 'deep' ? 'maxDepth' : 'maxStringBytes';
+          out.push(inputError(file, `line ${lineNumber}`, limitMessage(limit, context.limits[limit])));
+          continue;
         } else {
           // One of several JSON values on one long line (lineBatches): a document of its own.
           line = entry.text;
@@ -294,7 +391,7 @@ async function* readLines(
         }
       }
       if (out.length > 0) yield out;
-      if (refused) return;
+      if (refused || overRecords) return;
       tick();
     }
   } catch (error) {
@@ -316,6 +413,10 @@ async function* readLines(
     if (first !== undefined) fromFirst(first, JSON_LINES_FILE.test(file) ? `line ${first.line}` : undefined, out);
   } else if (mode === 'document') {
     const text = held.join('\n');
+    if (screened(text, undefined, out)) {
+      if (out.length > 0) yield out;
+      return;
+    }
     const parsed = parseJson(text);
     if (parsed.ok) {
       held = [];

@@ -1,0 +1,886 @@
+import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
+
+/*
+ * A JSON scanner over decoded text that splits CloudTrail input into records without JSON.parse: the elements of a
+ * `{"Records":[…]}` log file or of a top-level array, and top-level values one after another. It tracks nesting and
+ * string lengths (the limits), tests every string value against the catalog's pre-filter (decoded first when it holds
+ * escapes; keys are not tested: a pattern tests values, keys only make its paths), and hands on, per record, either
+ * its text (to be parsed) or a verdict (skipped, too deep, a string too long). A record is skipped only when none of
+ * its values passes and it reads as a record or event as records.ts's toItem takes them (string eventName and
+ * eventSource, or a string detail-type and an object detail holding them), so that a broken one is still parsed and
+ * reported. It reads the text in pieces as a stream gives them, holding only the record being read. Pure: no I/O.
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const NEWLINE = 0x0a;
+const BOM = 0xfeff;
+const LOWER_D = 0x64;
+const LOWER_E = 0x65;
+const UPPER_N = 0x4e;
+/** No backslash ahead in the current piece. */
+const NONE_AHEAD = Number.MAX_SAFE_INTEGER;
+
+/** `{"Records":[`, whitespace allowed between the tokens. */
+const RECORDS_HEADER = /\{\s*"Records"\s*:\s*\[/y;
+/*
+ * What the scanner notes of a record's fields, so that it skips only what reads as a record or event (records.ts
+ * toItem): string eventName and eventSource, or a string detail-type and an object detail holding them.
+ */
+const NAME = 1;
+const SOURCE = 2;
+const DETAIL_TYPE = 4;
+const DETAIL_OBJECT = 8;
+const DETAIL_NAME = 16;
+const DETAIL_SOURCE = 32;
+/** The key `detail` at depth 1: an object opening next is the detail. */
+const DETAIL_KEY = 64;
+
+/** The field bit a key names, at depth 1 (`detail` false) or inside the detail. */
+const fieldOf = (name: string, detail: boolean): number => {
+  if (name === 'eventName') return detail ? DETAIL_NAME : NAME;
+  if (name === 'eventSource') return detail ? DETAIL_SOURCE : SOURCE;
+  if (detail) return 0;
+  return name === 'detail-type' ? DETAIL_TYPE : name === 'detail' ? DETAIL_KEY : 0;
+};
+
+/**
+ * The field bit of a key written without escapes, `text[start, start + length)`, as fieldOf gives it. The names are
+ * 6 to 11 characters: most keys are told apart by their length alone, the rest read in place (nothing allocated).
+ */
+const keyField = (text: string, start: number, length: number, detail: boolean): number => {
+  const first = text.charCodeAt(start);
+  if (first === LOWER_E) {
+    // eventName, eventSource; not eventTime, eventType… (their sixth character tells them apart first).
+    if (length === 9) {
+      return text.charCodeAt(start + 5) === UPPER_N && text.startsWith('eventName', start)
+        ? detail
+          ? DETAIL_NAME
+          : NAME
+        : 0;
+    }
+    if (length === 11) return text.startsWith('eventSource', start) ? (detail ? DETAIL_SOURCE : SOURCE) : 0;
+    return 0;
+  }
+  if (first !== LOWER_D || detail) return 0;
+  if (length === 11) return text.startsWith('detail-type', start) ? DETAIL_TYPE : 0;
+  return length === 6 && text.startsWith('detail', start) ? DETAIL_KEY : 0;
+};
+
+/** Whether the fields noted make a record or an event, as toItem takes them. */
+const readsAsRecord = (fields: number): boolean =>
+  (fields & DETAIL_TYPE) !== 0 && (fields & DETAIL_OBJECT) !== 0
+    ? (fields & DETAIL_NAME) !== 0 && (fields & DETAIL_SOURCE) !== 0
+    : (fields & NAME) !== 0 && (fields & SOURCE) !== 0;
+
+/** The longest a first key written with escapes can be and still be eventVersion (each character as \uXXXX). */
+const RECORD_KEY_CHARS = 12 * 6;
+/** How much text the header test wants to see before it says a `{` does not open a log file. */
+const HEADER_LOOKAHEAD = 256;
+
+/** The limits the scanner checks (see limits.ts). */
+interface ScanLimits {
+  readonly maxDepth: number;
+  readonly maxStringBytes: number;
+  readonly maxRecords: number;
+}
+
+/**
+ * What became of one record (or other value):
+ * - `skip`: a record none of whose string values passes the pre-filter, in a place where it can only be one record
+ *   (an element of `Records`; elsewhere an object whose first key is eventVersion or version), that reads as a
+ *   record or event: it needs no parsing.
+ * - `parse`: its text is to be parsed (a string passes, there is no pre-filter, or it may be something else).
+ * - `deep`: nested deeper than maxDepth. - `long`: holds a string longer than maxStringBytes. Neither is held.
+ */
+type Verdict = 'skip' | 'parse' | 'deep' | 'long';
+
+/** Where a record sits: an element of `Records`, an element of a top-level array, or a top-level value itself. */
+type Container = 'Records' | 'array' | 'value';
+
+interface ScannedEntry {
+  readonly container: Container;
+  /** Index in `Records` or the array; 0 for a value. */
+  readonly index: number;
+  /** Which top-level value of the text holds it, from 1. */
+  readonly value: number;
+  /** The line (from 1) on which that value starts. */
+  readonly valueLine: number;
+  /** Which of the values starting on that line it is, from 1. */
+  readonly valueOnLine: number;
+  /** Whether the value before ended on the line this value starts on. */
+  readonly sharesLine: boolean;
+  readonly verdict: Verdict;
+  /** The JSON text, for verdict `parse`. */
+  readonly text?: string;
+}
+
+/**
+ * Why the scanner stopped before the end of the text:
+ * - `shape`: the first value is not a `{"Records":[…]}` log file nor an array (or, in value mode, not one value).
+ * - `trailing`: more text follows the first value (values are scanned on only with `multiValue`).
+ * - `syntax`: the structure is broken (a stray or mismatched bracket, text ending inside a value), at `line`.
+ * - `records`: a value would be past maxRecords.
+ */
+type ScanStop =
+  | { readonly kind: 'shape' | 'trailing' | 'records' }
+  | { readonly kind: 'syntax'; readonly message: string };
+
+interface ScannerOptions {
+  /** The catalog's pre-filter; without one no record is skipped. */
+  prefilter?: StringPrefilter | undefined;
+  limits: ScanLimits;
+  /** Called for each record or value, in order. */
+  emit: (entry: ScannedEntry) => void;
+  /** 'file' (default): a whole input. 'value': the text is one JSON value (a line), scanned as a `value` entry. */
+  mode?: 'file' | 'value';
+}
+
+type State = 'start' | 'elements' | 'element' | 'afterRecords' | 'members' | 'between' | 'stopped';
+/** What ends the element being scanned: a `,` or the container's close at depth 0, its own close, a `}` at depth 0. */
+type EndAt = 'separator' | 'close' | 'object';
+
+const isSpace = (code: number): boolean => code === 0x20 || code === NEWLINE || code === 0x0d || code === 0x09;
+
+/** The decoded value of a JSON string's content (between its quotes) that holds escapes; undefined when invalid. */
+const decodeString = (content: string): string | undefined => {
+  try {
+    return JSON.parse(`"${content}"`) as string;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The scanner: `push` the text in pieces (a record may span pieces), then `end`. Entries are emitted as their
+ * records end; `stop` says why scanning ended early, if it did. Holds only the record being read (its text, unless
+ * it broke a limit) and at most HEADER_LOOKAHEAD characters of look-ahead.
+ *
+ * @example
+ * const entries: ScannedEntry[] = [];
+ * const scanner = new RecordScanner({ limits: DEFAULT_LIMITS, emit: (entry) => entries.push(entry) });
+ * scanner.push('{"Records":[{"eventName":"A"},');
+ * scanner.push('{"eventName":"B"}]}');
+ * scanner.end();
+ * // entries: two `Records` entries, index 0 and 1, verdict 'parse', text '{"eventName":"A"}' and '{"eventName":"B"}'
+ */
+class RecordScanner {
+  /** With it, values after the first are scanned too (each a log file, an array or one value); else `trailing`. */
+  public multiValue = false;
+  public stop: ScanStop | undefined;
+  /** The current line, from 1. */
+  public line = 1;
+  /** Records and values emitted (or stopped at). */
+  public entries = 0;
+  /** Where the next entry will be (for an error at the point scanning stopped): its container and index. */
+  public container: Container = 'value';
+  public index = 0;
+  /** The top-level value being read, from 1 (0 before the first). */
+  public value = 0;
+
+  private readonly prefilter: StringPrefilter | undefined;
+  private readonly limits: ScanLimits;
+  private readonly emitEntry: (entry: ScannedEntry) => void;
+  private readonly valueMode: boolean;
+  private state: State = 'start';
+  private first = true;
+  private carry = '';
+  /** This scan is of the last text: nothing more will come to look ahead into. */
+  private final = false;
+  /** Where, in the piece being scanned, the text to carry over to the next piece starts (-1: none). */
+  private carryFrom = -1;
+  /** After `[` or `,` in a container: an element must come (after `,`) or may come (after `[`). */
+  private needElement = false;
+  private afterOpen = false;
+  /** The line on which the current (or last) top-level value starts. */
+  public valueLine = 1;
+  /** Which of the values starting on that line it is, from 1. */
+  public valueOnLine = 0;
+  /** Whether the value before it ended on that line. */
+  public sharesLine = false;
+  /** The line on which the last top-level value ended. */
+  public valueEndLine = 0;
+
+  // The element being scanned.
+  private endAt: EndAt = 'separator';
+  private depth = 0;
+  private readonly stack: Uint8Array;
+  private inString = false;
+  private escaped = false;
+  private stringLength = 0;
+  private stringPieces: string[] | undefined;
+  private stringEscapes = false;
+  private stringEscapesSoFar = false;
+  private passed = false;
+  private breachKind: 'deep' | 'long' | undefined;
+  private isObject = false;
+  private keyPending = false;
+  private recordKey = false;
+  /** The record's fields noted so far (NAME, SOURCE…), and what a string value coming next would note. */
+  private fields = 0;
+  private lastKey = 0;
+  /** Inside the record's `detail` object (depth 2 then). */
+  private inDetail = false;
+  private holding = true;
+  private pieces: string[] = [];
+  private elementStart = -1;
+  private nextBackslash = -1;
+
+  public constructor(options: ScannerOptions) {
+    this.prefilter = options.prefilter;
+    this.limits = options.limits;
+    this.emitEntry = options.emit;
+    this.valueMode = options.mode === 'value';
+    this.stack = new Uint8Array(Math.min(options.limits.maxDepth, 1 << 16) + 2);
+  }
+
+  /** Scans the next piece of text. */
+  public push(piece: string): void {
+    if (this.state === 'stopped') return;
+    let text = piece;
+    if (this.carry !== '') {
+      text = this.carry + text;
+      this.carry = '';
+    }
+    if (this.first && text !== '') {
+      this.first = false;
+      if (text.charCodeAt(0) === BOM) text = text.slice(1);
+    }
+    this.scan(text, false);
+  }
+
+  /** Ends the text: a record or value still open is a syntax error. */
+  public end(): void {
+    if (this.state === 'stopped') return;
+    if (this.carry !== '') {
+      const text = this.carry;
+      this.carry = '';
+      this.scan(text, true);
+    }
+    if (this.stopped) return;
+    if (this.state === 'start' && this.value === 0 && !this.valueMode) {
+      // Nothing but whitespace: not a shape of ours (the caller reads it as before: no items).
+      this.halt({ kind: 'shape' });
+      return;
+    }
+    if (this.state !== 'between' && this.state !== 'start') {
+      this.halt({ kind: 'syntax', message: 'the text ends inside a JSON value' });
+    } else if (this.valueMode && this.value === 0) {
+      this.halt({ kind: 'shape' });
+    }
+  }
+
+  /** Whether the scan is over (stopped early, or ended). */
+  public get stopped(): boolean {
+    return this.state === 'stopped';
+  }
+
+  private halt(stop: ScanStop): void {
+    this.stop = stop;
+    this.state = 'stopped';
+    this.pieces = [];
+    this.stringPieces = undefined;
+  }
+
+  private scan(text: string, final: boolean): void {
+    const n = text.length;
+    this.final = final;
+    this.nextBackslash = -1;
+    let i = 0;
+    while (i < n) {
+      switch (this.state) {
+        case 'start':
+        case 'between': {
+          const code = text.charCodeAt(i);
+          if (isSpace(code)) {
+            if (code === NEWLINE) this.line++;
+            i++;
+            continue;
+          }
+          if (this.state === 'between' && !(this.multiValue && !this.valueMode)) {
+            this.halt({ kind: 'trailing' });
+            return;
+          }
+          const next = this.startValue(text, i, final);
+          if (next < 0) return;
+          i = next;
+          continue;
+        }
+        case 'elements': {
+          const code = text.charCodeAt(i);
+          if (isSpace(code)) {
+            if (code === NEWLINE) this.line++;
+            i++;
+            continue;
+          }
+          if (code === CLOSE_BRACKET && !this.needElement) {
+            i++;
+            this.closeContainer();
+            continue;
+          }
+          if (code === COMMA && !this.needElement && !this.afterOpen) {
+            this.needElement = true;
+            i++;
+            continue;
+          }
+          if (
+            code === COMMA ||
+            code === CLOSE_BRACKET ||
+            code === CLOSE_BRACE ||
+            (!this.needElement && !this.afterOpen)
+          ) {
+            this.halt({ kind: 'syntax', message: `unexpected "${text[i]}" in an array on line ${this.line}` });
+            return;
+          }
+          if (this.entries >= this.limits.maxRecords) {
+            this.halt({ kind: 'records' });
+            return;
+          }
+          this.beginElement(text, i, 'separator');
+          continue;
+        }
+        case 'afterRecords': {
+          const code = text.charCodeAt(i);
+          if (isSpace(code)) {
+            if (code === NEWLINE) this.line++;
+            i++;
+            continue;
+          }
+          if (code === CLOSE_BRACE) {
+            i++;
+            this.endValue();
+            continue;
+          }
+          if (code === COMMA) {
+            // Members after Records (none in a CloudTrail log file): passed over, up to the object's close.
+            i++;
+            this.beginElement(text, i, 'object');
+            this.state = 'members';
+            continue;
+          }
+          this.halt({ kind: 'syntax', message: `unexpected "${text[i]}" after Records on line ${this.line}` });
+          return;
+        }
+        case 'element':
+        case 'members': {
+          i = this.scanElement(text, i, n);
+          continue;
+        }
+        case 'stopped':
+          return;
+      }
+    }
+    // The piece ends inside an element: keep its text (up to what is carried over to the next piece).
+    if ((this.state === 'element' || this.state === 'members') && this.elementStart >= 0) {
+      const end = this.carryFrom >= 0 ? this.carryFrom : n;
+      if (this.holding && this.state === 'element' && end > this.elementStart) {
+        this.pieces.push(text.slice(this.elementStart, end));
+      }
+      if (this.carryFrom >= 0) this.carry = text.slice(this.carryFrom);
+      this.carryFrom = -1;
+      this.elementStart = 0;
+    }
+  }
+
+  /** A top-level value begins at `i`: a log file, an array, or (after the first, or in value mode) any object or array. */
+  private startValue(text: string, i: number, final: boolean): number {
+    const code = text.charCodeAt(i);
+    const first = this.value === 0;
+    if (!this.valueMode && code === OPEN_BRACE) {
+      RECORDS_HEADER.lastIndex = i;
+      const header = RECORDS_HEADER.test(text);
+      if (!header && !final && text.length - i < HEADER_LOOKAHEAD) {
+        // Too little text to tell: wait for the next piece.
+        this.carry = text.slice(i);
+        return -1;
+      }
+      if (header) {
+        const end = RECORDS_HEADER.lastIndex;
+        this.openValue();
+        for (let at = i; at < end; at++) if (text.charCodeAt(at) === NEWLINE) this.line++;
+        this.openContainer('Records');
+        return end;
+      }
+    }
+    if (!this.valueMode && code === OPEN_BRACKET) {
+      this.openValue();
+      this.openContainer('array');
+      return i + 1;
+    }
+    if ((first && !this.valueMode) || (code !== OPEN_BRACE && code !== OPEN_BRACKET)) {
+      this.halt(
+        first ? { kind: 'shape' } : { kind: 'syntax', message: `unexpected "${text[i]}" on line ${this.line}` },
+      );
+      return -1;
+    }
+    if (this.entries >= this.limits.maxRecords) {
+      this.halt({ kind: 'records' });
+      return -1;
+    }
+    this.openValue();
+    this.container = 'value';
+    this.index = 0;
+    this.beginElement(text, i, 'close');
+    return i;
+  }
+
+  private openValue(): void {
+    this.value++;
+    this.sharesLine = this.valueEndLine === this.line;
+    this.valueOnLine = this.valueLine === this.line && this.value > 1 ? this.valueOnLine + 1 : 1;
+    this.valueLine = this.line;
+  }
+
+  private openContainer(container: 'Records' | 'array'): void {
+    this.container = container;
+    this.index = 0;
+    this.state = 'elements';
+    this.needElement = false;
+    this.afterOpen = true;
+  }
+
+  private closeContainer(): void {
+    if (this.container === 'Records') this.state = 'afterRecords';
+    else this.endValue();
+  }
+
+  private endValue(): void {
+    this.valueEndLine = this.line;
+    this.state = 'between';
+  }
+
+  private beginElement(text: string, i: number, endAt: EndAt): void {
+    this.state = 'element';
+    this.endAt = endAt;
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+    this.passed = this.prefilter === undefined;
+    this.breachKind = undefined;
+    const code = text.charCodeAt(i);
+    this.isObject = code === OPEN_BRACE;
+    this.keyPending = this.isObject;
+    this.recordKey = false;
+    this.fields = 0;
+    this.lastKey = 0;
+    this.inDetail = false;
+    this.holding = endAt !== 'object';
+    if (this.pieces.length > 0) this.pieces = [];
+    this.elementStart = i;
+    this.afterOpen = false;
+    this.needElement = false;
+  }
+
+  private finishElement(text: string, end: number): void {
+    if (this.state === 'members') {
+      this.pieces = [];
+      this.endValue();
+      return;
+    }
+    const verdict: Verdict =
+      this.breachKind ??
+      (!this.passed && this.isObject && (this.container === 'Records' || this.recordKey) && readsAsRecord(this.fields)
+        ? 'skip'
+        : 'parse');
+    let entryText: string | undefined;
+    if (verdict === 'parse') {
+      const tail = text.slice(this.elementStart, end);
+      entryText = this.pieces.length === 0 ? tail : this.pieces.join('') + tail;
+    }
+    if (this.pieces.length > 0) this.pieces = [];
+    this.entries++;
+    const { container, index, value, valueLine, valueOnLine, sharesLine } = this;
+    this.emitEntry(
+      entryText === undefined
+        ? { container, index, value, valueLine, valueOnLine, sharesLine, verdict }
+        : { container, index, value, valueLine, valueOnLine, sharesLine, verdict, text: entryText },
+    );
+    this.index++;
+    if (this.endAt === 'close') this.endValue();
+    else this.state = 'elements';
+  }
+
+  /** The limit the record or value being read (or last read) broke, if any. */
+  public get breach(): 'deep' | 'long' | undefined {
+    return this.breachKind;
+  }
+
+  private overLimit(kind: 'deep' | 'long'): void {
+    if (this.breachKind === undefined) this.breachKind = kind;
+    this.holding = false;
+    this.pieces = [];
+    this.stringPieces = undefined;
+  }
+
+  /** Where the string whose content starts at `from` closes in `text`, or -1; sets stringEscapes. */
+  private closingQuote(text: string, from: number, low: number): number {
+    let quote = text.indexOf('"', from);
+    if (this.nextBackslash < from) {
+      const found = text.indexOf('\\', from);
+      this.nextBackslash = found === -1 ? NONE_AHEAD : found;
+    }
+    if (this.nextBackslash >= (quote === -1 ? text.length : quote)) {
+      this.stringEscapes = false;
+      return quote;
+    }
+    this.stringEscapes = true;
+    while (quote !== -1) {
+      let backslashes = 0;
+      for (let at = quote - 1; at >= low && text.charCodeAt(at) === BACKSLASH; at--) backslashes++;
+      if (backslashes % 2 === 0) break;
+      quote = text.indexOf('"', quote + 1);
+    }
+    return quote;
+  }
+
+  /**
+   * A complete string of the element: its length, the record's first key, and for a value the pre-filter. Keys are
+   * not tested: a pattern tests values only (the keys make its paths), so only a value can witness a match.
+   */
+  private onString(text: string, start: number, end: number, escapes: boolean, length: number, key: boolean): void {
+    if (length > this.limits.maxStringBytes) {
+      this.overLimit('long');
+      return;
+    }
+    if (this.keyPending && this.depth === 1) {
+      this.keyPending = false;
+      if (!escapes && this.stringPieces === undefined) {
+        this.recordKey =
+          (length === 12 && text.startsWith('eventVersion', start)) ||
+          (length === 7 && text.startsWith('version', start));
+      } else if (length <= RECORD_KEY_CHARS) {
+        const content = (this.stringPieces?.join('') ?? '') + text.slice(start, end);
+        const name = escapes ? decodeString(content) : content;
+        this.recordKey = name === 'eventVersion' || name === 'version';
+      }
+    }
+    if (this.passed || this.breachKind !== undefined || key) {
+      this.stringPieces = undefined;
+      return;
+    }
+    const prefilter = this.prefilter as StringPrefilter;
+    if (this.stringPieces !== undefined) {
+      const content = this.stringPieces.join('') + text.slice(start, end);
+      this.stringPieces = undefined;
+      const decoded = escapes ? decodeString(content) : content;
+      this.passed = decoded === undefined || prefilter.value(decoded);
+    } else if (escapes) {
+      const decoded = decodeString(text.slice(start, end));
+      this.passed = decoded === undefined || prefilter.value(decoded);
+    } else {
+      this.passed = prefilter.raw(text, start, end);
+    }
+  }
+
+  /** Notes a string at depth 1 (or 2 in the detail): a key names the field a string value next would note. */
+  private noteField(text: string, start: number, end: number, escapes: boolean, key: boolean, depth: number): void {
+    if (!key) {
+      if (this.lastKey !== DETAIL_KEY) this.fields |= this.lastKey;
+      this.lastKey = 0;
+      return;
+    }
+    const length = end - start;
+    if (!escapes) this.lastKey = keyField(text, start, length, depth === 2);
+    else {
+      const name = length <= RECORD_KEY_CHARS ? decodeString(text.slice(start, end)) : undefined;
+      this.lastKey = name === undefined ? 0 : fieldOf(name, depth === 2);
+    }
+  }
+
+  /**
+   * The first character after a string that is not whitespace (a `:` makes it a key), NaN at the end of the last
+   * text, or -1 at the end of a piece: the next piece must be seen.
+   */
+  private afterString(text: string, from: number, n: number): number {
+    let at = from;
+    while (at < n && isSpace(text.charCodeAt(at))) at++;
+    if (at < n) return text.charCodeAt(at);
+    return this.final ? Number.NaN : -1;
+  }
+
+  /** Scans the element from `i`; returns where it stopped (the text's end, or just past the element). */
+  private scanElement(text: string, from: number, n: number): number {
+    let i = from;
+    if (this.inString) {
+      // A string begun in an earlier piece; an odd run of backslashes ending it escapes this piece's first character.
+      const low = this.escaped ? 1 : 0;
+      const close = this.closingQuote(text, low, low);
+      const escapes = this.stringEscapesSoFar || this.stringEscapes;
+      if (close === -1) {
+        this.continueString(text, 0, low, n, this.stringLength + n, escapes);
+        return n;
+      }
+      const after = this.afterString(text, close + 1, n);
+      if (after === -1) {
+        // Whether it is a key shows only in the next piece: this one is scanned again with it.
+        this.carryFrom = 0;
+        return n;
+      }
+      this.inString = false;
+      if (!this.passed && this.breachKind === undefined && (this.depth === 1 || (this.inDetail && this.depth === 2))) {
+        const content = (this.stringPieces?.join('') ?? '') + text.slice(0, close);
+        this.noteField(content, 0, content.length, escapes, after === COLON, this.depth);
+      }
+      this.onString(text, 0, close, escapes, this.stringLength + close, after === COLON);
+      i = close + 1;
+    }
+    const { maxDepth, maxStringBytes: maxString } = this.limits;
+    const prefilter = this.prefilter as StringPrefilter;
+    const stack = this.stack;
+    const stackSize = stack.length;
+    const endAt = this.endAt;
+    // The hot loop keeps the element's state in locals, written back (save) before any call that reads it, read
+    // again (load) after any call that may change it.
+    let depth = this.depth;
+    let nextBackslash = this.nextBackslash;
+    let keyPending = this.keyPending;
+    let passed = this.passed;
+    let fields = this.fields;
+    let lastKey = this.lastKey;
+    let inDetail = this.inDetail;
+    /** The record's fields and the pre-filter still matter: no string has passed and no limit is broken. */
+    let watching = !passed && this.breachKind === undefined;
+    for (; i < n; i++) {
+      const code = text.charCodeAt(i);
+      if (code === QUOTE) {
+        const start = i + 1;
+        const close = text.indexOf('"', start);
+        if (nextBackslash < start) {
+          nextBackslash = text.indexOf('\\', start);
+          if (nextBackslash === -1) nextBackslash = NONE_AHEAD;
+        }
+        // The common case: the string closes in this piece, holds no backslash, is not too long, and a `:` (a key)
+        // or `,` `}` `]` (a value) follows it at once.
+        if (close !== -1 && close < nextBackslash && close - start <= maxString) {
+          const next = text.charCodeAt(close + 1);
+          if (next === COLON) {
+            if (keyPending && depth === 1) {
+              // The record's first key: it says whether an object outside `Records` is one record.
+              keyPending = false;
+              const length = close - start;
+              this.recordKey =
+                (length === 12 && text.startsWith('eventVersion', start)) ||
+                (length === 7 && text.startsWith('version', start));
+            }
+            if (watching && (depth === 1 || (depth === 2 && inDetail))) {
+              lastKey = keyField(text, start, close - start, depth === 2);
+            }
+            i = close + 1;
+            continue;
+          }
+          if ((next === COMMA || next === CLOSE_BRACE || next === CLOSE_BRACKET) && !keyPending) {
+            if (watching) {
+              if (depth === 1 || (depth === 2 && inDetail)) {
+                if (lastKey !== DETAIL_KEY) fields |= lastKey;
+                lastKey = 0;
+              }
+              if (prefilter.raw(text, start, close)) {
+                passed = true;
+                watching = false;
+              }
+            }
+            // A `,` inside the element needs nothing: it is passed over with the string.
+            i = next === COMMA && depth > 0 ? close + 1 : close;
+            continue;
+          }
+        }
+        // Anything else: the general way, on the state in `this`.
+        this.depth = depth;
+        this.nextBackslash = nextBackslash;
+        this.keyPending = keyPending;
+        this.passed = passed;
+        this.fields = fields;
+        this.lastKey = lastKey;
+        this.inDetail = inDetail;
+        const end = this.generalString(text, i, n);
+        if (end < 0) return n;
+        nextBackslash = this.nextBackslash;
+        keyPending = this.keyPending;
+        passed = this.passed;
+        fields = this.fields;
+        lastKey = this.lastKey;
+        watching = !passed && this.breachKind === undefined;
+        i = end;
+      } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+        if (depth === 1) {
+          if (code === OPEN_BRACE && lastKey === DETAIL_KEY) {
+            fields |= DETAIL_OBJECT;
+            inDetail = true;
+          }
+          lastKey = 0;
+        }
+        depth++;
+        if (depth > maxDepth) {
+          if (this.breachKind !== 'deep') this.overLimit('deep');
+          watching = false;
+        } else if (depth < stackSize) stack[depth] = code;
+      } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+        if (depth === 0) {
+          this.depth = 0;
+          this.nextBackslash = nextBackslash;
+          this.keyPending = keyPending;
+          this.passed = passed;
+          this.fields = fields;
+          this.lastKey = lastKey;
+          this.inDetail = inDetail;
+          if (endAt === 'separator' && code === CLOSE_BRACKET) {
+            this.finishElement(text, i);
+            this.closeContainer();
+            return i + 1;
+          }
+          if (endAt === 'object' && code === CLOSE_BRACE) {
+            this.finishElement(text, i);
+            return i + 1;
+          }
+          this.halt({ kind: 'syntax', message: `unexpected "${text[i]}" on line ${this.line}` });
+          return n;
+        }
+        if (
+          depth <= maxDepth &&
+          depth < stackSize &&
+          stack[depth] !== (code === CLOSE_BRACE ? OPEN_BRACE : OPEN_BRACKET)
+        ) {
+          this.halt({ kind: 'syntax', message: `mismatched "${text[i]}" on line ${this.line}` });
+          return n;
+        }
+        depth--;
+        if (depth === 1) inDetail = false;
+        if (depth === 0 && endAt === 'close') {
+          this.depth = 0;
+          this.nextBackslash = nextBackslash;
+          this.keyPending = keyPending;
+          this.passed = passed;
+          this.fields = fields;
+          this.lastKey = lastKey;
+          this.inDetail = inDetail;
+          this.finishElement(text, i + 1);
+          return i + 1;
+        }
+      } else if (code === COMMA) {
+        if (depth === 0 && endAt === 'separator') {
+          this.depth = 0;
+          this.nextBackslash = nextBackslash;
+          this.keyPending = keyPending;
+          this.passed = passed;
+          this.fields = fields;
+          this.lastKey = lastKey;
+          this.inDetail = inDetail;
+          this.finishElement(text, i);
+          this.needElement = true;
+          return i + 1;
+        }
+      } else if (code === NEWLINE) {
+        this.line++;
+      }
+    }
+    this.depth = depth;
+    this.nextBackslash = nextBackslash;
+    this.keyPending = keyPending;
+    this.passed = passed;
+    this.fields = fields;
+    this.lastKey = lastKey;
+    this.inDetail = inDetail;
+    return n;
+  }
+
+  /**
+   * One string of the element, whose opening quote is at `i`, read the general way (on the state in `this`): one
+   * with escapes, running past the piece, followed by whitespace, too long, or the record's first key. The index of
+   * its closing quote, or -1 when the piece ends first (what is needed of it is then kept for the next piece).
+   */
+  private generalString(text: string, i: number, n: number): number {
+    const start = i + 1;
+    let close = text.indexOf('"', start);
+    if (this.nextBackslash < start) {
+      const found = text.indexOf('\\', start);
+      this.nextBackslash = found === -1 ? NONE_AHEAD : found;
+    }
+    let escapes = false;
+    if (close === -1 || this.nextBackslash < close) {
+      close = this.closingQuote(text, start, start);
+      escapes = this.stringEscapes;
+      if (close === -1) {
+        this.stringPieces = undefined;
+        this.continueString(text, start, start, n, n - start, escapes);
+        return -1;
+      }
+    }
+    const length = close - start;
+    let next = text.charCodeAt(close + 1);
+    if (next !== COLON && next !== COMMA && next !== CLOSE_BRACE && next !== CLOSE_BRACKET) {
+      next = this.afterString(text, close + 1, n);
+      if (next === -1) {
+        // Whether it is a key shows only in the next piece: the string is scanned again with it.
+        this.carryFrom = i;
+        return -1;
+      }
+    }
+    const key = next === COLON;
+    const depth = this.depth;
+    if ((depth === 1 || (depth === 2 && this.inDetail)) && !this.passed && this.breachKind === undefined) {
+      this.noteField(text, start, close, escapes, key, depth);
+    }
+    if (
+      length > this.limits.maxStringBytes ||
+      this.keyPending ||
+      (!key && !this.passed && this.breachKind === undefined)
+    ) {
+      this.onString(text, start, close, escapes, length, key);
+    }
+    return close;
+  }
+
+  /**
+   * The piece ends inside a string whose content in it is text[start, n), `length` characters in all so far; `low`
+   * is where a run of backslashes may start (past a first character escaped by the piece before).
+   */
+  private continueString(text: string, start: number, low: number, n: number, length: number, escapes: boolean): void {
+    this.inString = true;
+    this.stringLength = length;
+    this.stringEscapesSoFar = escapes;
+    let backslashes = 0;
+    for (let at = n - 1; at >= low && text.charCodeAt(at) === BACKSLASH; at--) backslashes++;
+    this.escaped = backslashes % 2 === 1;
+    if (length > this.limits.maxStringBytes) {
+      this.overLimit('long');
+      return;
+    }
+    if (!this.passed && this.breachKind === undefined) {
+      if (this.stringPieces === undefined) this.stringPieces = [];
+      this.stringPieces.push(text.slice(start, n));
+    }
+  }
+}
+
+/**
+ * The verdict on one JSON value's text (a line of JSON Lines, a document): `skip` when it is one object whose first
+ * key is eventVersion or version, that reads as a record or an EventBridge event, and none of whose string values
+ * passes the pre-filter;
+ * `deep` or `long` when it breaks those limits; else `parse` (also when it is not one well-formed value: JSON.parse
+ * then says what is wrong).
+ */
+const valueVerdict = (text: string, prefilter: StringPrefilter | undefined, limits: ScanLimits): Verdict => {
+  let verdict = 'parse' as Verdict;
+  const scanner = new RecordScanner({
+    prefilter,
+    limits: { ...limits, maxRecords: Number.MAX_SAFE_INTEGER },
+    mode: 'value',
+    emit: (entry) => {
+      verdict = entry.verdict;
+    },
+  });
+  scanner.push(text);
+  scanner.end();
+  // Not one well-formed value (or more than one): JSON.parse says what is wrong, each value is screened on its own.
+  if (scanner.stop !== undefined) return 'parse';
+  return verdict;
+};
+
+export type { ScanLimits, ScannedEntry, ScanStop };
+export { RecordScanner, valueVerdict };

@@ -1,0 +1,49 @@
+import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
+import { readWhole, readWholeSync } from './bytes.js';
+import type { InputLimits } from './limits.js';
+import { quickScan } from './quick-scan.js';
+import { scanText, type TextScan } from './scanned.js';
+
+/*
+ * A file read whole (small: most CloudTrail log files), read, gunzipped, decoded and scanned in one step, on a worker
+ * thread (replay-worker.ts) or on the main thread. The result is plain data: only the records to parse, with their
+ * positions, the count of those skipped, and the limits broken cross between threads.
+ */
+
+/**
+ * What reading one file whole gave:
+ * - `scanned`: a CloudTrail log file or an array of records, scanned (scanned.ts).
+ * - `text`: another shape, to be read line by line on the main thread (lines.ts).
+ * - `stream`: to be streamed after all (too big once gunzipped, unreadable, corrupt): the stream reports why.
+ */
+type WholeFile =
+  | { readonly kind: 'scanned'; readonly scan: TextScan & { kind: 'scanned' } }
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'stream' };
+
+const fromText = (
+  text: string | undefined,
+  path: string,
+  prefilter: StringPrefilter | undefined,
+  limits: InputLimits,
+): WholeFile => {
+  if (text === undefined) return { kind: 'stream' };
+  const quick = quickScan(text, prefilter, limits);
+  if (quick !== undefined) return { kind: 'scanned', scan: quick };
+  const scan = scanText(text, path, prefilter, limits);
+  return scan.kind === 'scanned' ? { kind: 'scanned', scan } : { kind: 'text', text };
+};
+
+/** Reads and scans a small file on the calling thread, blocking it (for a worker). */
+const scanWholeFileSync = (path: string, prefilter: StringPrefilter | undefined, limits: InputLimits): WholeFile =>
+  fromText(readWholeSync(path, limits.maxFileBytes), path, prefilter, limits);
+
+/** Reads a small file (gunzipped on libuv's thread pool) and scans it on the main thread. */
+const scanWholeFile = async (
+  path: string,
+  prefilter: StringPrefilter | undefined,
+  limits: InputLimits,
+): Promise<WholeFile> => fromText(await readWhole(path, limits.maxFileBytes), path, prefilter, limits);
+
+export type { WholeFile };
+export { scanWholeFile, scanWholeFileSync };

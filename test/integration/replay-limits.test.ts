@@ -1,0 +1,252 @@
+/**
+ * The input limits (io/input/limits.ts) against the attacks the issue names, at small scale by lowering the limits: a
+ * gzip bomb, JSON nested 5,000 deep, a string of many MB, a file of too many records, and a pretty-printed log file
+ * far bigger than what is held whole. Each breach is one error naming the file, the position, the limit and its flag;
+ * the rest of the input is still read; nothing is held whole.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type InputItem, type ReadInputOptions, readInputBatches } from '../../functions/io/input/read-input.js';
+import { runCliCaptured } from '../helpers/cli.js';
+import { readSample } from '../helpers/samples.js';
+
+const MIB = 1024 * 1024;
+let dir: string;
+
+const record = (eventName: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  eventVersion: '1.08',
+  userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/alice' },
+  eventTime: '2025-04-01T12:00:00Z',
+  eventSource: 'iam.amazonaws.com',
+  eventName,
+  awsRegion: 'us-east-1',
+  ...extra,
+});
+const log = (records: unknown[]): string => JSON.stringify({ Records: records });
+
+const write = (name: string, content: string | Buffer): string => {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+};
+
+/** `record <position> <eventName>` or `error <message>` per item, the temp dir left out. */
+const read = async (paths: string[], options: ReadInputOptions = {}): Promise<string[]> => {
+  const lines: string[] = [];
+  for await (const batch of readInputBatches(paths, options)) {
+    for (const item of batch) lines.push(describe_(item));
+  }
+  return lines;
+};
+const describe_ = (item: InputItem): string =>
+  item.kind === 'error'
+    ? `error ${item.error.message.replaceAll(`${dir}/`, '')}`
+    : item.kind === 'record'
+      ? `record ${item.position} ${String(item.record.eventName)}`
+      : `event ${item.position}`;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rootwatch-limits-'));
+  mkdirSync(join(dir, 'sub'), { recursive: true });
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('input limits', () => {
+  it('stops a gzip bomb of zeros at the decompressed size limit, and reads the next file', async () => {
+    const bomb = write('bomb.json.gz', gzipSync(Buffer.alloc(50 * MIB)));
+    const next = write('next.json', log([record('After')]));
+
+    expect(await read([bomb, next], { limits: { maxFileBytes: 10 * MIB } })).toEqual([
+      'error bomb.json.gz: decompresses to more than 10 MiB: the rest of the file is not read (--max-file-bytes)',
+      'record Records[0] After',
+    ]);
+  });
+
+  it('stops a log file past the decompressed size limit where it got to, the records before it standing', async () => {
+    const records = Array.from({ length: 100_000 }, (_, i) => record(`E${i}`));
+    const big = write('big-log.json.gz', gzipSync(log(records)));
+    const next = write('next-log.json', log([record('After')]));
+
+    const items = await read([big, next], { limits: { maxFileBytes: 10 * MIB } });
+
+    const error = items.findIndex((line) => line.startsWith('error'));
+    expect(error).toBeGreaterThan(1000);
+    expect(items.slice(0, error)).toEqual(records.slice(0, error).map((_, i) => `record Records[${i}] E${i}`));
+    expect(items.slice(error)).toEqual([
+      `error big-log.json.gz (Records[${error}]): decompresses to more than 10 MiB: the rest of the file is not read (--max-file-bytes)`,
+      'record Records[0] After',
+    ]);
+  });
+
+  it('reports a record nested 5,000 deep at its position, with the default limit, and reads on', async () => {
+    const deep = JSON.stringify(record('Deep', { requestParameters: 'NEST' })).replace(
+      '"NEST"',
+      `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`,
+    );
+    const trail = write(
+      'deep.json',
+      `{"Records":[${JSON.stringify(record('Before'))},${deep},${JSON.stringify(record('After'))}]}`,
+    );
+    const lines = write(
+      'deep.jsonl',
+      `${JSON.stringify(record('Before'))}\n${deep}\n${JSON.stringify(record('After'))}\n`,
+    );
+
+    expect(await read([trail, lines])).toEqual([
+      'record Records[0] Before',
+      'error deep.json (Records[1]): nested deeper than 64 levels: skipped (--max-depth)',
+      'record Records[2] After',
+      'record line 1 Before',
+      'error deep.jsonl (line 2): nested deeper than 64 levels: skipped (--max-depth)',
+      'record line 3 After',
+    ]);
+  });
+
+  it('reports a record holding a 20 MB string, streamed or read whole, never holding it, and reads on', async () => {
+    const huge = JSON.stringify(record('Huge', { userAgent: 'x'.repeat(20 * MIB) }));
+    const text = `{"Records":[${JSON.stringify(record('Before'))},${huge},${JSON.stringify(record('After'))}]}`;
+    const gzipped = write('huge.json.gz', gzipSync(text));
+    const expected = (file: string) => [
+      'record Records[0] Before',
+      `error ${file} (Records[1]): holds a string longer than 1 MiB: skipped (--max-string-bytes)`,
+      'record Records[2] After',
+    ];
+
+    expect(await read([gzipped], { limits: { maxStringBytes: MIB } })).toEqual(expected('huge.json.gz'));
+    const pieces = Array.from({ length: Math.ceil(text.length / 65_536) }, (_, i) =>
+      text.slice(i * 65_536, (i + 1) * 65_536),
+    );
+    expect(await read(['-'], { stdin: Readable.from(pieces), limits: { maxStringBytes: MIB } })).toEqual(
+      expected('<stdin>'),
+    );
+    // A line of JSON Lines is dropped as it streams once it breaks the limit, never held whole.
+    const lines = write(
+      'huge.jsonl',
+      [JSON.stringify(record('Before')), huge, JSON.stringify(record('After'))].join('\n'),
+    );
+    expect(await read([lines], { limits: { maxStringBytes: MIB } })).toEqual([
+      'record line 1 Before',
+      'error huge.jsonl (line 2): holds a string longer than 1 MiB: skipped (--max-string-bytes)',
+      'record line 3 After',
+    ]);
+  });
+
+  it('stops a file past the records limit, and reads the next', async () => {
+    const many = write('many.json', log(Array.from({ length: 250 }, (_, i) => record(`E${i}`))));
+    const lines = write('many.jsonl', Array.from({ length: 5 }, (_, i) => JSON.stringify(record(`L${i}`))).join('\n'));
+
+    const items = await read([many, lines], { limits: { maxRecords: 3 } });
+
+    expect(items).toEqual([
+      'record Records[0] E0',
+      'record Records[1] E1',
+      'record Records[2] E2',
+      'error many.json (Records[3]): holds more than 3 records: the rest of the file is not read (--max-records)',
+      'record line 1 L0',
+      'record line 2 L1',
+      'record line 3 L2',
+      'error many.jsonl (line 4): holds more than 3 records: the rest of the file is not read (--max-records)',
+    ]);
+  });
+});
+
+describe('a pretty-printed log file bigger than what is held whole', () => {
+  // 40,000 records pretty-printed: about 19 MB, past the 8 MiB a stream is held to tell its shape.
+  const records = Array.from({ length: 40_000 }, (_, i) =>
+    record(`E${i}`, { requestParameters: { userName: `user-${i}`, tags: [{ key: 'team', value: 'a\\"b' }] } }),
+  );
+  const text = JSON.stringify({ Records: records }, null, 2);
+
+  it('streams from a file, every record at its position', async () => {
+    expect(text.length).toBeGreaterThan(16 * MIB);
+    const path = write('sub/pretty.json', text);
+
+    const items = await read([path]);
+
+    expect(items).toEqual(records.map((_, i) => `record Records[${i}] E${i}`));
+  });
+
+  it('streams from stdin, the first records out long before the input ends, in many batches', async () => {
+    const pieceChars = 64 * 1024;
+    const total = Math.ceil(text.length / pieceChars);
+    let given = 0;
+    async function* pieces(): AsyncGenerator<string> {
+      for (let i = 0; i < total; i++) {
+        given++;
+        yield text.slice(i * pieceChars, (i + 1) * pieceChars);
+      }
+    }
+    let givenAtFirst = 0;
+    let batches = 0;
+    let count = 0;
+    for await (const batch of readInputBatches(['-'], { stdin: Readable.from(pieces()) })) {
+      if (givenAtFirst === 0) givenAtFirst = given;
+      batches++;
+      for (const item of batch) {
+        expect(item.kind === 'record' && item.position).toBe(`Records[${count}]`);
+        count++;
+      }
+    }
+
+    expect(count).toBe(records.length);
+    // Held only until its shape is known (8 MiB), then record by record as the pieces come.
+    expect(givenAtFirst).toBeLessThan(total / 2);
+    expect(batches).toBeGreaterThan(total / 4);
+  });
+});
+
+describe('rootwatch replay: limit flags', () => {
+  it('reads with the limits given, and names each breach on one line, without a stack trace', async () => {
+    const deep = JSON.stringify(readSample('root-create-access-key.json')).replace(
+      /}$/,
+      `,"x":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+    );
+    const path = write('cli-deep.jsonl', `${deep}\n${JSON.stringify(readSample('root-create-access-key.json'))}\n`);
+
+    const { code, stdout, stderr } = await runCliCaptured(['replay', '--format', 'ndjson', '--max-depth', '100', path]);
+
+    expect(code).toBe(1);
+    expect(stderr).toContain(`rootwatch: ${path} (line 1): nested deeper than 100 levels: skipped (--max-depth)\n`);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it.each([
+    [['--max-depth', '0'], /--max-depth must be a whole number from 1 \(got "0"\)/],
+    [['--max-records', '1e6'], /--max-records must be a whole number from 1/],
+    [['--max-file-bytes', '2T'], /--max-file-bytes must be a whole number of bytes from 1, optionally with K, M or G/],
+    [['--max-string-bytes', '0x10'], /--max-string-bytes must be/],
+    [['--workers', 'many'], /--workers must be a whole number from 0 to 256/],
+  ])('refuses %j', async (flags, message) => {
+    const { code, stderr } = await runCliCaptured(['replay', ...flags, dir]);
+
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it('takes K, M and G suffixes for byte limits', async () => {
+    const path = write('cli-small.json', log([record('A')]));
+
+    const { code, stderr } = await runCliCaptured([
+      'replay',
+      '--max-file-bytes',
+      '2GiB',
+      '--max-string-bytes',
+      '64K',
+      '--max-records',
+      '5',
+      '--workers',
+      '0',
+      path,
+    ]);
+
+    expect(stderr).toMatch(/1 record, 0 alerts/);
+    expect(code).toBe(0);
+  });
+});

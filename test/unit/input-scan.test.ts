@@ -1,0 +1,333 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { StringPrefilter } from '../../functions/core/event-pattern/tokens.js';
+import { DEFAULT_LIMITS } from '../../functions/io/input/limits.js';
+import { toItem } from '../../functions/io/input/records.js';
+import { RecordScanner, type ScanLimits, type ScannedEntry, valueVerdict } from '../../functions/io/input/scan.js';
+
+/** A pre-filter passing the given strings exactly, and any string starting with one of `prefixes`. */
+const prefilterOf = (exact: readonly string[], prefixes: readonly string[] = []): StringPrefilter => {
+  const set = new Set(exact);
+  const value = (text: string): boolean => set.has(text) || prefixes.some((prefix) => text.startsWith(prefix));
+  return { value, raw: (text, start, end) => value(text.slice(start, end)), search: undefined };
+};
+
+const LIMITS: ScanLimits = DEFAULT_LIMITS;
+
+/** Scans `pieces` one after another; the entries and why scanning stopped. */
+const scan = (
+  pieces: readonly string[],
+  options: { prefilter?: StringPrefilter; limits?: ScanLimits; multiValue?: boolean } = {},
+) => {
+  const entries: ScannedEntry[] = [];
+  const scanner = new RecordScanner({
+    prefilter: options.prefilter,
+    limits: options.limits ?? LIMITS,
+    emit: (entry) => entries.push(entry),
+  });
+  scanner.multiValue = options.multiValue ?? false;
+  for (const piece of pieces) scanner.push(piece);
+  scanner.end();
+  return { entries, stop: scanner.stop };
+};
+
+/** `container[index] verdict` per entry, for short assertions. */
+const brief = (entries: readonly ScannedEntry[]): string[] =>
+  entries.map((entry) => `${entry.container}[${entry.index}] ${entry.verdict}`);
+
+/** A text cut into pieces at the given offsets. */
+const cut = (text: string, offsets: readonly number[]): string[] => {
+  const at = [...new Set(offsets.map((offset) => offset % (text.length + 1)))].sort((a, b) => a - b);
+  return [...at, text.length].map((end, index) => text.slice(index === 0 ? 0 : at[index - 1], end));
+};
+
+const record = (eventName: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  eventVersion: '1.08',
+  userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/alice' },
+  eventSource: 'iam.amazonaws.com',
+  eventName,
+  ...extra,
+});
+
+describe('RecordScanner', () => {
+  it('splits a CloudTrail log file into its records, compact or pretty-printed, with their text', () => {
+    const records = [record('CreateUser'), 'oops', null, record('DeleteUser')];
+    for (const text of [JSON.stringify({ Records: records }), JSON.stringify({ Records: records }, null, 2)]) {
+      const { entries, stop } = scan([text]);
+
+      expect(stop).toBeUndefined();
+      expect(brief(entries)).toEqual(['Records[0] parse', 'Records[1] parse', 'Records[2] parse', 'Records[3] parse']);
+      expect(entries.map((entry) => JSON.parse(entry.text as string))).toEqual(records);
+    }
+  });
+
+  it('skips a record none of whose values passes the pre-filter, in Records always, elsewhere only a record or event', () => {
+    const prefilter = prefilterOf(['DeleteUser']);
+    const log = JSON.stringify({ Records: [record('CreateUser'), record('DeleteUser'), { eventName: 'CreateUser' }] });
+    const array = JSON.stringify([
+      record('CreateUser'),
+      { version: '0', 'detail-type': 'AWS API Call via CloudTrail', detail: record('CreateUser') },
+      { eventName: 'CreateUser', eventVersion: '1.08', eventSource: 'iam.amazonaws.com' },
+      'CreateUser',
+    ]);
+
+    // An element that does not read as a record (no eventSource) is parsed, so that its error is reported.
+    expect(brief(scan([log], { prefilter }).entries)).toEqual([
+      'Records[0] skip',
+      'Records[1] parse',
+      'Records[2] parse',
+    ]);
+    // An array element is skipped only when its first key says it is a record (eventVersion) or an event (version).
+    expect(brief(scan([array], { prefilter }).entries)).toEqual([
+      'array[0] skip',
+      'array[1] skip',
+      'array[2] parse',
+      'array[3] parse',
+    ]);
+  });
+
+  it('tests values, not keys, and decodes a value holding escapes before testing it', () => {
+    const prefilter = prefilterOf(['Root', 'a"b']);
+    const texts = [
+      '{"Records":[{"eventVersion":"1","Root":"x","eventName":"A","eventSource":"B"}]}',
+      '{"Records":[{"eventVersion":"1","t":"R\\u006fot","eventName":"A","eventSource":"B"}]}',
+      '{"Records":[{"eventVersion":"1","t":"a\\"b","eventName":"A","eventSource":"B"}]}',
+      '{"Records":[{"eventVersion":"1","t":"a\\\\","event\\u004eame":"A","eventSource":"B"}]}',
+    ];
+
+    expect(texts.map((text) => brief(scan([text], { prefilter }).entries)[0])).toEqual([
+      'Records[0] skip',
+      'Records[0] parse',
+      'Records[0] parse',
+      'Records[0] skip',
+    ]);
+  });
+
+  it('gives the same entries however the text is cut into pieces', () => {
+    const prefilter = prefilterOf(['DeleteUser', 'x\\"y\u00e9\ud83d\udd11']);
+    const text = `\uFEFF${JSON.stringify(
+      {
+        Records: [
+          record('CreateUser', { requestParameters: { policy: '{"Statement":[{"Effect":"Allow"}]}' } }),
+          record('DeleteUser'),
+          record('PutUserPolicy', { note: 'x\\"y\u00e9\ud83d\udd11', list: [[], {}, [1, 'a\\'], true] }),
+        ],
+      },
+      null,
+      1,
+    )}\n`;
+    const whole = scan([text], { prefilter });
+
+    expect(brief(whole.entries)).toEqual(['Records[0] skip', 'Records[1] parse', 'Records[2] parse']);
+    for (let size = 1; size <= 7; size++) {
+      const pieces = Array.from({ length: Math.ceil(text.length / size) }, (_, i) =>
+        text.slice(i * size, (i + 1) * size),
+      );
+      expect(scan(pieces, { prefilter }), `pieces of ${size}`).toEqual(whole);
+    }
+  });
+
+  it('reports a record nested too deep or holding a string too long, without its text, and reads on', () => {
+    const limits = { ...LIMITS, maxDepth: 5, maxStringBytes: 100 };
+    // 5,000 levels: more than JSON.stringify can write, so written by hand.
+    const deep = JSON.stringify(record('A', { a: 'DEEP' })).replace('"DEEP"', `${'['.repeat(5000)}${']'.repeat(5000)}`);
+    const text = `{"Records":[${deep},${JSON.stringify(record('B', { s: 'x'.repeat(101) }))},${JSON.stringify(record('C'))}]}`;
+
+    const { entries, stop } = scan(cut(text, [10, 700, 5000, 10_100]), { limits });
+
+    expect(stop).toBeUndefined();
+    expect(brief(entries)).toEqual(['Records[0] deep', 'Records[1] long', 'Records[2] parse']);
+    expect(entries[0]?.text).toBeUndefined();
+    expect(JSON.parse(entries[2]?.text as string)).toEqual(record('C'));
+  });
+
+  it('stops at the records limit, saying where', () => {
+    const scanner = new RecordScanner({ limits: { ...LIMITS, maxRecords: 2 }, emit: () => {} });
+    scanner.push(JSON.stringify({ Records: [record('A'), record('B'), record('C')] }));
+    scanner.end();
+
+    expect(scanner.stop).toEqual({ kind: 'records' });
+    expect([scanner.container, scanner.index, scanner.entries]).toEqual(['Records', 2, 2]);
+  });
+
+  it('says what it does not read: another shape, text after the value, broken structure', () => {
+    expect(scan(['{"Events":[]}']).stop).toEqual({ kind: 'shape' });
+    expect(scan([`${JSON.stringify(record('A'))}\n${JSON.stringify(record('B'))}`]).stop).toEqual({ kind: 'shape' });
+    expect(scan(['  \n ']).stop).toEqual({ kind: 'shape' });
+    expect(scan(['{"Records":[]}{"Records":[]}']).stop).toEqual({ kind: 'trailing' });
+    expect(scan(['{"Records":[{"a":[}]}']).stop).toMatchObject({ kind: 'syntax' });
+    expect(scan(['{"Records":[{"a":1},]}']).stop).toMatchObject({ kind: 'syntax' });
+    expect(scan(['{"Records":[{"a":1}']).stop).toMatchObject({ kind: 'syntax' });
+    // Members after Records (none in a log file) are passed over.
+    expect(scan(['{"Records":[{"a":1}],"x":{"y":"}"}}\n']).stop).toBeUndefined();
+  });
+
+  it('with multiValue reads values one after another, with the line each starts on', () => {
+    const text = `${JSON.stringify({ Records: [record('A')] })}${JSON.stringify([record('B')])}\n${JSON.stringify(record('C'))}`;
+
+    const { entries, stop } = scan([text], { multiValue: true });
+
+    expect(stop).toBeUndefined();
+    expect(
+      entries.map((e) => [e.container, e.index, e.value, e.valueLine, e.valueOnLine, e.sharesLine, e.verdict]),
+    ).toEqual([
+      ['Records', 0, 1, 1, 1, false, 'parse'],
+      ['array', 0, 2, 1, 2, true, 'parse'],
+      ['value', 0, 3, 2, 1, false, 'parse'],
+    ]);
+  });
+});
+
+describe('valueVerdict', () => {
+  const prefilter = prefilterOf(['Root']);
+
+  it('skips one record or event none of whose values passes, and parses anything else', () => {
+    expect(valueVerdict(JSON.stringify(record('A')), prefilter, LIMITS)).toBe('skip');
+    expect(valueVerdict(JSON.stringify({ ...record('A'), t: 'Root' }), prefilter, LIMITS)).toBe('parse');
+    expect(valueVerdict(JSON.stringify({ Records: [record('A')] }), prefilter, LIMITS)).toBe('parse');
+    expect(valueVerdict(`${JSON.stringify(record('A'))}{}`, prefilter, LIMITS)).toBe('parse');
+    expect(valueVerdict(JSON.stringify(record('A')), undefined, LIMITS)).toBe('parse');
+    expect(valueVerdict('not json', prefilter, LIMITS)).toBe('parse');
+  });
+
+  it('says deep or long for a value breaking those limits', () => {
+    expect(valueVerdict(`{"a":${'['.repeat(70)}${']'.repeat(70)}}`, prefilter, LIMITS)).toBe('deep');
+    expect(valueVerdict(`{"a":"${'x'.repeat(101)}"}`, prefilter, { ...LIMITS, maxStringBytes: 100 })).toBe('long');
+  });
+});
+
+// ── The scanner's half of the pre-filter's guarantee ─────────────────────────────────────────────────────────────
+// The tokens engineer proves: a record a detection matches has a string value that passes the pre-filter. Here: the
+// scanner parses a record exactly when some string value of it (decoded, at any depth) passes value().
+
+/** Every string value of a parsed JSON value, at any depth (keys left out: patterns test values only). */
+const stringValues = (value: unknown): string[] => {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringValues);
+  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap(stringValues);
+  return [];
+};
+
+/** Strings drawn from a few tokens and their neighbours, escapes, unicode (surrogate pairs), quotes and backslashes. */
+const TOKENS = ['Root', 'StopLogging', 'rootwatch-', 'a"b', 'back\\slash', 'é✓', '🔑'];
+const text = fc.oneof(
+  fc.constantFrom(...TOKENS),
+  fc.constantFrom(...TOKENS).map((token) => `${token}x`),
+  fc.constantFrom(...TOKENS).map((token) => token.slice(1)),
+  fc.string({ maxLength: 6, unit: 'binary' }),
+  fc.string({ maxLength: 6 }),
+);
+const jsonish = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    text,
+    fc.integer(),
+    fc.constantFrom(true, false, null),
+    tie('array'),
+    tie('object'),
+  ),
+  array: fc.array(tie('value'), { maxLength: 4 }),
+  object: fc.dictionary(text, tie('value'), { maxKeys: 4 }),
+}));
+/** Records and events, mostly well-formed (string eventName and eventSource), some not. */
+const recordArbitrary = fc
+  .tuple(
+    fc.dictionary(text, jsonish.value, { maxKeys: 5 }),
+    fc.constantFrom('eventVersion', 'version'),
+    fc.record({ eventName: fc.oneof(text, jsonish.value), eventSource: text }, { requiredKeys: [] }),
+    fc.boolean(),
+  )
+  .map(([fields, first, names, asEvent]) =>
+    asEvent
+      ? { [first]: '0', 'detail-type': 'AWS API Call via CloudTrail', ...fields, detail: { ...names, ...fields } }
+      : { [first]: '1.08', ...names, ...fields },
+  );
+
+/**
+ * JSON text of a value, escaping some characters (\uXXXX, or \/) as other writers do; `indent` pretty-prints;
+ * `spaced` puts a space before every `:` `,` `}` `]` (the scanner's fast path wants one of them right after a string).
+ */
+const writeJson = (value: unknown, indent: string, escapeEvery: number, spaced = false): string => {
+  const json = JSON.stringify(value, null, indent);
+  if (escapeEvery === 0 && !spaced) return json;
+  let out = '';
+  let inString = false;
+  let count = 0;
+  for (let i = 0; i < json.length; i++) {
+    const char = json[i] as string;
+    if (inString && char === '\\') {
+      // An escape JSON.stringify wrote (\n, \", \uXXXX for a lone surrogate) is kept whole.
+      const length = json[i + 1] === 'u' ? 6 : 2;
+      out += json.slice(i, i + length);
+      i += length - 1;
+      continue;
+    }
+    if (char === '"') inString = !inString;
+    else if (!inString && spaced && ':,}]'.includes(char)) out += ' ';
+    else if (inString && escapeEvery > 0 && ++count % escapeEvery === 0) {
+      out += char === '/' ? '\\/' : `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+      continue;
+    }
+    out += char;
+  }
+  return out;
+};
+
+describe('RecordScanner: property', () => {
+  it('parses a record exactly when one of its string values, decoded, passes the pre-filter', () => {
+    fc.assert(
+      fc.property(
+        fc.array(recordArbitrary, { minLength: 1, maxLength: 4 }),
+        fc.subarray(TOKENS),
+        fc.constantFrom('', ' ', '\t', '  '),
+        fc.nat({ max: 5 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.boolean(),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: -2, max: 2 })), { maxLength: 3 }),
+        (records, tokens, indent, escapeEvery, offsets, spaced, nearEscapes) => {
+          const passes = prefilterOf(
+            tokens,
+            tokens.filter((token) => token.endsWith('-')),
+          );
+          // raw() is given only a string's content without backslashes (escapes are decoded and go to value()).
+          const prefilter: StringPrefilter = {
+            search: undefined,
+            value: passes.value,
+            raw: (t, start, end) => {
+              if (t.slice(start, end).includes('\\')) throw new Error(`raw() given escapes: ${t.slice(start, end)}`);
+              return passes.raw(t, start, end);
+            },
+          };
+          // Skipped: none of its string values passes, and it reads as a record or event (else its error is due).
+          const expected = records.map((r) =>
+            stringValues(r).some((s) => prefilter.value(s)) || toItem(r, 'f', 'p').kind === 'error' ? 'parse' : 'skip',
+          );
+          const recordTexts = records.map((r) => writeJson(r, indent, escapeEvery, spaced));
+          const log = `{${indent ? '\n' : ''}"Records" : [${recordTexts.join(`,${indent ? '\n' : ''}`)}]}`;
+          // Pieces cut anywhere, and also just before, at or after a backslash (an escape split between pieces).
+          const backslashes = [...log.matchAll(/\\/g)].map((match) => match.index);
+          const nearCuts =
+            backslashes.length === 0
+              ? []
+              : nearEscapes.map(([k, d]) => Math.max(0, (backslashes[k % backslashes.length] as number) + d));
+
+          const { entries, stop } = scan(cut(log, [...offsets, ...nearCuts]), { prefilter });
+
+          expect(stop).toBeUndefined();
+          expect(entries.map((entry) => entry.verdict)).toEqual(expected);
+          for (const [index, entry] of entries.entries()) {
+            if (entry.verdict === 'parse') expect(JSON.parse(entry.text as string)).toEqual(records[index]);
+          }
+          // The same record on its own (a line of JSON Lines, an element of an array): skipped only when its first
+          // key says it is a record or an event (an integer-like key, which JavaScript puts first, may precede it).
+          const alone = records.map((r, i) =>
+            ['eventVersion', 'version'].includes(Object.keys(r)[0] as string) ? expected[i] : 'parse',
+          );
+          expect(recordTexts.map((t) => valueVerdict(t, prefilter, LIMITS))).toEqual(alone);
+          expect(scan([`[${recordTexts.join(',')}]`], { prefilter }).entries.map((e) => e.verdict)).toEqual(alone);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});

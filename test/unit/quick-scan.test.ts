@@ -1,0 +1,101 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { catalogPrefilter } from '../../functions/core/event-pattern/tokens.js';
+import { loadDetections } from '../../functions/io/detections.js';
+import { DEFAULT_LIMITS } from '../../functions/io/input/limits.js';
+import { quickScan } from '../../functions/io/input/quick-scan.js';
+import { scanText } from '../../functions/io/input/scanned.js';
+
+const prefilter = catalogPrefilter(loadDetections());
+if (prefilter === undefined) throw new Error('the catalog has no pre-filter');
+
+const logFile = (records: readonly string[]): string => `{"Records":[${records.join(',')}]}`;
+const record = (fields: Record<string, unknown>): string =>
+  JSON.stringify({ eventVersion: '1.08', eventName: 'ListBuckets', eventSource: 's3.amazonaws.com', ...fields });
+
+/** Records to parse, by index in Records, as each path gives them. */
+const parsedBy = (scan: { entries: readonly { index: number; text?: string }[] }): Map<number, string | undefined> =>
+  new Map(scan.entries.map((entry) => [entry.index, entry.text]));
+
+describe('quickScan (a compact CloudTrail log file by record starts and one search)', () => {
+  it('hands on the records holding a token and counts the others skipped', () => {
+    const text = logFile([
+      record({ userIdentity: { type: 'IAMUser' } }),
+      record({ userIdentity: { type: 'Root' } }),
+      record({ eventName: 'StopLogging', eventSource: 'cloudtrail.amazonaws.com' }),
+      record({ requestParameters: { note: 'Roots and StopLoggingX are not tokens' } }),
+    ]);
+    const scan = quickScan(text, prefilter, DEFAULT_LIMITS);
+    expect(scan?.skipped).toBe(2);
+    expect(scan?.entries.map((entry) => entry.index)).toEqual([1, 2]);
+    expect(scan?.entries.map((entry) => JSON.parse(entry.text ?? 'null').eventName)).toEqual([
+      'ListBuckets',
+      'StopLogging',
+    ]);
+  });
+
+  it('parses a record that spells a value with \\u or \\/ escapes, whatever it spells', () => {
+    const escaped = record({ userIdentity: { type: 'Ro' } }).replace('"Ro"', '"\\u0052oot"');
+    const slashed = record({ requestParameters: { path: 'a/b' } }).replace('a/b', 'a\\/b');
+    const scan = quickScan(logFile([record({}), escaped, slashed]), prefilter, DEFAULT_LIMITS);
+    expect(scan?.entries.map((entry) => entry.index)).toEqual([1, 2]);
+    expect(JSON.parse(scan?.entries[0]?.text ?? 'null').userIdentity.type).toBe('Root');
+  });
+
+  it('parses a record without a string eventName and eventSource, so that what is wrong is reported', () => {
+    const broken = JSON.stringify({ eventVersion: '1.08', eventName: 'ListBuckets' });
+    const scan = quickScan(logFile([record({}), broken]), prefilter, DEFAULT_LIMITS);
+    expect(scan?.entries.map((entry) => entry.index)).toEqual([1]);
+  });
+
+  it('gives the file to the scanner when its shape is not the one it reads', () => {
+    const plain = [record({}), record({ userIdentity: { type: 'Root' } })];
+    const cases = {
+      'another first key': `{"Records":[${JSON.stringify({ eventName: 'A', eventSource: 'b', eventVersion: '1' })}]}`,
+      'pretty-printed': JSON.stringify({ Records: plain.map((r) => JSON.parse(r)) }, null, 2),
+      truncated: logFile(plain).slice(0, -10),
+      'a key after Records': `${logFile(plain).slice(0, -1)},"x":1}`,
+      'a nested eventVersion in a record with a token': logFile([
+        record({ requestParameters: { items: [{ a: 1 }, { eventVersion: 'x' }] }, userIdentity: { type: 'Root' } }),
+      ]),
+    };
+    for (const [name, text] of Object.entries(cases))
+      expect(quickScan(text, prefilter, DEFAULT_LIMITS), name).toBe(undefined);
+    expect(quickScan(logFile(plain), undefined, DEFAULT_LIMITS)).toBe(undefined);
+    expect(quickScan(logFile(plain), prefilter, { maxRecords: 1 })).toBe(undefined);
+  });
+
+  it('parses every record the string-by-string scanner parses, with the same text (fast-check)', () => {
+    const strings = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom('Root', 'StopLogging', 'rootwatch-alert', 'AssumeRoot', 'Success', 'root', 'ROOT', 'a/b', 'é"\\'),
+    );
+    const value = fc.oneof(strings, fc.integer(), fc.constant(null), fc.array(strings, { maxLength: 3 }));
+    const fields = fc.dictionary(
+      fc.constantFrom('userIdentity', 'requestParameters', 'note', 'errorCode'),
+      fc.oneof(value, fc.dictionary(fc.constantFrom('type', 'name', 'arn'), value, { maxKeys: 3 })),
+      { maxKeys: 3 },
+    );
+    const recordText = fc
+      .tuple(fields, fc.boolean(), fc.constantFrom('ListBuckets', 'StopLogging', 'GetObject'))
+      .map(([extra, escape, eventName]) => {
+        const text = record({ eventName, ...extra });
+        // Some records spell a letter of their values with a \u escape.
+        return escape ? text.replace(/"([^"]*)o/, '"$1\\u006f') : text;
+      });
+    fc.assert(
+      fc.property(fc.array(recordText, { minLength: 1, maxLength: 12 }), (records) => {
+        const text = logFile(records);
+        const quick = quickScan(text, prefilter, DEFAULT_LIMITS);
+        const full = scanText(text, 'trail.json', prefilter, DEFAULT_LIMITS);
+        expect(full.kind).toBe('scanned');
+        if (quick === undefined || full.kind !== 'scanned') return;
+        expect(quick.entries.length + quick.skipped).toBe(records.length);
+        const quickParsed = parsedBy(quick);
+        for (const [index, entryText] of parsedBy(full))
+          expect(quickParsed.get(index), `Records[${index}]`).toBe(entryText);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
