@@ -1,28 +1,44 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
-import { createForwarderWatch } from './app/forwarder-watch.js';
-import { createGuard, type Guard, type GuardOutcome } from './app/guard.js';
+import type { ForwarderWatch } from './app/forwarder-watch.js';
+import type { Guard, GuardOutcome } from './app/guard.js';
 import type { Detection } from './core/detection.js';
-import { buildSilentForwardersAlert } from './core/forwarder-silence.js';
-import { buildDriftAlert, DRIFT_DETECTION } from './core/guard/alert.js';
-import { deployedValuesOf, expectationOf } from './core/guard/expected-state.js';
+import type * as z from './core/zod.js';
 import { ConfigError, toError } from './errors.js';
 import { type ClientBudget, clientOptionsFor, DELIVERY_BUDGET, STATE_BUDGET } from './io/aws-clients.js';
-import { GuardConfigSchema, loadConfig } from './io/config.js';
-import { createDeploymentReader } from './io/deployment.js';
-import { detectionsDirFor, loadDetections } from './io/detections.js';
-import { createDynamoState } from './io/dynamo-state.js';
-import { readExpectedState } from './io/expected-state-file.js';
-import { createDynamoForwarderLog } from './io/forwarder-log.js';
-import { createSilentForwarderMetrics } from './io/heartbeat-metrics.js';
+import type { GuardConfigSchema } from './io/config.js';
 import { logger } from './io/logger.js';
-import { createSinks } from './io/sinks.js';
+
+/**
+ * The modules of the guard's wiring, imported on the first invocation rather than at module load (see
+ * functions/alert.ts, "Loading").
+ */
+const guardModules = async () => {
+  const { createGuard } = await import('./app/guard.js');
+  const { buildDriftAlert, DRIFT_DETECTION } = await import('./core/guard/alert.js');
+  const { deployedValuesOf, expectationOf } = await import('./core/guard/expected-state.js');
+  const { GuardConfigSchema, loadConfig } = await import('./io/config.js');
+  const { createDeploymentReader } = await import('./io/deployment.js');
+  const { detectionsDirFor, loadDetections } = await import('./io/detections.js');
+  const { createDynamoState } = await import('./io/dynamo-state.js');
+  const { readExpectedState } = await import('./io/expected-state-file.js');
+  const { createSinks } = await import('./io/sinks.js');
+  return {
+    createGuard,
+    buildDriftAlert,
+    DRIFT_DETECTION,
+    deployedValuesOf,
+    expectationOf,
+    GuardConfigSchema,
+    loadConfig,
+    createDeploymentReader,
+    detectionsDirFor,
+    loadDetections,
+    createDynamoState,
+    readExpectedState,
+    createSinks,
+  };
+};
 
 /**
  * The reads of the deployment (EventBridge, Lambda, SNS, SQS, KMS): about 70 calls every few minutes, to
@@ -43,30 +59,44 @@ const createProductionForwarderWatch = (options: {
   region: string;
   partition: string;
   detection: Detection;
-}) => {
+}): ForwarderWatch => {
   const { config, stage, accountId, region, partition, detection } = options;
   const expected = config.FORWARDER_REGIONS.filter((name) => name !== region).map((name) => ({
     account: accountId,
     region: name,
   }));
-  return createForwarderWatch({
-    log: createDynamoForwarderLog(options.dynamodb, config.STATE_TABLE),
-    expected,
-    heartbeatMinutes: config.HEARTBEAT_MINUTES,
-    countSilent: createSilentForwarderMetrics(stage),
-    alertOf: (silent, nowMs) =>
-      buildSilentForwardersAlert(silent, {
-        stage,
-        accountId,
-        region,
-        partition,
-        ...(config.ACCOUNT_NAMES ? { accountNames: config.ACCOUNT_NAMES } : {}),
-        detection,
-        runbookBaseUrl: config.RUNBOOK_BASE_URL,
-        heartbeatMinutes: config.HEARTBEAT_MINUTES,
-        nowMs,
-      }),
-  });
+  // Its modules are imported on the first check, not with this file (see functions/alert.ts, "Loading").
+  const build = async (): Promise<ForwarderWatch> => {
+    const { createForwarderWatch } = await import('./app/forwarder-watch.js');
+    const { buildSilentForwardersAlert } = await import('./core/forwarder-silence.js');
+    const { createDynamoForwarderLog } = await import('./io/forwarder-log.js');
+    const { createSilentForwarderMetrics } = await import('./io/heartbeat-metrics.js');
+    return createForwarderWatch({
+      log: createDynamoForwarderLog(options.dynamodb, config.STATE_TABLE),
+      expected,
+      heartbeatMinutes: config.HEARTBEAT_MINUTES,
+      countSilent: createSilentForwarderMetrics(stage),
+      alertOf: (silent, nowMs) =>
+        buildSilentForwardersAlert(silent, {
+          stage,
+          accountId,
+          region,
+          partition,
+          ...(config.ACCOUNT_NAMES ? { accountNames: config.ACCOUNT_NAMES } : {}),
+          detection,
+          runbookBaseUrl: config.RUNBOOK_BASE_URL,
+          heartbeatMinutes: config.HEARTBEAT_MINUTES,
+          nowMs,
+        }),
+    });
+  };
+  let watch: Promise<ForwarderWatch> | undefined;
+  return {
+    async check(nowMs) {
+      watch ??= build();
+      return (await watch).check(nowMs);
+    },
+  };
 };
 
 /**
@@ -76,7 +106,22 @@ const createProductionForwarderWatch = (options: {
  * The forwarders' watch expects this account's FORWARDER_REGIONS and every forwarder ever heard from; their alert
  * is raised under alerter-tampering too, names from ACCOUNT_NAMES.
  */
-const createProductionGuard = (env: Record<string, string | undefined>, functionArn: string): Guard => {
+const createProductionGuard = async (env: Record<string, string | undefined>, functionArn: string): Promise<Guard> => {
+  const {
+    buildDriftAlert,
+    createDeploymentReader,
+    createDynamoState,
+    createGuard,
+    createSinks,
+    DRIFT_DETECTION,
+    deployedValuesOf,
+    detectionsDirFor,
+    expectationOf,
+    GuardConfigSchema,
+    loadConfig,
+    loadDetections,
+    readExpectedState,
+  } = await guardModules();
   const config = loadConfig(GuardConfigSchema, env);
   const document = readExpectedState(config.EXPECTED_STATE_FILE, env.LAMBDA_TASK_ROOT);
   const [, partition = 'aws', , region = '', accountId = ''] = functionArn.split(':');
@@ -91,6 +136,16 @@ const createProductionGuard = (env: Record<string, string | undefined>, function
   const detections = loadDetections(detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT), {});
   const detection = detections.find((candidate) => candidate.id === DRIFT_DETECTION);
   if (!detection) throw new ConfigError(`the catalog has no ${DRIFT_DETECTION} detection, which the guard alerts as`);
+  // The SDK's packages, imported now (the first invocation), not at module load (io/aws-clients.ts, "Loading").
+  const [{ SNSClient }, { SQSClient }, { DynamoDBClient }, { EventBridgeClient }, { LambdaClient }, { KMSClient }] =
+    await Promise.all([
+      import('@aws-sdk/client-sns'),
+      import('@aws-sdk/client-sqs'),
+      import('@aws-sdk/client-dynamodb'),
+      import('@aws-sdk/client-eventbridge'),
+      import('@aws-sdk/client-lambda'),
+      import('@aws-sdk/client-kms'),
+    ]);
   const sns = new SNSClient(clientOptionsFor(DELIVERY_BUDGET));
   const sqs = new SQSClient({ ...clientOptionsFor(DELIVERY_BUDGET), useQueueUrlAsEndpoint: false });
   const dynamodb = new DynamoDBClient(clientOptionsFor(STATE_BUDGET));
@@ -147,7 +202,7 @@ let guard: Guard | undefined;
 const handler = async (_event: unknown, context: Context): Promise<GuardOutcome> => {
   logger.addContext(context);
   try {
-    guard ??= createProductionGuard(process.env, context.invokedFunctionArn);
+    guard ??= await createProductionGuard(process.env, context.invokedFunctionArn);
     return await guard.check(context.awsRequestId);
   } catch (error) {
     const err = toError(error);

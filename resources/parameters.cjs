@@ -47,6 +47,7 @@ const {
 const { SEVERITIES } = typescript.require('../functions/core/severity.ts', __filename);
 const { HEARTBEAT_ATTRIBUTE } = typescript.require('../functions/core/heartbeat.ts', __filename);
 const { ConfigError } = typescript.require('../functions/errors.ts', __filename);
+const { z } = typescript.require('../functions/core/zod.ts', __filename);
 typescript.unregister();
 
 const ALERT_TOPIC = 'AlertTopic';
@@ -115,7 +116,7 @@ const parseParameters = (values) => {
     const nameOf = new Map(names.map((name) => [PARAMETERS[name].field, name]));
     // Only the fields the parameters feed: the others (ALERT_TOPIC_ARN, …) are CloudFormation references.
     const result = safeParseConfig(
-      schema.pick(Object.fromEntries(names.map((name) => [PARAMETERS[name].field, true]))),
+      z.pick(schema, Object.fromEntries(names.map((name) => [PARAMETERS[name].field, true]))),
       Object.fromEntries(names.map((name) => [PARAMETERS[name].field, values[name]])),
     );
     for (const issue of result.error?.issues ?? []) problems.push(problemOf(nameOf.get(issue.path[0]), issue));

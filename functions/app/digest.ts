@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
 import { buildDigest } from '../core/digest-document.js';
+import * as z from '../core/zod.js';
 import { toError } from '../errors.js';
 import { logger } from '../io/logger.js';
 import { deliverDigest } from './deliver.js';
@@ -94,7 +94,7 @@ const createFoldFlusher = (options: FoldFlusherOptions) => {
 type FoldFlusher = ReturnType<typeof createFoldFlusher>;
 
 /** The fold timer's message (ports.ts, FoldTimerMessage), as io/fold-timer.ts writes it. */
-const FoldTimerMessageSchema = z.object({ foldId: z.string().min(1).max(1024) });
+const FoldTimerMessageSchema = z.object({ foldId: z.string().check(z.minLength(1), z.maxLength(1024)) });
 
 /** The fold id a timer message names, or why it names none. */
 const foldIdOfMessage = (body: string): { foldId: string } | { problem: string } => {

@@ -69,7 +69,7 @@ interface Postable {
   render(detections: readonly Detection[]): SlackMessage;
 }
 
-const DIGEST_SCHEMA = DigestSchema.shape.schema.value;
+const DIGEST_SCHEMA = DigestSchema.shape.schema.def.values[0];
 
 /**
  * The alert or digest document in a queue message, or why it is none (zod's first problems, with their paths). A

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { mergeAttackTags } from './attack.js';
 import { isCentralizedRootSession, type Match } from './classify.js';
 import { withinDepth } from './depth.js';
@@ -8,6 +7,7 @@ import { encodeUrlPart } from './render/text.js';
 import { SEVERITIES } from './severity.js';
 import { classifySourceAddress } from './source-address.js';
 import { describeClient, isConsoleUserAgent } from './user-agent.js';
+import * as z from './zod.js';
 
 const ALERT_SCHEMA = 'rootwatch.alert/v1';
 
@@ -36,106 +36,119 @@ const CONSOLE_ACTION = 'AWS Console Action via CloudTrail';
 const AlertSchema = z
   .object({
     schema: z.literal(ALERT_SCHEMA),
-    eventID: z.string().min(1).describe('The CloudTrail eventID (or sha256:… of a record that has none)'),
-    detections: z.array(z.string()).min(1).describe('Ids of every matching detection, most severe first'),
-    severity: z.enum(SEVERITIES).describe('The highest severity of the detections'),
-    title: z.string().describe('One line: what happened, in which account'),
+    eventID: z
+      .string()
+      .check(z.minLength(1), z.describe('The CloudTrail eventID (or sha256:… of a record that has none)')),
+    detections: z
+      .array(z.string())
+      .check(z.minLength(1), z.describe('Ids of every matching detection, most severe first')),
+    severity: z.enum(SEVERITIES).check(z.describe('The highest severity of the detections')),
+    title: z.string().check(z.describe('One line: what happened, in which account')),
     eventTime: z.string(),
     eventName: z.string(),
     eventSource: z.string(),
     region: z.string(),
-    account: z.object({ id: z.string(), name: z.string().optional(), alias: z.string().optional() }),
+    account: z.object({ id: z.string(), name: z.optional(z.string()), alias: z.optional(z.string()) }),
     actor: z.object({
-      type: z.string().describe('userIdentity.type, "Unknown" when absent'),
-      arn: z.string().optional(),
-      userName: z.string().optional(),
-      credential: z.enum(CREDENTIAL_KINDS).optional().describe('How the caller authenticated'),
+      type: z.string().check(z.describe('userIdentity.type, "Unknown" when absent')),
+      arn: z.optional(z.string()),
+      userName: z.optional(z.string()),
+      credential: z.optional(z.enum(CREDENTIAL_KINDS)).check(z.describe('How the caller authenticated')),
       mfa: z
-        .boolean()
-        .optional()
-        .describe(
-          'Whether the caller authenticated with MFA, when the record says; absent on a failed console sign-in, whose MFAUsed tells how far it got (outcome.failedAt)',
+        .optional(z.boolean())
+        .check(
+          z.describe(
+            'Whether the caller authenticated with MFA, when the record says; absent on a failed console sign-in, whose MFAUsed tells how far it got (outcome.failedAt)',
+          ),
         ),
-      invokedBy: z.string().optional(),
+      invokedBy: z.optional(z.string()),
       taskPolicy: z
-        .string()
-        .optional()
-        .describe(
-          'The task policy of the centralized root session (sts:AssumeRoot) the event opens, when the record names it: arn:aws:iam::aws:policy/root-task/…',
+        .optional(z.string())
+        .check(
+          z.describe(
+            'The task policy of the centralized root session (sts:AssumeRoot) the event opens, when the record names it: arn:aws:iam::aws:policy/root-task/…',
+          ),
         ),
     }),
     source: z.object({
-      ip: z.string().optional(),
+      ip: z.optional(z.string()),
       host: z
-        .string()
-        .optional()
-        .describe('sourceIPAddress when it is no address: a service hostname, or "AWS Internal"'),
+        .optional(z.string())
+        .check(z.describe('sourceIPAddress when it is no address: a service hostname, or "AWS Internal"')),
       country: z
-        .string()
-        .optional()
-        .describe('ISO 3166-1 alpha-2 code of the source address, from the bundled IP data'),
-      asn: z.number().int().nonnegative().optional(),
-      org: z.string().optional().describe('The organisation the ASN is registered to'),
-      kind: z.enum(SOURCE_KINDS).optional(),
-      userAgent: z.string().optional(),
+        .optional(z.string())
+        .check(z.describe('ISO 3166-1 alpha-2 code of the source address, from the bundled IP data')),
+      asn: z.optional(z.number().check(z.int(), z.nonnegative())),
+      org: z.optional(z.string()).check(z.describe('The organisation the ASN is registered to')),
+      kind: z.optional(z.enum(SOURCE_KINDS)),
+      userAgent: z.optional(z.string()),
       client: z
-        .string()
-        .optional()
-        .describe('A short label for the user agent: "Firefox 62 on macOS", "aws-cli 2.27.0"'),
+        .optional(z.string())
+        .check(z.describe('A short label for the user agent: "Firefox 62 on macOS", "aws-cli 2.27.0"')),
     }),
     outcome: z.object({
       result: z.enum(['success', 'failure']),
-      errorCode: z.string().optional(),
-      errorMessage: z.string().optional(),
+      errorCode: z.optional(z.string()),
+      errorMessage: z.optional(z.string()),
       failedAt: z
-        .enum(SIGN_IN_STEPS)
-        .optional()
-        .describe(
-          'For a failed console sign-in, the step that failed: "password" (refused; MFA never asked) or "mfa" (password accepted, MFA challenge failed), from MFAUsed',
+        .optional(z.enum(SIGN_IN_STEPS))
+        .check(
+          z.describe(
+            'For a failed console sign-in, the step that failed: "password" (refused; MFA never asked) or "mfa" (password accepted, MFA challenge failed), from MFAUsed',
+          ),
         ),
     }),
     reasons: z
-      .record(z.string(), z.string())
-      .optional()
-      .describe("Why a detection's severity moved from its default, per detection id"),
-    tags: z.array(z.string()).describe('ATT&CK technique ids of the detections, e.g. attack.t1078.004'),
+      .optional(z.record(z.string(), z.string()))
+      .check(z.describe("Why a detection's severity moved from its default, per detection id")),
+    tags: z.array(z.string()).check(z.describe('ATT&CK technique ids of the detections, e.g. attack.t1078.004')),
     links: z.object({ cloudtrail: z.string(), runbook: z.string() }),
     session: z
-      .object({
-        key: z
-          .string()
-          .min(1)
-          .describe(
-            'The root session the event belongs to: "<account>#key#<access key id>", or "<account>#src#<source IP>#<user agent hash>" for events without an access key (ConsoleLogin); values not in AWS\'s shape are hashed ("~" and 16 hex digits)',
-          ),
-        first: z
-          .boolean()
-          .describe(
-            "Whether this is the session's first alert; the session's later events are folded into digests (rootwatch.digest/v1) unless they escalate",
-          ),
-        escalation: z
-          .object({
-            reason: z
-              .string()
-              .describe('Why, e.g. "severity high → critical" or "new detection root-access-key-created"'),
-          })
-          .optional()
-          .describe(
-            "Present when the event alerts on its own although its session already alerted: it ranks above the session's highest severity, or raises a detection the session has not",
-          ),
-      })
-      .optional()
-      .describe(
-        'The correlated root session; absent when the event was not correlated: the session state was unavailable (the event is then alerted on its own), or rootwatch raised the alert itself (a guard finding, a silent forwarder)',
+      .optional(
+        z.object({
+          key: z
+            .string()
+            .check(
+              z.minLength(1),
+              z.describe(
+                'The root session the event belongs to: "<account>#key#<access key id>", or "<account>#src#<source IP>#<user agent hash>" for events without an access key (ConsoleLogin); values not in AWS\'s shape are hashed ("~" and 16 hex digits)',
+              ),
+            ),
+          first: z
+            .boolean()
+            .check(
+              z.describe(
+                "Whether this is the session's first alert; the session's later events are folded into digests (rootwatch.digest/v1) unless they escalate",
+              ),
+            ),
+          escalation: z
+            .optional(
+              z.object({
+                reason: z
+                  .string()
+                  .check(z.describe('Why, e.g. "severity high → critical" or "new detection root-access-key-created"')),
+              }),
+            )
+            .check(
+              z.describe(
+                "Present when the event alerts on its own although its session already alerted: it ranks above the session's highest severity, or raises a detection the session has not",
+              ),
+            ),
+        }),
+      )
+      .check(
+        z.describe(
+          'The correlated root session; absent when the event was not correlated: the session state was unavailable (the event is then alerted on its own), or rootwatch raised the alert itself (a guard finding, a silent forwarder)',
+        ),
       ),
     record: z
       .union([
         CloudTrailRecordSchema,
         z.object({ truncated: z.literal(true), eventID: z.string(), reason: z.string() }),
       ])
-      .describe('The CloudTrail record unchanged; in SNS, a marker when the message would pass 256 KB'),
+      .check(z.describe('The CloudTrail record unchanged; in SNS, a marker when the message would pass 256 KB')),
   })
-  .meta({ title: 'rootwatch alert', description: 'One alert document per alerting CloudTrail event.' });
+  .check(z.meta({ title: 'rootwatch alert', description: 'One alert document per alerting CloudTrail event.' }));
 
 /** The alert document (see AlertSchema). */
 type Alert = z.infer<typeof AlertSchema>;

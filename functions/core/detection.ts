@@ -1,10 +1,10 @@
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
 import { DetectionFileError, toError } from '../errors.js';
 import { ATTACK_TAG_PATTERN, findAttackTechnique } from './attack.js';
 import { compilePattern } from './event-pattern/compile.js';
 import { isPlainObject } from './event-pattern/json.js';
 import { SEVERITIES } from './severity.js';
+import * as z from './zod.js';
 
 const SeveritySchema = z.enum(SEVERITIES);
 const PatternSchema = z.record(z.string(), z.unknown());
@@ -17,10 +17,9 @@ const REASON_PLACEHOLDER = /\{([A-Za-z]+)\}/g;
  * `{count}`); any other `{name}` would reach the alert as written.
  */
 const reasonAllowing = (allowed: readonly string[]) =>
-  z
-    .string()
-    .min(1)
-    .superRefine((reason, ctx) => {
+  z.string().check(
+    z.minLength(1),
+    z.superRefine((reason, ctx) => {
       for (const [token, name] of reason.matchAll(REASON_PLACEHOLDER)) {
         if (!allowed.includes(name ?? '')) {
           ctx.addIssue({
@@ -32,7 +31,8 @@ const reasonAllowing = (allowed: readonly string[]) =>
           });
         }
       }
-    });
+    }),
+  );
 
 /** Raises or lowers the default severity when the event also matches `match` (an EventBridge pattern). */
 const MatchModifierSchema = z.strictObject({
@@ -46,8 +46,8 @@ const ThresholdModifierSchema = z.strictObject({
   severity: SeveritySchema,
   reason: reasonAllowing([]),
   threshold: z.strictObject({
-    count: z.int().min(2),
-    withinMinutes: z.int().min(1).max(1440),
+    count: z.int().check(z.gte(2)),
+    withinMinutes: z.int().check(z.gte(1), z.lte(1440)),
     per: z.literal('account'),
   }),
 });
@@ -66,9 +66,9 @@ const FollowsModifierSchema = z.strictObject({
   severity: SeveritySchema,
   reason: reasonAllowing(['count']),
   follows: z.strictObject({
-    detection: z.string().regex(DETECTION_ID, 'a detection id (kebab-case)'),
-    count: z.int().min(1).max(100),
-    withinMinutes: z.int().min(1).max(1440),
+    detection: z.string().check(z.regex(DETECTION_ID, 'a detection id (kebab-case)')),
+    count: z.int().check(z.gte(1), z.lte(100)),
+    withinMinutes: z.int().check(z.gte(1), z.lte(1440)),
     per: z.literal('account'),
   }),
 });
@@ -76,13 +76,13 @@ const FollowsModifierSchema = z.strictObject({
 /** A CloudTrail record in events/samples/, by file name. */
 const FixtureSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]*\.json$/, 'a file name in events/samples/, kebab-case, ending .json');
+  .check(z.regex(/^[a-z0-9][a-z0-9-]*\.json$/, 'a file name in events/samples/, kebab-case, ending .json'));
 
 const SampleSchema = z.strictObject({
-  name: z.string().min(1),
+  name: z.string().check(z.minLength(1)),
   expect: z.enum(['match', 'no-match']),
   /** The severity the detection must give this sample: on its own, or with `repeat`, at its last arrival. */
-  severity: SeveritySchema.optional(),
+  severity: z.optional(SeveritySchema),
   /** A CloudTrail record in events/samples/. */
   fixture: FixtureSchema,
   /**
@@ -90,29 +90,32 @@ const SampleSchema = z.strictObject({
    * shifted), through the alert pipeline and its state: `expect` and `severity` are what the last arrival gets.
    * How a threshold modifier's count and window are proven.
    */
-  repeat: z
-    .strictObject({
-      count: z.int().min(2).max(100),
-      everyMinutes: z.number().positive().max(1440),
-    })
-    .optional(),
+  repeat: z.optional(
+    z.strictObject({
+      count: z.int().check(z.gte(2), z.lte(100)),
+      everyMinutes: z.number().check(z.positive(), z.lte(1440)),
+    }),
+  ),
   /**
    * Records that arrive before the sample, through the same pipeline and state: `fixture` `count` times (default
    * 1), `everyMinutes` apart, the last of them `minutesBefore` minutes before the sample's own eventTime (each
    * arrival with its eventID and eventTime of its own). How a follows modifier's detection, count and window are
    * proven: the sample is judged after them.
    */
-  after: z
-    .strictObject({
-      fixture: FixtureSchema,
-      count: z.int().min(1).max(100).default(1),
-      everyMinutes: z.number().positive().max(1440).optional(),
-      minutesBefore: z.number().min(0).max(1440),
-    })
-    .refine((after) => after.count === 1 || after.everyMinutes !== undefined, {
-      message: 'everyMinutes: needed when count is above 1',
-    })
-    .optional(),
+  after: z.optional(
+    z
+      .strictObject({
+        fixture: FixtureSchema,
+        count: z._default(z.int().check(z.gte(1), z.lte(100)), 1),
+        everyMinutes: z.optional(z.number().check(z.positive(), z.lte(1440))),
+        minutesBefore: z.number().check(z.gte(0), z.lte(1440)),
+      })
+      .check(
+        z.refine((after) => after.count === 1 || after.everyMinutes !== undefined, {
+          message: 'everyMinutes: needed when count is above 1',
+        }),
+      ),
+  ),
 });
 
 const RUNBOOK_STEP = /^\d+\.\s+\S/m;
@@ -120,62 +123,70 @@ const RUNBOOK_STEP = /^\d+\.\s+\S/m;
 /** MITRE ATT&CK technique ids in Sigma's form, each one in core/attack.ts, each once. */
 const TagsSchema = z
   .array(
-    z.string().regex(ATTACK_TAG_PATTERN, {
-      error: (issue) =>
-        `${JSON.stringify(issue.input)} is not an ATT&CK technique tag: "attack.tNNNN" or "attack.tNNNN.NNN", lower case`,
-    }),
+    z.string().check(
+      z.regex(ATTACK_TAG_PATTERN, {
+        error: (issue) =>
+          `${JSON.stringify(issue.input)} is not an ATT&CK technique tag: "attack.tNNNN" or "attack.tNNNN.NNN", lower case`,
+      }),
+    ),
   )
-  .min(1, 'needs at least one ATT&CK technique tag, e.g. "attack.t1078.004"')
-  .superRefine((tags, ctx) => {
-    const seen = new Set<string>();
-    for (const [index, tag] of tags.entries()) {
-      if (seen.has(tag)) ctx.addIssue({ code: 'custom', path: [index], message: `duplicate tag "${tag}"` });
-      else if (ATTACK_TAG_PATTERN.test(tag) && !findAttackTechnique(tag)) {
-        ctx.addIssue({ code: 'custom', path: [index], message: `unknown ATT&CK technique "${tag}"` });
+  .check(
+    z.minLength(1, 'needs at least one ATT&CK technique tag, e.g. "attack.t1078.004"'),
+    z.superRefine((tags, ctx) => {
+      const seen = new Set<string>();
+      for (const [index, tag] of tags.entries()) {
+        if (seen.has(tag)) ctx.addIssue({ code: 'custom', path: [index], message: `duplicate tag "${tag}"` });
+        else if (ATTACK_TAG_PATTERN.test(tag) && !findAttackTechnique(tag)) {
+          ctx.addIssue({ code: 'custom', path: [index], message: `unknown ATT&CK technique "${tag}"` });
+        }
+        seen.add(tag);
       }
-      seen.add(tag);
-    }
-  });
+    }),
+  );
 
 const DetectionSchema = z.strictObject({
-  id: z.string().regex(DETECTION_ID, 'kebab-case'),
-  title: z.string().min(1).max(80),
+  id: z.string().check(z.regex(DETECTION_ID, 'kebab-case')),
+  title: z.string().check(z.minLength(1), z.maxLength(80)),
   severity: SeveritySchema,
   // The first modifier that applies sets the severity: list the one that must win first.
-  severityModifiers: z
-    .array(
+  severityModifiers: z._default(
+    z.array(
       z.union([MatchModifierSchema, ThresholdModifierSchema, FollowsModifierSchema], {
         error: 'a severity modifier has one of match, threshold or follows, with severity and reason',
       }),
-    )
-    .default([]),
-  description: z.string().min(1),
-  runbook: z.string().refine((text) => {
-    const steps = text.split('\n').filter((line) => RUNBOOK_STEP.test(line)).length;
-    return steps >= 2 && steps <= 4;
-  }, 'must hold 2 to 4 numbered steps ("1. …")'),
-  references: z.array(z.url()).min(1),
+    ),
+    [],
+  ),
+  description: z.string().check(z.minLength(1)),
+  runbook: z.string().check(
+    z.refine((text) => {
+      const steps = text.split('\n').filter((line) => RUNBOOK_STEP.test(line)).length;
+      return steps >= 2 && steps <= 4;
+    }, 'must hold 2 to 4 numbered steps ("1. …")'),
+  ),
+  references: z.array(z.url()).check(z.minLength(1)),
   tags: TagsSchema,
-  falsePositives: z.array(z.string().min(1)).min(1),
+  falsePositives: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
   /**
    * EventBridge delivers read-only management events (readOnly: true) only to rules whose state is
    * ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS; a detection that must see them says so here.
    */
-  readOnlyEvents: z.boolean().default(false),
-  patterns: z.array(PatternSchema).min(1),
+  readOnlyEvents: z._default(z.boolean(), false),
+  patterns: z.array(PatternSchema).check(z.minLength(1)),
   // Each detection proves both sides of its patterns: an event they match, and a near miss they must not.
-  samples: z
-    .array(SampleSchema)
-    .min(2)
-    .superRefine((samples, context) => {
+  samples: z.array(SampleSchema).check(
+    z.minLength(2),
+    z.superRefine((samples, context) => {
       for (const kind of ['match', 'no-match'] as const) {
         if (!samples.some((sample) => sample.expect === kind)) {
           context.addIssue({ code: 'custom', message: `needs at least one sample with expect: ${kind}` });
         }
       }
     }),
+  ),
 });
 
+/** A detection file's document as the schema accepts it (defaults filled in), placeholders not yet resolved. */
 type DetectionSpec = z.infer<typeof DetectionSchema>;
 type SeverityModifier = DetectionSpec['severityModifiers'][number];
 
@@ -408,6 +419,69 @@ const problemsOf = (issues: readonly z.core.$ZodIssue[], prefix: readonly Proper
     return [`${fieldPath(path) || '(root)'}: ${issue.message}`];
   });
 
+/** The `yaml` package's module, loaded on the first YAML parse (loadYaml). */
+let yamlModule: typeof import('yaml') | undefined;
+
+/**
+ * The `yaml` package, required on first use rather than imported: a bundle whose catalog is inlined at build time
+ * (build/catalog-plugin.mjs) never parses YAML, so neither loads nor ships the parser. Resolved from node_modules
+ * beside the code (the project's, or an installed package's).
+ *
+ * @throws DetectionFileError naming `fileName` when the package cannot be loaded (a Lambda bundle ships none: its
+ *   catalog is the one it was built with).
+ */
+const loadYaml = (fileName: string): typeof import('yaml') => {
+  try {
+    yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    return yamlModule;
+  } catch (error) {
+    throw new DetectionFileError(
+      fileName,
+      `cannot read YAML here: ${toError(error).message} (a Lambda bundle reads only the catalog it was built with)`,
+      { cause: error },
+    );
+  }
+};
+
+/**
+ * Validates one detection document (a YAML file's parsed content): the schema, with its defaults filled in, and the
+ * id equal to `fileName` without its extension. Placeholders stay as written; compileDetectionSpec resolves them.
+ * Used at bundle time too (build/catalog-plugin.mjs), which inlines what it returns as JSON.
+ *
+ * @throws DetectionFileError naming the file and each field the schema rejects, or an id other than the file name.
+ * @example
+ * declare const document: unknown; // events/root-api-call.yml, parsed
+ * validateDetection(document, 'root-api-call.yml').severityModifiers; // [] unless the file lists some
+ */
+const validateDetection = (data: unknown, fileName: string): DetectionSpec => {
+  const result = DetectionSchema.safeParse(data);
+  if (!result.success) {
+    throw new DetectionFileError(fileName, problemsOf(result.error.issues).join('; '), { cause: result.error });
+  }
+  const expectedId = fileName.replace(/\.ya?ml$/, '');
+  if (result.data.id !== expectedId) {
+    throw new DetectionFileError(fileName, `id: "${result.data.id}" must equal the file name "${expectedId}"`);
+  }
+  return result.data;
+};
+
+/**
+ * A validated detection (validateDetection's result, or the same inlined by build/catalog-plugin.mjs) with its
+ * placeholders resolved by `parameters` and its patterns compiled. No schema runs here: this is the whole of a
+ * catalog's load at run time in a bundle.
+ *
+ * @throws DetectionFileError naming the file: an unknown or misplaced placeholder, a pattern EventBridge would reject,
+ *   a detection that follows itself.
+ * @example
+ * import type { CloudTrailEvent } from './event.js';
+ *
+ * declare const spec: DetectionSpec; // validateDetection's result for events/audit-trail-tampering.yml
+ * declare const event: CloudTrailEvent;
+ * compileDetectionSpec(spec, 'audit-trail-tampering.yml', { trailBuckets: ['my-trail-bucket'] }).matches(event);
+ */
+const compileDetectionSpec = (spec: DetectionSpec, fileName: string, parameters: DetectionParameters = {}): Detection =>
+  compileDetection(resolveDetection(spec, parameters, fileName), fileName);
+
 /**
  * Parses and validates one detection file, resolving its placeholders (`{ param: trailBuckets }`) with
  * `parameters` (none given: every placeholder is without value, so its clause matches nothing). `fileName` is its
@@ -420,22 +494,21 @@ const problemsOf = (issues: readonly z.core.$ZodIssue[], prefix: readonly Proper
  * const text = readFileSync('events/audit-trail-tampering.yml', 'utf8');
  * const detection = parseDetection(text, 'audit-trail-tampering.yml', { trailBuckets: ['my-trail-bucket'] });
  */
-const parseDetection = (text: string, fileName: string, parameters: DetectionParameters = {}): Detection => {
-  let data: unknown;
+const parseDetection = (text: string, fileName: string, parameters: DetectionParameters = {}): Detection =>
+  compileDetectionSpec(validateDetection(parseDetectionYaml(text, fileName), fileName), fileName, parameters);
+
+/**
+ * A detection file's text as YAML (duplicate keys refused), not yet validated.
+ *
+ * @throws DetectionFileError naming the file: not valid YAML, or no YAML parser here (see loadYaml).
+ */
+const parseDetectionYaml = (text: string, fileName: string): unknown => {
+  const yaml = loadYaml(fileName);
   try {
-    data = parseYaml(text, { uniqueKeys: true });
+    return yaml.parse(text, { uniqueKeys: true });
   } catch (error) {
     throw new DetectionFileError(fileName, `not valid YAML: ${toError(error).message}`, { cause: error });
   }
-  const result = DetectionSchema.safeParse(data);
-  if (!result.success) {
-    throw new DetectionFileError(fileName, problemsOf(result.error.issues).join('; '), { cause: result.error });
-  }
-  const expectedId = fileName.replace(/\.ya?ml$/, '');
-  if (result.data.id !== expectedId) {
-    throw new DetectionFileError(fileName, `id: "${result.data.id}" must equal the file name "${expectedId}"`);
-  }
-  return compileDetection(resolveDetection(result.data, parameters, fileName), fileName);
 };
 
 /**
@@ -466,5 +539,13 @@ const checkFollowedDetections = (catalog: readonly Detection[]): void => {
   }
 };
 
-export type { Detection, DetectionParameters };
-export { checkFollowedDetections, compileModifier, DETECTION_PARAMETERS, parseDetection };
+export type { Detection, DetectionParameters, DetectionSpec };
+export {
+  checkFollowedDetections,
+  compileDetectionSpec,
+  compileModifier,
+  DETECTION_PARAMETERS,
+  parseDetection,
+  parseDetectionYaml,
+  validateDetection,
+};

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { accountLabelOf, CREDENTIAL_KINDS, consoleDomainOf, partitionOfArn } from './alert-document.js';
 import { encodeUrlPart } from './render/text.js';
 import { accessKeyIdOfSession, type Fold, type SessionEntry } from './session.js';
 import { SEVERITIES, type Severity, severityRank } from './severity.js';
+import * as z from './zod.js';
 
 const DIGEST_SCHEMA = 'rootwatch.digest/v1';
 
 /** Sources listed one by one in a digest; the rest are summed up in `moreSources`. */
 const DIGEST_MAX_SOURCES = 20;
 
-const count = z.number().int().positive();
+const count = z.number().check(z.int(), z.positive());
 
 /**
  * The digest document: one per flushed fold of a root session (DESIGN.md "The digest document"). The
@@ -21,87 +21,102 @@ const count = z.number().int().positive();
  */
 const DigestSchema = z
   .object({
-    schema: z.literal(DIGEST_SCHEMA).describe('Names this document kind and its version'),
+    schema: z.literal(DIGEST_SCHEMA).check(z.describe('Names this document kind and its version')),
     digestID: z
       .string()
-      .regex(/^digest-[0-9a-f]{16}$/)
-      .describe(
-        'Stable id of the digest: "digest-" and the first 16 hex digits of SHA-256 of "<session key>#<fold number>"; a redelivered digest has the same id',
+      .check(
+        z.regex(/^digest-[0-9a-f]{16}$/),
+        z.describe(
+          'Stable id of the digest: "digest-" and the first 16 hex digits of SHA-256 of "<session key>#<fold number>"; a redelivered digest has the same id',
+        ),
       ),
-    title: z.string().describe('One line: how many more root events, in which account, over what time'),
+    title: z.string().check(z.describe('One line: how many more root events, in which account, over what time')),
     session: z
       .object({
-        key: z.string().min(1).describe("The session key, as the session's alerts carry it in session.key"),
+        key: z
+          .string()
+          .check(z.minLength(1), z.describe("The session key, as the session's alerts carry it in session.key")),
         fold: z
           .number()
-          .int()
-          .nonnegative()
-          .describe('Which fold of the session this digest flushes; folds of one session never overlap'),
+          .check(
+            z.int(),
+            z.nonnegative(),
+            z.describe('Which fold of the session this digest flushes; folds of one session never overlap'),
+          ),
       })
-      .describe('The root session the digest belongs to'),
+      .check(z.describe('The root session the digest belongs to')),
     account: z
-      .object({ id: z.string(), name: z.string().optional(), alias: z.string().optional() })
-      .describe("The account, named as the session's first alert named it"),
+      .object({ id: z.string(), name: z.optional(z.string()), alias: z.optional(z.string()) })
+      .check(z.describe("The account, named as the session's first alert named it")),
     actor: z
       .object({
-        type: z.string().describe('userIdentity.type of the session\'s first event, "Unknown" when absent'),
-        arn: z.string().optional(),
-        credential: z.enum(CREDENTIAL_KINDS).optional().describe('How the caller authenticated'),
+        type: z.string().check(z.describe('userIdentity.type of the session\'s first event, "Unknown" when absent')),
+        arn: z.optional(z.string()),
+        credential: z.optional(z.enum(CREDENTIAL_KINDS)).check(z.describe('How the caller authenticated')),
       })
-      .describe("Who, as the session's first event shows it"),
-    region: z.string().describe("The region of the session's first event"),
+      .check(z.describe("Who, as the session's first event shows it")),
+    region: z.string().check(z.describe("The region of the session's first event")),
     firstEventTime: z
       .string()
-      .describe('Event time of the earliest event in the digest (ISO 8601, as CloudTrail wrote it)'),
-    lastEventTime: z.string().describe('Event time of the latest event in the digest'),
-    count: count.describe('How many events the digest holds: the length of eventIDs'),
-    severity: z.enum(SEVERITIES).describe('The highest severity of the events in the digest'),
-    eventNames: z.record(z.string(), count).describe('How many events of each eventName, most frequent first'),
+      .check(z.describe('Event time of the earliest event in the digest (ISO 8601, as CloudTrail wrote it)')),
+    lastEventTime: z.string().check(z.describe('Event time of the latest event in the digest')),
+    count: count.check(z.describe('How many events the digest holds: the length of eventIDs')),
+    severity: z.enum(SEVERITIES).check(z.describe('The highest severity of the events in the digest')),
+    eventNames: z.record(z.string(), count).check(z.describe('How many events of each eventName, most frequent first')),
     detections: z
       .record(z.string(), count)
-      .describe('How many events raised each detection id (an event raising two counts for both)'),
+      .check(z.describe('How many events raised each detection id (an event raising two counts for both)')),
     sources: z
       .array(
         z.object({
-          ip: z.string().optional().describe('The source IP address, when sourceIPAddress was one'),
-          client: z.string().optional().describe('A short label for the user agent: "aws-cli 2.27.0"'),
-          count: count.describe('Events from this address with this client'),
+          ip: z.optional(z.string()).check(z.describe('The source IP address, when sourceIPAddress was one')),
+          client: z.optional(z.string()).check(z.describe('A short label for the user agent: "aws-cli 2.27.0"')),
+          count: count.check(z.describe('Events from this address with this client')),
         }),
       )
-      .max(DIGEST_MAX_SOURCES)
-      .describe(`Where the events came from, by address and client, most events first; at most ${DIGEST_MAX_SOURCES}`),
+      .check(
+        z.maxLength(DIGEST_MAX_SOURCES),
+        z.describe(
+          `Where the events came from, by address and client, most events first; at most ${DIGEST_MAX_SOURCES}`,
+        ),
+      ),
     moreSources: z
-      .object({
-        sources: count.describe('Address and client pairs not listed in sources'),
-        count: count.describe('Events from them'),
-      })
-      .optional()
-      .describe(`Present when there were more than ${DIGEST_MAX_SOURCES} address and client pairs`),
+      .optional(
+        z.object({
+          sources: count.check(z.describe('Address and client pairs not listed in sources')),
+          count: count.check(z.describe('Events from them')),
+        }),
+      )
+      .check(z.describe(`Present when there were more than ${DIGEST_MAX_SOURCES} address and client pairs`)),
     eventIDs: z
-      .array(z.string().min(1))
-      .min(1)
-      .describe('The CloudTrail eventID of every event in the digest, each once, sorted'),
+      .array(z.string().check(z.minLength(1)))
+      .check(z.minLength(1), z.describe('The CloudTrail eventID of every event in the digest, each once, sorted')),
     links: z
       .object({
         cloudtrail: z
           .string()
-          .describe(
-            "The console's CloudTrail event history in the first event's region, filtered by the session's access key id, or by user name root for a session without one",
+          .check(
+            z.describe(
+              "The console's CloudTrail event history in the first event's region, filtered by the session's access key id, or by user name root for a session without one",
+            ),
           ),
       })
-      .describe('Where to look further'),
+      .check(z.describe('Where to look further')),
     truncated: z
-      .object({ reason: z.string() })
-      .optional()
-      .describe(
-        "Present when SNS's 256 KB limit made long values be cut in this copy (never an eventID); the counts are whole",
+      .optional(z.object({ reason: z.string() }))
+      .check(
+        z.describe(
+          "Present when SNS's 256 KB limit made long values be cut in this copy (never an eventID); the counts are whole",
+        ),
       ),
   })
-  .meta({
-    title: 'rootwatch digest',
-    description:
-      'The events of one root session folded after its first alert: counts, time span, sources and every eventID.',
-  });
+  .check(
+    z.meta({
+      title: 'rootwatch digest',
+      description:
+        'The events of one root session folded after its first alert: counts, time span, sources and every eventID.',
+    }),
+  );
 
 /** The digest document (see DigestSchema). */
 type Digest = z.infer<typeof DigestSchema>;

@@ -1,7 +1,7 @@
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { z } from 'zod';
 import { EventParseError } from '../errors.js';
+import { EventBridgeSchema } from './event.js';
 import { FORWARDER_ORIGIN } from './forwarding.js';
+import * as z from './zod.js';
 
 /*
  * The heartbeat: a synthetic event that travels the deployed path (rule → alert function → SNS and the
@@ -48,10 +48,10 @@ type HeartbeatHop = (typeof HEARTBEAT_HOPS)[number];
 const HEARTBEAT_METRIC = { namespace: 'rootwatch', service: 'rootwatch', name: 'HeartbeatHop' } as const;
 
 /** A heartbeat id: Scheduler's execution id, test-alert's UUID, or EventBridge's event id. */
-const HeartbeatIdSchema = z.string().regex(/^[\w.:-]{1,128}$/, 'letters, digits and _ . : - (at most 128)');
+const HeartbeatIdSchema = z.string().check(z.regex(/^[\w.:-]{1,128}$/, 'letters, digits and _ . : - (at most 128)'));
 
 /** `detail.origin`: who sent the heartbeat; absent for the hub's own, FORWARDER_ORIGIN for a forwarder's. */
-const HeartbeatOriginSchema = z.string().regex(/^[a-z-]{1,32}$/, 'lowercase letters and - (at most 32)');
+const HeartbeatOriginSchema = z.string().check(z.regex(/^[a-z-]{1,32}$/, 'lowercase letters and - (at most 32)'));
 
 /**
  * What the schedule and test-alert put in `detail`: the schedule's Input, with Scheduler's context attributes
@@ -59,14 +59,14 @@ const HeartbeatOriginSchema = z.string().regex(/^[a-z-]{1,32}$/, 'lowercase lett
  * `origin: forwarder`. Other keys are ignored.
  */
 const HeartbeatDetailSchema = z.object({
-  id: HeartbeatIdSchema.optional(),
-  test: z.boolean().optional(),
-  scheduledTime: z.string().optional(),
-  origin: HeartbeatOriginSchema.optional(),
+  id: z.optional(HeartbeatIdSchema),
+  test: z.optional(z.boolean()),
+  scheduledTime: z.optional(z.string()),
+  origin: z.optional(HeartbeatOriginSchema),
 });
 
 /** The heartbeat event as the alert function receives it. */
-const HeartbeatEventSchema = EventBridgeSchema.extend({
+const HeartbeatEventSchema = z.extend(EventBridgeSchema, {
   source: z.literal(HEARTBEAT_SOURCE),
   detail: HeartbeatDetailSchema,
 });
@@ -82,7 +82,7 @@ const HeartbeatSchema = z.object({
   account: z.string(),
   region: z.string(),
   /** `detail.origin` when the event had one: `forwarder` for a forwarder's heartbeat. */
-  origin: HeartbeatOriginSchema.optional(),
+  origin: z.optional(HeartbeatOriginSchema),
 });
 type Heartbeat = z.infer<typeof HeartbeatSchema>;
 

@@ -1,10 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { type IAMClient, ListAccountAliasesCommand } from '@aws-sdk/client-iam';
-import { DescribeAccountCommand, type OrganizationsClient } from '@aws-sdk/client-organizations';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { AccountNameLookup, AccountNames } from '../app/ports.js';
 import { ConfigError, toError } from '../errors.js';
 import { AlertConfigSchema } from './config.js';
 import { logger } from './logger.js';
+
+/** @aws-sdk/client-iam, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
+const iamSdk = () => import('@aws-sdk/client-iam');
+
+/** @aws-sdk/client-organizations, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
+const organizationsSdk = () => import('@aws-sdk/client-organizations');
 
 interface AccountNamesOptions {
   /** Names from configuration, by account id: used first and without any API call. */
@@ -83,9 +89,12 @@ const createAccountNames = (options: AccountNamesOptions): AccountNameLookup => 
   const organizationsNameOf = async (accountId: string): Promise<string | undefined> => {
     if (!options.organizations) return undefined;
     try {
-      const { Account } = await options.organizations.send(new DescribeAccountCommand({ AccountId: accountId }), {
-        abortSignal: AbortSignal.timeout(timeoutMs),
-      });
+      const { Account } = await options.organizations.send(
+        new (await organizationsSdk()).DescribeAccountCommand({ AccountId: accountId }),
+        {
+          abortSignal: AbortSignal.timeout(timeoutMs),
+        },
+      );
       return Account?.Name || undefined;
     } catch (error) {
       warnLookupFailed(accountId, 'organizations:DescribeAccount', error);
@@ -97,7 +106,7 @@ const createAccountNames = (options: AccountNamesOptions): AccountNameLookup => 
     // IAM answers for the caller's own account whatever id we mean: asking for another would mislabel it.
     if (!options.iam || accountId !== options.ownAccountId) return undefined;
     try {
-      const { AccountAliases } = await options.iam.send(new ListAccountAliasesCommand({}), {
+      const { AccountAliases } = await options.iam.send(new (await iamSdk()).ListAccountAliasesCommand({}), {
         abortSignal: AbortSignal.timeout(timeoutMs),
       });
       return AccountAliases?.[0] || undefined;
@@ -147,7 +156,7 @@ const readAccountNamesFile = (path: string): Record<string, string> => {
   } catch (error) {
     throw new ConfigError(`--account-names ${path}: cannot read it: ${toError(error).message}`, { cause: error });
   }
-  const result = AlertConfigSchema.shape.ACCOUNT_NAMES.unwrap().safeParse(text);
+  const result = AlertConfigSchema.shape.ACCOUNT_NAMES.def.innerType.safeParse(text);
   if (!result.success) {
     const problems = result.error.issues.map((issue) =>
       issue.path.length > 0 ? `${issue.message} (at ${issue.path.join('.')})` : issue.message,

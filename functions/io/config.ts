@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
 import type { DetectionParameters } from '../core/detection.js';
 import { ACCOUNT_ID, REGION_NAME } from '../core/forwarding.js';
 import { SEVERITIES } from '../core/severity.js';
+import * as z from '../core/zod.js';
 import { ConfigError, toError } from '../errors.js';
 
 /*
@@ -42,19 +42,23 @@ const isJson = (text: string): boolean => {
 const ACCOUNT_NAMES_SHAPE = 'expected a JSON object of account id to name, like {"210987654321":"prod-payments"}';
 
 /** `{"210987654321":"prod-payments"}`: display names that win over the ones looked up. */
-const AccountNamesSchema = z
-  .string()
-  .refine(isJson, ACCOUNT_NAMES_SHAPE)
-  .transform((text) => JSON.parse(text) as unknown)
-  .pipe(
-    z.record(z.string().regex(/^\d{12}$/), z.string().min(1, 'must be a non-empty account name'), {
+const AccountNamesSchema = z.pipe(
+  z.pipe(
+    z.string().check(z.refine(isJson, ACCOUNT_NAMES_SHAPE)),
+    z.transform((text: string) => JSON.parse(text) as unknown),
+  ),
+  z.record(
+    z.string().check(z.regex(/^\d{12}$/)),
+    z.string().check(z.minLength(1, 'must be a non-empty account name')),
+    {
       error: (issue) => {
         if (issue.code === 'invalid_key') return `${quote(issue.input)} is not a 12-digit account id`;
         if (issue.code === 'invalid_type') return ACCOUNT_NAMES_SHAPE;
         return undefined;
       },
-    }),
-  );
+    },
+  ),
+);
 
 /** Where alert links point for a detection's runbook unless configured: the catalog in the project's repository. */
 const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/rootwatch/rootwatch/blob/main/events/';
@@ -66,14 +70,16 @@ const RunbookBaseUrlSchema = z
     error: (issue) => (URL.canParse(String(issue.input)) ? 'must be an https URL' : 'is not a URL'),
     abort: true,
   })
-  .refine((url) => url.endsWith('/'), 'must end with "/" (the detection id is appended)');
+  .check(z.refine((url) => url.endsWith('/'), 'must end with "/" (the detection id is appended)'));
 
 /** The message never quotes the value: it may be the webhook URL itself, pasted in the wrong place. */
 const SlackWebhookParameterSchema = z
   .string()
-  .regex(
-    /^\/[\w.\-/]+$/,
-    'expected the name of the SSM SecureString holding the Slack webhook URL (starting with "/", then letters, digits, _ . - /), not the URL',
+  .check(
+    z.regex(
+      /^\/[\w.\-/]+$/,
+      'expected the name of the SSM SecureString holding the Slack webhook URL (starting with "/", then letters, digits, _ . - /), not the URL',
+    ),
   );
 
 /** S3 bucket names: 3 to 63 of a-z, 0-9, '.' and '-', starting and ending with a letter or digit. */
@@ -89,19 +95,22 @@ const LOG_GROUP_NAME = /^[\w\-/.#]{1,512}$/;
  * message quotes the bad item: these are resource names, never secrets.
  */
 const nameListOf = (item: RegExp, what: string, example: string) =>
-  z.union([z.string(), z.array(z.string())]).transform((input, context) => {
-    const names: string[] = [];
-    for (const raw of typeof input === 'string' ? input.split(',') : input) {
-      const name = raw.trim();
-      if (name === '') continue;
-      if (!item.test(name)) {
-        context.issues.push({ code: 'custom', input, message: `${quote(name)} is not ${what} (like ${example})` });
-      } else if (!names.includes(name)) {
-        names.push(name);
+  z.pipe(
+    z.union([z.string(), z.array(z.string())]),
+    z.transform((input: string | string[], context) => {
+      const names: string[] = [];
+      for (const raw of typeof input === 'string' ? input.split(',') : input) {
+        const name = raw.trim();
+        if (name === '') continue;
+        if (!item.test(name)) {
+          context.issues.push({ code: 'custom', input, message: `${quote(name)} is not ${what} (like ${example})` });
+        } else if (!names.includes(name)) {
+          names.push(name);
+        }
       }
-    }
-    return names;
-  });
+      return names;
+    }),
+  );
 
 /** The S3 buckets the trails deliver to, by name. */
 const TrailBucketsSchema = nameListOf(S3_BUCKET_NAME, 'an S3 bucket name', 'aws-cloudtrail-logs-111122223333-1a2b3c4d');
@@ -120,7 +129,7 @@ const TrailLogGroupsSchema = nameListOf(
 /** rootwatch's own KMS key (AlertTopicKey), by key ARN. */
 const AlerterKeyArnSchema = z
   .string()
-  .regex(KMS_KEY_ARN, 'expected a KMS key ARN, like arn:aws:kms:us-east-1:111122223333:key/…');
+  .check(z.regex(KMS_KEY_ARN, 'expected a KMS key ARN, like arn:aws:kms:us-east-1:111122223333:key/…'));
 
 /**
  * An organization id: "o-" then 10 to 32 lowercase letters or digits (the Organizations API reference, the pattern
@@ -133,67 +142,78 @@ const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
  * names. Which forwarders may put events on the hub bus, and which the hub expects heartbeats from.
  */
 /** Minutes between two heartbeats, 5 to 720 (see HeartbeatConfigSchema). */
-const HeartbeatMinutesSchema = z.coerce
-  .number({ error: 'expected a whole number of minutes' })
-  .int('expected a whole number of minutes')
-  .min(5, 'must be at least 5 (minutes)')
-  .max(720, 'must be at most 720 (minutes)')
-  .default(10);
+const HeartbeatMinutesSchema = z._default(
+  z.coerce
+    .number({ error: 'expected a whole number of minutes' })
+    .check(
+      z.int('expected a whole number of minutes'),
+      z.gte(5, 'must be at least 5 (minutes)'),
+      z.lte(720, 'must be at most 720 (minutes)'),
+    ),
+  10,
+);
 
 const HubConfigSchema = z.object({
   /** The organization whose forwarders' roles may put events on the hub bus (aws:PrincipalOrgID). Unset: none. */
-  organizationId: z.string().regex(ORGANIZATION_ID, 'expected an organization id like o-a1b2c3d4e5').optional(),
+  organizationId: z.optional(
+    z.string().check(z.regex(ORGANIZATION_ID, 'expected an organization id like o-a1b2c3d4e5')),
+  ),
   /** Accounts outside (or besides) the organization whose forwarders' roles may put events on the hub bus. */
-  memberAccounts: nameListOf(ACCOUNT_ID, 'a 12-digit account id', '210987654321').default([]),
+  memberAccounts: z._default(nameListOf(ACCOUNT_ID, 'a 12-digit account id', '210987654321'), []),
   /** The other regions of the hub's own account that have a forwarder; each gets a heartbeat alarm. */
-  forwarderRegions: nameListOf(REGION_NAME, 'a region name', 'eu-west-1').default([]),
+  forwarderRegions: z._default(nameListOf(REGION_NAME, 'a region name', 'eu-west-1'), []),
 });
 
-const StateTableSchema = z.string().regex(/^[\w.-]{3,255}$/, 'a DynamoDB table name');
-const DetectionsDirSchema = z.string().min(1);
+const StateTableSchema = z.string().check(z.regex(/^[\w.-]{3,255}$/, 'a DynamoDB table name'));
+const DetectionsDirSchema = z.string().check(z.minLength(1));
 
 const QueueUrlSchema = z.url({ protocol: /^https?$/ });
 
 /** The alert Lambda's environment. */
 const AlertConfigSchema = z.object({
-  ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'an SNS topic ARN'),
+  ALERT_TOPIC_ARN: z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'an SNS topic ARN')),
   SLACK_QUEUE_URL: QueueUrlSchema,
   /**
    * The Slack priority lane (a session's first alert, escalations, critical alerts). Unset: every alert takes
    * SLACK_QUEUE_URL, as before the lanes.
    */
-  SLACK_PRIORITY_QUEUE_URL: QueueUrlSchema.optional(),
+  SLACK_PRIORITY_QUEUE_URL: z.optional(QueueUrlSchema),
   /**
    * The fold timer's queue (rootwatch-<stage>-digest). Set: a root session's first alerting event alerts, the rest is
    * folded into digests. Unset: every alerting event alerts on its own, as before sessions.
    */
-  DIGEST_QUEUE_URL: QueueUrlSchema.optional(),
+  DIGEST_QUEUE_URL: z.optional(QueueUrlSchema),
   STATE_TABLE: StateTableSchema,
   /** From the parameter minSeverity. */
-  MIN_SEVERITY: SeveritySchema.default('info'),
+  MIN_SEVERITY: z._default(SeveritySchema, 'info'),
   /** From the parameter runbookBaseUrl. */
-  RUNBOOK_BASE_URL: RunbookBaseUrlSchema.default(DEFAULT_RUNBOOK_BASE_URL),
+  RUNBOOK_BASE_URL: z._default(RunbookBaseUrlSchema, DEFAULT_RUNBOOK_BASE_URL),
   /** From the parameter accountNames. */
-  ACCOUNT_NAMES: AccountNamesSchema.optional(),
+  ACCOUNT_NAMES: z.optional(AccountNamesSchema),
   /**
    * From the parameter accountLookup: look account names up in AWS Organizations (works from the management or
    * a delegated admin account), or not.
    */
-  ACCOUNT_LOOKUP: oneOf(['organizations', 'none']).default('organizations'),
-  DETECTIONS_DIR: DetectionsDirSchema.optional(),
+  ACCOUNT_LOOKUP: z._default(oneOf(['organizations', 'none']), 'organizations'),
+  DETECTIONS_DIR: z.optional(DetectionsDirSchema),
+  /**
+   * The IP data folder packaged with the function (resources/ip-data.cjs: the country mmdb and the ASN tables in
+   * binary), relative to the task root. Unset: the @ip-location-db packages in node_modules, as replay reads them.
+   */
+  IP_DATA_DIR: z.optional(z.string().check(z.minLength(1))),
   /** From the parameter trailBuckets: audit-trail-tampering watches these buckets. Unset: none. */
-  TRAIL_BUCKETS: TrailBucketsSchema.default([]),
+  TRAIL_BUCKETS: z._default(TrailBucketsSchema, []),
   /** From the parameter trailKeyArns: audit-trail-tampering watches these keys. Unset: none. */
-  TRAIL_KEY_ARNS: TrailKeyArnsSchema.default([]),
+  TRAIL_KEY_ARNS: z._default(TrailKeyArnsSchema, []),
   /** From the parameter trailLogGroups: audit-trail-tampering watches these log groups. Unset: none. */
-  TRAIL_LOG_GROUPS: TrailLogGroupsSchema.default([]),
+  TRAIL_LOG_GROUPS: z._default(TrailLogGroupsSchema, []),
   /**
    * rootwatch's own key, `!GetAtt AlertTopicKey.Arn` in serverless.yml: alerter-tampering watches it. The rules get
    * the same ARN at packaging time; without it here, the function would not recognise what they deliver.
    */
-  ALERTER_KEY_ARN: AlerterKeyArnSchema.optional(),
+  ALERTER_KEY_ARN: z.optional(AlerterKeyArnSchema),
   /** From the parameter slackWebhookParameter: alerter-tampering watches that SSM parameter. */
-  SLACK_WEBHOOK_PARAMETER: SlackWebhookParameterSchema.optional(),
+  SLACK_WEBHOOK_PARAMETER: z.optional(SlackWebhookParameterSchema),
 });
 type AlertConfig = z.infer<typeof AlertConfigSchema>;
 
@@ -204,21 +224,21 @@ const NotifierConfigSchema = z.object({
   /** The queue the notifier reads: a message Slack asked to wait for is postponed on it. */
   SLACK_QUEUE_URL: z.url({ protocol: /^https?$/ }),
   /** The priority lane, read by a mapping of its own; its messages are postponed on it. Unset: one lane only. */
-  SLACK_PRIORITY_QUEUE_URL: QueueUrlSchema.optional(),
+  SLACK_PRIORITY_QUEUE_URL: z.optional(QueueUrlSchema),
   SLACK_DLQ_URL: z.url({ protocol: /^https?$/ }),
   STATE_TABLE: StateTableSchema,
   /**
    * The least time between two posts of one notifier on one lane. Slack takes about one message a second per
    * webhook; serverless.yml runs at most four notifiers (two per lane) at 4.4 s each.
    */
-  SLACK_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1100),
+  SLACK_MIN_INTERVAL_MS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(60_000)), 1100),
   /**
    * How long a message may keep failing (Slack down, timing out, answering 5xx or 429) before it goes to the DLQ
    * with its reason, in hours from when it was queued (SentTimestamp). Until then it stays queued, tried again
    * after a backoff of 1 to 15 minutes. At most 72: the Slack queue keeps messages 4 days (resources/alerting.yml).
    */
-  SLACK_MAX_AGE_HOURS: z.coerce.number().min(1).max(72).default(24),
-  DETECTIONS_DIR: DetectionsDirSchema.optional(),
+  SLACK_MAX_AGE_HOURS: z._default(z.coerce.number().check(z.gte(1), z.lte(72)), 24),
+  DETECTIONS_DIR: z.optional(DetectionsDirSchema),
 });
 
 /** The digest function's environment: where digests go, and where a fold it gives up on goes. */
@@ -229,7 +249,7 @@ const DigestConfigSchema = z.object({
   STATE_TABLE: StateTableSchema,
   /** rootwatch-<stage>-digest-dlq: folds whose digest still failed at their 10th try, with the reason. */
   DIGEST_DLQ_URL: QueueUrlSchema,
-  DETECTIONS_DIR: DetectionsDirSchema.optional(),
+  DETECTIONS_DIR: z.optional(DetectionsDirSchema),
 });
 
 /**
@@ -240,15 +260,15 @@ const GuardConfigSchema = z.object({
   ALERT_TOPIC_ARN: AlertConfigSchema.shape.ALERT_TOPIC_ARN,
   SLACK_QUEUE_URL: z.url({ protocol: /^https?$/ }),
   /** The priority Slack lane, which the guard's critical findings take. Unset: the normal lane. */
-  SLACK_PRIORITY_QUEUE_URL: QueueUrlSchema.optional(),
+  SLACK_PRIORITY_QUEUE_URL: z.optional(QueueUrlSchema),
   STATE_TABLE: StateTableSchema,
   /** The expected-state document (resources/guard.cjs writes it at packaging), relative to the task root. */
-  EXPECTED_STATE_FILE: z.string().min(1),
+  EXPECTED_STATE_FILE: z.string().check(z.minLength(1)),
   /** From the parameter runbookBaseUrl: the alert links to alerter-tampering's runbook. */
-  RUNBOOK_BASE_URL: RunbookBaseUrlSchema.default(DEFAULT_RUNBOOK_BASE_URL),
+  RUNBOOK_BASE_URL: z._default(RunbookBaseUrlSchema, DEFAULT_RUNBOOK_BASE_URL),
   /** From the parameter accountNames: the account's name in the alert. */
-  ACCOUNT_NAMES: AccountNamesSchema.optional(),
-  DETECTIONS_DIR: DetectionsDirSchema.optional(),
+  ACCOUNT_NAMES: z.optional(AccountNamesSchema),
+  DETECTIONS_DIR: z.optional(DetectionsDirSchema),
   /** From the parameter heartbeatMinutes: a forwarder silent for two such periods is reported. */
   HEARTBEAT_MINUTES: HeartbeatMinutesSchema,
   /** From the parameter forwarderRegions: the regions of this account that have a forwarder. */
@@ -259,25 +279,28 @@ const GuardConfigSchema = z.object({
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>".]+$/;
 
 /** `a@example.com, B@example.com,` -> ['a@example.com', 'B@example.com']: trimmed, each address once (any case). */
-const EmailListSchema = z.string().transform((text, context) => {
-  const emails: string[] = [];
-  const seen = new Set<string>();
-  for (const item of text.split(',')) {
-    const email = item.trim();
-    if (email === '') continue;
-    if (!EMAIL.test(email)) {
-      context.issues.push({
-        code: 'custom',
-        input: text,
-        message: `"${email}" is not an e-mail address (expected comma-separated addresses like security@example.com)`,
-      });
-    } else if (!seen.has(email.toLowerCase())) {
-      seen.add(email.toLowerCase());
-      emails.push(email);
+const EmailListSchema = z.pipe(
+  z.string(),
+  z.transform((text: string, context) => {
+    const emails: string[] = [];
+    const seen = new Set<string>();
+    for (const item of text.split(',')) {
+      const email = item.trim();
+      if (email === '') continue;
+      if (!EMAIL.test(email)) {
+        context.issues.push({
+          code: 'custom',
+          input: text,
+          message: `"${email}" is not an e-mail address (expected comma-separated addresses like security@example.com)`,
+        });
+      } else if (!seen.has(email.toLowerCase())) {
+        seen.add(email.toLowerCase());
+        emails.push(email);
+      }
     }
-  }
-  return emails;
-});
+    return emails;
+  }),
+);
 
 /**
  * The serverless.yml parameters that configure e-mail, by their parameter names: they become the alert topic's
@@ -285,9 +308,9 @@ const EmailListSchema = z.string().transform((text, context) => {
  */
 const EmailConfigSchema = z.object({
   /** Comma-separated addresses subscribed to the alert topic. Unset: no e-mail. */
-  alertEmails: EmailListSchema.default([]),
+  alertEmails: z._default(EmailListSchema, []),
   /** Least severe alert e-mailed. Above info, each subscription filters on the `severity` message attribute. */
-  emailMinSeverity: SeveritySchema.default('info'),
+  emailMinSeverity: z._default(SeveritySchema, 'info'),
 });
 
 /**
@@ -304,7 +327,7 @@ const HeartbeatConfigSchema = z.object({
 /** What the functions need to emit the heartbeat's metrics: the stage, one of the metric's dimensions. */
 const MetricsConfigSchema = z.object({
   /** `${sls:stage}`, set by serverless.yml. */
-  ROOTWATCH_STAGE: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'a stage name (letters, digits and -)'),
+  ROOTWATCH_STAGE: z.string().check(z.regex(/^[A-Za-z0-9-]{1,40}$/, 'a stage name (letters, digits and -)')),
 });
 
 /**
@@ -314,11 +337,11 @@ const MetricsConfigSchema = z.object({
  * without its value unnoticed.
  */
 const DetectionParameterValuesSchema = z.strictObject({
-  trailBuckets: TrailBucketsSchema.optional(),
-  trailKeyArns: TrailKeyArnsSchema.optional(),
-  trailLogGroups: TrailLogGroupsSchema.optional(),
-  alerterKeyArn: AlerterKeyArnSchema.optional(),
-  slackWebhookParameter: SlackWebhookParameterSchema.optional(),
+  trailBuckets: z.optional(TrailBucketsSchema),
+  trailKeyArns: z.optional(TrailKeyArnsSchema),
+  trailLogGroups: z.optional(TrailLogGroupsSchema),
+  alerterKeyArn: z.optional(AlerterKeyArnSchema),
+  slackWebhookParameter: z.optional(SlackWebhookParameterSchema),
 });
 type DetectionParameterValues = z.infer<typeof DetectionParameterValuesSchema>;
 
@@ -403,7 +426,9 @@ const parseDetectionParameterValues = (values: unknown, from: string): Detection
 const readDetectionParameterFile = (file: string): DetectionParameterValues => {
   let data: unknown;
   try {
-    data = parseYaml(readFileSync(file, 'utf8'), { uniqueKeys: true });
+    // Required here, on first use, not imported: the Lambda bundles read no such file and ship no YAML parser.
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    data = parse(readFileSync(file, 'utf8'), { uniqueKeys: true });
   } catch (error) {
     throw new ConfigError(`${file}: cannot read parameters: ${toError(error).message}`, { cause: error });
   }
@@ -415,14 +440,16 @@ const readDetectionParameterFile = (file: string): DetectionParameterValues => {
  * counts as unset, so the schema's default applies. Each issue's `path` starts with the variable's name.
  *
  * @example
- * const result = safeParseConfig(AlertConfigSchema.pick({ MIN_SEVERITY: true }), { MIN_SEVERITY: 'urgent' });
+ * import * as z from '../core/zod.js';
+ *
+ * const result = safeParseConfig(z.pick(AlertConfigSchema, { MIN_SEVERITY: true }), { MIN_SEVERITY: 'urgent' });
  * result.success; // false
  * result.error?.issues[0]?.message; // '"urgent" is not one of info, low, medium, high, critical'
  */
-const safeParseConfig = <S extends z.ZodType>(
+const safeParseConfig = <S extends z.ZodMiniType>(
   schema: S,
   env: Readonly<Record<string, unknown>>,
-): z.ZodSafeParseResult<z.infer<S>> =>
+): z.util.SafeParseResult<z.infer<S>> =>
   schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== '')));
 
 /**
@@ -436,7 +463,7 @@ const safeParseConfig = <S extends z.ZodType>(
  * const config = loadConfig(AlertConfigSchema, process.env);
  * config.MIN_SEVERITY; // 'info' unless set
  */
-const loadConfig = <S extends z.ZodType>(schema: S, env: Readonly<Record<string, unknown>>): z.infer<S> => {
+const loadConfig = <S extends z.ZodMiniType>(schema: S, env: Readonly<Record<string, unknown>>): z.infer<S> => {
   const result = safeParseConfig(schema, env);
   if (!result.success) {
     throw new ConfigError(`Invalid configuration:\n${z.prettifyError(result.error)}`, { cause: result.error });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
 import { type ExpectedState, ExpectedStateSchema } from '../core/guard/expected-state.js';
+import * as z from '../core/zod.js';
 import { ExpectedStateError, toError } from '../errors.js';
 
 /**

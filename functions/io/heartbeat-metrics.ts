@@ -1,9 +1,9 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
 import type { ForwarderMetrics, HopMetrics } from '../app/heartbeat.js';
 import { SILENT_FORWARDERS_METRIC } from '../core/forwarder-silence.js';
 import { FORWARDER_METRIC } from '../core/forwarding.js';
 import { HEARTBEAT_METRIC } from '../core/heartbeat.js';
+import * as z from '../core/zod.js';
 import { MetricsConfigSchema, safeParseConfig } from './config.js';
 import { logger } from './logger.js';
 

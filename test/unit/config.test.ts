@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type * as z from '../../functions/core/zod.js';
 import { ConfigError } from '../../functions/errors.js';
 import {
   AlertConfigSchema,
@@ -43,7 +43,7 @@ const errorOf = (fn: () => unknown): Error => {
 };
 
 /** The issues of a failed parse, as `{ path, message }`; none when it succeeded. */
-const issuesOf = (result: z.ZodSafeParseResult<unknown>) =>
+const issuesOf = (result: z.util.SafeParseResult<unknown>) =>
   (result.error?.issues ?? []).map(({ path, message }) => ({ path, message }));
 
 describe('loadConfig', () => {
@@ -194,7 +194,7 @@ describe('EmailConfigSchema', () => {
 interface ParametersModule {
   checkParameters: (values: Record<string, unknown>) => { alertEmails: string[]; emailMinSeverity: string };
   checkParameterNames: (cliParams: unknown) => void;
-  PARAMETERS: Record<string, { field: string; schema: z.ZodObject }>;
+  PARAMETERS: Record<string, { field: string; schema: z.ZodMiniObject }>;
 }
 const { checkParameters, checkParameterNames, PARAMETERS } = createRequire(import.meta.url)(
   '../../resources/parameters.cjs',
@@ -232,7 +232,7 @@ const DEFAULT_PARAMS: Record<string, string> = {
   forwarderRegions: '',
 };
 /** What each parameter becomes, and the schema and the rest of the environment that reads it at run time. */
-const FUNCTION_PARAMETERS: Record<string, { variable: string; schema: z.ZodType; env: Record<string, string> }> = {
+const FUNCTION_PARAMETERS: Record<string, { variable: string; schema: z.ZodMiniType; env: Record<string, string> }> = {
   minSeverity: { variable: 'MIN_SEVERITY', schema: AlertConfigSchema, env: alertEnv },
   runbookBaseUrl: { variable: 'RUNBOOK_BASE_URL', schema: AlertConfigSchema, env: alertEnv },
   accountNames: { variable: 'ACCOUNT_NAMES', schema: AlertConfigSchema, env: alertEnv },
@@ -267,8 +267,8 @@ describe('the parameters, checked at package time by resources/parameters.cjs', 
     for (const [name, { variable, schema }] of Object.entries(FUNCTION_PARAMETERS)) {
       // Checked by the variable's own field, or by a field that accepts and reads every value as it does.
       const parameter = PARAMETERS[name];
-      const checker = parameter?.schema.shape[parameter.field] as z.ZodType;
-      const reader = (schema as z.ZodObject).shape[variable] as z.ZodType;
+      const checker = parameter?.schema.shape[parameter.field] as z.ZodMiniType;
+      const reader = (schema as z.ZodMiniObject).shape[variable] as z.ZodMiniType;
       for (const probe of [undefined, '', '10', '4', 'info', 'eu-west-1,ap-south-1', 'x y', '{"210987654321":"a"}']) {
         const [checked, read] = [checker.safeParse(probe), reader.safeParse(probe)];
         expect([checked.success, checked.data], `${name} = ${probe}`).toStrictEqual([read.success, read.data]);

@@ -1,6 +1,14 @@
 import { readdirSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CloudTrailRecordSchema, parseEvent, parseRecord, recordToEvent } from '../../functions/core/event.js';
+import {
+  CloudTrailRecordSchema,
+  parseEvent,
+  parseRecord,
+  passesRecordCheck,
+  RecordCheck,
+  recordToEvent,
+} from '../../functions/core/event.js';
 import { EventParseError } from '../../functions/errors.js';
 import { readSample, SAMPLES_DIR } from '../helpers/samples.js';
 
@@ -120,5 +128,72 @@ describe('parseEvent', () => {
     const { recipientAccountId: _, awsRegion: __, ...record } = readSample('root-api-call-long-term-key.json');
     const event = parseEvent({ ...recordToEvent(record), account: '444455556666', region: 'ap-south-1' });
     expect([event.account, event.region]).toEqual(['444455556666', 'ap-south-1']);
+  });
+});
+
+describe('passesRecordCheck (the fast path of parseRecord)', () => {
+  // Values of every JSON type, and the shapes a record's checked fields take in the wild and in crafted input.
+  const jsonValue = fc.oneof(
+    fc.constant(undefined),
+    fc.constant(null),
+    fc.string(),
+    fc.constant(''),
+    fc.integer(),
+    fc.boolean(),
+    fc.array(fc.string(), { maxLength: 2 }),
+    fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }),
+  );
+  const identity = fc.oneof(
+    jsonValue,
+    fc.record(
+      {
+        type: jsonValue,
+        arn: jsonValue,
+        accountId: jsonValue,
+        accessKeyId: jsonValue,
+        invokedBy: jsonValue,
+        userName: jsonValue,
+        other: jsonValue,
+      },
+      { requiredKeys: [] },
+    ),
+  );
+  const record = fc.oneof(
+    jsonValue,
+    fc.record(
+      {
+        eventName: jsonValue,
+        eventSource: jsonValue,
+        eventID: jsonValue,
+        eventTime: jsonValue,
+        eventType: jsonValue,
+        awsRegion: jsonValue,
+        recipientAccountId: jsonValue,
+        sourceIPAddress: jsonValue,
+        userAgent: jsonValue,
+        errorCode: jsonValue,
+        errorMessage: jsonValue,
+        userIdentity: identity,
+        requestParameters: jsonValue,
+      },
+      { requiredKeys: [] },
+    ),
+  );
+
+  it('accepts exactly what the zod check accepts', () => {
+    fc.assert(
+      fc.property(record, (raw) => {
+        expect(passesRecordCheck(raw)).toBe(RecordCheck.safeParse(raw).success);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('accepts every sample record, so the samples never reach zod', () => {
+    for (const file of readdirSync(SAMPLES_DIR).filter((f) => f.endsWith('.json'))) {
+      const sample = readSample(file) as Record<string, unknown>;
+      const raw = 'detail' in sample ? sample.detail : sample;
+      expect(passesRecordCheck(raw), file).toBe(true);
+    }
   });
 });

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { ExpectedStateError } from '../../errors.js';
+import * as z from '../zod.js';
 import {
   createResolver,
   DEFAULT_EVENT_BUS,
@@ -39,18 +39,18 @@ const NAMED_TYPES: Readonly<Record<string, readonly string[]>> = {
 };
 
 const TemplateResourceSchema = z.object({
-  Type: z.string().min(1),
-  Properties: z.record(z.string(), z.unknown()).optional(),
+  Type: z.string().check(z.minLength(1)),
+  Properties: z.optional(z.record(z.string(), z.unknown())),
 });
 
 /** The expected-state document, as packaging writes it into the guard's package. */
 const ExpectedStateSchema = z.strictObject({
   schema: z.literal(EXPECTED_STATE_SCHEMA),
-  stage: z.string().min(1),
+  stage: z.string().check(z.minLength(1)),
   /** The resources, by logical id, as the template holds them; the functions as CloudFormation would get them. */
   resources: z.record(z.string(), TemplateResourceSchema),
   /** The values only AWS knows (`AlertTopicKey.Arn`), by `LogicalId.Attribute`: the guard's variable holding each. */
-  deployedValues: z.record(z.string(), z.string().regex(/^[A-Z][A-Z0-9_]*$/)),
+  deployedValues: z.record(z.string(), z.string().check(z.regex(/^[A-Z][A-Z0-9_]*$/))),
 });
 type ExpectedState = z.infer<typeof ExpectedStateSchema>;
 
