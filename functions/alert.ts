@@ -1,39 +1,81 @@
+import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
-import { type AlertOutcome, type AlertPipeline, createAlertPipeline } from './app/alert-pipeline.js';
-import { createFoldFlusher } from './app/digest.js';
-import { createEnricher } from './app/enrich.js';
-import {
-  countForwarderHeartbeat,
-  type ForwarderHeartbeatOutcome,
-  type HeartbeatOutcome,
-  relayHeartbeat,
-} from './app/heartbeat.js';
-import { parseEvent } from './core/event.js';
-import { isForwarderHeartbeat, isHeartbeatEvent, parseHeartbeatEvent } from './core/heartbeat.js';
+import type { AlertOutcome, AlertPipeline } from './app/alert-pipeline.js';
+import type { ForwarderHeartbeatOutcome, HeartbeatOutcome } from './app/heartbeat.js';
 import { toError } from './errors.js';
-import { createAccountNames } from './io/accounts.js';
-import { createAlertFunctionClients } from './io/aws-clients.js';
-import { AlertConfigSchema, detectionParametersOfConfig, loadConfig } from './io/config.js';
-import { detectionsDirFor, loadDetections } from './io/detections.js';
-import { createDynamoSessions } from './io/dynamo-sessions.js';
-import { createDynamoState } from './io/dynamo-state.js';
-import { createFoldTimer } from './io/fold-timer.js';
-import { createDynamoForwarderLog } from './io/forwarder-log.js';
-import { createDynamoHeartbeatLog } from './io/heartbeat-log.js';
-import { forwarderMetricsOf, hopMetricsOf } from './io/heartbeat-metrics.js';
-import { createHeartbeatSinks } from './io/heartbeat-sinks.js';
-import { createGeoLookup } from './io/ip/geo-lookup.js';
+import { type AlertFunctionClients, createAlertFunctionClients } from './io/aws-clients.js';
 import { logger } from './io/logger.js';
-import { createHealthMetrics } from './io/metrics.js';
-import { createSinks } from './io/sinks.js';
 
-let clients: ReturnType<typeof createAlertFunctionClients> | undefined;
-/**
- * The AWS clients, made once, with connect and request timeouts that fit the function's 30 s (io/aws-clients.ts).
- * The SQS client sends to its regional endpoint rather than the queue URL's host (the same host in Lambda), so
- * a local run's AWS_ENDPOINT_URL_SQS holds.
+/*
+ * Loading. A cold start evaluates this file, the logger and the clients' factory only: the modules of the wiring below
+ * (the event and heartbeat schemas, the catalog, the pipeline, the renderers, the IP lookup) are imported by the
+ * first invocation that needs them, each path its own (a heartbeat never loads the detections' pipeline), and the
+ * AWS SDK's packages when a client is first made (io/aws-clients.ts). In the deployed package they are chunks beside
+ * this file (build/lambda-esbuild-plugins.cjs), read and compiled on that first import. The work is the same, moved
+ * to the invocation that needs it; test/bench/lambda-load.ts measures both the load and the first invocation.
  */
-const awsClients = () => {
+
+/** What the detections' path needs, imported on its first event. */
+const pipelineModules = async () => {
+  const { createAlertPipeline } = await import('./app/alert-pipeline.js');
+  const { createFoldFlusher } = await import('./app/digest.js');
+  const { createEnricher } = await import('./app/enrich.js');
+  const { createAccountNames } = await import('./io/accounts.js');
+  const { AlertConfigSchema, detectionParametersOfConfig, loadConfig } = await import('./io/config.js');
+  const { detectionsDirFor, loadDetections } = await import('./io/detections.js');
+  const { createDynamoSessions } = await import('./io/dynamo-sessions.js');
+  const { createDynamoState } = await import('./io/dynamo-state.js');
+  const { createFoldTimer } = await import('./io/fold-timer.js');
+  const { createGeoLookup } = await import('./io/ip/geo-lookup.js');
+  const { createHealthMetrics } = await import('./io/metrics.js');
+  const { createSinks } = await import('./io/sinks.js');
+  return {
+    createAlertPipeline,
+    createFoldFlusher,
+    createEnricher,
+    createAccountNames,
+    AlertConfigSchema,
+    detectionParametersOfConfig,
+    loadConfig,
+    detectionsDirFor,
+    loadDetections,
+    createDynamoSessions,
+    createDynamoState,
+    createFoldTimer,
+    createGeoLookup,
+    createHealthMetrics,
+    createSinks,
+  };
+};
+
+/** What the heartbeats' path needs, imported on the first heartbeat. */
+const heartbeatModules = async () => {
+  const { countForwarderHeartbeat, relayHeartbeat } = await import('./app/heartbeat.js');
+  const { AlertConfigSchema, loadConfig } = await import('./io/config.js');
+  const { createDynamoHeartbeatLog } = await import('./io/heartbeat-log.js');
+  const { createDynamoForwarderLog } = await import('./io/forwarder-log.js');
+  const { forwarderMetricsOf, hopMetricsOf } = await import('./io/heartbeat-metrics.js');
+  const { createHeartbeatSinks } = await import('./io/heartbeat-sinks.js');
+  return {
+    countForwarderHeartbeat,
+    relayHeartbeat,
+    AlertConfigSchema,
+    loadConfig,
+    createDynamoHeartbeatLog,
+    createDynamoForwarderLog,
+    forwarderMetricsOf,
+    hopMetricsOf,
+    createHeartbeatSinks,
+  };
+};
+
+let clients: AlertFunctionClients | undefined;
+/**
+ * The AWS clients, each made on first use (its SDK package imported then, never at module load), with connect and
+ * request timeouts that fit the function's 30 s (io/aws-clients.ts). The SQS client sends to its regional endpoint
+ * rather than the queue URL's host (the same host in Lambda), so a local run's AWS_ENDPOINT_URL_SQS holds.
+ */
+const awsClients = (): AlertFunctionClients => {
   clients ??= createAlertFunctionClients();
   return clients;
 };
@@ -47,7 +89,27 @@ const awsClients = () => {
  * root sessions are folded: sessions in the state table, the fold timer on the digest queue, and a full fold flushed
  * here to the same SNS topic and Slack queue (its digests' claims in the same table).
  */
-const createProductionPipeline = (env: Record<string, string | undefined>, ownAccountId?: string): AlertPipeline => {
+const createProductionPipeline = async (
+  env: Record<string, string | undefined>,
+  ownAccountId?: string,
+): Promise<AlertPipeline> => {
+  const {
+    AlertConfigSchema,
+    createAccountNames,
+    createAlertPipeline,
+    createDynamoSessions,
+    createDynamoState,
+    createEnricher,
+    createFoldFlusher,
+    createFoldTimer,
+    createGeoLookup,
+    createHealthMetrics,
+    createSinks,
+    detectionParametersOfConfig,
+    detectionsDirFor,
+    loadConfig,
+    loadDetections,
+  } = await pipelineModules();
   const config = loadConfig(AlertConfigSchema, env);
   // The placeholders take the values the rules were packaged with (trail buckets, keys and log groups, rootwatch's
   // own key), so the function recognises every event its rules deliver.
@@ -55,7 +117,15 @@ const createProductionPipeline = (env: Record<string, string | undefined>, ownAc
     detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT),
     detectionParametersOfConfig(config),
   );
-  const { dynamodb, sns, sqs, organizations, iam } = awsClients();
+  const lookup = config.ACCOUNT_LOOKUP === 'organizations';
+  const get = awsClients();
+  const [dynamodb, sns, sqs, iam, organizations] = await Promise.all([
+    get.dynamodb(),
+    get.sns(),
+    get.sqs(),
+    get.iam(),
+    lookup ? get.organizations() : undefined,
+  ]);
   const state = createDynamoState(dynamodb, config.STATE_TABLE);
   const sinks = createSinks({
     sns,
@@ -83,10 +153,14 @@ const createProductionPipeline = (env: Record<string, string | undefined>, ownAc
         }
       : {}),
     enrich: createEnricher({
-      geo: createGeoLookup(),
+      geo: createGeoLookup(
+        config.IP_DATA_DIR
+          ? { dataDir: env.LAMBDA_TASK_ROOT ? join(env.LAMBDA_TASK_ROOT, config.IP_DATA_DIR) : config.IP_DATA_DIR }
+          : {},
+      ),
       accountNames: createAccountNames({
         ...(config.ACCOUNT_NAMES ? { names: config.ACCOUNT_NAMES } : {}),
-        ...(config.ACCOUNT_LOOKUP === 'organizations' ? { organizations } : {}),
+        ...(lookup && organizations ? { organizations } : {}),
         iam,
         ...(ownAccountId ? { ownAccountId } : {}),
       }),
@@ -98,9 +172,18 @@ const createProductionPipeline = (env: Record<string, string | undefined>, ownAc
  * The heartbeat's path through this function (app/heartbeat.ts): to the same topic and queue as an alert, with its
  * hops in the state table and as metrics. Built on the first heartbeat.
  */
-const createProductionHeartbeat = (env: Record<string, string | undefined>) => {
+const createProductionHeartbeat = async (env: Record<string, string | undefined>) => {
+  const {
+    AlertConfigSchema,
+    createDynamoHeartbeatLog,
+    createHeartbeatSinks,
+    hopMetricsOf,
+    loadConfig,
+    relayHeartbeat,
+  } = await heartbeatModules();
   const config = loadConfig(AlertConfigSchema, env);
-  const { dynamodb, sns, sqs } = awsClients();
+  const get = awsClients();
+  const [dynamodb, sns, sqs] = await Promise.all([get.dynamodb(), get.sns(), get.sqs()]);
   return relayHeartbeat({
     log: createDynamoHeartbeatLog(dynamodb, config.STATE_TABLE),
     metrics: hopMetricsOf(env),
@@ -112,17 +195,35 @@ const createProductionHeartbeat = (env: Record<string, string | undefined>) => {
  * A forwarder's heartbeat (app/heartbeat.ts, countForwarderHeartbeat): counted for its account and region, its time
  * written to the state table's item `forwarders`. Built on the first one.
  */
-const createProductionForwarderHeartbeat = (env: Record<string, string | undefined>) => {
+const createProductionForwarderHeartbeat = async (env: Record<string, string | undefined>) => {
+  const { AlertConfigSchema, countForwarderHeartbeat, createDynamoForwarderLog, forwarderMetricsOf, loadConfig } =
+    await heartbeatModules();
   const config = loadConfig(AlertConfigSchema, env);
   return countForwarderHeartbeat({
-    log: createDynamoForwarderLog(awsClients().dynamodb, config.STATE_TABLE),
+    log: createDynamoForwarderLog(await awsClients().dynamodb(), config.STATE_TABLE),
     metrics: forwarderMetricsOf(env),
   });
 };
 
-let pipeline: AlertPipeline | undefined;
-let heartbeat: ReturnType<typeof createProductionHeartbeat> | undefined;
-let forwarderHeartbeat: ReturnType<typeof createProductionForwarderHeartbeat> | undefined;
+/**
+ * A wiring built once, on the first call that needs it; a failed build (bad configuration) is not kept, so the next
+ * invocation tries again and fails with every problem listed, as before.
+ */
+const once = <T>(build: () => Promise<T>): (() => Promise<T>) => {
+  let built: Promise<T> | undefined;
+  return () => {
+    built ??= build().catch((error: unknown) => {
+      built = undefined;
+      throw error;
+    });
+    return built;
+  };
+};
+
+let ownAccountId: string | undefined;
+const pipeline = once(() => createProductionPipeline(process.env, ownAccountId));
+const heartbeat = once(() => createProductionHeartbeat(process.env));
+const forwarderHeartbeat = once(() => createProductionForwarderHeartbeat(process.env));
 
 /**
  * The alert function, invoked by the EventBridge rules. Throws (so Lambda retries, then the event goes
@@ -137,19 +238,18 @@ const handler = async (
 ): Promise<AlertOutcome | HeartbeatOutcome | ForwarderHeartbeatOutcome> => {
   logger.addContext(context);
   try {
+    const { isForwarderHeartbeat, isHeartbeatEvent, parseHeartbeatEvent } = await import('./core/heartbeat.js');
     if (isHeartbeatEvent(event)) {
       const parsed = parseHeartbeatEvent(event);
-      if (isForwarderHeartbeat(parsed)) {
-        forwarderHeartbeat ??= createProductionForwarderHeartbeat(process.env);
-        return await forwarderHeartbeat(parsed);
-      }
-      heartbeat ??= createProductionHeartbeat(process.env);
-      return await heartbeat(parsed);
+      if (isForwarderHeartbeat(parsed)) return await (await forwarderHeartbeat())(parsed);
+      return await (await heartbeat())(parsed);
     }
-    pipeline ??= createProductionPipeline(process.env, context.invokedFunctionArn?.split(':')[4]);
+    ownAccountId ??= context.invokedFunctionArn?.split(':')[4];
+    const alertPipeline = await pipeline();
+    const { parseEvent } = await import('./core/event.js');
     const parsed = parseEvent(event);
     logger.appendKeys({ eventId: parsed.id, account: parsed.account, eventName: parsed.detail.eventName });
-    return await pipeline.process(parsed, context.awsRequestId);
+    return await alertPipeline.process(parsed, context.awsRequestId);
   } catch (error) {
     const err = toError(error);
     logger.error('alert failed; Lambda retries, then the event goes to the DLQ', {

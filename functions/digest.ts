@@ -1,14 +1,33 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createDigestQueueConsumer, createFoldFlusher } from './app/digest.js';
 import { toError } from './errors.js';
 import { createAlertFunctionClients } from './io/aws-clients.js';
-import { DigestConfigSchema, loadConfig } from './io/config.js';
-import { detectionsDirFor, loadDetections } from './io/detections.js';
-import { createDynamoSessions } from './io/dynamo-sessions.js';
-import { createDynamoState } from './io/dynamo-state.js';
-import { createDigestDeadLetters } from './io/fold-timer.js';
 import { logger } from './io/logger.js';
-import { createSinks } from './io/sinks.js';
+
+/**
+ * The modules of the wiring, imported on the first invocation rather than at module load (a cold start evaluates this
+ * file, the logger and the clients' factory only; see functions/alert.ts, "Loading").
+ */
+const digestModules = async () => {
+  const { createDigestQueueConsumer, createFoldFlusher } = await import('./app/digest.js');
+  const { DigestConfigSchema, loadConfig } = await import('./io/config.js');
+  const { detectionsDirFor, loadDetections } = await import('./io/detections.js');
+  const { createDynamoSessions } = await import('./io/dynamo-sessions.js');
+  const { createDynamoState } = await import('./io/dynamo-state.js');
+  const { createDigestDeadLetters } = await import('./io/fold-timer.js');
+  const { createSinks } = await import('./io/sinks.js');
+  return {
+    createDigestQueueConsumer,
+    createFoldFlusher,
+    DigestConfigSchema,
+    loadConfig,
+    detectionsDirFor,
+    loadDetections,
+    createDynamoSessions,
+    createDynamoState,
+    createDigestDeadLetters,
+    createSinks,
+  };
+};
 
 /**
  * The deployed wiring, built on the first invocation from the environment (checked once): sessions and digest claims
@@ -16,9 +35,22 @@ import { createSinks } from './io/sinks.js';
  * are the alert function's (io/aws-clients.ts: state ≈ 5 s, delivery ≈ 10 s at worst), which fit this function's 30 s.
  * The catalog gives the digest's e-mail and Slack message their detection titles; it matches nothing here.
  */
-const createProductionConsumer = (env: Record<string, string | undefined>) => {
+const createProductionConsumer = async (env: Record<string, string | undefined>) => {
+  const {
+    createDigestDeadLetters,
+    createDigestQueueConsumer,
+    createDynamoSessions,
+    createDynamoState,
+    createFoldFlusher,
+    createSinks,
+    DigestConfigSchema,
+    detectionsDirFor,
+    loadConfig,
+    loadDetections,
+  } = await digestModules();
   const config = loadConfig(DigestConfigSchema, env);
-  const { dynamodb, sns, sqs } = createAlertFunctionClients();
+  const clients = createAlertFunctionClients();
+  const [dynamodb, sns, sqs] = await Promise.all([clients.dynamodb(), clients.sns(), clients.sqs()]);
   const detections = loadDetections(detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT), {});
   const sessions = createDynamoSessions(dynamodb, config.STATE_TABLE);
   return createDigestQueueConsumer({
@@ -37,7 +69,7 @@ const createProductionConsumer = (env: Record<string, string | undefined>) => {
   });
 };
 
-let consumer: ReturnType<typeof createProductionConsumer> | undefined;
+let consumer: Awaited<ReturnType<typeof createProductionConsumer>> | undefined;
 
 /**
  * The digest function, fed by the digest queue's event source mapping (partial batch responses): each message is a
@@ -48,7 +80,7 @@ let consumer: ReturnType<typeof createProductionConsumer> | undefined;
 const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
   try {
-    consumer ??= createProductionConsumer(process.env);
+    consumer ??= await createProductionConsumer(process.env);
     return await consumer(event, context.awsRequestId);
   } catch (error) {
     const err = toError(error);

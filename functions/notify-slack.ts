@@ -1,18 +1,44 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { receiveHeartbeat } from './app/heartbeat.js';
-import { createLaneNotifier, createSlackNotifier, type SlackNotifierPorts } from './app/slack-notifier.js';
+import type { receiveHeartbeat } from './app/heartbeat.js';
+import type { SlackNotifierPorts } from './app/slack-notifier.js';
 import { toError } from './errors.js';
 import { createNotifierClients } from './io/aws-clients.js';
-import { loadConfig, NotifierConfigSchema } from './io/config.js';
-import { detectionsDirFor, loadDetections } from './io/detections.js';
-import { createDynamoState } from './io/dynamo-state.js';
-import { createDynamoHeartbeatLog } from './io/heartbeat-log.js';
-import { hopMetricsOf } from './io/heartbeat-metrics.js';
 import { logger } from './io/logger.js';
-import { createHealthMetrics } from './io/metrics.js';
-import { createDeadLetters, createPostponer } from './io/slack-queue.js';
-import { postSlackMessage } from './io/slack-webhook.js';
-import { createWebhookUrlReader } from './io/slack-webhook-url.js';
+
+/**
+ * The modules of the wiring, imported on the first invocation rather than at module load (a cold start evaluates this
+ * file, the logger and the clients' factory only; see functions/alert.ts, "Loading").
+ */
+const notifierModules = async () => {
+  const { receiveHeartbeat } = await import('./app/heartbeat.js');
+  const { createLaneNotifier, createSlackNotifier } = await import('./app/slack-notifier.js');
+  const { loadConfig, NotifierConfigSchema } = await import('./io/config.js');
+  const { detectionsDirFor, loadDetections } = await import('./io/detections.js');
+  const { createDynamoState } = await import('./io/dynamo-state.js');
+  const { createDynamoHeartbeatLog } = await import('./io/heartbeat-log.js');
+  const { hopMetricsOf } = await import('./io/heartbeat-metrics.js');
+  const { createHealthMetrics } = await import('./io/metrics.js');
+  const { createDeadLetters, createPostponer } = await import('./io/slack-queue.js');
+  const { postSlackMessage } = await import('./io/slack-webhook.js');
+  const { createWebhookUrlReader } = await import('./io/slack-webhook-url.js');
+  return {
+    receiveHeartbeat,
+    createLaneNotifier,
+    createSlackNotifier,
+    loadConfig,
+    NotifierConfigSchema,
+    detectionsDirFor,
+    loadDetections,
+    createDynamoState,
+    createDynamoHeartbeatLog,
+    hopMetricsOf,
+    createHealthMetrics,
+    createDeadLetters,
+    createPostponer,
+    postSlackMessage,
+    createWebhookUrlReader,
+  };
+};
 
 /**
  * The longest Slack Retry-After the notifier waits out in process; a longer one postpones the message
@@ -30,9 +56,26 @@ const queueNameOfUrl = (url: string): string => new URL(url).pathname.split('/')
  * Two lanes, one notifier each (its own pace, postponing on its own queue): the priority queue's batches, by their
  * event source, and the Slack queue's (anything else).
  */
-const createProductionNotifier = (env: Record<string, string | undefined>) => {
+const createProductionNotifier = async (env: Record<string, string | undefined>) => {
+  const {
+    createDeadLetters,
+    createDynamoHeartbeatLog,
+    createDynamoState,
+    createHealthMetrics,
+    createLaneNotifier,
+    createPostponer,
+    createSlackNotifier,
+    createWebhookUrlReader,
+    detectionsDirFor,
+    hopMetricsOf,
+    loadConfig,
+    loadDetections,
+    NotifierConfigSchema,
+    postSlackMessage,
+    receiveHeartbeat,
+  } = await notifierModules();
   const config = loadConfig(NotifierConfigSchema, env);
-  const clients = createNotifierClients();
+  const clients = await createNotifierClients();
   const webhookUrl = createWebhookUrlReader(clients.ssm, config.SLACK_WEBHOOK_PARAMETER);
   let receive: ReturnType<typeof receiveHeartbeat> | undefined;
   const ports: Omit<SlackNotifierPorts, 'postpone'> = {
@@ -75,7 +118,7 @@ const createProductionNotifier = (env: Record<string, string | undefined>) => {
   return { webhookUrl, notify };
 };
 
-let notifier: ReturnType<typeof createProductionNotifier> | undefined;
+let notifier: Awaited<ReturnType<typeof createProductionNotifier>> | undefined;
 
 /**
  * The Slack notifier, fed by the event source mappings of the Slack queue and its priority lane (partial batch
@@ -87,7 +130,7 @@ let notifier: ReturnType<typeof createProductionNotifier> | undefined;
 const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
   try {
-    notifier ??= createProductionNotifier(process.env);
+    notifier ??= await createProductionNotifier(process.env);
     await notifier.webhookUrl();
     return await notifier.notify(event, context);
   } catch (error) {

@@ -1,11 +1,17 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 
+/*
+ * Loading. No module of the functions imports the AWS SDK at load: a client is made by the factories below, which
+ * import its package on first use (`await import(…)`), and each io/ module imports its commands inside the call that
+ * sends them. So a cold start evaluates none of the SDK until an invocation needs it. The deployed bundles leave the
+ * SDK out (serverless.yml, custom.esbuild.exclude): it comes from the nodejs22.x runtime, which includes the AWS SDK
+ * for JavaScript v3 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html#runtimes-sdk-included).
+ */
 /*
  * Every AWS client the functions use, with timeouts that fit the function's own. The SDK's defaults have none:
  * NodeHttpHandler's connectionTimeout and requestTimeout "default to 0, which disables the timeout", so one hung
@@ -46,8 +52,9 @@ const LOOKUP_BUDGET: ClientBudget = { connectionTimeoutMs: 1_000, requestTimeout
 const NOTIFIER_QUEUE_BUDGET: ClientBudget = { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 2 };
 
 /**
- * The client options for a budget: `maxAttempts` and a NodeHttpHandler with its connect and request timeouts
- * (a request timeout throws TimeoutError, which the SDK retries like any transient error).
+ * The client options for a budget: `maxAttempts` and the NodeHttpHandler options with its connect and request
+ * timeouts (a request timeout throws TimeoutError, which the SDK retries like any transient error). The handler is
+ * given as its options, which the client passes to `NodeHttpHandler.create`, so this module imports no SDK package.
  *
  * @example
  * import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -56,15 +63,40 @@ const NOTIFIER_QUEUE_BUDGET: ClientBudget = { connectionTimeoutMs: 1_000, reques
  */
 const clientOptionsFor = (budget: ClientBudget) => ({
   maxAttempts: budget.maxAttempts,
-  requestHandler: new NodeHttpHandler({
+  requestHandler: {
     connectionTimeout: budget.connectionTimeoutMs,
     requestTimeout: budget.requestTimeoutMs,
     throwOnRequestTimeout: true,
-  }),
+  },
 });
 
 /**
- * The alert function's clients (timeout 30 s). Worst case with the state table hanging: claim ≈ 5 s (then the
+ * A client made on the first call, once: its SDK package is imported then (`load`), not when the module is loaded.
+ * Concurrent first calls share one client: `lazyClient(async () => new (await import('@aws-sdk/client-sns')).SNSClient({}))`
+ * gives a function whose first call makes the SNSClient and whose every later call returns the same one.
+ */
+const lazyClient = <T>(load: () => Promise<T>): (() => Promise<T>) => {
+  let client: Promise<T> | undefined;
+  return () => {
+    client ??= load().catch((error: unknown) => {
+      client = undefined; // a failed import is retried on the next call
+      throw error;
+    });
+    return client;
+  };
+};
+
+/** The alert function's clients, each made (and its SDK package imported) on first use. */
+interface AlertFunctionClients {
+  dynamodb: () => Promise<DynamoDBClient>;
+  sns: () => Promise<SNSClient>;
+  sqs: () => Promise<SQSClient>;
+  organizations: () => Promise<OrganizationsClient>;
+  iam: () => Promise<IAMClient>;
+}
+
+/**
+ * The alert function's clients (timeout 30 s), each a getter that makes its client on first use. Worst case with the state table hanging: claim ≈ 5 s (then the
  * state is not asked again for that event), enrichment ≤ 3 s, delivery ≈ 10 s: about 18 s.
  *
  * The SQS client sends to its regional endpoint rather than the queue URL's host (the same host in Lambda), so
@@ -72,29 +104,50 @@ const clientOptionsFor = (budget: ClientBudget) => ({
  *
  * @example
  * const clients = createAlertFunctionClients();
- * clients.dynamodb; // DynamoDBClient: 1 s to connect, 2 s a request, 2 attempts
+ * await clients.dynamodb(); // DynamoDBClient: 1 s to connect, 2 s a request, 2 attempts
  */
-const createAlertFunctionClients = () => ({
-  dynamodb: new DynamoDBClient(clientOptionsFor(STATE_BUDGET)),
-  sns: new SNSClient(clientOptionsFor(DELIVERY_BUDGET)),
-  sqs: new SQSClient({ ...clientOptionsFor(DELIVERY_BUDGET), useQueueUrlAsEndpoint: false }),
-  organizations: new OrganizationsClient({ ...clientOptionsFor(LOOKUP_BUDGET), region: 'us-east-1' }),
-  iam: new IAMClient(clientOptionsFor(LOOKUP_BUDGET)),
+const createAlertFunctionClients = (): AlertFunctionClients => ({
+  dynamodb: lazyClient(
+    async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(clientOptionsFor(STATE_BUDGET)),
+  ),
+  sns: lazyClient(async () => new (await import('@aws-sdk/client-sns')).SNSClient(clientOptionsFor(DELIVERY_BUDGET))),
+  sqs: lazyClient(
+    async () =>
+      new (await import('@aws-sdk/client-sqs')).SQSClient({
+        ...clientOptionsFor(DELIVERY_BUDGET),
+        useQueueUrlAsEndpoint: false,
+      }),
+  ),
+  organizations: lazyClient(
+    async () =>
+      new (await import('@aws-sdk/client-organizations')).OrganizationsClient({
+        ...clientOptionsFor(LOOKUP_BUDGET),
+        region: 'us-east-1',
+      }),
+  ),
+  iam: lazyClient(async () => new (await import('@aws-sdk/client-iam')).IAMClient(clientOptionsFor(LOOKUP_BUDGET))),
 });
 
 /**
  * The Slack notifier's clients (timeout 60 s): the state table, the Slack queue and its DLQ, and SSM for the
- * webhook URL.
+ * webhook URL, made at once (the notifier needs all three from its first invocation), their packages imported now.
  *
  * @example
- * const clients = createNotifierClients();
+ * const clients = await createNotifierClients();
  * clients.ssm; // SSMClient: 1 s to connect, 2 s a request, 2 attempts
  */
-const createNotifierClients = () => ({
-  dynamodb: new DynamoDBClient(clientOptionsFor(STATE_BUDGET)),
-  sqs: new SQSClient({ ...clientOptionsFor(NOTIFIER_QUEUE_BUDGET), useQueueUrlAsEndpoint: false }),
-  ssm: new SSMClient(clientOptionsFor(NOTIFIER_QUEUE_BUDGET)),
-});
+const createNotifierClients = async (): Promise<{ dynamodb: DynamoDBClient; sqs: SQSClient; ssm: SSMClient }> => {
+  const [dynamodb, sqs, ssm] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('@aws-sdk/client-sqs'),
+    import('@aws-sdk/client-ssm'),
+  ]);
+  return {
+    dynamodb: new dynamodb.DynamoDBClient(clientOptionsFor(STATE_BUDGET)),
+    sqs: new sqs.SQSClient({ ...clientOptionsFor(NOTIFIER_QUEUE_BUDGET), useQueueUrlAsEndpoint: false }),
+    ssm: new ssm.SSMClient(clientOptionsFor(NOTIFIER_QUEUE_BUDGET)),
+  };
+};
 
-export type { ClientBudget };
+export type { AlertFunctionClients, ClientBudget };
 export { clientOptionsFor, createAlertFunctionClients, createNotifierClients, DELIVERY_BUDGET, STATE_BUDGET };

@@ -1,24 +1,8 @@
-import {
-  DescribeEventBusCommand,
-  DescribeRuleCommand,
-  type EventBridgeClient,
-  ListTargetsByRuleCommand,
-  type Target,
-} from '@aws-sdk/client-eventbridge';
-import { DescribeKeyCommand, GetKeyPolicyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import {
-  GetFunctionConcurrencyCommand,
-  GetFunctionConfigurationCommand,
-  type LambdaClient,
-  ListEventSourceMappingsCommand,
-} from '@aws-sdk/client-lambda';
-import {
-  GetSubscriptionAttributesCommand,
-  GetTopicAttributesCommand,
-  ListSubscriptionsByTopicCommand,
-  type SNSClient,
-} from '@aws-sdk/client-sns';
-import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient, Target } from '@aws-sdk/client-eventbridge';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { mapLimit } from '../core/concurrency.js';
 import type {
   DeployedEventBus,
@@ -42,6 +26,13 @@ import {
   ruleKeyOf,
 } from '../core/guard/expected-state.js';
 import { toError } from '../errors.js';
+
+/** The SDK packages, each imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
+const eventBridgeSdk = () => import('@aws-sdk/client-eventbridge');
+const kmsSdk = () => import('@aws-sdk/client-kms');
+const lambdaSdk = () => import('@aws-sdk/client-lambda');
+const snsSdk = () => import('@aws-sdk/client-sns');
+const sqsSdk = () => import('@aws-sdk/client-sqs');
 
 /*
  * The guard's reads: what is deployed, for exactly the resources the expectation names, with read-only calls
@@ -121,13 +112,15 @@ const readRule = async (clients: DeploymentClients, rule: ExpectedRule): Promise
   observe(async () => {
     // No EventBusName for a rule on the default bus, which the APIs assume.
     const bus = rule.eventBusName === undefined ? {} : { EventBusName: rule.eventBusName };
-    const described = await clients.events.send(new DescribeRuleCommand({ Name: rule.name, ...bus }));
+    const described = await clients.events.send(
+      new (await eventBridgeSdk()).DescribeRuleCommand({ Name: rule.name, ...bus }),
+    );
     const targets = await observe(async () => {
       const all: DeployedTarget[] = [];
       let token: string | undefined;
       do {
         const page = await clients.events.send(
-          new ListTargetsByRuleCommand({ Rule: rule.name, ...bus, NextToken: token }),
+          new (await eventBridgeSdk()).ListTargetsByRuleCommand({ Rule: rule.name, ...bus, NextToken: token }),
         );
         all.push(...(page.Targets ?? []).map(targetOf));
         token = page.NextToken;
@@ -145,21 +138,27 @@ const readRule = async (clients: DeploymentClients, rule: ExpectedRule): Promise
 /** DescribeEventBus answers a bus's policy as JSON text, or none when it has none. */
 const readEventBus = async (clients: DeploymentClients, bus: ExpectedEventBus): Promise<Observed<DeployedEventBus>> =>
   observe(async () => {
-    const { Policy } = await clients.events.send(new DescribeEventBusCommand({ Name: bus.name }));
+    const { Policy } = await clients.events.send(
+      new (await eventBridgeSdk()).DescribeEventBusCommand({ Name: bus.name }),
+    );
     return Policy ? { policy: Policy } : {};
   });
 
 const readFunction = async (clients: DeploymentClients, fn: ExpectedFunction): Promise<Observed<DeployedFunction>> =>
   observe(async () => {
-    const configuration = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn.name }));
-    const concurrency = await clients.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: fn.name }));
+    const configuration = await clients.lambda.send(
+      new (await lambdaSdk()).GetFunctionConfigurationCommand({ FunctionName: fn.name }),
+    );
+    const concurrency = await clients.lambda.send(
+      new (await lambdaSdk()).GetFunctionConcurrencyCommand({ FunctionName: fn.name }),
+    );
     const eventSources = await observe(async () => {
       const all: DeployedEventSource[] = [];
       if (fn.eventSources.length === 0) return all;
       let marker: string | undefined;
       do {
         const page = await clients.lambda.send(
-          new ListEventSourceMappingsCommand({ FunctionName: fn.name, Marker: marker }),
+          new (await lambdaSdk()).ListEventSourceMappingsCommand({ FunctionName: fn.name, Marker: marker }),
         );
         for (const mapping of page.EventSourceMappings ?? []) {
           if (mapping.EventSourceArn) {
@@ -186,9 +185,9 @@ const readFunction = async (clients: DeploymentClients, fn: ExpectedFunction): P
 /** By name: GetQueueUrl says whether it exists, and gives the URL the queue answers at (a local server's too). */
 const readQueue = async (clients: DeploymentClients, name: string): Promise<Observed<DeployedQueue>> =>
   observe(async () => {
-    const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+    const { QueueUrl } = await clients.sqs.send(new (await sqsSdk()).GetQueueUrlCommand({ QueueName: name }));
     const { Attributes } = await clients.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }),
+      new (await sqsSdk()).GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }),
     );
     return Attributes?.Policy ? { policy: Attributes.Policy } : {};
   });
@@ -202,7 +201,7 @@ const readSubscriptions = async (
     let token: string | undefined;
     do {
       const page = await clients.sns.send(
-        new ListSubscriptionsByTopicCommand({ TopicArn: topic.arn, NextToken: token }),
+        new (await snsSdk()).ListSubscriptionsByTopicCommand({ TopicArn: topic.arn, NextToken: token }),
       );
       for (const subscription of page.Subscriptions ?? []) {
         const protocol = subscription.Protocol ?? '';
@@ -216,7 +215,9 @@ const readSubscriptions = async (
           expected && !pendingConfirmation && subscription.SubscriptionArn
             ? await observe(async () => {
                 const { Attributes = {} } = await clients.sns.send(
-                  new GetSubscriptionAttributesCommand({ SubscriptionArn: subscription.SubscriptionArn }),
+                  new (await snsSdk()).GetSubscriptionAttributesCommand({
+                    SubscriptionArn: subscription.SubscriptionArn,
+                  }),
                 );
                 return {
                   ...(Attributes.FilterPolicy ? { filterPolicy: Attributes.FilterPolicy } : {}),
@@ -233,7 +234,9 @@ const readSubscriptions = async (
 
 const readTopic = async (clients: DeploymentClients, topic: ExpectedTopic): Promise<Observed<DeployedTopic>> =>
   observe(async () => {
-    const { Attributes = {} } = await clients.sns.send(new GetTopicAttributesCommand({ TopicArn: topic.arn }));
+    const { Attributes = {} } = await clients.sns.send(
+      new (await snsSdk()).GetTopicAttributesCommand({ TopicArn: topic.arn }),
+    );
     return {
       ...(Attributes.Policy ? { policy: Attributes.Policy } : {}),
       ...(Attributes.KmsMasterKeyId ? { kmsMasterKeyId: Attributes.KmsMasterKeyId } : {}),
@@ -243,10 +246,12 @@ const readTopic = async (clients: DeploymentClients, topic: ExpectedTopic): Prom
 
 const readKey = async (clients: DeploymentClients, arn: string, withPolicy: boolean): Promise<Observed<DeployedKey>> =>
   observe(async () => {
-    const { KeyMetadata } = await clients.kms.send(new DescribeKeyCommand({ KeyId: arn }));
+    const { KeyMetadata } = await clients.kms.send(new (await kmsSdk()).DescribeKeyCommand({ KeyId: arn }));
     const policy = withPolicy
       ? await observe(async () => {
-          const { Policy } = await clients.kms.send(new GetKeyPolicyCommand({ KeyId: arn, PolicyName: 'default' }));
+          const { Policy } = await clients.kms.send(
+            new (await kmsSdk()).GetKeyPolicyCommand({ KeyId: arn, PolicyName: 'default' }),
+          );
           return Policy ?? '';
         })
       : undefined;

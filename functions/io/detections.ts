@@ -3,14 +3,22 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   checkFollowedDetections,
+  compileDetectionSpec,
   type Detection,
   type DetectionParameters,
+  type DetectionSpec,
   parseDetection,
+  parseDetectionYaml,
+  validateDetection,
 } from '../core/detection.js';
 import { DetectionFileError, toError } from '../errors.js';
+import { bundledCatalog } from './bundled-catalog.js';
 import { detectionParametersOf, readDetectionParameterFile } from './config.js';
 
-/** events/ beside functions/ in the source tree; a Lambda bundle sets DETECTIONS_DIR instead. */
+/**
+ * events/ beside functions/ in the source tree. In a bundle built with build/catalog-plugin.mjs, this folder (given or
+ * by default) means the catalog the bundle carries (io/bundled-catalog.ts), which is read from no file.
+ */
 const DEFAULT_DETECTIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../events');
 
 /**
@@ -53,6 +61,9 @@ interface DetectionFile {
  *   first bad file and its field: what parseDetection rejects (unknown key, id ≠ file name, an unknown
  *   placeholder, a pattern EventBridge rejects, …), and a file without a `match` or without a `no-match` sample;
  *   a follows modifier naming a detection the folder lacks; or naming samples/parameters.yml when it is invalid.
+ * In a bundle built with build/catalog-plugin.mjs, the default folder is the catalog the bundle carries, validated
+ * when it was built: its documents are only resolved and compiled here (no file read, no YAML, no schema).
+ *
  * @example
  * for (const { file, detection } of loadDetectionFiles('events', {})) console.log(file, detection.patterns.length);
  */
@@ -60,6 +71,15 @@ const loadDetectionFiles = (
   dir: string = DEFAULT_DETECTIONS_DIR,
   parameters?: DetectionParameters,
 ): DetectionFile[] => {
+  if (bundledCatalog && dir === DEFAULT_DETECTIONS_DIR) {
+    const values = parameters ?? bundledCatalog.sampleParameters ?? {};
+    const loaded = bundledCatalog.documents.map(({ file, spec }) => ({
+      file,
+      detection: compileDetectionSpec(spec, file, values),
+    }));
+    checkFollowedDetections(loaded.map(({ detection }) => detection));
+    return loaded;
+  }
   let files: string[];
   try {
     files = readdirSync(dir).filter((name) => /\.ya?ml$/.test(name));
@@ -73,6 +93,33 @@ const loadDetectionFiles = (
     .map((file) => ({ file, detection: parseDetection(readFileSync(join(dir, file), 'utf8'), file, values) }));
   checkFollowedDetections(loaded.map(({ detection }) => detection));
   return loaded;
+};
+
+/**
+ * What build/catalog-plugin.mjs inlines: every `*.yml` / `*.yaml` of `dir` parsed and validated (validateDetection),
+ * sorted by file name, placeholders unresolved; and samples/parameters.yml's values, when `samples`. The whole catalog
+ * is also loaded as loadDetectionFiles loads it (with the samples' values, and with none), so that a bundle is never
+ * built with a catalog that fails to load.
+ *
+ * @throws DetectionFileError as loadDetectionFiles does.
+ * @example
+ * const { documents } = readCatalogDocuments('events', { samples: false });
+ * documents[0]; // { file: 'alerter-tampering.yml', spec: { id: 'alerter-tampering', …, samples: [] } }
+ */
+const readCatalogDocuments = (
+  dir: string,
+  options: { samples?: boolean } = {},
+): { documents: { file: string; spec: DetectionSpec }[]; sampleParameters?: DetectionParameters } => {
+  loadDetectionFiles(dir);
+  loadDetectionFiles(dir, {});
+  const documents = readdirSync(dir)
+    .filter((name) => /\.ya?ml$/.test(name))
+    .sort()
+    .map((file) => {
+      const spec = validateDetection(parseDetectionYaml(readFileSync(join(dir, file), 'utf8'), file), file);
+      return { file, spec: options.samples === false ? { ...spec, samples: [] } : spec };
+    });
+  return options.samples === false ? { documents } : { documents, sampleParameters: sampleParametersOf(dir) };
 };
 
 /**
@@ -99,4 +146,4 @@ const detectionsDirFor = (configured: string | undefined, taskRoot: string | und
   return taskRoot && !configured.startsWith('/') ? join(taskRoot, configured) : configured;
 };
 
-export { DEFAULT_DETECTIONS_DIR, detectionsDirFor, loadDetectionFiles, loadDetections };
+export { DEFAULT_DETECTIONS_DIR, detectionsDirFor, loadDetectionFiles, loadDetections, readCatalogDocuments };

@@ -1,11 +1,4 @@
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { FoldStatus, SessionDecision, SessionState } from '../app/ports.js';
 import {
   decideSession,
@@ -19,6 +12,16 @@ import {
 } from '../core/session.js';
 import { SEVERITIES, type Severity, severityRank } from '../core/severity.js';
 import { AlerterError } from '../errors.js';
+
+/** @aws-sdk/client-dynamodb, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
+const dynamodbSdk = () => import('@aws-sdk/client-dynamodb');
+
+/**
+ * Whether DynamoDB refused a write for its condition: by the error's name, as the SDK's
+ * ConditionalCheckFailedException class is not loaded before the first call.
+ */
+const isConditionalCheckFailed = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 const DAY_MS = 86_400_000;
 
@@ -86,7 +89,7 @@ const timeMsOf = (time: string): number | undefined => {
   return Number.isNaN(ms) ? undefined : ms;
 };
 
-const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
+const isConditionFailure = (error: unknown): boolean => isConditionalCheckFailed(error);
 
 /** The session item's fields, read defensively: a field missing or of another type reads as a fresh session's. */
 const sessionOf = (item: Item): StoredSession => {
@@ -158,7 +161,7 @@ class SessionContentionError extends AlerterError {
 const createDynamoSessions = (client: DynamoDBClient, tableName: string): SessionState => {
   const readSession = async (key: string): Promise<StoredSession | undefined> => {
     const { Item } = await client.send(
-      new GetItemCommand({ TableName: tableName, Key: sessionKey(key), ConsistentRead: true }),
+      new (await dynamodbSdk()).GetItemCommand({ TableName: tableName, Key: sessionKey(key), ConsistentRead: true }),
     );
     return Item ? sessionOf(Item) : undefined;
   };
@@ -175,7 +178,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     const detections = [...new Set(entry.detections)];
     try {
       await client.send(
-        new PutItemCommand({
+        new (await dynamodbSdk()).PutItemCommand({
           TableName: tableName,
           Item: {
             ...sessionKey(key),
@@ -219,7 +222,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     const detections = [...new Set(entry.detections)];
     try {
       await client.send(
-        new UpdateItemCommand({
+        new (await dynamodbSdk()).UpdateItemCommand({
           TableName: tableName,
           Key: sessionKey(key),
           UpdateExpression: `SET sev = :sev, escalations.#event = :reason, #version = :next, expiresAt = :expires${
@@ -250,7 +253,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     if (ms === undefined) return;
     try {
       await client.send(
-        new UpdateItemCommand({
+        new (await dynamodbSdk()).UpdateItemCommand({
           TableName: tableName,
           Key: sessionKey(key),
           UpdateExpression: 'SET lastTime = :time, lastMs = :ms, expiresAt = :expires',
@@ -271,7 +274,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
   const nextFold = async (key: string, number: number): Promise<void> => {
     try {
       await client.send(
-        new UpdateItemCommand({
+        new (await dynamodbSdk()).UpdateItemCommand({
           TableName: tableName,
           Key: sessionKey(key),
           UpdateExpression: 'SET #fold = :next ADD #version :one',
@@ -302,7 +305,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     const names = { '#event': entry.eventID, '#count': 'count', '#status': 'status' };
     try {
       const { Attributes } = await client.send(
-        new UpdateItemCommand({
+        new (await dynamodbSdk()).UpdateItemCommand({
           TableName: tableName,
           Key: foldKey(foldId),
           UpdateExpression: 'SET entries.#event = :entry ADD #count :one',
@@ -324,7 +327,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     }
     // Why not: no fold yet, the event is in it already, or it is closed.
     const { Item } = await client.send(
-      new GetItemCommand({
+      new (await dynamodbSdk()).GetItemCommand({
         TableName: tableName,
         Key: foldKey(foldId),
         ConsistentRead: true,
@@ -336,7 +339,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
       try {
         const parsed = parseFoldId(foldId);
         await client.send(
-          new PutItemCommand({
+          new (await dynamodbSdk()).PutItemCommand({
             TableName: tableName,
             Item: {
               ...foldKey(foldId),
@@ -412,7 +415,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
       let item: Item | undefined;
       try {
         const result = await client.send(
-          new UpdateItemCommand({
+          new (await dynamodbSdk()).UpdateItemCommand({
             TableName: tableName,
             Key: foldKey(foldId),
             UpdateExpression: 'SET #status = :flushing, #owner = :owner, takenAt = :now',
@@ -449,7 +452,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     async finishFold(foldId, nowMs) {
       try {
         await client.send(
-          new UpdateItemCommand({
+          new (await dynamodbSdk()).UpdateItemCommand({
             TableName: tableName,
             Key: foldKey(foldId),
             UpdateExpression: 'SET #status = :flushed, flushedAt = :now, expiresAt = :expires REMOVE entries',
@@ -469,7 +472,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
 
     async foldStatus(foldId) {
       const { Item } = await client.send(
-        new GetItemCommand({
+        new (await dynamodbSdk()).GetItemCommand({
           TableName: tableName,
           Key: foldKey(foldId),
           ConsistentRead: true,

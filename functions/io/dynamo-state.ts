@@ -1,11 +1,15 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AlertState } from '../app/ports.js';
+
+/** @aws-sdk/client-dynamodb, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
+const dynamodbSdk = () => import('@aws-sdk/client-dynamodb');
+
+/**
+ * Whether DynamoDB refused a write for its condition: by the error's name, as the SDK's
+ * ConditionalCheckFailedException class is not loaded before the first call.
+ */
+const isConditionalCheckFailed = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 const DAY_MS = 86_400_000;
 /**
@@ -37,7 +41,7 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
     async claim(eventId, owner, nowMs) {
       try {
         const result = await client.send(
-          new UpdateItemCommand({
+          new (await dynamodbSdk()).UpdateItemCommand({
             TableName: tableName,
             Key: alertKey(eventId),
             UpdateExpression: 'SET #owner = :owner, claimedAt = :now, expiresAt = :expires',
@@ -54,21 +58,25 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
         );
         return sinksOf(result.Attributes as Record<string, { SS?: string[] }>);
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined;
+        if (isConditionalCheckFailed(error)) return undefined;
         throw error;
       }
     },
 
     async delivered(eventId) {
       const result = await client.send(
-        new GetItemCommand({ TableName: tableName, Key: alertKey(eventId), ConsistentRead: true }),
+        new (await dynamodbSdk()).GetItemCommand({
+          TableName: tableName,
+          Key: alertKey(eventId),
+          ConsistentRead: true,
+        }),
       );
       return sinksOf(result.Item as Record<string, { SS?: string[] }>);
     },
 
     async markDelivered(eventId, sink, nowMs) {
       await client.send(
-        new UpdateItemCommand({
+        new (await dynamodbSdk()).UpdateItemCommand({
           TableName: tableName,
           Key: alertKey(eventId),
           UpdateExpression: 'ADD sinks :sink SET expiresAt = if_not_exists(expiresAt, :expires)',
@@ -86,7 +94,7 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
       let times: Record<string, { N?: string }> | undefined;
       try {
         const result = await client.send(
-          new UpdateItemCommand({
+          new (await dynamodbSdk()).UpdateItemCommand({
             TableName: tableName,
             Key: pk,
             UpdateExpression: 'SET times.#event = :time, expiresAt = :expires',
@@ -98,10 +106,10 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
         );
         times = result.Attributes?.times?.M as Record<string, { N?: string }> | undefined;
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        if (!isConditionalCheckFailed(error)) throw error;
         try {
           await client.send(
-            new PutItemCommand({
+            new (await dynamodbSdk()).PutItemCommand({
               TableName: tableName,
               Item: { ...pk, times: { M: { [eventId]: { N: String(eventTimeMs) } } }, expiresAt: expires },
               ConditionExpression: 'attribute_not_exists(pk)',
@@ -110,7 +118,7 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
           return 1;
         } catch (raced) {
           // Another invocation created the item first: add to it.
-          if (!(raced instanceof ConditionalCheckFailedException)) throw raced;
+          if (!isConditionalCheckFailed(raced)) throw raced;
           return this.countRecent(key, eventId, eventTimeMs, windowMs);
         }
       }
@@ -124,7 +132,7 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
       // A strongly consistent read, so an event countRecent recorded a moment ago (another invocation's) is seen.
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html
       const result = await client.send(
-        new GetItemCommand({
+        new (await dynamodbSdk()).GetItemCommand({
           TableName: tableName,
           Key: { pk: { S: `count#${key}` } },
           ConsistentRead: true,
@@ -149,7 +157,7 @@ const pruneTimes = async (
 ): Promise<void> => {
   const names = Object.fromEntries(eventIds.map((id, i) => [`#e${i}`, id]));
   await client.send(
-    new UpdateItemCommand({
+    new (await dynamodbSdk()).UpdateItemCommand({
       TableName: tableName,
       Key: key,
       UpdateExpression: `REMOVE ${Object.keys(names)

@@ -1,10 +1,4 @@
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type Forwarder,
   type ForwarderSightings,
@@ -13,6 +7,16 @@ import {
   parseForwarderKey,
 } from '../core/forwarder-silence.js';
 import { AlerterError } from '../errors.js';
+
+/** @aws-sdk/client-dynamodb, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
+const dynamodbSdk = () => import('@aws-sdk/client-dynamodb');
+
+/**
+ * Whether DynamoDB refused a write for its condition: by the error's name, as the SDK's
+ * ConditionalCheckFailedException class is not loaded before the first call.
+ */
+const isConditionalCheckFailed = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 /** The forwarders' item could not be written as asked (not a failure of DynamoDB itself, which rejects as the SDK's). */
 class ForwarderLogError extends AlerterError {}
@@ -64,7 +68,7 @@ const createDynamoForwarderLog = (client: DynamoDBClient, tableName: string) => 
     });
     try {
       await client.send(
-        new UpdateItemCommand({
+        new (await dynamodbSdk()).UpdateItemCommand({
           TableName: tableName,
           Key: KEY,
           UpdateExpression: `SET ${assignments.join(', ')}`,
@@ -75,7 +79,7 @@ const createDynamoForwarderLog = (client: DynamoDBClient, tableName: string) => 
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
   };
@@ -83,7 +87,7 @@ const createDynamoForwarderLog = (client: DynamoDBClient, tableName: string) => 
   /** Creates the map unless it exists (a concurrent writer's map is kept, entries and all). */
   const createMap = async (map: MapName) => {
     await client.send(
-      new UpdateItemCommand({
+      new (await dynamodbSdk()).UpdateItemCommand({
         TableName: tableName,
         Key: KEY,
         UpdateExpression: 'SET #map = if_not_exists(#map, :empty)',
@@ -126,7 +130,9 @@ const createDynamoForwarderLog = (client: DynamoDBClient, tableName: string) => 
 
     /** Both maps, read consistently; empty maps when nothing was ever recorded. */
     async read(): Promise<ForwarderSightings> {
-      const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: KEY, ConsistentRead: true }));
+      const { Item } = await client.send(
+        new (await dynamodbSdk()).GetItemCommand({ TableName: tableName, Key: KEY, ConsistentRead: true }),
+      );
       return { lastSeen: numbersOf(Item?.[MAPS.lastSeen]), expectedSince: numbersOf(Item?.[MAPS.expectedSince]) };
     },
 
@@ -142,7 +148,7 @@ const createDynamoForwarderLog = (client: DynamoDBClient, tableName: string) => 
       for (const map of Object.keys(MAPS) as MapName[]) {
         try {
           await client.send(
-            new UpdateItemCommand({
+            new (await dynamodbSdk()).UpdateItemCommand({
               TableName: tableName,
               Key: KEY,
               UpdateExpression: 'REMOVE #map.#key',
@@ -152,7 +158,7 @@ const createDynamoForwarderLog = (client: DynamoDBClient, tableName: string) => 
           );
           removed = true;
         } catch (error) {
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          if (!isConditionalCheckFailed(error)) throw error;
         }
       }
       return removed;

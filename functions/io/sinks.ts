@@ -1,11 +1,17 @@
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DigestSink, Sink } from '../app/ports.js';
 import type { Alert } from '../core/alert-document.js';
 import type { Detection } from '../core/detection.js';
 import { renderDigestSns } from '../core/render/digest.js';
 import { renderSnsMessage } from '../core/render/sns.js';
 import { replaceNonXmlChars, toXmlSafeJson } from '../core/render/text.js';
+
+/** @aws-sdk/client-sns, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
+const snsSdk = () => import('@aws-sdk/client-sns');
+
+/** @aws-sdk/client-sqs, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
+const sqsSdk = () => import('@aws-sdk/client-sqs');
 
 /** The Slack queue a message goes to: the priority lane, or the normal one. */
 type SlackLane = 'priority' | 'normal';
@@ -30,10 +36,14 @@ const slackLaneOf = (alert: Alert): SlackLane =>
 const createSnsSink = (client: SNSClient, topicArn: string, detections: readonly Detection[]): Sink & DigestSink => ({
   name: 'sns',
   async send(alert) {
-    await client.send(new PublishCommand({ TopicArn: topicArn, ...renderSnsMessage(alert, detections) }));
+    await client.send(
+      new (await snsSdk()).PublishCommand({ TopicArn: topicArn, ...renderSnsMessage(alert, detections) }),
+    );
   },
   async sendDigest(digest) {
-    await client.send(new PublishCommand({ TopicArn: topicArn, ...renderDigestSns(digest, detections) }));
+    await client.send(
+      new (await snsSdk()).PublishCommand({ TopicArn: topicArn, ...renderDigestSns(digest, detections) }),
+    );
   },
 });
 
@@ -49,7 +59,7 @@ const createSlackQueueSink = (client: SQSClient, queueUrl: string, priorityQueue
   async send(alert) {
     const lane = priorityQueueUrl === undefined ? 'normal' : slackLaneOf(alert);
     await client.send(
-      new SendMessageCommand({
+      new (await sqsSdk()).SendMessageCommand({
         QueueUrl: lane === 'priority' && priorityQueueUrl !== undefined ? priorityQueueUrl : queueUrl,
         MessageBody: toXmlSafeJson(alert),
         MessageAttributes: {
@@ -61,7 +71,7 @@ const createSlackQueueSink = (client: SQSClient, queueUrl: string, priorityQueue
   },
   async sendDigest(digest) {
     await client.send(
-      new SendMessageCommand({
+      new (await sqsSdk()).SendMessageCommand({
         QueueUrl: queueUrl,
         MessageBody: toXmlSafeJson(digest),
         MessageAttributes: {

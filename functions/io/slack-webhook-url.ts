@@ -1,4 +1,3 @@
-import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ConfigError, toError } from '../errors.js';
 import { isWebhookUrl } from './slack-webhook.js';
@@ -7,8 +6,9 @@ import { isWebhookUrl } from './slack-webhook.js';
 const DEFAULT_MAX_AGE_SECONDS = 300;
 
 /**
- * Reads the Slack webhook URL from an SSM SecureString parameter through Powertools Parameters
- * (decrypted, cached for `maxAgeSeconds`). The URL is a secret: it never appears in an error or log.
+ * Reads the Slack webhook URL from an SSM SecureString parameter (GetParameter, decrypted), cached for
+ * `maxAgeSeconds`; a failed read is not cached. The SDK's SSM module is imported on the first read, not at module
+ * load (Powertools Parameters' SSMProvider, used before, imported it at load). The URL is a secret: it never appears in an error or log.
  * Every way the parameter can be wrong is a ConfigError, which the notifier does not retry message by
  * message: it fails the invocation, so the Errors alarm fires and the messages stay queued.
  *
@@ -21,13 +21,20 @@ const DEFAULT_MAX_AGE_SECONDS = 300;
  * await webhookUrl(); // 'https://hooks.slack.com/services/…', from SSM at most every five minutes
  */
 const createWebhookUrlReader = (client: SSMClient, name: string, maxAgeSeconds = DEFAULT_MAX_AGE_SECONDS) => {
-  const provider = new SSMProvider({ awsSdkV3Client: client });
+  let cached: { value: string | undefined; expiresAtMs: number } | undefined;
+  const read = async (): Promise<string | undefined> => {
+    if (cached && Date.now() < cached.expiresAtMs) return cached.value;
+    const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
+    const { Parameter } = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+    cached = { value: Parameter?.Value, expiresAtMs: Date.now() + maxAgeSeconds * 1000 };
+    return cached.value;
+  };
   return async (): Promise<string> => {
     let url: string | undefined;
     try {
-      url = await provider.get(name, { decrypt: true, maxAge: maxAgeSeconds });
+      url = await read();
     } catch (error) {
-      // Powertools wraps the SDK's error; SSM's ParameterNotFound has an empty message of its own.
+      // An error may wrap the SDK's (its cause); SSM's ParameterNotFound has an empty message of its own.
       const err = toError(toError(error).cause ?? error);
       const detail = err.message && err.message !== 'UnknownError' ? ` ${err.message}` : '';
       const hint =

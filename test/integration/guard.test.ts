@@ -111,10 +111,13 @@ describe('the packaged guard', () => {
     });
   });
 
-  it('ships the expected state in its zip, with the catalog for the renderers', () => {
-    // Assess
+  it('ships the expected state in its zip, with the catalog for the renderers inlined in its bundle', () => {
+    // Assess: the catalog is in the guard's code (functions/guard.mjs and its chunks) as JSON (build/catalog-plugin.mjs),
+    // not in an events/ folder.
+    const code = [...guardZip.entries()].filter(([name]) => /^functions\/guard\.(?:.+\.)?mjs$/.test(name));
     expect(guardZip.has('.rootwatch/expected-state.json')).toBe(true);
-    expect([...guardZip.keys()].filter((name) => name.startsWith('events/')).length).toBeGreaterThan(5);
+    expect([...guardZip.keys()].filter((name) => name.startsWith('events/'))).toStrictEqual([]);
+    expect(code.map(([, content]) => String(content)).join('\n')).toMatch(/\\?"id\\?":\\?"alerter-tampering\\?"/);
     expect(document.stage).toBe(STAGE);
     expect(document.deployedValues).toStrictEqual({ 'AlertTopicKey.Arn': 'ALERTER_KEY_ARN' });
   });

@@ -216,8 +216,10 @@ describe('serverless package with e-mail subscribers', () => {
       RUNBOOK_BASE_URL: 'https://github.com/rootwatch/rootwatch/blob/main/events/',
       ACCOUNT_NAMES: '',
       ACCOUNT_LOOKUP: 'organizations',
-      DETECTIONS_DIR: 'events',
+      // The IP data packaged beside the bundle (resources/ip-data.cjs). No DETECTIONS_DIR: the catalog is inlined.
+      IP_DATA_DIR: '.rootwatch/ip-data',
     });
+    expect(alert.Properties.Environment).not.toHaveProperty('Variables.DETECTIONS_DIR');
   });
 
   it('gives each function an environment its own schema accepts, once CloudFormation fills in the references', () => {
@@ -266,7 +268,6 @@ describe('serverless package with e-mail subscribers', () => {
       SLACK_PRIORITY_QUEUE_URL: ref(queue('slack-priority')[0]),
       SLACK_DLQ_URL: ref(queue('slack-dlq')[0]),
       STATE_TABLE: ref(tableId()),
-      DETECTIONS_DIR: 'events',
     });
     expect(text).not.toContain('hooks.slack.com');
     expect(text).not.toContain('SLACK_WEBHOOK_URL');

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { HEARTBEAT_PATTERN, HEARTBEAT_SOURCE } from '../../functions/core/heartbeat.js';
 import { loadDetectionFiles } from '../../functions/io/detections.js';
+import { createGeoLookup } from '../../functions/io/ip/geo-lookup.js';
 import {
   getAtt,
   NOT_COPIED,
@@ -33,19 +34,25 @@ const READ_ONLY_STATE = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
 const HUB_RULES_ARN = {
   'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/rootwatch-${STAGE}-hub/*`,
 };
-/** What the alert function reads at run time from node_modules (functions/io/geo.ts), with the licences. */
-const IP_DATABASE_FILES = [
-  '@ip-location-db/geo-whois-asn-country-mmdb/package.json',
-  '@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb',
-  '@ip-location-db/geo-whois-asn-country-mmdb/NRO_LICENSE',
-  '@ip-location-db/asn/package.json',
-  '@ip-location-db/asn/asn-ipv4-num.csv',
-  '@ip-location-db/asn/asn-ipv6-num.csv',
-  '@ip-location-db/asn/DBIP-LICENSE',
-  '@ip-location-db/asn/NRO_LICENSE',
-  '@ip-location-db/asn/ROUTEVIEWS-LICENSE',
-  '@ip-location-db/asn/MODIFICATIONS',
-];
+/**
+ * The IP data the alert function reads at run time (resources/ip-data.cjs writes it at packaging): the country mmdb
+ * as published, with the packages' licence files and package.json, each byte for byte as in node_modules.
+ */
+const IP_DATA_DIR = '.rootwatch/ip-data';
+const IP_DATA_COPIES = [
+  ['geo-whois-asn-country.mmdb', '@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb'],
+  ...[
+    '@ip-location-db/geo-whois-asn-country-mmdb/package.json',
+    '@ip-location-db/geo-whois-asn-country-mmdb/NRO_LICENSE',
+    '@ip-location-db/asn/package.json',
+    '@ip-location-db/asn/DBIP-LICENSE',
+    '@ip-location-db/asn/NRO_LICENSE',
+    '@ip-location-db/asn/ROUTEVIEWS-LICENSE',
+    '@ip-location-db/asn/MODIFICATIONS',
+  ].map((file) => [`licenses/${file}`, file]),
+] as const;
+/** The ASN tables converted from the CSV files, the notice of that change, and what they were made from. */
+const IP_DATA_WRITTEN = ['asn-ipv4.bin', 'asn-ipv6.bin', 'NOTICE.md', 'inputs.json'];
 
 interface Resource {
   Type: string;
@@ -419,7 +426,7 @@ describe('serverless package', () => {
     });
   });
 
-  it('deploys the function on nodejs22.x or newer, arm64, with the catalog directory set', () => {
+  it('deploys the function on nodejs22.x or newer, arm64, with its IP data folder set and no catalog folder', () => {
     // Prepare
     const [, fn] = alertFunction();
     const runtime = String(fn.Properties.Runtime);
@@ -431,8 +438,14 @@ describe('serverless package', () => {
     expect(fn.Properties).toMatchObject({
       MemorySize: 512,
       Timeout: 30,
-      Environment: { Variables: { DETECTIONS_DIR: 'events' } },
+      Environment: { Variables: { IP_DATA_DIR } },
     });
+    // The catalog is inlined into the bundles (build/catalog-plugin.mjs); source maps are not read at run time.
+    for (const [, lambda] of resourcesOfType('AWS::Lambda::Function')) {
+      const variables = (lambda.Properties.Environment as { Variables?: Record<string, unknown> }).Variables ?? {};
+      expect(variables).not.toHaveProperty('DETECTIONS_DIR');
+      expect(String(variables.NODE_OPTIONS ?? '')).not.toContain('--enable-source-maps');
+    }
   });
 
   it('names the function, queue and rules with the rootwatch- prefix alerter-tampering keys on', () => {
@@ -452,32 +465,44 @@ describe('serverless package', () => {
     expect(JSON.stringify(template)).not.toMatch(/\$\{[a-z][A-Za-z]*[:(]/);
   });
 
-  it.each(['alert', 'notify-slack', 'digest'])(
-    'ships the catalog and the bundled handler in the %s zip, without the samples',
+  it.each(['alert', 'notify-slack', 'digest', 'guard'])(
+    'ships the %s handler as a minified bundle and chunks with their source maps, the catalog inlined, no SDK or YAML',
     async (name) => {
       // Prepare
       const [, fn] = lambdaFunction(name);
       const zip = zipOf(name);
       const handlerBase = String(fn.Properties.Handler).replace(/\.[^.]+$/, '');
-      const eventFiles = (await readdir(eventsDir)).filter((file) => /\.ya?ml$/.test(file));
+      const ids = (await readdir(eventsDir)).filter((file) => /\.ya?ml$/.test(file)).map((file) => file.split('.')[0]);
 
       // Assess
       const names = [...zip.keys()];
-      for (const file of eventFiles) {
-        expect(zip.get(`events/${file}`)?.toString('utf8'), `events/${file}`).toBe(
-          await readFile(join(eventsDir, file), 'utf8'),
-        );
+      expect(names.filter((entry) => entry.startsWith('events/'))).toStrictEqual([]);
+      // The handler and the chunks its first invocation imports (build/lambda-esbuild-plugins.cjs), each with its map.
+      const code = names.filter((entry) => /\.(mjs|cjs|js)$/.test(entry) && entry.startsWith(`${handlerBase}.`));
+      expect(code).toContain(`${handlerBase}.mjs`);
+      for (const entry of code) {
+        expect(entry).toMatch(new RegExp(`^${handlerBase}\\.(?:[\\w-]+-[A-Z0-9]{8}\\.)?mjs$`));
+        expect(names).toContain(`${entry}.map`);
       }
-      expect(names.filter((entry) => entry.startsWith('events/samples/'))).toStrictEqual([]);
-      const handlerFiles = names.filter(
-        (entry) => /\.(mjs|cjs|js)$/.test(entry) && entry.startsWith(`${handlerBase}.`),
-      );
-      expect(handlerFiles).toHaveLength(1);
-      const bundle = zip.get(handlerFiles[0] as string)?.toString('utf8') ?? '';
-      expect(bundle).toMatch(/\bhandler\b/);
-      // Bundled: no import of a project file that would be missing from the zip.
-      expect(bundle).not.toMatch(/(?:from\s*|import\s*\(\s*|require\s*\(\s*)['"]\.{1,2}\//);
+      const entryText = zip.get(`${handlerBase}.mjs`)?.toString('utf8') ?? '';
+      expect(entryText).toMatch(/\bhandler\b/);
+      expect(entryText).toContain(`//# sourceMappingURL=${handlerBase.split('/').pop()}.mjs.map`);
+      const bundle = code.map((entry) => zip.get(entry)?.toString('utf8') ?? '').join('\n');
+      // Minified: long lines (the few line breaks left are inside template literals, and between the files here).
+      expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(200);
+      // The catalog as JSON, every detection of events/ (build/catalog-plugin.mjs), and no YAML parser.
+      for (const id of ids) expect(bundle, id).toMatch(new RegExp(`\\\\?"id\\\\?":\\\\?"${id}\\\\?"`));
+      expect(bundle).not.toContain('YAMLParseError');
+      // The AWS SDK only as the runtime's, imported on first use: never bundled, never imported at module load.
+      expect(bundle).not.toMatch(/(?:from\s*|import\s*)['"]@aws-sdk\//);
+      if (name !== 'notify-slack') expect(bundle).toMatch(/import\(['"]@aws-sdk\/client-dynamodb['"]\)/);
+      // Bundled: a relative import names one of the function's own files in the zip (a chunk), nothing else.
+      const relative = [...bundle.matchAll(/(?:from\s*|import\s*\(\s*|require\s*\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)];
+      for (const [, specifier] of relative) {
+        expect(code, String(specifier)).toContain(join(dirname(handlerBase), String(specifier)));
+      }
       expect(names.some((entry) => entry.endsWith('.ts'))).toBe(false);
+      expect(names.filter((entry) => entry.startsWith('node_modules/'))).toStrictEqual([]);
       // Each zip holds its own handler only.
       expect(
         names.filter((entry) => entry.startsWith('functions/') && !entry.startsWith(`${handlerBase}.`)),
@@ -485,25 +510,67 @@ describe('serverless package', () => {
     },
   );
 
-  it('ships the IP databases, as in node_modules and with their licences, in the alert zip only', async () => {
+  it('ships the IP data in the alert zip only: the mmdb and licences as published, the ASN tables converted', async () => {
     // Prepare
     const alertZip = zipOf('alert');
-    const notifierZip = zipOf('notify-slack');
 
     // Assess
-    for (const file of IP_DATABASE_FILES) {
-      const entry = alertZip.get(`node_modules/${file}`);
-      expect(entry, file).toBeDefined();
-      expect(entry?.equals(await readFile(join(REPO_ROOT, 'node_modules', file))), file).toBe(true);
+    for (const [entry, source] of IP_DATA_COPIES) {
+      const content = alertZip.get(`${IP_DATA_DIR}/${entry}`);
+      expect(content, entry).toBeDefined();
+      expect(content?.equals(await readFile(join(REPO_ROOT, 'node_modules', source))), entry).toBe(true);
     }
-    expect([...alertZip.keys()].filter((name) => name.startsWith('node_modules/')).sort()).toStrictEqual(
-      IP_DATABASE_FILES.map((file) => `node_modules/${file}`).sort(),
+    expect(String(alertZip.get(`${IP_DATA_DIR}/NOTICE.md`))).toMatch(/CC BY 4\.0[\s\S]*Changes made by rootwatch/);
+    expect([...alertZip.keys()].filter((entry) => entry.startsWith(`${IP_DATA_DIR}/`)).sort()).toStrictEqual(
+      [...IP_DATA_COPIES.map(([entry]) => entry), ...IP_DATA_WRITTEN].map((entry) => `${IP_DATA_DIR}/${entry}`).sort(),
     );
-    expect([...notifierZip.keys()].filter((name) => name.startsWith('node_modules/'))).toStrictEqual([]);
+    for (const name of ['notify-slack', 'digest', 'guard']) {
+      expect([...zipOf(name).keys()].filter((entry) => entry.startsWith('.rootwatch/ip-data'))).toStrictEqual([]);
+    }
   });
 
-  it.each(['alert', 'notify-slack', 'digest'])(
-    'loads the unzipped %s bundle in Node, finding its node_modules',
+  it('answers every IP lookup from the packaged IP data as from the @ip-location-db packages', async () => {
+    // Prepare: the alert zip's IP data, unzipped; addresses at and around range bounds of both families.
+    const dataDir = join(workDir, 'ip-data');
+    for (const [entry, content] of zipOf('alert')) {
+      if (!entry.startsWith(`${IP_DATA_DIR}/`)) continue;
+      await mkdir(dirname(join(dataDir, entry.slice(IP_DATA_DIR.length))), { recursive: true });
+      await writeFile(join(dataDir, entry.slice(IP_DATA_DIR.length)), content);
+    }
+    const packaged = createGeoLookup({ dataDir });
+    const published = createGeoLookup();
+    const addresses = [
+      '8.8.8.8',
+      '1.1.1.1',
+      '52.94.76.10',
+      '3.5.140.2',
+      '185.199.108.153',
+      '81.2.69.142',
+      '100.64.0.1',
+      '223.255.255.255',
+      '2001:4860:4860::8888',
+      '2606:4700:4700::1111',
+      '2a05:d018::1',
+      '2001:db8::1',
+      '::ffff:8.8.4.4',
+    ];
+    for (let a = 1; a < 224; a += 7)
+      for (const b of [0, 63, 128, 255]) addresses.push(`${a}.${b}.${(a * b) % 256}.${b}`);
+    for (const prefix of ['2001:', '2400:', '2600:', '2800:', '2a00:', '2c0f:']) {
+      for (let n = 0; n < 64; n += 5) addresses.push(`${prefix}${(n * 997).toString(16)}::${n}`);
+    }
+
+    // Act
+    const answers = await Promise.all(addresses.map(async (ip) => [ip, await packaged(ip), await published(ip)]));
+
+    // Assess
+    for (const [ip, fromPackage, fromNodeModules] of answers)
+      expect(fromPackage, String(ip)).toStrictEqual(fromNodeModules);
+    expect(answers.filter(([, answer]) => (answer as { asn?: number } | undefined)?.asn).length).toBeGreaterThan(100);
+  });
+
+  it.each(['alert', 'notify-slack', 'digest', 'guard'])(
+    'loads the unzipped %s bundle in Node without the AWS SDK resolvable: module load imports none of it',
     async (name) => {
       // Prepare
       const [, fn] = lambdaFunction(name);
@@ -513,24 +580,22 @@ describe('serverless package', () => {
         await writeFile(join(taskRoot, entry), content);
       }
       const handlerBase = String(fn.Properties.Handler).replace(/\.[^.]+$/, '');
-      const packages = ['@ip-location-db/geo-whois-asn-country-mmdb', '@ip-location-db/asn'];
+      const packages = ['@aws-sdk/client-dynamodb', 'yaml', 'zod'];
 
       // Act
       const { stdout } = await promisify(execFile)(
         process.execPath,
         ['--input-type=module', '-e', LOAD_BUNDLE, join(taskRoot, `${handlerBase}.mjs`), ...packages],
-        { cwd: taskRoot, env: packagingEnv(), timeout: 30_000 },
+        { cwd: taskRoot, env: { ...packagingEnv(), NODE_PATH: '' }, timeout: 30_000 },
       );
       const { handler, resolved } = JSON.parse(stdout.trim().split('\n').pop() as string) as {
         handler: string;
         resolved: (string | null)[];
       };
 
-      // Assess
+      // Assess: the handler loaded where none of the packages the bundle must not need at load could be found.
       expect(handler).toBe('function');
-      if (name === 'alert') {
-        for (const path of resolved) expect(path?.startsWith(join(taskRoot, 'node_modules')), String(path)).toBe(true);
-      }
+      expect(resolved).toStrictEqual([null, null, null]);
     },
   );
 

@@ -1,3 +1,5 @@
+import { IpDatabaseError } from '../../errors.js';
+
 /**
  * One family's ASN ranges as sorted parallel typed arrays, a few bytes a row instead of an object a
  * row. IPv6 bounds need 128 bits: two 64-bit halves, high then low, side by side. Organisation names
@@ -233,4 +235,166 @@ const lookupAsn = (table: AsnTable, value: number | bigint): { asn: number; org?
   return org ? { asn, org } : { asn };
 };
 
-export { lookupAsn, parseAsnTable };
+/*
+ * The packaged form (resources/ip-data.cjs writes it, the alert function reads it): one family's table as it lies in
+ * memory, so that loading is a file read and a few typed-array views, not a parse of a 21 MB CSV. Little-endian.
+ *   header, 32 bytes: "RWASN001", family (u32: 4 or 6), count, orgCount, orgTextBytes (u32 each), 8 reserved;
+ *   starts and ends (u32 per row for IPv4, two u64 per row for IPv6: high then low), asns (u32 per row),
+ *   orgAsns (u32 per ASN, ascending), orgOffsets (u32 per ASN + 1, into orgText), orgText (UTF-8);
+ *   each section starts at a multiple of 8 bytes, as BigUint64Array views need.
+ */
+const MAGIC = 'RWASN001';
+const HEADER_BYTES = 32;
+const align8 = (offset: number): number => (offset + 7) & ~7;
+
+/** The byte size of each section of a table with these counts, in file order. */
+const sectionSizes = (family: 4 | 6, count: number, orgCount: number, orgTextBytes: number): number[] => {
+  const bound = family === 4 ? 4 * count : 16 * count;
+  return [bound, bound, 4 * count, 4 * orgCount, 4 * (orgCount + 1), orgTextBytes];
+};
+
+/**
+ * The same lookups from fewer rows: a range that continues the previous one (it starts right after it ends) with
+ * the same ASN is merged into it, and AS0 rows ("not routed", which lookupAsn answers as no owner, the same as no
+ * row) are dropped. lookupAsn gives the same answer for every address. Expects a sorted table (parseAsnTable's).
+ *
+ * @example
+ * declare const csv: Buffer; // asn-ipv4-num.csv of @ip-location-db/asn
+ * compactAsnTable(parseAsnTable(csv, 4).table).count; // fewer rows than the CSV's lines
+ */
+const compactAsnTable = (table: AsnTable): AsnTable => {
+  const width = table.starts instanceof Uint32Array ? 1 : 2;
+  const keep: number[] = [];
+  const ends: (number | bigint)[] = [];
+  for (let i = 0; i < table.count; i++) {
+    const asn = table.asns[i] as number;
+    if (asn === 0) continue;
+    const last = keep.length - 1;
+    const start = boundAt(table.starts, i);
+    const previous = last >= 0 ? (ends[last] as number | bigint) : undefined;
+    const continues =
+      previous !== undefined &&
+      table.asns[keep[last] as number] === asn &&
+      (typeof start === 'bigint' ? start === (previous as bigint) + 1n : start === (previous as number) + 1);
+    if (continues) ends[last] = boundAt(table.ends, i);
+    else {
+      keep.push(i);
+      ends.push(boundAt(table.ends, i));
+    }
+  }
+  const count = keep.length;
+  const starts = width === 1 ? new Uint32Array(count) : new BigUint64Array(2 * count);
+  const endBounds = width === 1 ? new Uint32Array(count) : new BigUint64Array(2 * count);
+  const asns = new Uint32Array(count);
+  keep.forEach((row, to) => {
+    asns[to] = table.asns[row] as number;
+    for (let k = 0; k < width; k++) starts[width * to + k] = table.starts[width * row + k] as never;
+    const end = ends[to] as number | bigint;
+    if (endBounds instanceof Uint32Array) endBounds[to] = end as number;
+    else {
+      endBounds[2 * to] = (end as bigint) >> HALF;
+      endBounds[2 * to + 1] = BigInt.asUintN(64, end as bigint);
+    }
+  });
+  const used = new Set(asns);
+  const orgRows = Array.from(table.orgAsns.keys()).filter((i) => used.has(table.orgAsns[i] as number));
+  return {
+    count,
+    starts,
+    ends: endBounds,
+    asns,
+    orgAsns: Uint32Array.from(orgRows, (i) => table.orgAsns[i] as number),
+    orgNames: orgRows.map((i) => table.orgNames[i] as string),
+  };
+};
+
+/**
+ * A table in the packaged form (see above), to be read back by readAsnTable.
+ *
+ * @example
+ * import { writeFileSync } from 'node:fs';
+ *
+ * declare const csv: Buffer; // asn-ipv4-num.csv of @ip-location-db/asn
+ * writeFileSync('asn-ipv4.bin', serializeAsnTable(compactAsnTable(parseAsnTable(csv, 4).table), 4));
+ */
+const serializeAsnTable = (table: AsnTable, family: 4 | 6): Buffer => {
+  const encoder = new TextEncoder();
+  const names = table.orgNames.map((name) => encoder.encode(name));
+  const orgTextBytes = names.reduce((sum, name) => sum + name.length, 0);
+  const orgOffsets = new Uint32Array(names.length + 1);
+  names.forEach((name, i) => {
+    orgOffsets[i + 1] = (orgOffsets[i] as number) + name.length;
+  });
+  const orgText = new Uint8Array(orgTextBytes);
+  names.forEach((name, i) => {
+    orgText.set(name, orgOffsets[i] as number);
+  });
+  const sections: ArrayBufferView[] = [table.starts, table.ends, table.asns, table.orgAsns, orgOffsets, orgText];
+  const sizes = sectionSizes(family, table.count, table.orgAsns.length, orgTextBytes);
+  let length = HEADER_BYTES;
+  for (const size of sizes) length = align8(length) + size;
+  const out = Buffer.alloc(length);
+  out.write(MAGIC, 0, 'latin1');
+  out.writeUInt32LE(family, 8);
+  out.writeUInt32LE(table.count, 12);
+  out.writeUInt32LE(table.orgAsns.length, 16);
+  out.writeUInt32LE(orgTextBytes, 20);
+  let offset = HEADER_BYTES;
+  sections.forEach((section, i) => {
+    offset = align8(offset);
+    out.set(new Uint8Array(section.buffer, section.byteOffset, sizes[i]), offset);
+    offset += sizes[i] as number;
+  });
+  return out;
+};
+
+/**
+ * A table from its packaged form: views over `data`, no copy but the organisation names' decoding.
+ *
+ * @throws IpDatabaseError naming `source` when `data` is not a table of `family` in this format (magic, family,
+ *   section sizes), or the machine is not little-endian.
+ * @example
+ * import { readFileSync } from 'node:fs';
+ *
+ * const table = readAsnTable(readFileSync('asn-ipv4.bin'), 4, 'asn-ipv4.bin');
+ * lookupAsn(table, 0x08080808); // { asn: 15169, org: 'Google LLC' }
+ */
+const readAsnTable = (data: Buffer, family: 4 | 6, source: string): AsnTable => {
+  const bad = (why: string) => new IpDatabaseError(`${source}: not a packaged ASN table: ${why}`);
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw bad('this machine is not little-endian');
+  if (data.length < HEADER_BYTES || data.toString('latin1', 0, 8) !== MAGIC) throw bad('no RWASN001 header');
+  if (data.readUInt32LE(8) !== family) throw bad(`family ${data.readUInt32LE(8)}, expected ${family}`);
+  const count = data.readUInt32LE(12);
+  const orgCount = data.readUInt32LE(16);
+  const orgTextBytes = data.readUInt32LE(20);
+  const sizes = sectionSizes(family, count, orgCount, orgTextBytes);
+  const offsets: number[] = [];
+  let end = HEADER_BYTES;
+  for (const size of sizes) {
+    offsets.push(align8(end));
+    end = align8(end) + size;
+  }
+  if (end !== data.length) throw bad(`${data.length} bytes, expected ${end} for ${count} rows`);
+  // Typed-array views need their offset aligned in the underlying buffer: copy when the Buffer is not.
+  const bytes = data.byteOffset % 8 === 0 ? data : Buffer.from(new Uint8Array(data).buffer);
+  const at = (section: number) => bytes.byteOffset + (offsets[section] as number);
+  const bounds = (section: number) =>
+    family === 4
+      ? new Uint32Array(bytes.buffer, at(section), count)
+      : new BigUint64Array(bytes.buffer, at(section), 2 * count);
+  const orgOffsets = new Uint32Array(bytes.buffer, at(4), orgCount + 1);
+  const orgText = bytes.subarray(offsets[5], (offsets[5] as number) + orgTextBytes);
+  const orgNames = Array.from({ length: orgCount }, (_, i) =>
+    orgText.toString('utf8', orgOffsets[i] as number, orgOffsets[i + 1] as number),
+  );
+  return {
+    count,
+    starts: bounds(0),
+    ends: bounds(1),
+    asns: new Uint32Array(bytes.buffer, at(2), count),
+    orgAsns: new Uint32Array(bytes.buffer, at(3), orgCount),
+    orgNames,
+  };
+};
+
+export { compactAsnTable, lookupAsn, parseAsnTable, readAsnTable, serializeAsnTable };

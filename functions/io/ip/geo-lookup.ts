@@ -6,9 +6,20 @@ import type { GeoFacts, GeoLookup } from '../../app/ports.js';
 import { IpDatabaseError } from '../../errors.js';
 import { logger } from '../logger.js';
 import { type Address, addressOf, isPublic } from './address.js';
-import { lookupAsn, parseAsnTable } from './asn-table.js';
+import { lookupAsn, parseAsnTable, readAsnTable } from './asn-table.js';
+
+/** The files of a packaged IP data folder (resources/ip-data.cjs writes them): the country mmdb and the ASN tables. */
+const IP_DATA_FILES = {
+  country: 'geo-whois-asn-country.mmdb',
+  asn: (family: 4 | 6) => `asn-ipv${family}.bin`,
+} as const;
 
 interface GeoLookupOptions {
+  /**
+   * A folder packaged by resources/ip-data.cjs (the alert function's IP_DATA_DIR): the country mmdb and each family's
+   * ASN table in its packaged binary form (io/ip/asn-table.ts, readAsnTable). Takes precedence over the others.
+   */
+  dataDir?: string;
   /** The country mmdb (both families in one file). Default: the installed @ip-location-db package. */
   countryDb?: string;
   /** The directory holding asn-ipv4-num.csv and asn-ipv6-num.csv. Default: the installed @ip-location-db/asn. */
@@ -36,7 +47,8 @@ const packageDir = (name: string): string => dirname(createRequire(import.meta.u
 
 /**
  * Creates a lookup from an IP address to its registered country (@ip-location-db
- * geo-whois-asn-country mmdb) and its ASN and organisation (@ip-location-db/asn CSV). Each database
+ * geo-whois-asn-country mmdb) and its ASN and organisation (@ip-location-db/asn CSV, or its packaged binary form
+ * under `dataDir`). Each database
  * is read on the first lookup that needs it, once: the country file on the first public address, an
  * ASN file on the first public address of its family. Reserved addresses (private, CGNAT, loopback,
  * link-local, documentation, multicast…) and non-addresses give undefined and load nothing. A
@@ -48,16 +60,25 @@ const packageDir = (name: string): string => dirname(createRequire(import.meta.u
  * await lookup('10.0.0.1'); // undefined: a private address
  */
 const createGeoLookup = (options: GeoLookupOptions = {}): GeoLookup => {
+  const { dataDir } = options;
   const countryPath = (): string =>
-    options.countryDb ?? join(packageDir('@ip-location-db/geo-whois-asn-country-mmdb'), 'geo-whois-asn-country.mmdb');
+    dataDir
+      ? join(dataDir, IP_DATA_FILES.country)
+      : (options.countryDb ??
+        join(packageDir('@ip-location-db/geo-whois-asn-country-mmdb'), 'geo-whois-asn-country.mmdb'));
   const asnPath = (family: 4 | 6): string =>
-    join(options.asnDir ?? packageDir('@ip-location-db/asn'), `asn-ipv${family}-num.csv`);
+    dataDir
+      ? join(dataDir, IP_DATA_FILES.asn(family))
+      : join(options.asnDir ?? packageDir('@ip-location-db/asn'), `asn-ipv${family}-num.csv`);
 
   const loadAsn = (family: 4 | 6) =>
     once(`asn-ipv${family}`, async () => {
       const path = asnPath(family);
       const began = performance.now();
-      const { table, skipped } = parseAsnTable(await readFile(path), family);
+      const data = await readFile(path);
+      const { table, skipped } = dataDir
+        ? { table: readAsnTable(data, family, path), skipped: 0 }
+        : parseAsnTable(data, family);
       if (table.count === 0) throw new IpDatabaseError(`${path}: no ASN ranges`);
       logger.info('ip database loaded', {
         database: `asn-ipv${family}`,
