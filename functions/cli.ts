@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { ForwarderTemplateCommand } from './commands/forwarder-template.js';
 import { hubBusArnStage, parseStage, requiredStage, STAGE_OPTIONS, splitParam } from './commands/options.js';
 import { formatSummary, replay } from './commands/replay.js';
+import { DEPLOY_USAGE, FORWARDERS_USAGE } from './commands/usage.js';
 import { alertJsonSchema } from './core/alert-document.js';
 import { digestJsonSchema } from './core/digest-document.js';
 import { cleanLine } from './core/render/text.js';
@@ -17,11 +18,13 @@ import {
   readDetectionParameterFile,
 } from './io/config.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
+import { type InputLimits, parseLimit } from './io/input/limits.js';
 import { FORMATS, type Format, SESSION_FORMATS } from './io/stdout-sink.js';
 
 const BASE_USAGE = `Usage:
   rootwatch replay [--format table|ndjson|json|slack|email] [--min-severity S] [--no-fold | --sessions]
-                   [--config FILE] [--param NAME=VALUE]... PATH...
+                   [--config FILE] [--param NAME=VALUE]... [--workers N] [--max-file-bytes B]
+                   [--max-depth N] [--max-string-bytes B] [--max-records N] PATH...
       PATH: a CloudTrail log file (.json, .json.gz), a directory of them, a JSON or NDJSON file of
       CloudTrail records or EventBridge events, aws cloudtrail lookup-events output, CloudWatch Logs
       output (filter-log-events, get-log-events, a subscription payload), or - for stdin (files one
@@ -70,21 +73,19 @@ Options:
                    or lists), alerterKeyArn, slackWebhookParameter (see events/samples/parameters.yml)
   --param          NAME=VALUE, one of those parameters (repeatable; wins over --config). Without them,
                    the clauses on the trails' buckets, keys and log groups and on rootwatch's key match nothing
+  --workers        threads reading small files (default: one per CPU; 0: none)
+  --max-file-bytes a file's size once gunzipped (default 1G; K, M, G suffixes): past it the rest of
+                   the file is reported and not read
+  --max-depth      nesting of a record (default 64): a deeper record is reported and skipped
+  --max-string-bytes  a string's length in a record (default 16M): a record holding a longer one is
+                   reported and skipped
+  --max-records    records per file (default 10000000): past it the rest of the file is not read
   -h, --help       this help
 
 Exit status: 0 when all input was read, 1 when some could not be, 2 on bad usage.`;
 
-/**
- * The whole usage text. The deploy and forwarders commands keep their own (they print it on their own usage
- * errors), imported only here and when they run, so that replay does not load their AWS SDK clients.
- */
-const usage = async (): Promise<string> => {
-  const [{ DEPLOY_USAGE }, { FORWARDERS_USAGE }] = await Promise.all([
-    import('./commands/deploy.js'),
-    import('./commands/forwarders.js'),
-  ]);
-  return BASE_USAGE.replace('COMMANDS_OF_THEIR_OWN', `${DEPLOY_USAGE}\n${FORWARDERS_USAGE}`);
-};
+/** The whole usage text, the deploy, remove and forwarders commands' own included (commands/usage.ts: no SDK). */
+const usage = (): string => BASE_USAGE.replace('COMMANDS_OF_THEIR_OWN', `${DEPLOY_USAGE}\n${FORWARDERS_USAGE}`);
 
 interface CliIo {
   stdout: (text: string) => void;
@@ -192,11 +193,16 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
       param: { type: 'string', multiple: true },
       'no-fold': { type: 'boolean' },
       sessions: { type: 'boolean' },
+      workers: { type: 'string' },
+      'max-file-bytes': { type: 'string' },
+      'max-depth': { type: 'string' },
+      'max-string-bytes': { type: 'string' },
+      'max-records': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    io.stdout(`${await usage()}\n`);
+    io.stdout(`${usage()}\n`);
     return 0;
   }
   const format: Format = oneOf(values.format, FORMATS, '--format', 'table');
@@ -212,7 +218,25 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   // Never the samples' values: what replay finds is what the deployment with these parameters would alert on.
   const detections = loadDetections(dir, detectionParametersOf(parameterValuesOf(values.config, values.param ?? [])));
   const accountNames = values['account-names'] ? readAccountNamesFile(values['account-names']) : {};
+  // Each input limit its flag raises (or lowers), checked: io/input/limits.ts.
+  const limitValues = {
+    maxFileBytes: values['max-file-bytes'],
+    maxDepth: values['max-depth'],
+    maxStringBytes: values['max-string-bytes'],
+    maxRecords: values['max-records'],
+  };
+  const limits = Object.fromEntries(
+    Object.entries(limitValues)
+      .filter((entry): entry is [keyof InputLimits, string] => entry[1] !== undefined)
+      .map(([limit, text]) => [limit, parseLimit(limit, text)]),
+  ) as Partial<InputLimits>;
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && !(/^\d+$/.test(values.workers ?? '') && workers <= 256)) {
+    throw new UsageError(`--workers must be a whole number from 0 to 256 (got "${values.workers}")`);
+  }
   const { exitCode, summary } = await replay({
+    limits,
+    ...(workers === undefined ? {} : { workers }),
     paths,
     format,
     minSeverity,
@@ -264,7 +288,7 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
       case '-h':
       case '--help':
       case 'help':
-        io.stdout(`${await usage()}\n`);
+        io.stdout(`${usage()}\n`);
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -19,28 +19,13 @@ import { TemplateTooLargeError } from '../deploy/stacks.js';
 import { AlerterError, ConfigError, DetectionFileError, isUsageError, toError, UsageError } from '../errors.js';
 import { type ClientBudget, clientOptionsFor } from '../io/aws-clients.js';
 import { hubBusArnStage, requiredStage, STAGE_OPTIONS, splitParam } from './options.js';
+import { DEPLOY_USAGE } from './usage.js';
 
 /*
  * `rootwatch deploy` and `rootwatch remove`: one command for every region of an account. The command line is read
  * and the regions chosen here; functions/deploy/all-regions.ts does the rest over ports (the Serverless Framework as
  * a child process, CloudFormation and Account Management clients), which the tests replace with local servers.
  */
-
-const DEPLOY_USAGE = `  rootwatch deploy --stage S (--all-regions | --regions R,R…) [--region HOME] [--param NAME=VALUE]…
-                   [--profile P] [--hub-only | --forwarders-only --hub-bus-arn ARN [--hub-key-arn ARN]]
-                   [--dry-run]
-      Deploys the hub (serverless deploy, in HOME: default us-east-1) and the forwarder stack
-      rootwatch-S-forwarder in every other region, 4 at a time. --all-regions: the account's enabled
-      regions (Account Management ListRegions, needs account:ListRegions). --param goes to the hub and
-      sets the forwarders' rules alike. --hub-only: the hub alone. --forwarders-only: forwarders in every
-      region named, HOME included, to the hub bus --hub-bus-arn (an Organization's management account;
-      --hub-key-arn: the hub's AlertTopicKeyArn, as for forwarder-template).
-      --dry-run prints the plan and changes nothing.
-  rootwatch remove --stage S (--all-regions | --regions R,R…) [--region HOME] [--profile P]
-                   [--forwarders-only] [--dry-run]
-      Deletes the forwarder stacks, then the hub (serverless remove) unless --forwarders-only.
-      Credentials from the AWS SDK's chain (AWS_PROFILE, --profile, SSO, environment, instance role).
-      Exit status: 0 when every stack is done, 1 when any failed, 2 on bad usage or parameters.`;
 
 /** The region of the hub unless --region: us-east-1 of the security account (DESIGN.md). */
 const DEFAULT_HOME_REGION = 'us-east-1';
@@ -285,4 +270,4 @@ const runDeploy = async (
   }
 };
 
-export { DEPLOY_USAGE, parseDeployArgs, runDeploy, spawnServerless };
+export { parseDeployArgs, runDeploy, spawnServerless };

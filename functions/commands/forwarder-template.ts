@@ -1,3 +1,4 @@
+import { groupDigits } from '../core/render/text.js';
 import {
   buildForwarderTemplate,
   countRules,
@@ -26,7 +27,7 @@ interface ForwarderTemplateIo {
   stderr: NodeJS.WritableStream;
 }
 
-const bytes = (count: number): string => `${count.toLocaleString('en-US')} bytes`;
+const bytes = (count: number): string => `${groupDigits(count)} bytes`;
 
 /**
  * Prints the forwarder's CloudFormation template for the stage (buildForwarderTemplate, with the parameters

@@ -15,17 +15,6 @@ import { GuardConfigSchema } from '../io/config.js';
 import { createDynamoForwarderLog } from '../io/forwarder-log.js';
 import { requiredStage, STAGE_OPTIONS } from './options.js';
 
-/** cli.ts prints these under "Usage:". */
-const FORWARDERS_USAGE = `  rootwatch forwarders --stage S [--region R] [--profile P] [--heartbeat-minutes N]
-                       [--account-names FILE] [--format table|json]
-  rootwatch forwarders --stage S --forget ACCOUNT:REGION [--region R] [--profile P]
-      Lists every forwarder the hub of stage S watches (read from rootwatch-S-state in the hub's region): its
-      account and region, its last heartbeat, and whether it is silent (no heartbeat for more than two
-      periods of --heartbeat-minutes, the stage's heartbeatMinutes, default 10). --forget stops watching a
-      forwarder removed on purpose. Needs the operator role rootwatch-S-operator (--profile).
-      Exit status: 0 when no forwarder is silent (or it was forgotten), 1 when one is (or none was
-      forgotten, or the table could not be read), 2 on bad usage.`;
-
 interface ForwardersIo {
   stdout(text: string): void;
   stderr: NodeJS.WritableStream;
@@ -160,7 +149,7 @@ const optionsOf = (args: string[]) => {
  * [--format table|json]` lists the forwarders the hub watches, from the item `forwarders` of `rootwatch-<stage>-state`
  * (credentials and region from the AWS SDK's chain, or `--profile` and `--region`: the hub's region);
  * `--forget ACCOUNT:REGION` removes one, so a forwarder removed on purpose is no longer reported silent. Resolves to
- * the exit status (see FORWARDERS_USAGE); never rejects: every error is written to stderr.
+ * the exit status (see FORWARDERS_USAGE in usage.ts); never rejects: every error is written to stderr.
  *
  * @example
  * const status = await runForwarders(['--stage', 'prod', '--region', 'us-east-1'], {
@@ -224,4 +213,4 @@ const runForwarders = async (args: string[], io: ForwardersIo): Promise<number> 
   }
 };
 
-export { FORWARDERS_USAGE, runForwarders };
+export { runForwarders };

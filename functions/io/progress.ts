@@ -1,3 +1,5 @@
+import { groupDigits } from '../core/render/text.js';
+
 interface Progress {
   bytesRead: number;
   bytesTotal: number;
@@ -23,7 +25,7 @@ const createProgressBar = (stream: NodeJS.WritableStream & { isTTY?: boolean; co
       const width = 30;
       const filled = Math.round(ratio * width);
       const mb = (progress.bytesRead / 1e6).toFixed(1);
-      const line = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round(ratio * 100)}%  ${progress.filesRead}/${progress.filesTotal} files  ${mb} MB  ${records.toLocaleString('en-US')} records`;
+      const line = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round(ratio * 100)}%  ${progress.filesRead}/${progress.filesTotal} files  ${mb} MB  ${groupDigits(records)} records`;
       stream.write(`\r${line.slice(0, (stream.columns ?? 100) - 1)}`);
       drawn = true;
     },

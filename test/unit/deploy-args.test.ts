@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { DEPLOY_USAGE, parseDeployArgs, runDeploy, spawnServerless } from '../../functions/commands/deploy.js';
+import { parseDeployArgs, runDeploy, spawnServerless } from '../../functions/commands/deploy.js';
+import { DEPLOY_USAGE } from '../../functions/commands/usage.js';
 import { type DeployPlan, forwarderRegionsOf, serverlessArgsOf } from '../../functions/deploy/all-regions.js';
 import { UsageError } from '../../functions/errors.js';
 import { packagingEnv } from '../helpers/package.js';

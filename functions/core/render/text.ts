@@ -204,6 +204,20 @@ const fitValue = (
 const encodeUrlPart = (value: string): string =>
   encodeURIComponent(value.replace(/[\uD800-\uDFFF]/gu, REPLACEMENT_CHARACTER));
 
+/**
+ * A whole number with commas between groups of three digits, as `toLocaleString('en-US')` writes it, without
+ * starting ICU (about 30 ms on its first call, which the CLI's start would pay).
+ *
+ * @example
+ * groupDigits(1234567); // "1,234,567"
+ * groupDigits(-1000); // "-1,000"
+ * groupDigits(12.5); // "12.5"
+ */
+const groupDigits = (value: number): string => {
+  if (!Number.isInteger(value)) return String(value);
+  return String(value).replace(/\B(?=(\d{3})+$)/g, ',');
+};
+
 export {
   cleanLine,
   clip,
@@ -212,6 +226,7 @@ export {
   encodeUrlPart,
   escapeJsonForXml,
   fitValue,
+  groupDigits,
   isXmlChar,
   MAX_VALUE,
   neutraliseMentions,
