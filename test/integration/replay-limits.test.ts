@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDetections } from '../../functions/io/detections.js';
 import { type InputItem, type ReadInputOptions, readInputBatches } from '../../functions/io/input/read-input.js';
 import { runCliCaptured } from '../helpers/cli.js';
 import { readSample } from '../helpers/samples.js';
@@ -105,6 +106,26 @@ describe('input limits', () => {
       'record line 1 Before',
       'error deep.jsonl (line 2): nested deeper than 64 levels: skipped (--max-depth)',
       'record line 3 After',
+    ]);
+  });
+
+  it('reports a root record nested 5,000 deep in a log file as CloudTrail writes it, read with the pre-filter', async () => {
+    // The compact shape and a record the pre-filter passes: the fast path of quick-scan.ts, which must not parse it.
+    const root = { userIdentity: { type: 'Root', arn: 'arn:aws:iam::111122223333:root' } };
+    const deep = JSON.stringify(record('Deep', { ...root, requestParameters: 'NEST' })).replace(
+      '"NEST"',
+      `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`,
+    );
+    const trail = write(
+      'deep-root.json',
+      `{"Records":[${JSON.stringify(record('Before', root))},${deep},${JSON.stringify(record('After', root))}]}`,
+    );
+    const patterns = loadDetections().flatMap((detection) => detection.patterns);
+
+    expect(await read([trail], { patterns, workers: 0 })).toEqual([
+      'record Records[0] Before',
+      'error deep-root.json (Records[1]): nested deeper than 64 levels: skipped (--max-depth)',
+      'record Records[2] After',
     ]);
   });
 

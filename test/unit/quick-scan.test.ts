@@ -62,7 +62,21 @@ describe('quickScan (a compact CloudTrail log file by record starts and one sear
     for (const [name, text] of Object.entries(cases))
       expect(quickScan(text, prefilter, DEFAULT_LIMITS), name).toBe(undefined);
     expect(quickScan(logFile(plain), undefined, DEFAULT_LIMITS)).toBe(undefined);
-    expect(quickScan(logFile(plain), prefilter, { maxRecords: 1 })).toBe(undefined);
+    expect(quickScan(logFile(plain), prefilter, { ...DEFAULT_LIMITS, maxRecords: 1 })).toBe(undefined);
+  });
+
+  it('gives the file to the scanner when a record to parse is past the depth or string limit, so it is reported', () => {
+    let deep: unknown = 'x';
+    for (let level = 0; level < 100; level++) deep = { deep };
+    const tooDeep = logFile([record({}), record({ userIdentity: { type: 'Root' }, requestParameters: deep })]);
+    expect(quickScan(tooDeep, prefilter, DEFAULT_LIMITS)).toBe(undefined);
+    expect(scanText(tooDeep, 'trail.json', prefilter, DEFAULT_LIMITS)).toMatchObject({
+      kind: 'scanned',
+      entries: [{ index: 1, verdict: 'deep' }],
+    });
+    const long = logFile([record({ userIdentity: { type: 'Root' }, note: 'x'.repeat(100) })]);
+    expect(quickScan(long, prefilter, { ...DEFAULT_LIMITS, maxStringBytes: 50 })).toBe(undefined);
+    expect(quickScan(long, prefilter, DEFAULT_LIMITS)?.entries.map((entry) => entry.index)).toEqual([0]);
   });
 
   it('parses every record the string-by-string scanner parses, with the same text (fast-check)', () => {

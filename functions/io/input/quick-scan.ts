@@ -1,7 +1,7 @@
 import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
 import type { InputLimits } from './limits.js';
 import type { ScannedEntry } from './scan.js';
-import type { TextScan } from './scanned.js';
+import { scanText, type TextScan } from './scanned.js';
 
 /*
  * The fast path of a CloudTrail log file as CloudTrail writes it: `{"Records":[{"eventVersion":…},…]}` on one line.
@@ -36,13 +36,14 @@ const closingBracket = (text: string): number => {
  *
  * A record is skipped only when its text holds no token as JSON writes it and no `\u` or `\/` escape (see
  * StringPrefilter.search), so that it has no string the pre-filter passes: what scan.ts would skip, and sometimes
- * less (a token in a key, or a record with an escape, is parsed). The depth and string limits apply to the records
- * parsed; the others are never parsed, so they cannot strain the stack or memory beyond the file's text.
+ * less (a token in a key, or a record with an escape, is parsed). The depth and string limits are checked on the
+ * records to parse (scanText on the record alone): one past them sends the file to the scanner, which reports it and
+ * reads on. The others are never parsed, so they cannot strain the stack or memory beyond the file's text.
  */
 const quickScan = (
   text: string,
   prefilter: StringPrefilter | undefined,
-  limits: Pick<InputLimits, 'maxRecords'>,
+  limits: InputLimits,
 ): (TextScan & { kind: 'scanned' }) | undefined => {
   const search = prefilter?.search;
   if (search === undefined || !text.startsWith(HEAD)) return undefined;
@@ -82,6 +83,11 @@ const quickScan = (
       }
     }
     const recordText = text.slice(start, end);
+    // Within the depth and string limits, and one object: else the scanner reads the file and says what is wrong.
+    const checked = scanText(`[${recordText}]`, '', undefined, limits);
+    if (checked.kind !== 'scanned' || checked.entries.length !== 1 || checked.entries[0]?.verdict !== 'parse') {
+      return undefined;
+    }
     try {
       const value: unknown = JSON.parse(recordText);
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
