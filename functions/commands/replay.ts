@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { createAlertPipeline } from '../app/alert-pipeline.js';
 import { createFoldFlusher } from '../app/digest.js';
 import { createEnricher } from '../app/enrich.js';
-import type { FoldTimer } from '../app/ports.js';
+import type { FoldTimer, GeoLookup } from '../app/ports.js';
 import type { Detection } from '../core/detection.js';
 import { type CloudTrailEvent, parseEvent, recordToEvent } from '../core/event.js';
 import { cleanLine, groupDigits } from '../core/render/text.js';
@@ -81,6 +81,23 @@ const OWNER = 'replay';
 /** Replay's fold timer: none. Folds come due in event time, and the replay loop flushes them (dueFolds). */
 const NO_TIMER: FoldTimer = { schedule: async () => {} };
 
+/** The most addresses whose answers replay keeps: a trail's alerts come from a few addresses per session. */
+const MAX_REMEMBERED_ADDRESSES = 10_000;
+
+/** A geo lookup that answers an address it was asked before from memory (the databases do not change in a replay). */
+const remembered = (lookup: GeoLookup): GeoLookup => {
+  const answers = new Map<string, ReturnType<GeoLookup>>();
+  return (ip) => {
+    let answer = answers.get(ip);
+    if (answer === undefined) {
+      if (answers.size >= MAX_REMEMBERED_ADDRESSES) answers.clear();
+      answer = lookup(ip);
+      answers.set(ip, answer);
+    }
+    return answer;
+  };
+};
+
 /**
  * What the alert function adds, less what needs the network (Organizations, the IAM alias): country and
  * network from the bundled IP databases, names from the given map. No time budget: replay prints the
@@ -88,7 +105,7 @@ const NO_TIMER: FoldTimer = { schedule: async () => {} };
  */
 const createReplayEnricher = (accountNames: Record<string, string> = {}) =>
   createEnricher({
-    geo: createGeoLookup(),
+    geo: remembered(createGeoLookup()),
     accountNames: createAccountNames({ names: accountNames }),
     timeoutMs: Number.POSITIVE_INFINITY,
   });
