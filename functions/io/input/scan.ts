@@ -163,6 +163,8 @@ const decodeString = (content: string): string | undefined => {
  * it broke a limit) and at most HEADER_LOOKAHEAD characters of look-ahead.
  *
  * @example
+ * import { DEFAULT_LIMITS } from './limits.js';
+ *
  * const entries: ScannedEntry[] = [];
  * const scanner = new RecordScanner({ limits: DEFAULT_LIMITS, emit: (entry) => entries.push(entry) });
  * scanner.push('{"Records":[{"eventName":"A"},');

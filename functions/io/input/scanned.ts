@@ -126,6 +126,10 @@ type TextScan =
  * Scans a whole decoded text (a file read whole): one CloudTrail log file or one array, else `fallback`.
  *
  * @example
+ * import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
+ * import { DEFAULT_LIMITS } from './limits.js';
+ *
+ * declare const prefilter: StringPrefilter; // the catalog's: catalogPrefilter(loadDetections())
  * scanText('{"Records":[{"eventVersion":"1.08"}]}', 'trail.json', prefilter, DEFAULT_LIMITS);
  * // { kind: 'scanned', prefix: undefined, entries: [], skipped: 1 } when no string passes the pre-filter
  */
