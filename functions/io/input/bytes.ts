@@ -150,33 +150,42 @@ const chunkSizeFor = (bytes: Buffer, maxOutputLength: number): number => {
  * after the items read before it.
  */
 const readWhole = async (path: string, maxFileBytes: number): Promise<string | undefined> => {
-  let bytes: Buffer | undefined;
-  const maxOutputLength = Math.min(WHOLE_FILE_TEXT_BYTES, maxFileBytes);
+  const max = outputLimit(maxFileBytes);
   try {
-    bytes = readSmallFile(path);
-    if (bytes === undefined) return undefined;
-    if (bytes[0] === 0x1f && bytes[1] === 0x8b)
-      bytes = await gunzipAsync(bytes, { maxOutputLength, chunkSize: chunkSizeFor(bytes, maxOutputLength) });
+    const bytes = readSmallFile(path);
+    return wholeText(
+      bytes !== undefined && isGzip(bytes) ? await gunzipAsync(bytes, gunzipOptions(bytes, max)) : bytes,
+      max,
+    );
   } catch {
     return undefined;
   }
-  return bytes.length > maxOutputLength ? undefined : textOf(bytes);
 };
 
 /** readWhole on the calling thread (a worker's): the same answers, gunzipped synchronously. */
 const readWholeSync = (path: string, maxFileBytes: number): string | undefined => {
-  let bytes: Buffer | undefined;
-  const maxOutputLength = Math.min(WHOLE_FILE_TEXT_BYTES, maxFileBytes);
+  const max = outputLimit(maxFileBytes);
   try {
-    bytes = readSmallFile(path);
-    if (bytes === undefined) return undefined;
-    if (bytes[0] === 0x1f && bytes[1] === 0x8b)
-      bytes = gunzipSync(bytes, { maxOutputLength, chunkSize: chunkSizeFor(bytes, maxOutputLength) });
+    const bytes = readSmallFile(path);
+    return wholeText(bytes !== undefined && isGzip(bytes) ? gunzipSync(bytes, gunzipOptions(bytes, max)) : bytes, max);
   } catch {
     return undefined;
   }
-  return bytes.length > maxOutputLength ? undefined : textOf(bytes);
 };
+
+/** The most text a file read whole may give: past it (or past the limit), it is streamed, and the stream reports. */
+const outputLimit = (maxFileBytes: number): number => Math.min(WHOLE_FILE_TEXT_BYTES, maxFileBytes);
+
+const isGzip = (bytes: Buffer): boolean => bytes[0] === 0x1f && bytes[1] === 0x8b;
+
+const gunzipOptions = (bytes: Buffer, maxOutputLength: number) => ({
+  maxOutputLength,
+  chunkSize: chunkSizeFor(bytes, maxOutputLength),
+});
+
+/** The text of a file's (gunzipped) bytes, or undefined when there are none or more than `maxOutputLength`. */
+const wholeText = (bytes: Buffer | undefined, maxOutputLength: number): string | undefined =>
+  bytes === undefined || bytes.length > maxOutputLength ? undefined : textOf(bytes);
 
 /** UTF-8 bytes as text; ASCII (most CloudTrail logs) copied as Latin-1, which is the same text and half the work. */
 const textOf = (bytes: Buffer): string => {

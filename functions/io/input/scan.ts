@@ -1,4 +1,5 @@
 import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './values.js';
 
 /*
  * A JSON scanner over decoded text that splits CloudTrail input into records without JSON.parse: the elements of a
@@ -11,12 +12,6 @@ import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
  * reported. It reads the text in pieces as a stream gives them, holding only the record being read. Pure: no I/O.
  */
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const NEWLINE = 0x0a;

@@ -3,6 +3,7 @@
  * each value ends, told from strings and nesting alone, across pieces of text.
  */
 
+/** The characters of JSON's structure, as char codes (RFC 8259 section 2); scan.ts reads them too. */
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
@@ -216,4 +217,4 @@ class LineValues {
 }
 
 export type { LineValue };
-export { LineValues, splitValues };
+export { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, LineValues, OPEN_BRACE, OPEN_BRACKET, QUOTE, splitValues };
