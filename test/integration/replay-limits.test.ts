@@ -109,6 +109,27 @@ describe('input limits', () => {
     ]);
   });
 
+  it('costs only the record too deep when log files follow one another (cat), from a file or stdin', async () => {
+    const deep = JSON.stringify(record('Deep', { requestParameters: 'NEST' })).replace(
+      '"NEST"',
+      `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`,
+    );
+    const joined = `${log([record('First')])}{"Records":[${deep},${JSON.stringify(record('After'))}]}`;
+    const file = write('cat.json', joined);
+    const expected = (name: string) => [
+      'record line 1, value 1, Records[0] First',
+      `error ${name} (line 1, value 2, Records[0]): nested deeper than 64 levels: skipped (--max-depth)`,
+      'record line 1, value 2, Records[1] After',
+    ];
+
+    expect(await read([file])).toEqual(expected('cat.json'));
+    expect(
+      await read(['-'], {
+        stdin: Readable.from([gzipSync(log([record('First')])), gzipSync(joined.slice(joined.indexOf('}{') + 1))]),
+      }),
+    ).toEqual(expected('<stdin>'));
+  });
+
   it('reports a root record nested 5,000 deep in a log file as CloudTrail writes it, read with the pre-filter', async () => {
     // The compact shape and a record the pre-filter passes: the fast path of quick-scan.ts, which must not parse it.
     const root = { userIdentity: { type: 'Root', arn: 'arn:aws:iam::111122223333:root' } };

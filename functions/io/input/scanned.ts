@@ -56,6 +56,30 @@ const firstValuePrefix = (file: string, startLine: number, endLine: number): str
   JSON_LINES_FILE.test(file) && startLine === endLine ? `line ${startLine}` : undefined;
 
 /**
+ * Where the first two values of a text start, from the entries as they are emitted: the first value's prefix is none
+ * when it is alone (or the one-line JSON Lines name), else as lines.ts names values one after another: `line 1`, or
+ * `line 1, value 1` when the second starts on the same line.
+ */
+class ValueLines {
+  private firstLine: number | undefined;
+  private secondShares = false;
+
+  public note(entry: Pick<ScannedEntry, 'value' | 'valueLine' | 'valueOnLine'>): void {
+    if (entry.value === 1) this.firstLine ??= entry.valueLine;
+    else if (entry.value === 2 && entry.valueOnLine > 1) this.secondShares = true;
+  }
+
+  public firstPrefix(
+    file: string,
+    scanner: Pick<RecordScanner, 'value' | 'valueLine' | 'valueEndLine'>,
+  ): string | undefined {
+    if (scanner.value <= 1) return firstValuePrefix(file, scanner.valueLine, scanner.valueEndLine);
+    const line = this.firstLine ?? 1;
+    return this.secondShares ? `line ${line}, value 1` : `line ${line}`;
+  }
+}
+
+/**
  * The items of one scanned entry, appended to `out` (`skip` counted in `skipped`). False when its text is not valid
  * JSON (the structure the scanner checks held, the rest did not): nothing is appended then.
  */
@@ -118,7 +142,11 @@ type TextScan =
       readonly entries: ScannedEntry[];
       readonly skipped: number;
       /** Past maxRecords: where the first record not read is. */
-      readonly overRecords?: { readonly container: ScannedEntry['container']; readonly index: number };
+      readonly overRecords?: {
+        readonly container: ScannedEntry['container'];
+        readonly index: number;
+        readonly prefix: string | undefined;
+      };
     }
   | { readonly kind: 'fallback' };
 
@@ -141,24 +169,35 @@ const scanText = (
 ): TextScan => {
   const entries: ScannedEntry[] = [];
   let skipped = 0;
+  const values = new ValueLines();
   const scanner = new RecordScanner({
     prefilter,
     limits,
     emit: (entry) => {
+      values.note(entry);
       if (entry.verdict === 'skip') skipped++;
       else entries.push(entry);
     },
   });
+  // Log files one after another (`cat`): each scanned record by record, so that one bad record costs only itself.
+  scanner.multiValue = true;
   scanner.push(text);
   scanner.end();
   if (scanner.stop !== undefined && scanner.stop.kind !== 'records') return { kind: 'fallback' };
+  const prefix = values.firstPrefix(file, scanner);
   return {
     kind: 'scanned',
-    prefix: firstValuePrefix(file, scanner.valueLine, scanner.valueEndLine),
+    prefix,
     entries,
     skipped,
     ...(scanner.stop?.kind === 'records'
-      ? { overRecords: { container: scanner.container, index: scanner.index } }
+      ? {
+          overRecords: {
+            container: scanner.container,
+            index: scanner.index,
+            prefix: scanner.value === 1 ? prefix : laterValuePrefix(scanner),
+          },
+        }
       : {}),
   };
 };
@@ -174,16 +213,15 @@ const itemsOfScan = (
   context: ReadContext,
 ): InputItem[] | undefined => {
   const out: InputItem[] = [];
-  for (const entry of scan.entries) if (!fromEntry(entry, file, scan.prefix, explicit, context, out)) return undefined;
+  for (const entry of scan.entries) {
+    const prefix = entry.value === 1 ? scan.prefix : laterValuePrefix(entry);
+    if (!fromEntry(entry, file, prefix, explicit, context, out)) return undefined;
+  }
   if (scan.skipped > 0) context.onSkipped(scan.skipped);
   if (scan.overRecords !== undefined) {
-    const { container, index } = scan.overRecords;
+    const { container, index, prefix } = scan.overRecords;
     out.push(
-      inputError(
-        file,
-        positionOf(container, index, scan.prefix),
-        limitMessage('maxRecords', context.limits.maxRecords),
-      ),
+      inputError(file, positionOf(container, index, prefix), limitMessage('maxRecords', context.limits.maxRecords)),
     );
   }
   return out;
@@ -242,14 +280,18 @@ async function* readScanned(
       out.push(inputError(file, positionOf(entry.container, entry.index, prefixOf(entry)), message));
     }
   };
+  const values = new ValueLines();
   const scanner = new RecordScanner({
     prefilter: context.prefilter,
     limits: context.limits,
     emit: (entry) => {
+      values.note(entry);
       if (committed) deliver(entry);
       else pending.push(entry);
     },
   });
+  // Log files one after another (`cat *.json.gz | rootwatch replay -`): each scanned record by record.
+  scanner.multiValue = true;
   const fallback = (failure?: { error: unknown }) =>
     readLines(file, lineBatches(replayed(held, iterator, failure), context.limits), explicit, tick, context);
   /** The entries held before, as items; false when one's text is not valid JSON (the held text is then re-read). */
@@ -286,7 +328,11 @@ async function* readScanned(
       if (!committed && heldChars > COMMIT_CHARS && scanner.value >= 1) {
         // One line so far: a one-line file named as JSON Lines, most likely (lines.ts's naming).
         firstPrefix =
-          scanner.line === scanner.valueLine ? firstValuePrefix(file, scanner.valueLine, scanner.valueLine) : undefined;
+          scanner.value > 1
+            ? values.firstPrefix(file, scanner)
+            : scanner.line === scanner.valueLine
+              ? firstValuePrefix(file, scanner.valueLine, scanner.valueLine)
+              : undefined;
         if (!flushPending()) {
           yield* fallback();
           return;
@@ -322,7 +368,7 @@ async function* readScanned(
       yield* fallback();
       return;
     }
-    firstPrefix = firstValuePrefix(file, scanner.valueLine, scanner.valueEndLine);
+    firstPrefix = values.firstPrefix(file, scanner);
     if (!flushPending()) {
       yield* fallback();
       return;
