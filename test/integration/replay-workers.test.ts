@@ -135,6 +135,6 @@ describe('replay on worker threads', () => {
     expect(inThread.summary.alerts).toBeGreaterThan(0);
     expect(inThread.stderr).toMatch(/0005\.json\.gz: not CloudTrail input/);
     expect(inThread.stderr).toMatch(/0013\.json\.gz \(Records\[3\]\): not a CloudTrail record/);
-    expect(inThread.stderr).toMatch(/0017\.json\.gz: corrupt or truncated gzip data/);
+    expect(inThread.stderr).toMatch(/0017\.json\.gz \(Records\[0\]\): corrupt or truncated gzip data/);
   });
 });

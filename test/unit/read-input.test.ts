@@ -232,9 +232,22 @@ describe('readInput', () => {
     const next = write('truncated/next.json', JSON.stringify({ Records: [record('GetSessionToken')] }));
 
     expect(await read([truncated, next])).toEqual([
-      'error truncated/trail.json.gz: corrupt or truncated gzip data: unexpected end of file',
+      'error truncated/trail.json.gz (Records[0]): corrupt or truncated gzip data: unexpected end of file',
       'record Records[0] GetSessionToken',
     ]);
+  });
+
+  it('keeps the complete records of a small log file whose gzip is cut, and names where reading stopped', async () => {
+    const records = Array.from({ length: 50 }, (_, index) => record(`Event${index}`));
+    const gzipped = gzipSync(JSON.stringify({ Records: records }));
+    // Only the trailer (CRC-32 and size) missing: zcat recovers every record, and so does replay.
+    const trailerless = write('truncated/trailer.json.gz', gzipped.subarray(0, gzipped.length - 4));
+    const items = await read([trailerless]);
+
+    expect(items.slice(0, -1)).toEqual(records.map((_, index) => `record Records[${index}] Event${index}`));
+    expect(items.at(-1)).toMatch(
+      /^error truncated\/trailer\.json\.gz( \(Records\[50\]\))?: corrupt or truncated gzip data: /,
+    );
   });
 
   it('keeps the lines read before a truncated gzipped JSON Lines file ends', async () => {
@@ -462,7 +475,7 @@ describe('readInput', () => {
       'record Records[1] A2',
       'record Records[0] B',
       'record Records[1] B2',
-      'error folder/c.json.gz: corrupt or truncated gzip data: unexpected end of file',
+      'error folder/c.json.gz (Records[0]): corrupt or truncated gzip data: unexpected end of file',
       'error folder/d.json.gz: corrupt or truncated gzip data: incorrect header check',
       'record Records[0] E',
       'record Records[1] E2',
@@ -887,7 +900,9 @@ describe('readInput: log files one after another', () => {
 
     expect(items.length).toBeGreaterThan(3000);
     expect(items.slice(0, 3000).every((line) => line.startsWith('record line 1, value 1, Records['))).toBe(true);
-    expect(items.at(-1)).toMatch(/^error <stdin> \(line 1, value \d\): corrupt or truncated gzip data: /);
+    expect(items.at(-1)).toMatch(
+      /^error <stdin> \(line 1, value \d, Records\[\d+\]\): corrupt or truncated gzip data: /,
+    );
   });
 });
 

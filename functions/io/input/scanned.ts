@@ -349,8 +349,14 @@ async function* readScanned(
     }
   } catch (error) {
     if (!committed) {
-      yield* fallback({ error });
-      return;
+      // The stream failed (a truncated gzip, the size limit) inside a log file or array: its complete records stand,
+      // as past COMMIT_CHARS. Any other shape is read as lines, which say what they can.
+      const inRecords = scanner.value >= 1 && scanner.container !== 'value';
+      firstPrefix = values.firstPrefix(file, scanner);
+      if (!inRecords || !flushPending()) {
+        yield* fallback({ error });
+        return;
+      }
     }
     out.push(
       inputError(file, positionOf(scanner.container, scanner.index, prefixOf(scanner)), describeFailure(error), error),
