@@ -388,9 +388,9 @@ describe('an alert of a correlated session', () => {
     const context = renderSlackMessage(alert, detections).blocks[3] as { elements: { text: string }[] };
     const { body } = renderEmail(alert, detections);
     // Assess
-    expect(context.elements[1]?.text).toBe('First alert of this root session: its further events follow in digests');
+    expect(context.elements[1]?.text).toBe('First alert of this session: its further events follow in digests');
     expect(body.split('\n')).toContain(
-      'Session: first alert of this root session; its further events follow in digests',
+      'Session: first alert of this session; its further events follow in digests',
     );
   });
 

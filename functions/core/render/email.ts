@@ -95,12 +95,12 @@ const subjectOf = (alert: Alert): string => {
   );
 };
 
-/** What the alert says of its root session, one line: nothing without a session. */
+/** What the alert says of its session, one line: nothing without a session. */
 const sessionLines = (alert: Alert): string[] => {
   const { session } = alert;
   if (session === undefined) return [];
   if (session.escalation !== undefined) return [`Escalation: ${emailValue(session.escalation.reason)}`];
-  if (session.first) return ['Session: first alert of this root session; its further events follow in digests'];
+  if (session.first) return ['Session: first alert of this session; its further events follow in digests'];
   return [];
 };
 

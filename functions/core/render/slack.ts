@@ -196,12 +196,12 @@ const detectionsText = (alert: Alert, detections: readonly Detection[]): string 
   return fitLines(heading, lines);
 };
 
-/** What the alert says of its root session, for the context line: nothing without a session. */
+/** What the alert says of its session, for the context line: nothing without a session. */
 const sessionText = (alert: Alert): string | undefined => {
   const { session } = alert;
   if (session === undefined) return undefined;
   if (session.escalation !== undefined) return `⏫ *Escalation:* ${slackText(session.escalation.reason, 300)}`;
-  if (session.first) return 'First alert of this root session: its further events follow in digests';
+  if (session.first) return 'First alert of this session: its further events follow in digests';
   return undefined;
 };
 
