@@ -23,8 +23,9 @@ import { FORMATS, type Format, SESSION_FORMATS } from './io/stdout-sink.js';
 
 const BASE_USAGE = `Usage:
   rootwatch replay [--format table|ndjson|json|slack|email] [--min-severity S] [--no-fold | --sessions]
-                   [--config FILE] [--param NAME=VALUE]... [--workers N] [--max-file-bytes B]
-                   [--max-depth N] [--max-string-bytes B] [--max-records N] PATH...
+                   [--detections DIR] [--account-names FILE] [--config FILE] [--param NAME=VALUE]...
+                   [--workers N] [--max-file-bytes B] [--max-depth N] [--max-string-bytes B] [--max-records N]
+                   PATH...
       PATH: a CloudTrail log file (.json, .json.gz), a directory of them, a JSON or NDJSON file of
       CloudTrail records or EventBridge events, aws cloudtrail lookup-events output, CloudWatch Logs
       output (filter-log-events, get-log-events, a subscription payload), or - for stdin (files one
@@ -298,7 +299,9 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
     // parseArgs throws TypeErrors with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION: usage mistakes too.
     const isUsage = isUsageError(err);
     // One line without control or bidi characters: the message may quote a hostile command-line value.
-    io.stderr.write(`rootwatch: ${cleanLine(err.message)}\n`);
+    // Node's own usage messages (parseArgs) come on several lines: one line of words, not ⏎ marks.
+    const message = isUsage ? err.message.replace(/\s*\n\s*/g, ' ') : err.message;
+    io.stderr.write(`rootwatch: ${cleanLine(message)}\n`);
     if (isUsage) {
       // The mistake and where to read more; the whole help would bury the one line that matters.
       io.stderr.write(`Run "rootwatch --help" for the commands and their options.\n`);
