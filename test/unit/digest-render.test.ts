@@ -389,9 +389,7 @@ describe('an alert of a correlated session', () => {
     const { body } = renderEmail(alert, detections);
     // Assess
     expect(context.elements[1]?.text).toBe('First alert of this session: its further events follow in digests');
-    expect(body.split('\n')).toContain(
-      'Session: first alert of this session; its further events follow in digests',
-    );
+    expect(body.split('\n')).toContain('Session: first alert of this session; its further events follow in digests');
   });
 
   it('renders an alert without a session as before, and a hostile reason as inert text', () => {

@@ -46,11 +46,12 @@ interface StringPrefilter {
   value(value: string): boolean;
   /**
    * A search over raw JSON text (global flag: run it with `exec` from lastIndex 0) that finds, in the text of any
-   * record holding a string that passes, at least one place: each token as JSON writes it without `\u` or `\/`
-   * escapes (`"Root"`, `"rootwatch-` for a prefix, `webhook"` for a suffix, a wildcard's longest literal piece), and
-   * every `\u` or `\/` escape, after which a string may spell a token another way (RFC 8259 section 7 allows any
-   * character as `\uXXXX` and `/` as `\/`). Undefined when a token is not plain ASCII (a file decoded as Latin-1
-   * could not show it): then the text must be scanned string by string (raw()).
+   * record holding a string that passes and written without `\u` or `\/` escapes, at least one place: each token as
+   * JSON writes it (`"Root"`, `"rootwatch-` for a prefix, `webhook"` for a suffix, a wildcard's longest literal
+   * piece). A string may spell a token another way only with those escapes (RFC 8259 section 7 allows any character
+   * as `\uXXXX` and `/` as `\/`): the caller must also treat every record holding `\u` or `\/` as passing (they are
+   * found faster by indexOf than as one more alternative here). Undefined when a token is not plain ASCII (a file
+   * decoded as Latin-1 could not show it): then the text must be scanned string by string (raw()).
    */
   readonly search: RegExp | undefined;
 }
@@ -433,8 +434,6 @@ const buildPrefilter = (tokens: readonly PrefilterToken[]): StringPrefilter => {
 };
 
 const REGEXP_SPECIAL = /[\\^$.*+?()[\]{}|/]/g;
-/** Any escape that can spell a character another way than JSON.stringify writes it. */
-const OTHER_SPELLINGS = '\\\\[u/]';
 
 /** `text` as JSON writes it inside a string (JSON.stringify's escapes), as a regular expression source. */
 const jsonSource = (text: string, ignoreCase: boolean): string => {
@@ -444,7 +443,7 @@ const jsonSource = (text: string, ignoreCase: boolean): string => {
 
 /** The search of StringPrefilter.search for these tokens, or undefined when one is not plain ASCII. */
 const rawTextSearch = (tokens: readonly PrefilterToken[]): RegExp | undefined => {
-  const sources = new Set<string>([OTHER_SPELLINGS]);
+  const sources = new Set<string>();
   for (const token of tokens) {
     if (NON_ASCII.test(token.text)) return undefined;
     if (token.kind === 'wildcard') {
@@ -464,7 +463,11 @@ const rawTextSearch = (tokens: readonly PrefilterToken[]): RegExp | undefined =>
     const body = jsonSource(token.text, token.ignoreCase);
     sources.add(token.kind === 'equals' ? `"${body}"` : token.kind === 'prefix' ? `"${body}` : `${body}"`);
   }
-  return new RegExp([...sources].join('|'), 'g');
+  // The tokens that open with a quote share it, so that the engine looks for one character before trying them.
+  const quoted = [...sources].filter((source) => source.startsWith('"')).map((source) => source.slice(1));
+  const others = [...sources].filter((source) => !source.startsWith('"'));
+  const alternatives = [...(quoted.length > 0 ? [`"(?:${quoted.join('|')})`] : []), ...others];
+  return alternatives.length === 0 ? undefined : new RegExp(alternatives.join('|'), 'g');
 };
 
 // ------------------------------------------------------------------------------------------------

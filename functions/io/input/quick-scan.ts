@@ -17,6 +17,21 @@ const RECORD_START = '{"eventVersion":';
 const NAME_FIELD = '"eventName":"';
 const SOURCE_FIELD = '"eventSource":"';
 
+/** The escapes that can spell a character otherwise than JSON.stringify writes it (RFC 8259 section 7). */
+const OTHER_SPELLINGS = ['\\u', '\\/'];
+
+/** The index of the record whose text holds position `at`: the last start at or before it (starts ascending). */
+const recordAt = (starts: readonly number[], at: number): number => {
+  let low = 0;
+  let high = starts.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if ((starts[middle] as number) <= at) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+};
+
 const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
 
 /** The index of the `]` that closes `Records` in `…}]}` followed only by whitespace, or -1. */
@@ -34,8 +49,8 @@ const closingBracket = (text: string): number => {
  * does not parse as one object (a nested `{"eventVersion":` inside a record, a broken file), or past maxRecords: the
  * caller then scans the text string by string (scanned.ts scanText), which says what is wrong.
  *
- * A record is skipped only when its text holds no token as JSON writes it and no `\u` or `\/` escape (see
- * StringPrefilter.search), so that it has no string the pre-filter passes: what scan.ts would skip, and sometimes
+ * A record is skipped only when its text holds no token as JSON writes it (StringPrefilter.search) and no `\u` or
+ * `\/` escape, so that it has no string the pre-filter passes: what scan.ts would skip, and sometimes
  * less (a token in a key, or a record with an escape, is parsed). The depth and string limits are checked on the
  * records to parse (scanText on the record alone): one past them sends the file to the scanner, which reports it and
  * reads on. The others are never parsed, so they cannot strain the stack or memory beyond the file's text.
@@ -67,6 +82,12 @@ const quickScan = (
     candidate[record] = 1;
     // The rest of this record needs no more looking: go on from the next.
     if (record + 1 < starts.length) search.lastIndex = Math.max(search.lastIndex, starts[record + 1] as number);
+  }
+  // A string written with \u or \/ escapes may spell a token unseen by the search: its record is parsed too.
+  for (const spelling of OTHER_SPELLINGS) {
+    for (let at = text.indexOf(spelling); at !== -1 && at < close; at = text.indexOf(spelling, at + 1)) {
+      candidate[recordAt(starts, at)] = 1;
+    }
   }
   const entries: ScannedEntry[] = [];
   for (let index = 0; index < starts.length; index++) {
