@@ -11,7 +11,13 @@ const TOO_DEEP = `[nested deeper than ${MAX_RECORD_DEPTH} levels: left out of th
 const deeperThan = (value: unknown, depth: number): boolean => {
   if (typeof value !== 'object' || value === null) return false;
   if (depth === 0) return true;
-  for (const item of Object.values(value)) if (deeperThan(item, depth - 1)) return true;
+  // Walked in place (no Object.values array per object): every alert's record is walked once.
+  if (Array.isArray(value)) {
+    for (const item of value) if (deeperThan(item, depth - 1)) return true;
+    return false;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key in object) if (Object.hasOwn(object, key) && deeperThan(object[key], depth - 1)) return true;
   return false;
 };
 
