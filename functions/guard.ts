@@ -5,7 +5,7 @@ import type { Guard, GuardOutcome } from './app/guard.js';
 import type { Detection } from './core/detection.js';
 import type * as z from './core/zod.js';
 import { ConfigError, toError } from './errors.js';
-import { type ClientBudget, clientOptionsFor, DELIVERY_BUDGET, STATE_BUDGET } from './io/aws-clients.js';
+import { type ClientBudget, clientOptionsFor, DELIVERY_BUDGET, STATE_BUDGET, sdk } from './io/aws-clients.js';
 import type { GuardConfigSchema } from './io/config.js';
 import { logger } from './io/logger.js';
 
@@ -138,14 +138,7 @@ const createProductionGuard = async (env: Record<string, string | undefined>, fu
   if (!detection) throw new ConfigError(`the catalog has no ${DRIFT_DETECTION} detection, which the guard alerts as`);
   // The SDK's packages, imported now (the first invocation), not at module load (io/aws-clients.ts, "Loading").
   const [{ SNSClient }, { SQSClient }, { DynamoDBClient }, { EventBridgeClient }, { LambdaClient }, { KMSClient }] =
-    await Promise.all([
-      import('@aws-sdk/client-sns'),
-      import('@aws-sdk/client-sqs'),
-      import('@aws-sdk/client-dynamodb'),
-      import('@aws-sdk/client-eventbridge'),
-      import('@aws-sdk/client-lambda'),
-      import('@aws-sdk/client-kms'),
-    ]);
+    await Promise.all([sdk.sns(), sdk.sqs(), sdk.dynamodb(), sdk.eventbridge(), sdk.lambda(), sdk.kms()]);
   const sns = new SNSClient(clientOptionsFor(DELIVERY_BUDGET));
   const sqs = new SQSClient({ ...clientOptionsFor(DELIVERY_BUDGET), useQueueUrlAsEndpoint: false });
   const dynamodb = new DynamoDBClient(clientOptionsFor(STATE_BUDGET));

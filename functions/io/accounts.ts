@@ -3,14 +3,13 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { AccountNameLookup, AccountNames } from '../app/ports.js';
 import { ConfigError, toError } from '../errors.js';
+import { sdk } from './aws-clients.js';
 import { AlertConfigSchema } from './config.js';
 import { logger } from './logger.js';
 
 /** @aws-sdk/client-iam, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const iamSdk = () => import('@aws-sdk/client-iam');
 
 /** @aws-sdk/client-organizations, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const organizationsSdk = () => import('@aws-sdk/client-organizations');
 
 interface AccountNamesOptions {
   /** Names from configuration, by account id: used first and without any API call. */
@@ -90,7 +89,7 @@ const createAccountNames = (options: AccountNamesOptions): AccountNameLookup => 
     if (!options.organizations) return undefined;
     try {
       const { Account } = await options.organizations.send(
-        new (await organizationsSdk()).DescribeAccountCommand({ AccountId: accountId }),
+        new (await sdk.organizations()).DescribeAccountCommand({ AccountId: accountId }),
         {
           abortSignal: AbortSignal.timeout(timeoutMs),
         },
@@ -106,7 +105,7 @@ const createAccountNames = (options: AccountNamesOptions): AccountNameLookup => 
     // IAM answers for the caller's own account whatever id we mean: asking for another would mislabel it.
     if (!options.iam || accountId !== options.ownAccountId) return undefined;
     try {
-      const { AccountAliases } = await options.iam.send(new (await iamSdk()).ListAccountAliasesCommand({}), {
+      const { AccountAliases } = await options.iam.send(new (await sdk.iam()).ListAccountAliasesCommand({}), {
         abortSignal: AbortSignal.timeout(timeoutMs),
       });
       return AccountAliases?.[0] || undefined;

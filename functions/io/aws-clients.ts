@@ -71,8 +71,24 @@ const clientOptionsFor = (budget: ClientBudget) => ({
 });
 
 /**
+ * Each AWS SDK package rootwatch calls, imported on first call and never when a module loads (see "Loading" above):
+ * the clients below and every io/ module's commands come from here.
+ */
+const sdk = {
+  dynamodb: () => import('@aws-sdk/client-dynamodb'),
+  eventbridge: () => import('@aws-sdk/client-eventbridge'),
+  iam: () => import('@aws-sdk/client-iam'),
+  kms: () => import('@aws-sdk/client-kms'),
+  lambda: () => import('@aws-sdk/client-lambda'),
+  organizations: () => import('@aws-sdk/client-organizations'),
+  sns: () => import('@aws-sdk/client-sns'),
+  sqs: () => import('@aws-sdk/client-sqs'),
+  ssm: () => import('@aws-sdk/client-ssm'),
+};
+
+/**
  * A client made on the first call, once: its SDK package is imported then (`load`), not when the module is loaded.
- * Concurrent first calls share one client: `lazyClient(async () => new (await import('@aws-sdk/client-sns')).SNSClient({}))`
+ * Concurrent first calls share one client: `lazyClient(async () => new (await sdk.sns()).SNSClient({}))`
  * gives a function whose first call makes the SNSClient and whose every later call returns the same one.
  */
 const lazyClient = <T>(load: () => Promise<T>): (() => Promise<T>) => {
@@ -107,25 +123,23 @@ interface AlertFunctionClients {
  * await clients.dynamodb(); // DynamoDBClient: 1 s to connect, 2 s a request, 2 attempts
  */
 const createAlertFunctionClients = (): AlertFunctionClients => ({
-  dynamodb: lazyClient(
-    async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(clientOptionsFor(STATE_BUDGET)),
-  ),
-  sns: lazyClient(async () => new (await import('@aws-sdk/client-sns')).SNSClient(clientOptionsFor(DELIVERY_BUDGET))),
+  dynamodb: lazyClient(async () => new (await sdk.dynamodb()).DynamoDBClient(clientOptionsFor(STATE_BUDGET))),
+  sns: lazyClient(async () => new (await sdk.sns()).SNSClient(clientOptionsFor(DELIVERY_BUDGET))),
   sqs: lazyClient(
     async () =>
-      new (await import('@aws-sdk/client-sqs')).SQSClient({
+      new (await sdk.sqs()).SQSClient({
         ...clientOptionsFor(DELIVERY_BUDGET),
         useQueueUrlAsEndpoint: false,
       }),
   ),
   organizations: lazyClient(
     async () =>
-      new (await import('@aws-sdk/client-organizations')).OrganizationsClient({
+      new (await sdk.organizations()).OrganizationsClient({
         ...clientOptionsFor(LOOKUP_BUDGET),
         region: 'us-east-1',
       }),
   ),
-  iam: lazyClient(async () => new (await import('@aws-sdk/client-iam')).IAMClient(clientOptionsFor(LOOKUP_BUDGET))),
+  iam: lazyClient(async () => new (await sdk.iam()).IAMClient(clientOptionsFor(LOOKUP_BUDGET))),
 });
 
 /**
@@ -137,11 +151,7 @@ const createAlertFunctionClients = (): AlertFunctionClients => ({
  * clients.ssm; // SSMClient: 1 s to connect, 2 s a request, 2 attempts
  */
 const createNotifierClients = async (): Promise<{ dynamodb: DynamoDBClient; sqs: SQSClient; ssm: SSMClient }> => {
-  const [dynamodb, sqs, ssm] = await Promise.all([
-    import('@aws-sdk/client-dynamodb'),
-    import('@aws-sdk/client-sqs'),
-    import('@aws-sdk/client-ssm'),
-  ]);
+  const [dynamodb, sqs, ssm] = await Promise.all([sdk.dynamodb(), sdk.sqs(), sdk.ssm()]);
   return {
     dynamodb: new dynamodb.DynamoDBClient(clientOptionsFor(STATE_BUDGET)),
     sqs: new sqs.SQSClient({ ...clientOptionsFor(NOTIFIER_QUEUE_BUDGET), useQueueUrlAsEndpoint: false }),
@@ -150,4 +160,4 @@ const createNotifierClients = async (): Promise<{ dynamodb: DynamoDBClient; sqs:
 };
 
 export type { AlertFunctionClients, ClientBudget };
-export { clientOptionsFor, createAlertFunctionClients, createNotifierClients, DELIVERY_BUDGET, STATE_BUDGET };
+export { clientOptionsFor, createAlertFunctionClients, createNotifierClients, DELIVERY_BUDGET, STATE_BUDGET, sdk };

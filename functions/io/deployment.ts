@@ -26,13 +26,9 @@ import {
   ruleKeyOf,
 } from '../core/guard/expected-state.js';
 import { toError } from '../errors.js';
+import { sdk } from './aws-clients.js';
 
 /** The SDK packages, each imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const eventBridgeSdk = () => import('@aws-sdk/client-eventbridge');
-const kmsSdk = () => import('@aws-sdk/client-kms');
-const lambdaSdk = () => import('@aws-sdk/client-lambda');
-const snsSdk = () => import('@aws-sdk/client-sns');
-const sqsSdk = () => import('@aws-sdk/client-sqs');
 
 /*
  * The guard's reads: what is deployed, for exactly the resources the expectation names, with read-only calls
@@ -113,14 +109,14 @@ const readRule = async (clients: DeploymentClients, rule: ExpectedRule): Promise
     // No EventBusName for a rule on the default bus, which the APIs assume.
     const bus = rule.eventBusName === undefined ? {} : { EventBusName: rule.eventBusName };
     const described = await clients.events.send(
-      new (await eventBridgeSdk()).DescribeRuleCommand({ Name: rule.name, ...bus }),
+      new (await sdk.eventbridge()).DescribeRuleCommand({ Name: rule.name, ...bus }),
     );
     const targets = await observe(async () => {
       const all: DeployedTarget[] = [];
       let token: string | undefined;
       do {
         const page = await clients.events.send(
-          new (await eventBridgeSdk()).ListTargetsByRuleCommand({ Rule: rule.name, ...bus, NextToken: token }),
+          new (await sdk.eventbridge()).ListTargetsByRuleCommand({ Rule: rule.name, ...bus, NextToken: token }),
         );
         all.push(...(page.Targets ?? []).map(targetOf));
         token = page.NextToken;
@@ -139,7 +135,7 @@ const readRule = async (clients: DeploymentClients, rule: ExpectedRule): Promise
 const readEventBus = async (clients: DeploymentClients, bus: ExpectedEventBus): Promise<Observed<DeployedEventBus>> =>
   observe(async () => {
     const { Policy } = await clients.events.send(
-      new (await eventBridgeSdk()).DescribeEventBusCommand({ Name: bus.name }),
+      new (await sdk.eventbridge()).DescribeEventBusCommand({ Name: bus.name }),
     );
     return Policy ? { policy: Policy } : {};
   });
@@ -147,10 +143,10 @@ const readEventBus = async (clients: DeploymentClients, bus: ExpectedEventBus): 
 const readFunction = async (clients: DeploymentClients, fn: ExpectedFunction): Promise<Observed<DeployedFunction>> =>
   observe(async () => {
     const configuration = await clients.lambda.send(
-      new (await lambdaSdk()).GetFunctionConfigurationCommand({ FunctionName: fn.name }),
+      new (await sdk.lambda()).GetFunctionConfigurationCommand({ FunctionName: fn.name }),
     );
     const concurrency = await clients.lambda.send(
-      new (await lambdaSdk()).GetFunctionConcurrencyCommand({ FunctionName: fn.name }),
+      new (await sdk.lambda()).GetFunctionConcurrencyCommand({ FunctionName: fn.name }),
     );
     const eventSources = await observe(async () => {
       const all: DeployedEventSource[] = [];
@@ -158,7 +154,7 @@ const readFunction = async (clients: DeploymentClients, fn: ExpectedFunction): P
       let marker: string | undefined;
       do {
         const page = await clients.lambda.send(
-          new (await lambdaSdk()).ListEventSourceMappingsCommand({ FunctionName: fn.name, Marker: marker }),
+          new (await sdk.lambda()).ListEventSourceMappingsCommand({ FunctionName: fn.name, Marker: marker }),
         );
         for (const mapping of page.EventSourceMappings ?? []) {
           if (mapping.EventSourceArn) {
@@ -185,9 +181,9 @@ const readFunction = async (clients: DeploymentClients, fn: ExpectedFunction): P
 /** By name: GetQueueUrl says whether it exists, and gives the URL the queue answers at (a local server's too). */
 const readQueue = async (clients: DeploymentClients, name: string): Promise<Observed<DeployedQueue>> =>
   observe(async () => {
-    const { QueueUrl } = await clients.sqs.send(new (await sqsSdk()).GetQueueUrlCommand({ QueueName: name }));
+    const { QueueUrl } = await clients.sqs.send(new (await sdk.sqs()).GetQueueUrlCommand({ QueueName: name }));
     const { Attributes } = await clients.sqs.send(
-      new (await sqsSdk()).GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }),
+      new (await sdk.sqs()).GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }),
     );
     return Attributes?.Policy ? { policy: Attributes.Policy } : {};
   });
@@ -201,7 +197,7 @@ const readSubscriptions = async (
     let token: string | undefined;
     do {
       const page = await clients.sns.send(
-        new (await snsSdk()).ListSubscriptionsByTopicCommand({ TopicArn: topic.arn, NextToken: token }),
+        new (await sdk.sns()).ListSubscriptionsByTopicCommand({ TopicArn: topic.arn, NextToken: token }),
       );
       for (const subscription of page.Subscriptions ?? []) {
         const protocol = subscription.Protocol ?? '';
@@ -215,7 +211,7 @@ const readSubscriptions = async (
           expected && !pendingConfirmation && subscription.SubscriptionArn
             ? await observe(async () => {
                 const { Attributes = {} } = await clients.sns.send(
-                  new (await snsSdk()).GetSubscriptionAttributesCommand({
+                  new (await sdk.sns()).GetSubscriptionAttributesCommand({
                     SubscriptionArn: subscription.SubscriptionArn,
                   }),
                 );
@@ -235,7 +231,7 @@ const readSubscriptions = async (
 const readTopic = async (clients: DeploymentClients, topic: ExpectedTopic): Promise<Observed<DeployedTopic>> =>
   observe(async () => {
     const { Attributes = {} } = await clients.sns.send(
-      new (await snsSdk()).GetTopicAttributesCommand({ TopicArn: topic.arn }),
+      new (await sdk.sns()).GetTopicAttributesCommand({ TopicArn: topic.arn }),
     );
     return {
       ...(Attributes.Policy ? { policy: Attributes.Policy } : {}),
@@ -246,11 +242,11 @@ const readTopic = async (clients: DeploymentClients, topic: ExpectedTopic): Prom
 
 const readKey = async (clients: DeploymentClients, arn: string, withPolicy: boolean): Promise<Observed<DeployedKey>> =>
   observe(async () => {
-    const { KeyMetadata } = await clients.kms.send(new (await kmsSdk()).DescribeKeyCommand({ KeyId: arn }));
+    const { KeyMetadata } = await clients.kms.send(new (await sdk.kms()).DescribeKeyCommand({ KeyId: arn }));
     const policy = withPolicy
       ? await observe(async () => {
           const { Policy } = await clients.kms.send(
-            new (await kmsSdk()).GetKeyPolicyCommand({ KeyId: arn, PolicyName: 'default' }),
+            new (await sdk.kms()).GetKeyPolicyCommand({ KeyId: arn, PolicyName: 'default' }),
           );
           return Policy ?? '';
         })

@@ -12,9 +12,9 @@ import {
 } from '../core/session.js';
 import { SEVERITIES, type Severity, severityRank } from '../core/severity.js';
 import { AlerterError } from '../errors.js';
+import { sdk } from './aws-clients.js';
 
 /** @aws-sdk/client-dynamodb, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const dynamodbSdk = () => import('@aws-sdk/client-dynamodb');
 
 /**
  * Whether DynamoDB refused a write for its condition: by the error's name, as the SDK's
@@ -161,7 +161,7 @@ class SessionContentionError extends AlerterError {
 const createDynamoSessions = (client: DynamoDBClient, tableName: string): SessionState => {
   const readSession = async (key: string): Promise<StoredSession | undefined> => {
     const { Item } = await client.send(
-      new (await dynamodbSdk()).GetItemCommand({ TableName: tableName, Key: sessionKey(key), ConsistentRead: true }),
+      new (await sdk.dynamodb()).GetItemCommand({ TableName: tableName, Key: sessionKey(key), ConsistentRead: true }),
     );
     return Item ? sessionOf(Item) : undefined;
   };
@@ -178,7 +178,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     const detections = [...new Set(entry.detections)];
     try {
       await client.send(
-        new (await dynamodbSdk()).PutItemCommand({
+        new (await sdk.dynamodb()).PutItemCommand({
           TableName: tableName,
           Item: {
             ...sessionKey(key),
@@ -222,7 +222,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     const detections = [...new Set(entry.detections)];
     try {
       await client.send(
-        new (await dynamodbSdk()).UpdateItemCommand({
+        new (await sdk.dynamodb()).UpdateItemCommand({
           TableName: tableName,
           Key: sessionKey(key),
           UpdateExpression: `SET sev = :sev, escalations.#event = :reason, #version = :next, expiresAt = :expires${
@@ -253,7 +253,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     if (ms === undefined) return;
     try {
       await client.send(
-        new (await dynamodbSdk()).UpdateItemCommand({
+        new (await sdk.dynamodb()).UpdateItemCommand({
           TableName: tableName,
           Key: sessionKey(key),
           UpdateExpression: 'SET lastTime = :time, lastMs = :ms, expiresAt = :expires',
@@ -274,7 +274,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
   const nextFold = async (key: string, number: number): Promise<void> => {
     try {
       await client.send(
-        new (await dynamodbSdk()).UpdateItemCommand({
+        new (await sdk.dynamodb()).UpdateItemCommand({
           TableName: tableName,
           Key: sessionKey(key),
           UpdateExpression: 'SET #fold = :next ADD #version :one',
@@ -305,7 +305,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     const names = { '#event': entry.eventID, '#count': 'count', '#status': 'status' };
     try {
       const { Attributes } = await client.send(
-        new (await dynamodbSdk()).UpdateItemCommand({
+        new (await sdk.dynamodb()).UpdateItemCommand({
           TableName: tableName,
           Key: foldKey(foldId),
           UpdateExpression: 'SET entries.#event = :entry ADD #count :one',
@@ -327,7 +327,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     }
     // Why not: no fold yet, the event is in it already, or it is closed.
     const { Item } = await client.send(
-      new (await dynamodbSdk()).GetItemCommand({
+      new (await sdk.dynamodb()).GetItemCommand({
         TableName: tableName,
         Key: foldKey(foldId),
         ConsistentRead: true,
@@ -339,7 +339,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
       try {
         const parsed = parseFoldId(foldId);
         await client.send(
-          new (await dynamodbSdk()).PutItemCommand({
+          new (await sdk.dynamodb()).PutItemCommand({
             TableName: tableName,
             Item: {
               ...foldKey(foldId),
@@ -415,7 +415,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
       let item: Item | undefined;
       try {
         const result = await client.send(
-          new (await dynamodbSdk()).UpdateItemCommand({
+          new (await sdk.dynamodb()).UpdateItemCommand({
             TableName: tableName,
             Key: foldKey(foldId),
             UpdateExpression: 'SET #status = :flushing, #owner = :owner, takenAt = :now',
@@ -452,7 +452,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
     async finishFold(foldId, nowMs) {
       try {
         await client.send(
-          new (await dynamodbSdk()).UpdateItemCommand({
+          new (await sdk.dynamodb()).UpdateItemCommand({
             TableName: tableName,
             Key: foldKey(foldId),
             UpdateExpression: 'SET #status = :flushed, flushedAt = :now, expiresAt = :expires REMOVE entries',
@@ -472,7 +472,7 @@ const createDynamoSessions = (client: DynamoDBClient, tableName: string): Sessio
 
     async foldStatus(foldId) {
       const { Item } = await client.send(
-        new (await dynamodbSdk()).GetItemCommand({
+        new (await sdk.dynamodb()).GetItemCommand({
           TableName: tableName,
           Key: foldKey(foldId),
           ConsistentRead: true,

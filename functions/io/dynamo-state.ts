@@ -1,8 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AlertState } from '../app/ports.js';
+import { sdk } from './aws-clients.js';
 
 /** @aws-sdk/client-dynamodb, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const dynamodbSdk = () => import('@aws-sdk/client-dynamodb');
 
 /**
  * Whether DynamoDB refused a write for its condition: by the error's name, as the SDK's
@@ -41,7 +41,7 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
     async claim(eventId, owner, nowMs) {
       try {
         const result = await client.send(
-          new (await dynamodbSdk()).UpdateItemCommand({
+          new (await sdk.dynamodb()).UpdateItemCommand({
             TableName: tableName,
             Key: alertKey(eventId),
             UpdateExpression: 'SET #owner = :owner, claimedAt = :now, expiresAt = :expires',
@@ -65,7 +65,7 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
 
     async delivered(eventId) {
       const result = await client.send(
-        new (await dynamodbSdk()).GetItemCommand({
+        new (await sdk.dynamodb()).GetItemCommand({
           TableName: tableName,
           Key: alertKey(eventId),
           ConsistentRead: true,
@@ -76,7 +76,7 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
 
     async markDelivered(eventId, sink, nowMs) {
       await client.send(
-        new (await dynamodbSdk()).UpdateItemCommand({
+        new (await sdk.dynamodb()).UpdateItemCommand({
           TableName: tableName,
           Key: alertKey(eventId),
           UpdateExpression: 'ADD sinks :sink SET expiresAt = if_not_exists(expiresAt, :expires)',
@@ -94,7 +94,7 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
       let times: Record<string, { N?: string }> | undefined;
       try {
         const result = await client.send(
-          new (await dynamodbSdk()).UpdateItemCommand({
+          new (await sdk.dynamodb()).UpdateItemCommand({
             TableName: tableName,
             Key: pk,
             UpdateExpression: 'SET times.#event = :time, expiresAt = :expires',
@@ -109,7 +109,7 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
         if (!isConditionalCheckFailed(error)) throw error;
         try {
           await client.send(
-            new (await dynamodbSdk()).PutItemCommand({
+            new (await sdk.dynamodb()).PutItemCommand({
               TableName: tableName,
               Item: { ...pk, times: { M: { [eventId]: { N: String(eventTimeMs) } } }, expiresAt: expires },
               ConditionExpression: 'attribute_not_exists(pk)',
@@ -132,7 +132,7 @@ const createDynamoState = (client: DynamoDBClient, tableName: string): AlertStat
       // A strongly consistent read, so an event countRecent recorded a moment ago (another invocation's) is seen.
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html
       const result = await client.send(
-        new (await dynamodbSdk()).GetItemCommand({
+        new (await sdk.dynamodb()).GetItemCommand({
           TableName: tableName,
           Key: { pk: { S: `count#${key}` } },
           ConsistentRead: true,
@@ -157,7 +157,7 @@ const pruneTimes = async (
 ): Promise<void> => {
   const names = Object.fromEntries(eventIds.map((id, i) => [`#e${i}`, id]));
   await client.send(
-    new (await dynamodbSdk()).UpdateItemCommand({
+    new (await sdk.dynamodb()).UpdateItemCommand({
       TableName: tableName,
       Key: key,
       UpdateExpression: `REMOVE ${Object.keys(names)

@@ -1,9 +1,9 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { FoldTimer, FoldTimerMessage } from '../app/ports.js';
+import { sdk } from './aws-clients.js';
 import { createDeadLetters } from './slack-queue.js';
 
 /** @aws-sdk/client-sqs, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const sqsSdk = () => import('@aws-sdk/client-sqs');
 
 /**
  * SQS's longest per-message delay: "Valid values: 0 to 900. Maximum: 15 minutes."
@@ -27,7 +27,7 @@ const createFoldTimer = (client: SQSClient, queueUrl: string): FoldTimer => ({
   async schedule(foldId, delayMs) {
     const message: FoldTimerMessage = { foldId };
     await client.send(
-      new (await sqsSdk()).SendMessageCommand({
+      new (await sdk.sqs()).SendMessageCommand({
         QueueUrl: queueUrl,
         MessageBody: JSON.stringify(message),
         DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delayMs / 1000))),

@@ -7,9 +7,9 @@ import {
   parseForwarderKey,
 } from '../core/forwarder-silence.js';
 import { AlerterError } from '../errors.js';
+import { sdk } from './aws-clients.js';
 
 /** @aws-sdk/client-dynamodb, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const dynamodbSdk = () => import('@aws-sdk/client-dynamodb');
 
 /**
  * Whether DynamoDB refused a write for its condition: by the error's name, as the SDK's
@@ -68,7 +68,7 @@ const createDynamoForwarderLog = (client: DynamoDBClient, tableName: string) => 
     });
     try {
       await client.send(
-        new (await dynamodbSdk()).UpdateItemCommand({
+        new (await sdk.dynamodb()).UpdateItemCommand({
           TableName: tableName,
           Key: KEY,
           UpdateExpression: `SET ${assignments.join(', ')}`,
@@ -87,7 +87,7 @@ const createDynamoForwarderLog = (client: DynamoDBClient, tableName: string) => 
   /** Creates the map unless it exists (a concurrent writer's map is kept, entries and all). */
   const createMap = async (map: MapName) => {
     await client.send(
-      new (await dynamodbSdk()).UpdateItemCommand({
+      new (await sdk.dynamodb()).UpdateItemCommand({
         TableName: tableName,
         Key: KEY,
         UpdateExpression: 'SET #map = if_not_exists(#map, :empty)',
@@ -131,7 +131,7 @@ const createDynamoForwarderLog = (client: DynamoDBClient, tableName: string) => 
     /** Both maps, read consistently; empty maps when nothing was ever recorded. */
     async read(): Promise<ForwarderSightings> {
       const { Item } = await client.send(
-        new (await dynamodbSdk()).GetItemCommand({ TableName: tableName, Key: KEY, ConsistentRead: true }),
+        new (await sdk.dynamodb()).GetItemCommand({ TableName: tableName, Key: KEY, ConsistentRead: true }),
       );
       return { lastSeen: numbersOf(Item?.[MAPS.lastSeen]), expectedSince: numbersOf(Item?.[MAPS.expectedSince]) };
     },
@@ -148,7 +148,7 @@ const createDynamoForwarderLog = (client: DynamoDBClient, tableName: string) => 
       for (const map of Object.keys(MAPS) as MapName[]) {
         try {
           await client.send(
-            new (await dynamodbSdk()).UpdateItemCommand({
+            new (await sdk.dynamodb()).UpdateItemCommand({
               TableName: tableName,
               Key: KEY,
               UpdateExpression: 'REMOVE #map.#key',

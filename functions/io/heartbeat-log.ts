@@ -1,9 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { HeartbeatLog } from '../app/heartbeat.js';
 import { HEARTBEAT_HOPS, type HeartbeatHop } from '../core/heartbeat.js';
+import { sdk } from './aws-clients.js';
 
 /** @aws-sdk/client-dynamodb, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const dynamodbSdk = () => import('@aws-sdk/client-dynamodb');
 
 /** A day: long enough to read a heartbeat back, short enough that 144 a day keep the table small. */
 const HEARTBEAT_TTL_MS = 86_400_000;
@@ -36,7 +36,7 @@ const keyOf = (id: string) => ({ pk: { S: `heartbeat#${id}` } });
 const createDynamoHeartbeatLog = (client: DynamoDBClient, tableName: string) => {
   const recordHop: HeartbeatLog['recordHop'] = async (heartbeat, hop, atMs, error) => {
     await client.send(
-      new (await dynamodbSdk()).UpdateItemCommand({
+      new (await sdk.dynamodb()).UpdateItemCommand({
         TableName: tableName,
         Key: keyOf(heartbeat.id),
         // The first completion wins, so a redelivered heartbeat keeps its first times.
@@ -60,7 +60,7 @@ const createDynamoHeartbeatLog = (client: DynamoDBClient, tableName: string) => 
   /** The heartbeat's record, or undefined when no hop of it was recorded. */
   const read = async (id: string): Promise<HeartbeatRecord | undefined> => {
     const { Item } = await client.send(
-      new (await dynamodbSdk()).GetItemCommand({ TableName: tableName, Key: keyOf(id), ConsistentRead: true }),
+      new (await sdk.dynamodb()).GetItemCommand({ TableName: tableName, Key: keyOf(id), ConsistentRead: true }),
     );
     if (!Item) return undefined;
     const hops: HeartbeatRecord['hops'] = {};

@@ -2,12 +2,11 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { HeartbeatRelayPorts } from '../app/heartbeat.js';
 import { HEARTBEAT_ATTRIBUTE } from '../core/heartbeat.js';
+import { sdk } from './aws-clients.js';
 
 /** @aws-sdk/client-sns, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const snsSdk = () => import('@aws-sdk/client-sns');
 
 /** @aws-sdk/client-sqs, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const sqsSdk = () => import('@aws-sdk/client-sqs');
 
 interface HeartbeatSinkClients {
   sns: SNSClient;
@@ -40,7 +39,7 @@ const KIND = { [HEARTBEAT_ATTRIBUTE.name]: { DataType: 'String', StringValue: HE
 const createHeartbeatSinks = (clients: HeartbeatSinkClients): Pick<HeartbeatRelayPorts, 'publish' | 'queue'> => ({
   async publish(heartbeat) {
     await clients.sns.send(
-      new (await snsSdk()).PublishCommand({
+      new (await sdk.sns()).PublishCommand({
         TopicArn: clients.topicArn,
         Subject: 'rootwatch heartbeat',
         Message: JSON.stringify(heartbeat),
@@ -50,7 +49,7 @@ const createHeartbeatSinks = (clients: HeartbeatSinkClients): Pick<HeartbeatRela
   },
   async queue(heartbeat) {
     await clients.sqs.send(
-      new (await sqsSdk()).SendMessageCommand({
+      new (await sdk.sqs()).SendMessageCommand({
         QueueUrl: clients.slackQueueUrl,
         MessageBody: JSON.stringify(heartbeat),
         MessageAttributes: KIND,

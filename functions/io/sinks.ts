@@ -6,12 +6,11 @@ import type { Detection } from '../core/detection.js';
 import { renderDigestSns } from '../core/render/digest.js';
 import { renderSnsMessage } from '../core/render/sns.js';
 import { replaceNonXmlChars, toXmlSafeJson } from '../core/render/text.js';
+import { sdk } from './aws-clients.js';
 
 /** @aws-sdk/client-sns, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const snsSdk = () => import('@aws-sdk/client-sns');
 
 /** @aws-sdk/client-sqs, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const sqsSdk = () => import('@aws-sdk/client-sqs');
 
 /** The Slack queue a message goes to: the priority lane, or the normal one. */
 type SlackLane = 'priority' | 'normal';
@@ -37,12 +36,12 @@ const createSnsSink = (client: SNSClient, topicArn: string, detections: readonly
   name: 'sns',
   async send(alert) {
     await client.send(
-      new (await snsSdk()).PublishCommand({ TopicArn: topicArn, ...renderSnsMessage(alert, detections) }),
+      new (await sdk.sns()).PublishCommand({ TopicArn: topicArn, ...renderSnsMessage(alert, detections) }),
     );
   },
   async sendDigest(digest) {
     await client.send(
-      new (await snsSdk()).PublishCommand({ TopicArn: topicArn, ...renderDigestSns(digest, detections) }),
+      new (await sdk.sns()).PublishCommand({ TopicArn: topicArn, ...renderDigestSns(digest, detections) }),
     );
   },
 });
@@ -59,7 +58,7 @@ const createSlackQueueSink = (client: SQSClient, queueUrl: string, priorityQueue
   async send(alert) {
     const lane = priorityQueueUrl === undefined ? 'normal' : slackLaneOf(alert);
     await client.send(
-      new (await sqsSdk()).SendMessageCommand({
+      new (await sdk.sqs()).SendMessageCommand({
         QueueUrl: lane === 'priority' && priorityQueueUrl !== undefined ? priorityQueueUrl : queueUrl,
         MessageBody: toXmlSafeJson(alert),
         MessageAttributes: {
@@ -71,7 +70,7 @@ const createSlackQueueSink = (client: SQSClient, queueUrl: string, priorityQueue
   },
   async sendDigest(digest) {
     await client.send(
-      new (await sqsSdk()).SendMessageCommand({
+      new (await sdk.sqs()).SendMessageCommand({
         QueueUrl: queueUrl,
         MessageBody: toXmlSafeJson(digest),
         MessageAttributes: {

@@ -1,10 +1,10 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { replaceNonXmlChars } from '../core/render/text.js';
+import { sdk } from './aws-clients.js';
 import { logger } from './logger.js';
 
 /** @aws-sdk/client-sqs, imported on first use rather than at module load (io/aws-clients.ts, "Loading"). */
-const sqsSdk = () => import('@aws-sdk/client-sqs');
 
 /**
  * SQS's longest visibility timeout: 12 hours, in seconds.
@@ -34,7 +34,7 @@ const createDeadLetters =
   async (record: SQSRecord, reason: string, statusCode?: number): Promise<void> => {
     const shown = replaceNonXmlChars(reason.slice(0, MAX_REASON_CHARS)) || 'unknown';
     await client.send(
-      new (await sqsSdk()).SendMessageCommand({
+      new (await sdk.sqs()).SendMessageCommand({
         QueueUrl: deadLetterQueueUrl,
         MessageBody: record.body,
         MessageAttributes: {
@@ -64,7 +64,7 @@ const createPostponer =
   (client: SQSClient, queueUrl: string) =>
   async (record: SQSRecord, ms: number): Promise<void> => {
     await client.send(
-      new (await sqsSdk()).ChangeMessageVisibilityCommand({
+      new (await sdk.sqs()).ChangeMessageVisibilityCommand({
         QueueUrl: queueUrl,
         ReceiptHandle: record.receiptHandle,
         VisibilityTimeout: Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(ms / 1000))),

@@ -1,5 +1,6 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ConfigError, toError } from '../errors.js';
+import { sdk } from './aws-clients.js';
 import { isWebhookUrl } from './slack-webhook.js';
 
 /** Five minutes: a rotated webhook takes effect soon, and a busy notifier asks SSM rarely. */
@@ -24,7 +25,7 @@ const createWebhookUrlReader = (client: SSMClient, name: string, maxAgeSeconds =
   let cached: { value: string | undefined; expiresAtMs: number } | undefined;
   const read = async (): Promise<string | undefined> => {
     if (cached && Date.now() < cached.expiresAtMs) return cached.value;
-    const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
+    const { GetParameterCommand } = await sdk.ssm();
     const { Parameter } = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
     cached = { value: Parameter?.Value, expiresAtMs: Date.now() + maxAgeSeconds * 1000 };
     return cached.value;
