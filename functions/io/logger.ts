@@ -1,10 +1,25 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogItemExtraInput, LogItemMessage } from '@aws-lambda-powertools/logger/types';
+
+/** Powertools' threshold for INFO (LogLevelThreshold in @aws-lambda-powertools/logger's constants: DEBUG 8, INFO 12). */
+const INFO_THRESHOLD = 12;
+
+/**
+ * Powertools' Logger, with info lines dropped at once when the level is above INFO. Powertools reads the X-Ray trace
+ * id from the environment for every call, printed or not (for log buffering, which rootwatch does not enable): replay
+ * sets WARN and would otherwise pay that for each of its alerts' info lines.
+ */
+class QuietLogger extends Logger {
+  public override info(input: LogItemMessage, ...extraInput: LogItemExtraInput): void {
+    if (this.level <= INFO_THRESHOLD) super.info(input, ...extraInput);
+  }
+}
 
 /**
  * The one logger: structured JSON on stdout (CloudWatch in Lambda). Never log a webhook URL, a whole
  * SDK/HTTP error object (they carry request URLs) or an alert's raw record at info level.
  */
-const logger = new Logger({
+const logger: Logger = new QuietLogger({
   serviceName: 'rootwatch',
   logLevel: (process.env.POWERTOOLS_LOG_LEVEL as 'INFO' | undefined) ?? (process.env.VITEST ? 'SILENT' : 'INFO'),
 });
