@@ -38,7 +38,7 @@ interface AlertPipelineOptions {
   /** Alerts below this severity are dropped (counted, never sent). */
   minSeverity: Severity;
   /** Base URL the detection file names are appended to, for `links.runbook`. */
-  runbookBaseUrl: string;
+  runbookBaseUrl?: string | undefined;
   state: AlertState;
   enrich: Enricher;
   sinks: readonly Sink[];

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { Detection } from '../core/detection.js';
 import { recordToEvent } from '../core/event.js';
 import type { SlackMessage } from '../core/render/slack.js';
-import { DEFAULT_RUNBOOK_BASE_URL } from '../io/config.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from '../io/detections.js';
 import { logger } from '../io/logger.js';
 import type { publishedOf } from '../local/aws.js';
@@ -162,7 +161,6 @@ const runDemo = async (io: DemoIo, options: { all?: boolean } = {}): Promise<num
     );
     const pipeline = createLocalPipeline(aws, {
       detections,
-      runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL,
       accountNames: DEMO_ACCOUNT_NAMES,
       sessions: true,
     });

@@ -102,7 +102,10 @@ const AlertSchema = z
       .optional(z.record(z.string(), z.string()))
       .check(z.describe("Why a detection's severity moved from its default, per detection id")),
     tags: z.array(z.string()).check(z.describe('ATT&CK technique ids of the detections, e.g. attack.t1078.004')),
-    links: z.object({ cloudtrail: z.string(), runbook: z.string() }),
+    links: z.object({
+      cloudtrail: z.string(),
+      runbook: z.optional(z.string()).check(z.describe('Only when a runbook base URL is configured (runbookBaseUrl)')),
+    }),
     session: z
       .optional(
         z.object({
@@ -170,8 +173,8 @@ interface Enrichment {
 }
 
 interface AlertOptions {
-  /** Base URL the detection file names are appended to, for `links.runbook`. */
-  runbookBaseUrl: string;
+  /** Base URL the detection file names are appended to, for `links.runbook`; undefined: no runbook link. */
+  runbookBaseUrl?: string | undefined;
   enrichment?: Enrichment;
 }
 
@@ -370,16 +373,24 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
     outcome: outcomeOf(record),
     ...(Object.keys(reasons).length > 0 ? { reasons } : {}),
     tags: mergeAttackTags(matches.map((m) => m.detection.tags)),
-    links: {
-      cloudtrail: cloudTrailLinkOf(event),
-      runbook: `${options.runbookBaseUrl}${primary.detection.id}.yml`,
-    },
+    links: { cloudtrail: cloudTrailLinkOf(event), ...runbookLink(options.runbookBaseUrl, primary.detection.id) },
     // A crafted record nested deeper than 200 levels keeps everything above that depth (core/depth.ts).
     record: withinDepth(record),
   };
   const { schema, eventID, detections, severity, ...rest } = draft;
   return { schema, eventID, detections, severity, title: titleOf(primary, event, draft), ...rest };
 };
+
+/**
+ * `{ runbook: '<base><detection id>.yml' }` for an alert's `links`, or `{}` without a base URL: a link is made only to
+ * runbooks the team says exist (the runbookBaseUrl parameter), never to a default that may not.
+ *
+ * @example
+ * runbookLink('https://wiki.example.com/runbooks/', 'root-api-call'); // { runbook: 'https://wiki.example.com/runbooks/root-api-call.yml' }
+ * runbookLink(undefined, 'root-api-call'); // {}
+ */
+const runbookLink = (baseUrl: string | undefined, detectionId: string): { runbook?: string } =>
+  baseUrl ? { runbook: `${baseUrl}${detectionId}.yml` } : {};
 
 /** `{ key: value }` when value is present (not undefined or null), else `{}`: keeps absent facts out of the document. */
 const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
@@ -394,5 +405,6 @@ export {
   CREDENTIAL_KINDS,
   consoleDomainOf,
   partitionOfArn,
+  runbookLink,
   taskPolicyName,
 };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Alert } from './alert-document.js';
+import { type Alert, runbookLink } from './alert-document.js';
 import type { Detection } from './detection.js';
 import { ACCOUNT_ID, REGION_NAME } from './forwarding.js';
 import { consoleDomain, REMIND_EVERY_MS } from './guard/alert.js';
@@ -173,7 +173,7 @@ interface SilentForwardersAlertOptions {
   accountNames?: Readonly<Record<string, string>>;
   /** The catalog entry the alert is raised under (alerter-tampering): its tags and runbook. */
   detection: Detection;
-  runbookBaseUrl: string;
+  runbookBaseUrl?: string | undefined;
   heartbeatMinutes: number;
   /** Epoch milliseconds of the check. */
   nowMs: number;
@@ -288,7 +288,7 @@ const buildSilentForwardersAlert = (
     tags: [...options.detection.tags],
     links: {
       cloudtrail: `https://${linkRegion}.${consoleDomain(options.partition)}/cloudtrailv2/home?region=${linkRegion}#/events?EventSource=events.amazonaws.com`,
-      runbook: `${options.runbookBaseUrl}${options.detection.id}.yml`,
+      ...runbookLink(options.runbookBaseUrl, options.detection.id),
     },
     record: {
       eventSource: 'rootwatch.guard',

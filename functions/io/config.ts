@@ -60,10 +60,10 @@ const AccountNamesSchema = z.pipe(
   ),
 );
 
-/** Where alert links point for a detection's runbook unless configured: the catalog in the project's repository. */
-const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/rootwatch/rootwatch/blob/main/events/';
-
-/** An alert links to `<base><detection id>.yml`. */
+/**
+ * An alert links to `<base><detection id>.yml`. Unset (the default): no runbook link, since no page is known to exist;
+ * Slack and e-mail carry the runbook's steps either way.
+ */
 const RunbookBaseUrlSchema = z
   .url({
     protocol: /^https$/,
@@ -186,8 +186,8 @@ const AlertConfigSchema = z.object({
   STATE_TABLE: StateTableSchema,
   /** From the parameter minSeverity. */
   MIN_SEVERITY: z._default(SeveritySchema, 'info'),
-  /** From the parameter runbookBaseUrl. */
-  RUNBOOK_BASE_URL: z._default(RunbookBaseUrlSchema, DEFAULT_RUNBOOK_BASE_URL),
+  /** From the parameter runbookBaseUrl; unset or empty: alerts carry no runbook link. */
+  RUNBOOK_BASE_URL: z.optional(RunbookBaseUrlSchema),
   /** From the parameter accountNames. */
   ACCOUNT_NAMES: z.optional(AccountNamesSchema),
   /**
@@ -264,8 +264,8 @@ const GuardConfigSchema = z.object({
   STATE_TABLE: StateTableSchema,
   /** The expected-state document (resources/guard.cjs writes it at packaging), relative to the task root. */
   EXPECTED_STATE_FILE: z.string().check(z.minLength(1)),
-  /** From the parameter runbookBaseUrl: the alert links to alerter-tampering's runbook. */
-  RUNBOOK_BASE_URL: z._default(RunbookBaseUrlSchema, DEFAULT_RUNBOOK_BASE_URL),
+  /** From the parameter runbookBaseUrl: the alert links to alerter-tampering's runbook (unset or empty: no link). */
+  RUNBOOK_BASE_URL: z.optional(RunbookBaseUrlSchema),
   /** From the parameter accountNames: the account's name in the alert. */
   ACCOUNT_NAMES: z.optional(AccountNamesSchema),
   DETECTIONS_DIR: z.optional(DetectionsDirSchema),
@@ -474,7 +474,6 @@ const loadConfig = <S extends z.ZodMiniType>(schema: S, env: Readonly<Record<str
 export type { AlertConfig, DetectionParameterValues };
 export {
   AlertConfigSchema,
-  DEFAULT_RUNBOOK_BASE_URL,
   DigestConfigSchema,
   detectionParametersOf,
   detectionParametersOfConfig,

@@ -25,7 +25,7 @@ import { type LocalAws, sqsEventOf } from './aws.js';
 interface LocalPipelineOptions {
   detections: readonly Detection[];
   minSeverity?: Severity;
-  runbookBaseUrl: string;
+  runbookBaseUrl?: string | undefined;
   /** The `accountNames` parameter's map. */
   accountNames?: Record<string, string>;
   /**

@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../functions/cli.js';
-import { DEFAULT_RUNBOOK_BASE_URL } from '../../functions/io/config.js';
 import { runCliCaptured } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/corpus.js';
 import { readSample, SAMPLES_DIR } from '../helpers/samples.js';
@@ -238,9 +237,11 @@ describe('rootwatch replay', () => {
     expect(lines).toHaveLength(1);
     const payload = JSON.parse(lines[0] as string);
     expect(payload.text).toMatch(/^🔴 CRITICAL: Root access key created: CreateAccessKey — 111122223333$/);
-    expect(payload.blocks.at(-1).elements.map((e: { url: string }) => e.url)).toContain(
-      'https://github.com/rootwatch/rootwatch/blob/main/events/root-access-key-created.yml',
-    );
+    // No runbookBaseUrl: the CloudTrail button alone, and the runbook's steps in the message.
+    expect(payload.blocks.at(-1).elements.map((e: { action_id: string }) => e.action_id)).toStrictEqual([
+      'open-cloudtrail',
+    ]);
+    expect(JSON.stringify(payload.blocks)).toContain('*What to do*');
   });
 
   it('prints each e-mail as Subject, a blank line, the body and --- with --format email', async () => {
@@ -279,8 +280,16 @@ describe('rootwatch replay', () => {
 
   it('links runbooks as the deployed alerter does, checking ROOTWATCH_RUNBOOK_BASE_URL like runbookBaseUrl', async () => {
     const sample = join(SAMPLES_DIR, 'root-create-user.json');
+    // No runbookBaseUrl (the default): no runbook link, and the messages carry the runbook's steps.
     const deployed = await run(['replay', '--format', 'ndjson', sample]);
-    expect(JSON.parse(deployed.stdout).links.runbook).toBe(`${DEFAULT_RUNBOOK_BASE_URL}root-api-call.yml`);
+    expect(JSON.parse(deployed.stdout).links).not.toHaveProperty('runbook');
+    const configured = await runWith({ ROOTWATCH_RUNBOOK_BASE_URL: 'https://wiki.example.com/runbooks/' }, [
+      'replay',
+      '--format',
+      'ndjson',
+      sample,
+    ]);
+    expect(JSON.parse(configured.stdout).links.runbook).toBe('https://wiki.example.com/runbooks/root-api-call.yml');
     const insecure = await runWith({ ROOTWATCH_RUNBOOK_BASE_URL: 'http://runbooks.example/' }, ['replay', sample]);
     expect(insecure.code).toBe(2);
     expect(insecure.stderr).toContain('ROOTWATCH_RUNBOOK_BASE_URL must be an https URL');

@@ -101,7 +101,7 @@ const DEFAULT_PARAMS: Record<string, string> = {
   alertEmails: '',
   emailMinSeverity: 'info',
   minSeverity: 'info',
-  runbookBaseUrl: 'https://github.com/rootwatch/rootwatch/blob/main/events/',
+  runbookBaseUrl: '',
   accountNames: '',
   accountLookup: 'organizations',
   slackWebhookParameter: `/rootwatch/${STAGE}/slack-webhook-url`,
@@ -213,7 +213,7 @@ describe('serverless package with e-mail subscribers', () => {
       DIGEST_QUEUE_URL: ref(queue('digest')[0]),
       STATE_TABLE: ref(tableId()),
       MIN_SEVERITY: 'info',
-      RUNBOOK_BASE_URL: 'https://github.com/rootwatch/rootwatch/blob/main/events/',
+      RUNBOOK_BASE_URL: '',
       ACCOUNT_NAMES: '',
       ACCOUNT_LOOKUP: 'organizations',
       // The IP data packaged beside the bundle (resources/ip-data.cjs). No DETECTIONS_DIR: the catalog is inlined.

@@ -132,9 +132,9 @@ describe('the alert handler', () => {
         '  Someone signed in to the AWS Management Console as the account root user. Root needs no permissions and cannot be limited by IAM; it should be used only for the few tasks that require it. Without MFA, a stolen password alone was enough.',
         '',
         'What to do:',
-        '1. Ask the owners of account `account.id` whether root work was planned around `eventTime`; an unplanned sign-in is an incident.',
-        '2. Check `source.ip`, `source.country` and `source.client` against where your administrators work, and `actor.mfa`.',
-        '3. List every event with `userIdentity.type = Root` in the 24 hours after `eventTime` (rootwatch replay over the trail, or CloudTrail Lake).',
+        '1. Ask the owners of account "prod-payments (111122223333)" whether root work was planned around "2022-11-10 16:24 UTC"; an unplanned sign-in is an incident.',
+        '2. Check "203.0.113.11", `source.country` and "Firefox 62 on macOS" against where your administrators work, and "no MFA".',
+        '3. List every event with `userIdentity.type = Root` in the 24 hours after "2022-11-10 16:24 UTC" (rootwatch replay over the trail, or CloudTrail Lake).',
         '4. If unexplained: reset the root password through the account e-mail, re-register MFA, delete any root access keys, and review IAM changes made in that window.',
         '',
         'Links:',
@@ -194,6 +194,18 @@ describe('the alert handler', () => {
           ],
         },
         { type: 'section', text: field('*Detection*\n• *Root console sign-in* `root-console-sign-in`') },
+        {
+          type: 'section',
+          text: field(
+            [
+              '*What to do*',
+              '1. Ask the owners of account `prod-payments (111122223333)` whether root work was planned around `2022-11-10 16:24 UTC`; an unplanned sign-in is an incident.',
+              '2. Check `203.0.113.11`, `source.country` and `Firefox 62 on macOS` against where your administrators work, and `no MFA`.',
+              '3. List every event with `userIdentity.type = Root` in the 24 hours after `2022-11-10 16:24 UTC` (rootwatch replay over the trail, or CloudTrail Lake).',
+              '4. If unexplained: reset the root password through the account e-mail, re-register MFA, delete any root access keys, and review IAM changes made in that window.',
+            ].join('\n'),
+          ),
+        },
         {
           type: 'context',
           elements: [field(`When \`2022-11-10T16:24:34Z\` · Region \`us-east-1\` · Event ID \`${id}\``)],

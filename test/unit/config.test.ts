@@ -51,7 +51,6 @@ describe('loadConfig', () => {
     expect(loadConfig(AlertConfigSchema, alertEnv)).toEqual({
       ...alertEnv,
       MIN_SEVERITY: 'info',
-      RUNBOOK_BASE_URL: 'https://github.com/rootwatch/rootwatch/blob/main/events/',
       ACCOUNT_LOOKUP: 'organizations',
       TRAIL_BUCKETS: [],
       TRAIL_KEY_ARNS: [],

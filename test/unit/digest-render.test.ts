@@ -370,7 +370,9 @@ describe('an alert of a correlated session', () => {
     // Prepare
     const alert = withSession({ key: 'k', first: false, escalation: { reason: 'severity high → critical' } });
     // Act
-    const context = renderSlackMessage(alert, detections).blocks[3] as { elements: { text: string }[] };
+    const context = renderSlackMessage(alert, detections).blocks.find((block) => block.type === 'context') as {
+      elements: { text: string }[];
+    };
     const { body } = renderEmail(alert, detections);
     // Assess
     expect(context.elements[1]).toStrictEqual({
@@ -385,7 +387,9 @@ describe('an alert of a correlated session', () => {
     // Prepare
     const alert = withSession({ key: 'k', first: true });
     // Act
-    const context = renderSlackMessage(alert, detections).blocks[3] as { elements: { text: string }[] };
+    const context = renderSlackMessage(alert, detections).blocks.find((block) => block.type === 'context') as {
+      elements: { text: string }[];
+    };
     const { body } = renderEmail(alert, detections);
     // Assess
     expect(context.elements[1]?.text).toBe('First alert of this session: its further events follow in digests');
@@ -396,7 +400,9 @@ describe('an alert of a correlated session', () => {
     // Prepare
     const hostile = withSession({ key: 'k', first: false, escalation: { reason: '<!channel> *x*\n`y`' } });
     // Act
-    const plain = renderSlackMessage(signInAlert(), detections).blocks[3] as { elements: unknown[] };
+    const plain = renderSlackMessage(signInAlert(), detections).blocks.find((block) => block.type === 'context') as {
+      elements: unknown[];
+    };
     const message = renderSlackMessage(hostile, detections);
     // Assess
     expect(plain.elements).toHaveLength(1);

@@ -66,6 +66,20 @@ describe('renderSlackMessage', () => {
           },
         },
         {
+          type: 'section',
+          text: {
+            type: 'mrkdwn',
+            text: [
+              '*What to do*',
+              '1. Ask the owners of account `prod-payments (111122223333)` whether root work was planned around `2022-11-10 16:24 UTC`; an unplanned sign-in is an incident.',
+              '2. Check `203.0.113.11`, `DE` and `Firefox 62 on macOS` against where your administrators work, and `no MFA`.',
+              '3. List every event with `userIdentity.type = Root` in the 24 hours after `2022-11-10 16:24 UTC` (rootwatch replay over the trail, or CloudTrail Lake).',
+              '4. If unexplained: reset the root password through the account e-mail, re-register MFA, delete any root access keys, and review IAM changes made in that window.',
+            ].join('\n'),
+            verbatim: true,
+          },
+        },
+        {
           type: 'context',
           elements: [
             {
@@ -199,13 +213,17 @@ describe('renderSlackMessage', () => {
     });
   });
 
-  it('leaves the actions block out when no link is usable', () => {
+  it('leaves the actions block out when no link is usable, and the runbook button out without a runbook link', () => {
     // Prepare
     const alert = { ...signInAlert(), links: { cloudtrail: 'ftp://x', runbook: '' } };
     // Act
     const message = renderSlackMessage(alert, detections);
     // Assess
-    expect(message.blocks.map((block) => block.type)).toEqual(['header', 'section', 'section', 'context']);
+    expect(message.blocks.map((block) => block.type)).toEqual(['header', 'section', 'section', 'section', 'context']);
+    const { runbook: _, ...withoutRunbook } = signInAlert().links;
+    const actions = renderSlackMessage({ ...signInAlert(), links: withoutRunbook }, detections).blocks.at(-1);
+    expect(actions).toMatchObject({ type: 'actions', elements: [{ action_id: 'open-cloudtrail' }] });
+    expect(JSON.stringify(actions)).not.toContain('open-runbook');
   });
 
   it('stays within Slack limits for a huge hostile alert', () => {

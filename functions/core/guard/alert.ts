@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Alert } from '../alert-document.js';
+import { type Alert, runbookLink } from '../alert-document.js';
 import type { Detection } from '../detection.js';
 import { encodeUrlPart } from '../render/text.js';
 import { type Severity, severityRank } from '../severity.js';
@@ -34,7 +34,7 @@ interface DriftAlertOptions {
   partition: string;
   /** The catalog entry of alerter-tampering: its tags, and the runbook the alert links to. */
   detection: Detection;
-  runbookBaseUrl: string;
+  runbookBaseUrl?: string | undefined;
   /** Epoch milliseconds of the check. */
   nowMs: number;
 }
@@ -166,7 +166,7 @@ const buildDriftAlert = (drifts: readonly Drift[], options: DriftAlertOptions): 
     tags: [...options.detection.tags],
     links: {
       cloudtrail: historyLink(first, options),
-      runbook: `${options.runbookBaseUrl}${options.detection.id}.yml`,
+      ...runbookLink(options.runbookBaseUrl, options.detection.id),
     },
     record: {
       eventSource: GUARD_EVENT_SOURCE,

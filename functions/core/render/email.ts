@@ -1,6 +1,7 @@
 import type { Alert } from '../alert-document.js';
 import type { Detection } from '../detection.js';
 import { detectionById, type Fact, factsOf, present, type Segment } from './facts.js';
+import { runbookLines } from './runbook.js';
 import { httpsUrl } from './slack.js';
 import { cleanLine, fitValue, MAX_VALUE } from './text.js';
 
@@ -26,16 +27,19 @@ const escapeQuotedChar = (char: string): string => (char === '"' || char === '\\
 const emailValue = (value: string): string => `"${fitValue(value, MAX_VALUE, { escape: escapeQuotedChar })}"`;
 
 /**
- * A fact's segment in plain text: our words cleaned to one line, a value quoted (emailValue), emphasis as plain words.
+ * A fact's segment in plain text: our words cleaned to one line, a value quoted (emailValue), emphasis as plain words,
+ * catalog code in back-ticks.
  *
  * @example
  * emailSegment('IP '); // 'IP '
  * emailSegment({ value: '203.0.113.7' }); // '"203.0.113.7"'
  * emailSegment({ strong: 'critical' }); // 'critical'
+ * emailSegment({ code: 'actor.arn' }); // '`actor.arn`'
  */
 const emailSegment = (segment: Segment): string => {
   if (typeof segment === 'string') return cleanLine(segment);
   if ('value' in segment) return emailValue(segment.value);
+  if ('code' in segment) return `\`${cleanLine(segment.code)}\``;
   return cleanLine(segment.strong);
 };
 
@@ -113,7 +117,7 @@ const IP_DATA_NOTE =
 const hasIpData = (alert: Alert): boolean =>
   alert.source.country !== undefined || alert.source.asn !== undefined || alert.source.org !== undefined;
 
-/** Catalog text on one line each: descriptions are folded YAML; runbooks keep their numbered lines. */
+/** Catalog text on one line each: descriptions are folded YAML. */
 const catalogLines = (text: string): string[] =>
   text
     .split('\n')
@@ -166,7 +170,9 @@ const renderEmail = (alert: Alert, detections: readonly Detection[]): Email => {
     ...listed,
     '',
     'What to do:',
-    ...(primary ? catalogLines(primary.runbook) : ['Follow the runbook linked below.']),
+    ...(primary
+      ? runbookLines(primary.runbook, alert).map((line) => line.map(emailSegment).join(''))
+      : ['Follow the runbook of the detection in the catalog (events/).']),
     ...(links.length > 0 ? ['', 'Links:', ...links] : []),
     '',
     JSON_NOTE,

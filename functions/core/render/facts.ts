@@ -4,8 +4,11 @@ import { driftsOf, isDriftAlert } from '../guard/alert.js';
 
 // ── The facts: one model, rendered for Slack and for e-mail ─────────────────────────────────────────
 
-/** A piece of a fact: words we wrote, a value from the event (untrusted), or our words in emphasis. */
-type Segment = string | { value: string } | { strong: string };
+/**
+ * A piece of a fact or a runbook line: words we wrote, a value from the event (untrusted), our words in emphasis, or
+ * code from the catalog (a field name or a command in a runbook, shown as code).
+ */
+type Segment = string | { value: string } | { strong: string } | { code: string };
 interface Fact {
   label: string;
   /** Rendered joined by " · " in Slack and ", " in e-mail. */

@@ -3,6 +3,7 @@ import type { Alert } from '../alert-document.js';
 import type { Detection } from '../detection.js';
 import type { Severity } from '../severity.js';
 import { detectionById, type Fact, factsOf, present, type Segment } from './facts.js';
+import { runbookLines } from './runbook.js';
 import { defangLinks, ELLIPSIS, fitValue, MAX_VALUE, neutraliseMentions } from './text.js';
 
 /** `@slack/webhook` re-exports the block union of `@slack/types` through its send arguments only. */
@@ -107,7 +108,8 @@ const slackPlain = (value: string, max: number): string =>
 // ── Slack ──────────────────────────────────────────────────────────────────────────────────────────
 
 /**
- * A fact's segment in mrkdwn: our words as escaped text (their spaces kept), a value as inline code, emphasis bold.
+ * A fact's segment in mrkdwn: our words as escaped text (their spaces kept), a value or catalog code as inline code,
+ * emphasis bold.
  *
  * @example
  * slackSegment({ value: '<!here>' }); // "`&lt;!here&gt;`"
@@ -116,6 +118,7 @@ const slackSegment = (segment: Segment): string => {
   // Our own words between values (" on ", "IP "): their spaces are layout.
   if (typeof segment === 'string') return fitValue(segment, MAX_VALUE, { escape: escapeTextChar, keepSpaces: true });
   if ('value' in segment) return slackCode(segment.value);
+  if ('code' in segment) return slackCode(segment.code);
   return `*${slackText(segment.strong, MAX_VALUE)}*`;
 };
 
@@ -187,6 +190,28 @@ const detectionLine = (detections: readonly Detection[], id: string, suffix = ''
   return ['• ', title ? `*${slackText(title, 150)}* ` : '', slackCode(id, 120), suffix].join('');
 };
 
+/** The longest runbook line shown: its words and values, well inside a section's 3,000 characters. */
+const MAX_RUNBOOK_LINE = 1200;
+
+/**
+ * "*What to do*" and the primary detection's runbook steps with the alert's values filled in (render/runbook.ts):
+ * catalog words escaped as text, values and code as inline code. Undefined when the detection is not in the catalog.
+ */
+const runbookText = (alert: Alert, detections: readonly Detection[]): string | undefined => {
+  const primary = alert.detections[0] === undefined ? undefined : detectionById(detections, alert.detections[0]);
+  if (primary === undefined) return undefined;
+  const lines = runbookLines(primary.runbook, alert).map((line) =>
+    line
+      .map((segment) =>
+        typeof segment === 'string'
+          ? fitValue(segment, MAX_RUNBOOK_LINE, { escape: escapeTextChar, keepSpaces: true })
+          : slackSegment(segment),
+      )
+      .join(''),
+  );
+  return fitLines('*What to do*', lines);
+};
+
 const detectionsText = (alert: Alert, detections: readonly Detection[]): string => {
   const heading = alert.detections.length === 1 ? '*Detection*' : '*Detections*';
   const lines = alert.detections.map((id) => {
@@ -246,7 +271,8 @@ const severityLine = (alert: Alert): string => `${SEVERITY_EMOJI[alert.severity]
 
 /**
  * The Slack message for an alert, readable on a phone: header with severity and title, the facts as
- * fields, the detections, when/where/which event, and buttons to CloudTrail and the runbook.
+ * fields, the detections, the runbook's steps with the alert's values filled in, when/where/which event, and buttons to
+ * CloudTrail and, when runbookBaseUrl is set, the runbook.
  *
  * @example
  * import { loadDetections } from '../../io/detections.js';
@@ -274,6 +300,7 @@ const renderSlackMessage = (alert: Alert, detections: readonly Detection[]): Sla
     type: 'section',
     text: { type: 'mrkdwn', text: detectionsText(alert, detections), verbatim: true },
   };
+  const steps = runbookText(alert, detections);
   const session = sessionText(alert);
   const context: BlockOf<'context'> = {
     type: 'context',
@@ -293,9 +320,11 @@ const renderSlackMessage = (alert: Alert, detections: readonly Detection[]): Sla
   // action_ids must be unique within the message; fixed ids also let an app tell the buttons apart.
   const buttons = [
     linkButton('Open in CloudTrail', 'open-cloudtrail', alert.links.cloudtrail),
-    linkButton('Runbook', 'open-runbook', alert.links.runbook),
+    alert.links.runbook === undefined ? undefined : linkButton('Runbook', 'open-runbook', alert.links.runbook),
   ].filter((button) => button !== undefined);
-  const blocks: Block[] = [header, facts, matched, context];
+  const blocks: Block[] = [header, facts, matched];
+  if (steps !== undefined) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: steps, verbatim: true } });
+  blocks.push(context);
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons } satisfies BlockOf<'actions'>);
   return { text: `${severity}: ${slackText(alert.title, 300)}`, blocks };
 };
