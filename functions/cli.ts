@@ -1,35 +1,45 @@
 import { parseArgs } from 'node:util';
 import type { ForwarderTemplateCommand } from './commands/forwarder-template.js';
-import { hubBusArnStage, parseStage, requiredStage, STAGE_OPTIONS, splitParam } from './commands/options.js';
+import {
+  ALERT_OUTPUT_OPTIONS,
+  alertOutputOf,
+  CATALOG_OPTIONS,
+  catalogOf,
+  hubBusArnStage,
+  parseStage,
+  requiredStage,
+  runbookBaseUrlOf,
+  STAGE_OPTIONS,
+} from './commands/options.js';
 import { formatSummary, replay } from './commands/replay.js';
-import { DEPLOY_USAGE, FORWARDERS_USAGE } from './commands/usage.js';
+import { parseScope, SCOPE_OPTIONS } from './commands/scope.js';
+import { ATHENA_USAGE, DEPLOY_USAGE, FORWARDERS_USAGE } from './commands/usage.js';
 import { alertJsonSchema } from './core/alert-document.js';
 import { digestJsonSchema } from './core/digest-document.js';
 import { cleanLine } from './core/render/text.js';
 import { FOLD_MAX_EVENTS, FOLD_WINDOW_MS } from './core/session.js';
-import { SEVERITIES, type Severity } from './core/severity.js';
+import { SEVERITIES } from './core/severity.js';
 import { AlerterError, isUsageError, toError, UsageError } from './errors.js';
-import { readAccountNamesFile } from './io/accounts.js';
-import {
-  AlertConfigSchema,
-  type DetectionParameterValues,
-  detectionParametersOf,
-  parseDetectionParameterValues,
-  readDetectionParameterFile,
-} from './io/config.js';
-import { DEFAULT_DETECTIONS_DIR, loadDetections } from './io/detections.js';
 import { type InputLimits, parseLimit } from './io/input/limits.js';
-import { FORMATS, type Format, SESSION_FORMATS } from './io/stdout-sink.js';
+import { MAX_CONCURRENCY } from './io/input/s3-input.js';
 
 const BASE_USAGE = `Usage:
   rootwatch replay [--format table|ndjson|json|slack|email] [--min-severity S] [--no-fold | --sessions]
                    [--detections DIR] [--account-names FILE] [--config FILE] [--param NAME=VALUE]...
                    [--workers N] [--max-file-bytes B] [--max-depth N] [--max-string-bytes B] [--max-records N]
+                   [--since D] [--until D] [--accounts A,B] [--regions R,S]
+                   [--profile P] [--region R] [--concurrency N]
                    PATH...
       PATH: a CloudTrail log file (.json, .json.gz), a directory of them, a JSON or NDJSON file of
       CloudTrail records or EventBridge events, aws cloudtrail lookup-events output, CloudWatch Logs
-      output (filter-log-events, get-log-events, a subscription payload), or - for stdin (files one
-      after another too: cat *.json.gz | rootwatch replay -).
+      output (filter-log-events, get-log-events, a subscription payload), - for stdin (files one
+      after another too: cat *.json.gz | rootwatch replay -), or s3://BUCKET[/PREFIX]: a trail's
+      bucket, listed along CloudTrail's key layout (AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/
+      YYYY/MM/DD/) so that the accounts, regions and days outside --accounts, --regions, --since and
+      --until are never listed or fetched; the objects are read in key order, as the same files
+      downloaded into a directory would be. Credentials and region from the AWS SDK's chain
+      (AWS_PROFILE, --profile, AWS_REGION, --region); S3 needs s3:ListBucket, s3:GetObject and
+      kms:Decrypt on the trail's key if it has one.
       Root sessions are folded as the deployed alerter folds them, with each event arriving at its
       event time: a session's first alert and its escalations print as alerts, the rest of it as
       digests (a fold closes ${FOLD_WINDOW_MS / 60_000} minutes after its first event, at ${FOLD_MAX_EVENTS} events,
@@ -81,12 +91,22 @@ Options:
   --max-string-bytes  a string's length in a record (default 16M): a record holding a longer one is
                    reported and skipped
   --max-records    records per file (default 10000000): past it the rest of the file is not read
+  --since, --until the event times to look at: 2026-10-01 (a whole day, UTC), 2026-10-01T09:30:00Z,
+                   or back from now: 90m, 12h, 30d, 2w; --until with a date includes that day
+  --accounts, --regions  account ids and region names (comma-separated or repeated). A record
+                   outside --since/--until/--accounts/--regions is counted, not alerted, whatever PATH
+  --profile, --region  the AWS profile and starting region for s3:// paths
+  --concurrency    S3 objects fetched at once (default 8, 1 to ${MAX_CONCURRENCY})
   -h, --help       this help
 
 Exit status: 0 when all input was read, 1 when some could not be, 2 on bad usage.`;
 
 /** The whole usage text, the deploy, remove and forwarders commands' own included (commands/usage.ts: no SDK). */
-const usage = (): string => BASE_USAGE.replace('COMMANDS_OF_THEIR_OWN', `${DEPLOY_USAGE}\n${FORWARDERS_USAGE}`);
+const usage = (): string =>
+  BASE_USAGE.replace(
+    'COMMANDS_OF_THEIR_OWN',
+    `${DEPLOY_USAGE}\n${FORWARDERS_USAGE}\n${ATHENA_USAGE}`,
+  );
 
 interface CliIo {
   stdout: (text: string) => void;
@@ -94,34 +114,6 @@ interface CliIo {
   stdin?: NodeJS.ReadableStream;
   env: Record<string, string | undefined>;
 }
-
-const oneOf = <T extends string>(value: string | undefined, allowed: readonly T[], flag: string, fallback: T): T => {
-  if (value === undefined) return fallback;
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
-};
-
-/**
- * Runbook links as the deployed alerter makes them (ROOTWATCH_RUNBOOK_BASE_URL: your `runbookBaseUrl`),
- * so that replay's documents and messages are the ones it sends; checked by the parameter's own schema.
- */
-const runbookBaseUrlOf = (env: CliIo['env']): string => {
-  const result = AlertConfigSchema.shape.RUNBOOK_BASE_URL.safeParse(env.ROOTWATCH_RUNBOOK_BASE_URL || undefined);
-  if (!result.success) {
-    throw new UsageError(`ROOTWATCH_RUNBOOK_BASE_URL ${result.error.issues.map((i) => i.message).join('; ')}`);
-  }
-  return result.data;
-};
-
-/**
- * The detection parameters replay runs with: `--config FILE`, then each `--param NAME=VALUE` over it, validated
- * by the schemas the alert function reads the same values with. Throws ConfigError naming a bad parameter.
- */
-const parameterValuesOf = (configFile: string | undefined, params: readonly string[]): DetectionParameterValues => {
-  const fromFile = configFile ? readDetectionParameterFile(configFile) : {};
-  const fromFlags = Object.fromEntries(params.map(splitParam));
-  return params.length === 0 ? fromFile : { ...fromFile, ...parseDetectionParameterValues(fromFlags, '--param') };
-};
 
 /** The longest `--timeout` of test-alert: an hour. */
 const MAX_TEST_ALERT_SECONDS = 3600;
@@ -186,19 +178,17 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
     args,
     allowPositionals: true,
     options: {
-      format: { type: 'string' },
-      'min-severity': { type: 'string' },
-      detections: { type: 'string' },
-      'account-names': { type: 'string' },
-      config: { type: 'string' },
-      param: { type: 'string', multiple: true },
-      'no-fold': { type: 'boolean' },
-      sessions: { type: 'boolean' },
+      ...ALERT_OUTPUT_OPTIONS,
+      ...CATALOG_OPTIONS,
       workers: { type: 'string' },
       'max-file-bytes': { type: 'string' },
       'max-depth': { type: 'string' },
       'max-string-bytes': { type: 'string' },
       'max-records': { type: 'string' },
+      ...SCOPE_OPTIONS,
+      profile: { type: 'string' },
+      region: { type: 'string' },
+      concurrency: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -206,19 +196,22 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
     io.stdout(`${usage()}\n`);
     return 0;
   }
-  const format: Format = oneOf(values.format, FORMATS, '--format', 'table');
-  const sessions = values.sessions === true;
-  if (sessions && values['no-fold']) {
-    throw new UsageError('--sessions lists the sessions that folding finds: it does not go with --no-fold');
-  }
-  if (sessions) oneOf(format, SESSION_FORMATS, '--format with --sessions', 'table');
-  const minSeverity: Severity = oneOf(values['min-severity'], SEVERITIES, '--min-severity', 'info');
-  const dir = values.detections ?? DEFAULT_DETECTIONS_DIR;
+  const output = alertOutputOf(values);
   const paths = positionals;
-  if (paths.length === 0) throw new UsageError('replay needs at least one PATH (a file, a directory, or - for stdin)');
-  // Never the samples' values: what replay finds is what the deployment with these parameters would alert on.
-  const detections = loadDetections(dir, detectionParametersOf(parameterValuesOf(values.config, values.param ?? [])));
-  const accountNames = values['account-names'] ? readAccountNamesFile(values['account-names']) : {};
+  if (paths.length === 0) {
+    throw new UsageError('replay needs at least one PATH (a file, a directory, - for stdin, or s3://BUCKET/PREFIX)');
+  }
+  const scope = parseScope(values);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (
+    concurrency !== undefined &&
+    !(/^\d+$/.test(values.concurrency ?? '') && concurrency >= 1 && concurrency <= MAX_CONCURRENCY)
+  ) {
+    throw new UsageError(
+      `--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY} (got "${values.concurrency}")`,
+    );
+  }
+  const detections = catalogOf(values);
   // Each input limit its flag raises (or lowers), checked: io/input/limits.ts.
   const limitValues = {
     maxFileBytes: values['max-file-bytes'],
@@ -239,13 +232,15 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
     limits,
     ...(workers === undefined ? {} : { workers }),
     paths,
-    format,
-    minSeverity,
+    scope,
+    s3: {
+      ...(values.profile ? { profile: values.profile } : {}),
+      ...(values.region ? { region: values.region } : {}),
+    },
+    ...(concurrency === undefined ? {} : { concurrency }),
+    ...output,
     detections,
     runbookBaseUrl: runbookBaseUrlOf(io.env),
-    accountNames,
-    fold: values['no-fold'] !== true,
-    sessions,
     stdout: io.stdout,
     stderr: io.stderr,
     ...(io.stdin ? { stdin: io.stdin } : {}),
@@ -275,6 +270,10 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
       case 'remove': {
         const { runDeploy } = await import('./commands/deploy.js');
         return await runDeploy(command, rest, io);
+      }
+      case 'athena': {
+        const { runAthenaCommand } = await import('./commands/athena.js');
+        return await runAthenaCommand(rest, io);
       }
       case 'forwarders': {
         const { runForwarders } = await import('./commands/forwarders.js');

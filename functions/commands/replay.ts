@@ -11,6 +11,7 @@ import { InputError, toError, UsageError } from '../errors.js';
 import { createAccountNames } from '../io/accounts.js';
 import type { InputLimits } from '../io/input/limits.js';
 import { readInputBatches } from '../io/input/read-input.js';
+import { createTrailBucket, type S3Access } from '../io/input/s3-client.js';
 import { createGeoLookup } from '../io/ip/geo-lookup.js';
 import { logger } from '../io/logger.js';
 import { createMemorySessions } from '../io/memory-sessions.js';
@@ -23,13 +24,15 @@ import {
   SESSION_FORMATS,
   type SessionFormat,
 } from '../io/stdout-sink.js';
+import { inScope, isScoped, type LogScope } from './scope.js';
 
 interface ReplayOptions {
   paths: string[];
   format: Format;
   minSeverity: Severity;
   detections: readonly Detection[];
-  runbookBaseUrl: string;
+  /** Runbook links as the deployed alerter makes them (runbookBaseUrl); undefined: none. */
+  runbookBaseUrl?: string | undefined;
   /** Account id → name, as the `accountNames` parameter gives the deployed alerter (`--account-names FILE`). */
   accountNames?: Record<string, string>;
   stdout: (text: string) => void;
@@ -54,6 +57,16 @@ interface ReplayOptions {
   workers?: number;
   /** The limits each input file is read under, over DEFAULT_LIMITS (io/input/limits.ts; `--max-depth` etc.). */
   limits?: Partial<InputLimits>;
+  /**
+   * What of the logs to look at (`--since`, `--until`, `--accounts`, `--regions`): a record outside is counted
+   * (ReplaySummary.outOfScope) and not alerted, whatever path it came from; an `s3://` path's listing is pruned by it
+   * (io/input/s3-input.ts).
+   */
+  scope?: LogScope;
+  /** Profile and region for `s3://` paths (`--profile`, `--region`); default: the AWS SDK's chain. */
+  s3?: S3Access;
+  /** GETs in flight at once for `s3://` paths (`--concurrency`, 1 to 64; default 8). */
+  concurrency?: number;
 }
 
 interface ReplaySummary {
@@ -70,6 +83,11 @@ interface ReplaySummary {
   /** Sessions printed, with `sessions`. */
   sessions?: number;
   errors: number;
+  /**
+   * Records left out by the scope (ReplayOptions.scope), not alerted. Only records the catalog's pre-filter let
+   * through are checked (the rest could not alert anyway), so this counts those that could have. Absent unscoped.
+   */
+  outOfScope?: number;
   /** Alerts by severity (digests not counted). */
   bySeverity: Record<Severity, number>;
   seconds: number;
@@ -115,7 +133,10 @@ const createReplayEnricher = (accountNames: Record<string, string> = {}) =>
  * eventID, threshold counts in event time) and a stdout sink in the chosen format, so what it prints is
  * what the deployed alerter would send. Records that match no detection never leave the synchronous
  * path. A bad file or record is reported on stderr with where it was and skipped; the exit code is 1
- * if any input could not be read, else 0.
+ * if any input could not be read, else 0. A path `s3://BUCKET[/PREFIX]` is read from a trail's bucket
+ * (io/input/s3-input.ts: listed along CloudTrail's key layout, pruned by `scope`; an object or folder that cannot be
+ * read is reported as `s3://bucket/key: <reason>`, like a file); a record outside `scope`, from any path, is counted
+ * and not alerted. Throws ConfigError when S3 is to be read without credentials or a region.
  *
  * Root sessions are folded as the deployed alerter folds them (app/alert-pipeline.ts, the session step), with the
  * session state in memory (io/memory-sessions.ts) and the event's time for arrival: before each alerting event, the
@@ -171,6 +192,8 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
     ...(sessions ? { sessions: { state: sessions, timer: NO_TIMER, flush } } : {}),
   });
   const progress = createProgressBar(options.stderr);
+  const scope = options.scope !== undefined && isScoped(options.scope) ? options.scope : undefined;
+  if (scope) summary.outOfScope = 0;
   const report = (error: Error) => {
     summary.errors += 1;
     progress.clear();
@@ -199,6 +222,13 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
     },
     workers: options.workers ?? availableParallelism(),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(scope ? { scope } : {}),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.paths.some((path) => path.startsWith('s3://')) ? { s3: createTrailBucket(options.s3) } : {}),
+    onNotice: (message) => {
+      progress.clear();
+      options.stderr.write(`rootwatch: ${cleanLine(message)}\n`);
+    },
   })) {
     for (const item of batch) {
       if (item.kind === 'error') {
@@ -211,6 +241,10 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
         event = item.kind === 'record' ? recordToEvent(item.record) : parseEvent(item.event);
       } catch (error) {
         report(new InputError(item.file, item.position, toError(error).message, { cause: error }));
+        continue;
+      }
+      if (scope && !inScope(scope, event)) {
+        summary.outOfScope = (summary.outOfScope ?? 0) + 1;
         continue;
       }
       // One record that cannot be matched, built or printed (a crafted field of hundreds of MB) is reported with where
@@ -247,7 +281,8 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
 
 /**
  * The summary line: "1,234 records, 5 alerts (critical 2, high 3), 2 digests (40 events folded), 0 unreadable, 0.4 s
- * (3,085 records/s)"; without folding no digest count; with `--sessions`, ", 3 sessions" after the digests.
+ * (3,085 records/s)"; without folding no digest count; with `--sessions`, ", 3 sessions" after the digests; with
+ * records left out by the scope, ", 12 records outside the scope (not alerted)" before the unreadable count.
  *
  * @example
  * formatSummary({ records: 10, alerts: 2, folding: true, digests: 1, folded: 8, errors: 0, seconds: 0.5,
@@ -265,9 +300,10 @@ const formatSummary = (summary: ReplaySummary): string => {
     ? `, ${plural(summary.digests, 'digest')} (${plural(summary.folded, 'event')} folded)`
     : '';
   const sessions = summary.sessions === undefined ? '' : `, ${plural(summary.sessions, 'session')}`;
+  const outside = summary.outOfScope ? `, ${plural(summary.outOfScope, 'record')} outside the scope (not alerted)` : '';
   return (
     `${plural(summary.records, 'record')}, ${plural(summary.alerts, 'alert')}` +
-    `${counts.length > 0 ? ` (${counts.join(', ')})` : ''}${digests}${sessions}, ${n(summary.errors)} unreadable, ` +
+    `${counts.length > 0 ? ` (${counts.join(', ')})` : ''}${digests}${sessions}${outside}, ${n(summary.errors)} unreadable, ` +
     `${summary.seconds.toFixed(1)} s (${n(rate)} records/s)`
   );
 };

@@ -31,4 +31,27 @@ const FORWARDERS_USAGE = `  rootwatch forwarders --stage S [--region R] [--profi
       Exit status: 0 when no forwarder is silent (or it was forgotten), 1 when one is (or none was
       forgotten, or the table could not be read), 2 on bad usage.`;
 
-export { DEPLOY_USAGE, FORWARDERS_USAGE };
+/** `rootwatch athena`, as printed under "Usage:". */
+const ATHENA_USAGE = `  rootwatch athena [--since D] [--until D] [--accounts A,B] [--regions R,S] [--table T]
+                   [--detections DIR] [--config FILE] [--param NAME=VALUE]… [--allow-partial]
+                   [--dialect athena|duckdb]
+      Prints the catalog as one Athena (Trino) SQL query over AWS's CloudTrail table: one row per matching
+      event, its columns, rootwatch_detections (ids) and rootwatch_severity (stateless modifiers only; a
+      header names what is left to replay). --since/--until/--accounts/--regions become partition and
+      eventtime predicates. A pattern branch SQL cannot test is named on stderr and no query is printed
+      (exit 1) unless --allow-partial. --dialect duckdb: the same query for a local DuckDB table.
+  rootwatch athena --ddl --bucket B --regions R,S [--prefix P] [--organization o-xxx] [--accounts A,B]
+                   [--table T] [--since-year Y]
+      Prints the CREATE EXTERNAL TABLE (AWS's columns, partition projection on account, region and day)
+      for the trail's bucket; without --accounts the account partition is injected (queries then name
+      --accounts). Exit status: 0; 1 as above; 2 on bad usage.
+  rootwatch athena --run [the query's flags above] [--workgroup W] [--output-location s3://BUCKET/PREFIX/]
+                   [--database D] [--region R] [--profile P]
+                   [--format table|ndjson|json|slack|email] [--min-severity S] [--no-fold | --sessions]
+                   [--account-names FILE]
+      Runs the query on Athena (work group W, default primary) and prints its rows as replay prints
+      alerts; progress and the data scanned on stderr. Exit status: 0; 1 when the query failed or was
+      cancelled (its reason on stderr) or a row could not be read; 2 on bad usage or when Athena refuses
+      to start the query; 130 on Ctrl-C (the query is stopped).`;
+
+export { ATHENA_USAGE, DEPLOY_USAGE, FORWARDERS_USAGE };

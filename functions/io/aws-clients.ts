@@ -75,6 +75,7 @@ const clientOptionsFor = (budget: ClientBudget) => ({
  * the clients below and every io/ module's commands come from here.
  */
 const sdk = {
+  athena: () => import('@aws-sdk/client-athena'),
   dynamodb: () => import('@aws-sdk/client-dynamodb'),
   eventbridge: () => import('@aws-sdk/client-eventbridge'),
   iam: () => import('@aws-sdk/client-iam'),
@@ -82,6 +83,7 @@ const sdk = {
   lambda: () => import('@aws-sdk/client-lambda'),
   organizations: () => import('@aws-sdk/client-organizations'),
   sns: () => import('@aws-sdk/client-sns'),
+  s3: () => import('@aws-sdk/client-s3'),
   sqs: () => import('@aws-sdk/client-sqs'),
   ssm: () => import('@aws-sdk/client-ssm'),
 };

@@ -150,13 +150,23 @@ const chunkSizeFor = (bytes: Buffer, maxOutputLength: number): number => {
  * after the items read before it.
  */
 const readWhole = async (path: string, maxFileBytes: number): Promise<string | undefined> => {
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readSmallFile(path);
+  } catch {
+    return undefined;
+  }
+  return bytes === undefined ? undefined : textOfBytes(bytes, maxFileBytes);
+};
+
+/**
+ * readWhole for bytes already in memory (an S3 object's body): their text, gunzipped (when they start with the gzip
+ * magic bytes) on the thread pool, or undefined when they are to be streamed instead (too much text, corrupt gzip).
+ */
+const textOfBytes = async (bytes: Buffer, maxFileBytes: number): Promise<string | undefined> => {
   const max = outputLimit(maxFileBytes);
   try {
-    const bytes = readSmallFile(path);
-    return wholeText(
-      bytes !== undefined && isGzip(bytes) ? await gunzipAsync(bytes, gunzipOptions(bytes, max)) : bytes,
-      max,
-    );
+    return wholeText(isGzip(bytes) ? await gunzipAsync(bytes, gunzipOptions(bytes, max)) : bytes, max);
   } catch {
     return undefined;
   }
@@ -203,5 +213,6 @@ export {
   PROGRESS_STEP,
   readWhole,
   readWholeSync,
+  textOfBytes,
   WHOLE_FILE_BYTES,
 };

@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import type { LogScope } from '../../commands/scope.js';
+import { isS3Url } from '../../core/cloudtrail-keys.js';
 import { patternsPrefilter } from '../../core/event-pattern/tokens.js';
 import type { InputError } from '../../errors.js';
 import {
@@ -8,14 +10,17 @@ import {
   limitBytes,
   PROGRESS_STEP,
   readWhole,
+  textOfBytes,
   WHOLE_FILE_BYTES,
 } from './bytes.js';
 import { type InputLimits, withDefaults } from './limits.js';
 import { readLines, textLineBatches } from './lines.js';
 import { inputError } from './records.js';
+import { createTrailBucket, type TrailBucket } from './s3-client.js';
+import { DEFAULT_CONCURRENCY, readS3Objects } from './s3-input.js';
 import { ITEM_BATCH, itemsOfScan, type ReadContext, readScanned } from './scanned.js';
 import { findSources, type Source, STDIN_NAME } from './sources.js';
-import { scanWholeFile, type WholeFile } from './whole-file.js';
+import { scanWholeBytes, scanWholeFile, type WholeFile } from './whole-file.js';
 import { type ScanPool, startScanPool } from './workers.js';
 
 /**
@@ -60,6 +65,17 @@ interface ReadInputOptions {
    * WORKER_MIN_FILES files are read whole; never more than there are such files.
    */
   workers?: number;
+  /**
+   * The S3 calls for `s3://` paths (s3-client.ts); default: createTrailBucket() with the SDK's chain, made only when
+   * such a path is given.
+   */
+  s3?: TrailBucket;
+  /** GETs in flight at once for `s3://` paths, 1 to 64 (default DEFAULT_CONCURRENCY, 8). */
+  concurrency?: number;
+  /** What of a trail's bucket is listed for `s3://` paths: the accounts, regions and delivery days it keeps. */
+  scope?: LogScope;
+  /** Told things worth saying once that are not errors (an S3 prefix read without pruning). */
+  onNotice?: (message: string) => void;
 }
 
 /**
@@ -79,28 +95,112 @@ const readStream = (
 ): AsyncGenerator<InputItem[]> =>
   readScanned(file, decodeText(limitBytes(decompressed(raw), context.limits.maxFileBytes)), explicit, tick, context);
 
+/** What reading all the paths shares: the progress so far, whether stdin was read, and how to report. */
+interface ReadState {
+  readonly progress: InputProgress;
+  stdinRead: boolean;
+  readonly context: ReadContext;
+  readonly options: ReadInputOptions;
+  /** Reports the progress, with `current` bytes of the file being read. */
+  readonly report: (current?: number) => void;
+}
+
 /**
- * Reads CloudTrail records and EventBridge events from files, directories and `-` (stdin), in
- * order, in batches (each non-empty). Never throws for bad input: each unreadable path or file, bad
- * line and bad record is an error item, and reading goes on. Progress is reported between batches,
- * once the caller has taken the batch before.
+ * Reads CloudTrail records and EventBridge events from files, directories, `-` (stdin) and `s3://BUCKET[/PREFIX]`
+ * (s3-input.ts), in the order given, in batches (each non-empty). Never throws for bad input: each unreadable path,
+ * file, object or S3 folder, bad line and bad record is an error item, and reading goes on. Progress is reported
+ * between batches, once the caller has taken the batch before.
+ *
+ * @throws UsageError for an `s3://` URL that names no valid bucket; ConfigError when S3 is to be read and there are
+ *   no AWS credentials or no region (s3-client.ts fatalS3Error).
  */
 async function* readInputBatches(paths: string[], options: ReadInputOptions = {}): AsyncGenerator<InputItem[]> {
-  const sources = await findSources(paths);
   const limits = withDefaults(options.limits);
   const prefilter = options.patterns === undefined ? undefined : patternsPrefilter(options.patterns);
   const context: ReadContext = { prefilter, limits, onSkipped: options.onSkipped ?? (() => {}) };
-  let bytesRead = 0;
-  let bytesTotal = 0;
-  let filesRead = 0;
-  let filesTotal = 0;
-  for (const source of sources) {
-    if (source.kind === 'file') bytesTotal += source.size;
-    if (source.kind !== 'error') filesTotal++;
-  }
-  const report = (current = 0): void => {
-    options.onProgress?.({ bytesRead: bytesRead + current, bytesTotal, filesRead, filesTotal });
+  const progress: InputProgress = { bytesRead: 0, bytesTotal: 0, filesRead: 0, filesTotal: 0 };
+  const state: ReadState = {
+    progress,
+    stdinRead: false,
+    context,
+    options,
+    report: (current = 0) => options.onProgress?.({ ...progress, bytesRead: progress.bytesRead + current }),
   };
+  let s3: TrailBucket | undefined;
+  // Local paths in a row are read as one group (their sizes known up front); each s3:// path on its own.
+  let local: string[] = [];
+  for (const [index, path] of paths.entries()) {
+    if (!isS3Url(path)) local.push(path);
+    if (local.length > 0 && (isS3Url(path) || index === paths.length - 1)) {
+      yield* readLocalBatches(local, state);
+      local = [];
+    }
+    if (isS3Url(path)) {
+      s3 ??= options.s3 ?? createTrailBucket();
+      yield* readS3Batches(path, s3, state);
+    }
+  }
+}
+
+/** The items of an S3 prefix's objects (s3-input.ts), each read as a file of the same bytes would be. */
+async function* readS3Batches(url: string, s3: TrailBucket, state: ReadState): AsyncGenerator<InputItem[]> {
+  const { progress, context, options, report } = state;
+  report();
+  for await (const item of readS3Objects(url, {
+    bucket: s3,
+    scope: options.scope ?? {},
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
+    onListed: (size) => {
+      progress.bytesTotal += size;
+      progress.filesTotal++;
+    },
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+  })) {
+    if (item.kind === 'error') {
+      yield [{ kind: 'error', error: item.error }];
+      continue;
+    }
+    const counter = { bytes: 0 };
+    let reported = 0;
+    const tick = (): void => {
+      if (options.onProgress === undefined || counter.bytes - reported < PROGRESS_STEP) return;
+      reported = counter.bytes;
+      report(Math.min(counter.bytes, item.size));
+    };
+    const body = item.body;
+    if (body.kind === 'stream') {
+      yield* readStream(item.name, countBytes(body.body, counter), false, tick, context);
+    } else {
+      const bytes = body.bytes;
+      const again: Reread = {
+        text: () => textOfBytes(bytes, context.limits.maxFileBytes),
+        stream: () => countBytes(oneChunk(bytes), { bytes: 0 }),
+      };
+      const file = await scanWholeBytes(bytes, item.name, context.prefilter, context.limits);
+      if (file.kind === 'scanned' || file.kind === 'text')
+        yield* readWholeFile(item.name, file, false, tick, context, again);
+      else yield* readStream(item.name, again.stream(), false, tick, context);
+    }
+    progress.bytesRead += item.size;
+    progress.filesRead++;
+    report();
+  }
+}
+
+async function* oneChunk(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
+}
+
+/** The files, directories and stdin of a run of local paths. */
+async function* readLocalBatches(paths: string[], state: ReadState): AsyncGenerator<InputItem[]> {
+  const { progress, context, options } = state;
+  const { limits, prefilter } = context;
+  const sources = await findSources(paths);
+  for (const source of sources) {
+    if (source.kind === 'file') progress.bytesTotal += source.size;
+    if (source.kind !== 'error') progress.filesTotal++;
+  }
+  const report = state.report;
   report();
 
   const readsWhole = (source: Source | undefined): source is Source & { kind: 'file' } =>
@@ -125,7 +225,6 @@ async function* readInputBatches(paths: string[], options: ReadInputOptions = {}
   const window = pool === undefined ? 1 : workers * AHEAD_PER_WORKER;
   let requested = 0;
 
-  let stdinRead = false;
   try {
     for (const [index, source] of sources.entries()) {
       // Files read whole are requested in order, up to `window` of them ahead.
@@ -138,7 +237,7 @@ async function* readInputBatches(paths: string[], options: ReadInputOptions = {}
         yield [{ kind: 'error', error: source.error }];
         continue;
       }
-      if (source.kind === 'stdin' && stdinRead) {
+      if (source.kind === 'stdin' && state.stdinRead) {
         yield [inputError(STDIN_NAME, undefined, 'stdin can be read only once')];
       } else {
         const size = source.kind === 'file' ? source.size : 0;
@@ -150,27 +249,38 @@ async function* readInputBatches(paths: string[], options: ReadInputOptions = {}
           report(Math.min(counter.bytes, size));
         };
         if (source.kind === 'stdin') {
-          stdinRead = true;
+          state.stdinRead = true;
           const stdin = options.stdin ?? process.stdin;
           yield* readStream(STDIN_NAME, countBytes(stdin, counter), true, tick, context);
         } else {
           const file = whole === undefined ? undefined : await whole;
           if (file?.kind === 'scanned' || file?.kind === 'text') {
-            yield* readWholeFile(source.path, file, source.explicit, tick, context);
+            yield* readWholeFile(source.path, file, source.explicit, tick, context, fileReread(source.path, limits));
           } else {
             const raw = countBytes(createReadStream(source.path), counter);
             yield* readStream(source.path, raw, source.explicit, tick, context);
           }
         }
-        bytesRead += size;
+        progress.bytesRead += size;
       }
-      filesRead++;
+      progress.filesRead++;
       report();
     }
   } finally {
     await pool?.close();
   }
 }
+
+/** How to read a file (or an object's bytes) again: whole as text, or streamed. */
+interface Reread {
+  text(): Promise<string | undefined>;
+  stream(): AsyncGenerator<Buffer>;
+}
+
+const fileReread = (path: string, limits: InputLimits): Reread => ({
+  text: () => readWhole(path, limits.maxFileBytes),
+  stream: () => countBytes(createReadStream(path), { bytes: 0 }),
+});
 
 /**
  * The items of a file read whole. When a record the scanner found is not valid JSON, the file is read again, as
@@ -182,6 +292,7 @@ async function* readWholeFile(
   explicit: boolean,
   tick: () => void,
   context: ReadContext,
+  again: Reread,
 ): AsyncGenerator<InputItem[]> {
   if (file.kind === 'text') {
     yield* readLines(path, textLineBatches(file.text), explicit, tick, context);
@@ -192,9 +303,9 @@ async function* readWholeFile(
     for (let start = 0; start < items.length; start += ITEM_BATCH) yield items.slice(start, start + ITEM_BATCH);
     return;
   }
-  const text = await readWhole(path, context.limits.maxFileBytes);
+  const text = await again.text();
   if (text !== undefined) yield* readLines(path, textLineBatches(text), explicit, tick, context);
-  else yield* readStream(path, countBytes(createReadStream(path), { bytes: 0 }), explicit, tick, context);
+  else yield* readStream(path, again.stream(), explicit, tick, context);
 }
 
 export type { InputItem, InputProgress, ReadInputOptions };

@@ -89,4 +89,4 @@ const findSources = async (paths: string[]): Promise<Source[]> => {
 };
 
 export type { Source };
-export { findSources, JSON_LINES_FILE, STDIN_NAME };
+export { byName, findSources, INPUT_FILE, JSON_LINES_FILE, STDIN_NAME };

@@ -1,5 +1,5 @@
 import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
-import { readWhole, readWholeSync } from './bytes.js';
+import { readWhole, readWholeSync, textOfBytes } from './bytes.js';
 import type { InputLimits } from './limits.js';
 import { quickScan } from './quick-scan.js';
 import { scanText, type TextScan } from './scanned.js';
@@ -45,5 +45,13 @@ const scanWholeFile = async (
   limits: InputLimits,
 ): Promise<WholeFile> => fromText(await readWhole(path, limits.maxFileBytes), path, prefilter, limits);
 
+/** Scans bytes already in memory (an S3 object's body, named `name`) as scanWholeFile scans a small file. */
+const scanWholeBytes = async (
+  bytes: Buffer,
+  name: string,
+  prefilter: StringPrefilter | undefined,
+  limits: InputLimits,
+): Promise<WholeFile> => fromText(await textOfBytes(bytes, limits.maxFileBytes), name, prefilter, limits);
+
 export type { WholeFile };
-export { scanWholeFile, scanWholeFileSync };
+export { scanWholeBytes, scanWholeFile, scanWholeFileSync };
