@@ -8,7 +8,7 @@ import { classify, type Match } from '../functions/core/classify.js';
 import { recordToEvent } from '../functions/core/event.js';
 import { EventParseError } from '../functions/errors.js';
 import { loadDetections } from '../functions/io/detections.js';
-import { corpusAvailable, readCorpus } from './helpers/corpus.js';
+import { CLOUDTRAIL_RECORD_FILES, corpusAvailable, readCorpus } from './helpers/corpus.js';
 
 interface Facts {
   identity_type?: string;
@@ -101,18 +101,9 @@ const expectedFromFacts = (facts: Facts, record: Record<string, unknown>): strin
   return [...expected].sort();
 };
 
-const ALL_RECORD_FILES = [
-  'cloudtrail/aws-docs-records.jsonl',
-  'cloudtrail/elastic-integrations-records.jsonl',
-  'cloudtrail/panther-other-cloudtrail-records.jsonl',
-  'cloudtrail/panther-rule-tests.jsonl',
-  'cloudtrail/panther-scenario-compromised-root-creds.jsonl',
-  'cloudtrail/stratus-red-team-detonation-records.jsonl',
-];
-
 describe.skipIf(!corpusAvailable)('the corpus', () => {
   const rows = corpusAvailable
-    ? ALL_RECORD_FILES.flatMap((file) =>
+    ? CLOUDTRAIL_RECORD_FILES.flatMap((file) =>
         readCorpus<CorpusRow>(file).map((row, i) => ({ ...row, where: `${file}:${i + 1}` })),
       )
     : [];

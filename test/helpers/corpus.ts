@@ -27,4 +27,14 @@ const readCorpus = <T = Record<string, unknown>>(relativePath: string): T[] =>
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as T);
 
-export { corpusAvailable, REPO_ROOT, readCorpus };
+/** Every JSON Lines file of CloudTrail records in the corpus, each line `{ record, … }` (see its README). */
+const CLOUDTRAIL_RECORD_FILES = [
+  'cloudtrail/aws-docs-records.jsonl',
+  'cloudtrail/elastic-integrations-records.jsonl',
+  'cloudtrail/panther-other-cloudtrail-records.jsonl',
+  'cloudtrail/panther-rule-tests.jsonl',
+  'cloudtrail/panther-scenario-compromised-root-creds.jsonl',
+  'cloudtrail/stratus-red-team-detonation-records.jsonl',
+] as const;
+
+export { CLOUDTRAIL_RECORD_FILES, corpusAvailable, REPO_ROOT, readCorpus };

@@ -10,7 +10,7 @@ import { isCentralizedRootSession, matchDetections, scoreMatches } from '../../f
 import type { Detection } from '../../functions/core/detection.js';
 import { type CloudTrailEvent, recordToEvent } from '../../functions/core/event.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from '../../functions/io/detections.js';
-import { corpusAvailable, readCorpus } from '../helpers/corpus.js';
+import { CLOUDTRAIL_RECORD_FILES, corpusAvailable, readCorpus } from '../helpers/corpus.js';
 import { readSampleRecord } from '../helpers/samples.js';
 
 /*
@@ -19,15 +19,6 @@ import { readSampleRecord } from '../helpers/samples.js';
  * catalog sample. A row is told apart by its eventid, which the test sets to its index: no pattern reads eventID
  * (checked below), so the matcher's verdicts do not change.
  */
-
-const CORPUS_FILES = [
-  'cloudtrail/aws-docs-records.jsonl',
-  'cloudtrail/elastic-integrations-records.jsonl',
-  'cloudtrail/panther-other-cloudtrail-records.jsonl',
-  'cloudtrail/panther-rule-tests.jsonl',
-  'cloudtrail/panther-scenario-compromised-root-creds.jsonl',
-  'cloudtrail/stratus-red-team-detonation-records.jsonl',
-];
 
 interface Case {
   readonly where: string;
@@ -39,7 +30,7 @@ interface Case {
 const loadCases = (): { cases: Case[]; unreadable: string[] } => {
   const records: { where: string; record: unknown }[] = [
     ...(corpusAvailable
-      ? CORPUS_FILES.flatMap((file) =>
+      ? CLOUDTRAIL_RECORD_FILES.flatMap((file) =>
           readCorpus<{ record: unknown }>(file).map((row, i) => ({ where: `${file}:${i + 1}`, record: row.record })),
         )
       : []),

@@ -22,21 +22,13 @@ import { detectionParametersOf } from '../../functions/io/config.js';
 import { DEFAULT_DETECTIONS_DIR, loadDetections } from '../../functions/io/detections.js';
 import { type AthenaServer, startAthenaServer, tableView } from '../helpers/athena-server.js';
 import { runCliCaptured } from '../helpers/cli.js';
-import { corpusAvailable, REPO_ROOT, readCorpus } from '../helpers/corpus.js';
+import { CLOUDTRAIL_RECORD_FILES, corpusAvailable, REPO_ROOT, readCorpus } from '../helpers/corpus.js';
 import { packagingEnv } from '../helpers/package.js';
 import { readSampleRecord, SAMPLES_DIR } from '../helpers/samples.js';
 
 const DATABASE = 'security';
 const TABLE = 'cloudtrail_logs';
 const OUTPUT = 's3://athena-results-111122223333/rootwatch/';
-const CORPUS_FILES = [
-  'cloudtrail/aws-docs-records.jsonl',
-  'cloudtrail/elastic-integrations-records.jsonl',
-  'cloudtrail/panther-other-cloudtrail-records.jsonl',
-  'cloudtrail/panther-rule-tests.jsonl',
-  'cloudtrail/panther-scenario-compromised-root-creds.jsonl',
-  'cloudtrail/stratus-red-team-detonation-records.jsonl',
-];
 
 /**
  * Every sample of the catalog and every corpus record, each with an eventID of its own: the corpus reuses eventIDs
@@ -49,7 +41,9 @@ const records = (() => {
       .filter((name) => name.endsWith('.json'))
       .map((name) => readSampleRecord(name)),
     ...(corpusAvailable
-      ? CORPUS_FILES.flatMap((file) => readCorpus<{ record: Record<string, unknown> }>(file).map((row) => row.record))
+      ? CLOUDTRAIL_RECORD_FILES.flatMap((file) =>
+          readCorpus<{ record: Record<string, unknown> }>(file).map((row) => row.record),
+        )
       : []),
   ];
   const seen = new Set<string>();

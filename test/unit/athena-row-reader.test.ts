@@ -11,17 +11,8 @@ import { type RowValue, recordToRow } from '../../functions/core/athena/rows.js'
 import { CLOUDTRAIL_COLUMNS, type ColumnType } from '../../functions/core/athena/table.js';
 import { EventParseError } from '../../functions/errors.js';
 import { tableView } from '../helpers/athena-server.js';
-import { corpusAvailable, readCorpus } from '../helpers/corpus.js';
+import { CLOUDTRAIL_RECORD_FILES, corpusAvailable, readCorpus } from '../helpers/corpus.js';
 import { readSampleRecord, SAMPLES_DIR } from '../helpers/samples.js';
-
-const CORPUS_FILES = [
-  'cloudtrail/aws-docs-records.jsonl',
-  'cloudtrail/elastic-integrations-records.jsonl',
-  'cloudtrail/panther-other-cloudtrail-records.jsonl',
-  'cloudtrail/panther-rule-tests.jsonl',
-  'cloudtrail/panther-scenario-compromised-root-creds.jsonl',
-  'cloudtrail/stratus-red-team-detonation-records.jsonl',
-];
 
 /** The result header runnableQuery's query gives: the table's data columns, then the query's two. */
 const HEADER = [...CLOUDTRAIL_COLUMNS.map((column) => column.name), 'rootwatch_detections', 'rootwatch_severity'];
@@ -47,7 +38,7 @@ const samples = readdirSync(SAMPLES_DIR)
   .filter((name) => name.endsWith('.json'))
   .map((name) => ({ where: `events/samples/${name}`, record: readSampleRecord(name) }));
 const corpus = corpusAvailable
-  ? CORPUS_FILES.flatMap((file) =>
+  ? CLOUDTRAIL_RECORD_FILES.flatMap((file) =>
       readCorpus<{ record: Record<string, unknown> }>(file).map((row, i) => ({
         where: `${file}:${i + 1}`,
         record: row.record,

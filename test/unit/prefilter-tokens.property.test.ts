@@ -27,7 +27,7 @@ import {
 } from '../../functions/core/event-pattern/tokens.js';
 import { parseWildcard } from '../../functions/core/event-pattern/wildcards.js';
 import { loadDetections } from '../../functions/io/detections.js';
-import { corpusAvailable, readCorpus } from '../helpers/corpus.js';
+import { CLOUDTRAIL_RECORD_FILES, corpusAvailable, readCorpus } from '../helpers/corpus.js';
 import { readSample, readSampleEvent, readSampleRecord, SAMPLES_DIR } from '../helpers/samples.js';
 
 const SEED = Number(process.env.TOKENS_SEED ?? 20_261_201);
@@ -514,14 +514,6 @@ describe('the pre-filter on real records', () => {
 
   describe.skipIf(!corpusAvailable)('the shared corpus', () => {
     const VECTORS_FILE = 'eventbridge-patterns/localstack-aws-validated-vectors.jsonl';
-    const RECORD_FILES = [
-      'cloudtrail/aws-docs-records.jsonl',
-      'cloudtrail/elastic-integrations-records.jsonl',
-      'cloudtrail/panther-other-cloudtrail-records.jsonl',
-      'cloudtrail/panther-rule-tests.jsonl',
-      'cloudtrail/panther-scenario-compromised-root-creds.jsonl',
-      'cloudtrail/stratus-red-team-detonation-records.jsonl',
-    ];
 
     it('passes the event of every AWS-validated vector that matches, whenever its pattern has tokens', () => {
       interface Vector {
@@ -546,7 +538,7 @@ describe('the pre-filter on real records', () => {
       let ordinary = 0;
       let ordinaryPassed = 0;
       let matched = 0;
-      for (const file of RECORD_FILES) {
+      for (const file of CLOUDTRAIL_RECORD_FILES) {
         for (const { record } of readCorpus<{ record: JsonObject }>(file)) {
           const passed = checkText(prefilter, JSON.stringify(record));
           let event: unknown;
