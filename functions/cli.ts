@@ -103,10 +103,7 @@ Exit status: 0 when all input was read, 1 when some could not be, 2 on bad usage
 
 /** The whole usage text, the deploy, remove and forwarders commands' own included (commands/usage.ts: no SDK). */
 const usage = (): string =>
-  BASE_USAGE.replace(
-    'COMMANDS_OF_THEIR_OWN',
-    `${DEPLOY_USAGE}\n${FORWARDERS_USAGE}\n${ATHENA_USAGE}`,
-  );
+  BASE_USAGE.replace('COMMANDS_OF_THEIR_OWN', `${DEPLOY_USAGE}\n${FORWARDERS_USAGE}\n${ATHENA_USAGE}`);
 
 interface CliIo {
   stdout: (text: string) => void;

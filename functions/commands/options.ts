@@ -129,8 +129,6 @@ const catalogOf = (values: { detections?: string; config?: string; param?: strin
  * `value` when it is one of `allowed`, `fallback` when it is undefined.
  *
  * @throws UsageError `<flag> must be one of a, b (got "x")` otherwise.
- * @example
- * oneOf('ndjson', ['table', 'ndjson'], '--format', 'table'); // 'ndjson'
  */
 const oneOf = <T extends string>(value: string | undefined, allowed: readonly T[], flag: string, fallback: T): T => {
   if (value === undefined) return fallback;
