@@ -25,6 +25,7 @@ const pipelineModules = async () => {
   const { detectionsDirFor, loadDetections } = await import('./io/detections.js');
   const { createDynamoSessions } = await import('./io/dynamo-sessions.js');
   const { createDynamoState } = await import('./io/dynamo-state.js');
+  const { createDynamoExpectedWindows } = await import('./io/expected-windows.js');
   const { createFoldTimer } = await import('./io/fold-timer.js');
   const { createGeoLookup } = await import('./io/ip/geo-lookup.js');
   const { createHealthMetrics } = await import('./io/metrics.js');
@@ -41,6 +42,7 @@ const pipelineModules = async () => {
     loadDetections,
     createDynamoSessions,
     createDynamoState,
+    createDynamoExpectedWindows,
     createFoldTimer,
     createGeoLookup,
     createHealthMetrics,
@@ -87,7 +89,8 @@ const awsClients = (): AlertFunctionClients => {
  * ARN: the IAM alias is looked up for that account only. When the state table fails or hangs, alerts go out
  * without deduplication (or folding), counted as the `StateUnavailable` metric (io/metrics.ts). With DIGEST_QUEUE_URL,
  * root sessions are folded: sessions in the state table, the fold timer on the digest queue, and a full fold flushed
- * here to the same SNS topic and Slack queue (its digests' claims in the same table).
+ * here to the same SNS topic and Slack queue (its digests' claims in the same table). The break-glass windows of
+ * `rootwatch expect` are read from the same table (its item `expected-windows`): an alert inside one is marked expected.
  */
 const createProductionPipeline = async (
   env: Record<string, string | undefined>,
@@ -99,6 +102,7 @@ const createProductionPipeline = async (
     createAlertPipeline,
     createDynamoSessions,
     createDynamoState,
+    createDynamoExpectedWindows,
     createEnricher,
     createFoldFlusher,
     createFoldTimer,
@@ -141,6 +145,7 @@ const createProductionPipeline = async (
     minSeverity: config.MIN_SEVERITY,
     runbookBaseUrl: config.RUNBOOK_BASE_URL,
     state,
+    expectedWindows: createDynamoExpectedWindows(dynamodb, config.STATE_TABLE),
     metrics: createHealthMetrics(env.ROOTWATCH_STAGE),
     sinks,
     ...(config.DIGEST_QUEUE_URL

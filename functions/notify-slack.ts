@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { receiveHeartbeat } from './app/heartbeat.js';
 import type { SlackNotifierPorts } from './app/slack-notifier.js';
-import { toError } from './errors.js';
+import { ConfigError, toError } from './errors.js';
 import { createNotifierClients } from './io/aws-clients.js';
 import { logger } from './io/logger.js';
 
@@ -53,6 +53,9 @@ const queueNameOfUrl = (url: string): string => new URL(url).pathname.split('/')
  * The deployed wiring, built on the first invocation from the environment (checked once), with the clients'
  * timeouts of io/aws-clients.ts. `webhookUrl` reads the URL from SSM (cached for five minutes); the handler asks
  * it first, so a missing, empty, denied or wrong parameter fails the invocation before any message is touched.
+ * Each route of SLACK_ROUTES (the parameter slackRoutes) has a reader of its own parameter, read when a message first
+ * goes there: a route whose parameter is missing or wrong fails that route's posts only (app/slack-notifier.ts). A
+ * route naming the default parameter is the default channel, which has every message already.
  * Two lanes, one notifier each (its own pace, postponing on its own queue): the priority queue's batches, by their
  * event source, and the Slack queue's (anything else).
  */
@@ -77,13 +80,20 @@ const createProductionNotifier = async (env: Record<string, string | undefined>)
   const config = loadConfig(NotifierConfigSchema, env);
   const clients = await createNotifierClients();
   const webhookUrl = createWebhookUrlReader(clients.ssm, config.SLACK_WEBHOOK_PARAMETER);
+  const routes = config.SLACK_ROUTES.filter((route) => route.parameter !== config.SLACK_WEBHOOK_PARAMETER);
+  const routeUrls = new Map(
+    routes.map((route) => [route.parameter, createWebhookUrlReader(clients.ssm, route.parameter)] as const),
+  );
   let receive: ReturnType<typeof receiveHeartbeat> | undefined;
   const ports: Omit<SlackNotifierPorts, 'postpone'> = {
     // Titles and runbooks only: the notifier matches no event, so its placeholders need no values.
     detections: loadDetections(detectionsDirFor(config.DETECTIONS_DIR, env.LAMBDA_TASK_ROOT), {}),
     state: createDynamoState(clients.dynamodb, config.STATE_TABLE),
-    post: async (message, { deadlineMs }) => {
-      await postSlackMessage(await webhookUrl(), message, {
+    routes,
+    post: async (message, { deadlineMs, route }) => {
+      const url = route === undefined ? webhookUrl : routeUrls.get(route);
+      if (!url) throw new ConfigError(`no Slack route reads SSM parameter ${route}`);
+      await postSlackMessage(await url(), message, {
         maxRetryAfterMs: MAX_RETRY_AFTER_MS,
         deadline: deadlineMs,
       });

@@ -29,6 +29,12 @@
  *   the alert topic's filtered subscriptions never see an alarm; the alarm topic's deliver every one.
  * https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html, .../and-or-logic.html,
  * https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-policies.html
+ *
+ * Emits, when `slackRoutes` names parameters besides slackWebhookParameter, `NotifySlackRoutesPolicy`: an
+ * AWS::IAM::Policy on the notifier's role (resources/iam.yml, NotifySlackRole) allowing ssm:GetParameter on exactly
+ * those parameters, and kms:Decrypt through Parameter Store for them only (its encryption context is the parameter's
+ * ARN), as the role's own statements do for the default webhook parameter. Names only: no URL reaches the template.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html
  */
 
 const crypto = require('node:crypto');
@@ -48,6 +54,7 @@ const { SEVERITIES } = typescript.require('../functions/core/severity.ts', __fil
 const { HEARTBEAT_ATTRIBUTE } = typescript.require('../functions/core/heartbeat.ts', __filename);
 const { ConfigError } = typescript.require('../functions/errors.ts', __filename);
 const { z } = typescript.require('../functions/core/zod.ts', __filename);
+const { loadDetections } = typescript.require('../functions/io/detections.ts', __filename);
 typescript.unregister();
 
 const ALERT_TOPIC = 'AlertTopic';
@@ -68,6 +75,7 @@ const PARAMETERS = {
   trailKeyArns: { schema: AlertConfigSchema, field: 'TRAIL_KEY_ARNS' },
   trailLogGroups: { schema: AlertConfigSchema, field: 'TRAIL_LOG_GROUPS' },
   slackWebhookParameter: { schema: NotifierConfigSchema, field: 'SLACK_WEBHOOK_PARAMETER' },
+  slackRoutes: { schema: NotifierConfigSchema, field: 'SLACK_ROUTES' },
   alertEmails: { schema: EmailConfigSchema, field: 'alertEmails' },
   emailMinSeverity: { schema: EmailConfigSchema, field: 'emailMinSeverity' },
   heartbeatMinutes: { schema: HeartbeatConfigSchema, field: 'heartbeatMinutes' },
@@ -196,6 +204,71 @@ const buildEmailSubscriptions = (emails, minSeverity) => {
   return resources;
 };
 
+/** The ARN of an SSM parameter of this account and region, by its name (which starts with "/"). */
+const parameterArn = (name) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${name}`,
+});
+
+/**
+ * The notifier's access to the routes' webhook parameters (`names`, each once, the default one left out): none when
+ * there is no route, else `NotifySlackRoutesPolicy` on its role.
+ */
+const buildRoutePolicy = (names) => {
+  if (names.length === 0) return {};
+  const arns = names.map(parameterArn);
+  return {
+    NotifySlackRoutesPolicy: {
+      Type: 'AWS::IAM::Policy',
+      Properties: {
+        PolicyName: 'notify-slack-routes',
+        Roles: [{ Ref: 'NotifySlackRole' }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            { Sid: 'ReadRouteWebhookUrls', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arns },
+            {
+              Sid: 'DecryptRouteWebhookUrls',
+              Effect: 'Allow',
+              Action: 'kms:Decrypt',
+              Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:key/*` },
+              Condition: {
+                StringEquals: {
+                  'kms:ViaService': { 'Fn::Sub': `ssm.\${AWS::Region}.amazonaws.com` },
+                  'kms:EncryptionContext:PARAMETER_ARN': arns,
+                },
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+};
+
+/**
+ * Throws a ParameterError naming each `detection:` id of the routes that no file of the catalog (events/) has: such a
+ * route would never match. Placeholders need no values here (the ids are all that is read).
+ */
+const checkRouteDetections = (routes) => {
+  const known = new Set(loadDetections(undefined, {}).map((detection) => detection.id));
+  const problems = routes.flatMap((route) =>
+    (route.detections ?? [])
+      .filter((id) => !known.has(id))
+      .map((id) => ({
+        name: 'slackRoutes',
+        message: `${route.selector}=${route.parameter}: no detection "${id}" in events/ (a route for it would never match)`,
+      })),
+  );
+  if (problems.length > 0) throw new ParameterError(problems);
+};
+
+/** The routes' parameters besides the default webhook's, each once, from the checked notifier configuration. */
+const routeParameterNames = (notifier) => [
+  ...new Set(
+    notifier.SLACK_ROUTES.map((route) => route.parameter).filter((name) => name !== notifier.SLACK_WEBHOOK_PARAMETER),
+  ),
+];
+
 /** The file variable source: `${file(./resources/parameters.cjs)}`. */
 /**
  * `--param="name=value"` names the framework does not check: a typo (`alertEmail=…`) would deploy a stack without what
@@ -214,8 +287,15 @@ const checkParameterNames = (cliParams) => {
 
 const resolveParameters = async ({ options, resolveVariable }) => {
   checkParameterNames(options?.param);
-  const { alertEmails, emailMinSeverity } = checkParameters(await resolveParameterValues(resolveVariable));
-  return { Resources: buildEmailSubscriptions(alertEmails, emailMinSeverity) };
+  const parsed = parseParameters(await resolveParameterValues(resolveVariable));
+  const { alertEmails, emailMinSeverity } = parsed.get(EmailConfigSchema);
+  checkRouteDetections(parsed.get(NotifierConfigSchema).SLACK_ROUTES);
+  return {
+    Resources: {
+      ...buildEmailSubscriptions(alertEmails, emailMinSeverity),
+      ...buildRoutePolicy(routeParameterNames(parsed.get(NotifierConfigSchema))),
+    },
+  };
 };
 
 module.exports = resolveParameters;

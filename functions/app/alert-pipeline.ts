@@ -1,6 +1,7 @@
 import { type Alert, buildAlert } from '../core/alert-document.js';
 import {
   followedDetections,
+  type Match,
   matchDetections,
   needsCount,
   type PrecedingCount,
@@ -9,13 +10,22 @@ import {
 } from '../core/classify.js';
 import type { Detection } from '../core/detection.js';
 import type { CloudTrailEvent } from '../core/event.js';
+import { activeWindows, markExpected } from '../core/expected-window.js';
 import { FOLD_WINDOW_MS, sessionEntryOf, sessionKeyOf, sessionSeedOf } from '../core/session.js';
 import { type Severity, severityRank } from '../core/severity.js';
 import { toError } from '../errors.js';
 import { logger } from '../io/logger.js';
 import { deliver } from './deliver.js';
 import type { Enricher } from './enrich.js';
-import type { AlertState, FoldTimer, HealthMetrics, SessionDecision, SessionState, Sink } from './ports.js';
+import type {
+  AlertState,
+  ExpectedWindows,
+  FoldTimer,
+  HealthMetrics,
+  SessionDecision,
+  SessionState,
+  Sink,
+} from './ports.js';
 import { DEFAULT_STATE_TIMEOUT_MS, type GuardedState, guardState } from './state-guard.js';
 
 /**
@@ -44,6 +54,12 @@ interface AlertPipelineOptions {
   sinks: readonly Sink[];
   /** Root sessions: the first alert of a session now, the rest folded into digests. None: every event alerts. */
   sessions?: SessionPorts;
+  /**
+   * The break-glass windows (`rootwatch expect`): an alert inside one of its account's is marked `expected` and, for
+   * the detections it covers, one severity step lower (core/expected-window.ts, markExpected). None: no window ever
+   * applies (replay, which has no declarations to read).
+   */
+  expectedWindows?: ExpectedWindows;
   /** Counts the state failing (CloudWatch in the alert function); none by default. */
   metrics?: HealthMetrics;
   /**
@@ -70,6 +86,8 @@ type AlertOutcome =
       deduplicated?: false;
       /** The alert's session (first, or an escalation), when sessions are on and the session state answered. */
       session?: Alert['session'];
+      /** The window the event fell in, when it did (severity is then the severity after the window). */
+      expected?: string;
     }
   | {
       /** Folded into fold `foldId` of its session: it goes out in that fold's digest, not as an alert of its own. */
@@ -87,7 +105,8 @@ interface AlertPipeline {
    */
   match(event: CloudTrailEvent): Detection[];
   /**
-   * claim → count → score → severity floor → enrich → build → session → deliver, for an event `match` matched.
+   * claim → count → score → severity floor → enrich → build → expected windows → session → deliver, for an event
+   * `match` matched.
    * `invocation` names who claims the event (the Lambda request id). When the state fails or hangs,
    * the alert still goes out, without deduplication or folding (duplicates are better than silence). Rejects with
    * DeliveryError when a destination failed (after every destination was tried), and with the timer's error when a
@@ -177,6 +196,25 @@ const createAlertPipeline = (options: AlertPipelineOptions): AlertPipeline => {
 
   const match = (event: CloudTrailEvent): Detection[] => matchDetections(event, detections);
 
+  /**
+   * The alert marked by the window it fell in, if any. The windows are asked through the event's guarded state: when
+   * the lookup fails or hangs (or an earlier state call for the event did), the alert goes out as if no window had
+   * been declared, logged and counted (StateUnavailable, operation expectedWindows): never quieter than without it.
+   */
+  const expect = async (
+    event: CloudTrailEvent,
+    document: Alert,
+    matches: readonly Match[],
+    guard: GuardedState,
+  ): Promise<Alert> => {
+    const windows = options.expectedWindows;
+    if (!windows) return document;
+    const timeMs = Date.parse(event.time);
+    if (Number.isNaN(timeMs)) return document;
+    const active = await guard.call('expectedWindows', () => windows.activeAt(event.account, timeMs), []);
+    return markExpected(document, matches, activeWindows(active, event.account, timeMs));
+  };
+
   /** The session's decision for the built alert; undefined when the session state is unavailable. */
   const observe = async (
     event: CloudTrailEvent,
@@ -264,6 +302,9 @@ const createAlertPipeline = (options: AlertPipelineOptions): AlertPipeline => {
       runbookBaseUrl: options.runbookBaseUrl,
       enrichment: await options.enrich(event),
     });
+    // After the floor: an expected alert is lowered, never dropped for being expected. Before the session: an event
+    // after its window ended ranks above the lowered ones before it, and escalates the session at once.
+    document = await expect(event, document, matches, guard);
     const session = await observe(event, document, guard);
     if (session?.decision.kind === 'fold') return fold(document, session.decision, invocation, guard);
     if (session) {
@@ -283,7 +324,8 @@ const createAlertPipeline = (options: AlertPipelineOptions): AlertPipeline => {
     const deduplicated = guard.available;
     logger.info('alert delivered', {
       detections: document.detections,
-      severity,
+      severity: document.severity,
+      ...(document.expected ? { expected: document.expected.windowId ?? 'unknown' } : {}),
       sinks: sent,
       deduplicated,
       ...(document.session ? { session: document.session } : {}),
@@ -292,10 +334,11 @@ const createAlertPipeline = (options: AlertPipelineOptions): AlertPipeline => {
       status: 'delivered',
       eventID: document.eventID,
       detections: document.detections,
-      severity,
+      severity: document.severity,
       sinks: sent,
       ...(deduplicated ? {} : { deduplicated }),
       ...(document.session ? { session: document.session } : {}),
+      ...(document.expected ? { expected: document.expected.windowId ?? 'unknown' } : {}),
     };
   };
 

@@ -1,5 +1,6 @@
 import type { Alert } from '../core/alert-document.js';
 import type { Digest } from '../core/digest-document.js';
+import type { ExpectedWindow } from '../core/expected-window.js';
 import type { Fold, SessionEntry, SessionSeed } from '../core/session.js';
 
 /*
@@ -40,9 +41,17 @@ interface AlertState {
 
 /**
  * A call to the state, named as a metric's metadata says it. `observe` is the session state's (SessionState): when it
- * fails, the event is alerted on its own, without folding.
+ * fails, the event is alerted on its own, without folding. `expectedWindows` is ExpectedWindows.activeAt: when it
+ * fails, the alert goes out as if no window had been declared.
  */
-type StateOperation = 'claim' | 'countRecent' | 'countWindow' | 'markDelivered' | 'delivered' | 'observe';
+type StateOperation =
+  | 'claim'
+  | 'countRecent'
+  | 'countWindow'
+  | 'markDelivered'
+  | 'delivered'
+  | 'observe'
+  | 'expectedWindows';
 
 /**
  * What the alert pipeline and the Slack notifier count about their own health, as CloudWatch metrics in
@@ -51,6 +60,18 @@ type StateOperation = 'claim' | 'countRecent' | 'countWindow' | 'markDelivered' 
 interface HealthMetrics {
   /** The state failed or timed out on `operation`: the alert went on without deduplication. */
   stateUnavailable(operation: StateOperation): void;
+}
+
+/**
+ * The break-glass windows declared with `rootwatch expect` (io/expected-windows.ts: createDynamoExpectedWindows in the
+ * state table, createMemoryExpectedWindows a fixed list for tests).
+ */
+interface ExpectedWindows {
+  /**
+   * The windows of `account` (12 digits) covering `eventTimeMs` (event time, epoch ms): declared at or before it, and
+   * neither past `until` nor ended by then (core/expected-window.ts, activeWindows). Rejects when the store fails.
+   */
+  activeAt(account: string, eventTimeMs: number): Promise<ExpectedWindow[]>;
 }
 
 /** A destination of alerts. `name` is what the state records as delivered ("sns", "slack-queue", "stdout"). */
@@ -152,6 +173,7 @@ export type {
   AccountNames,
   AlertState,
   DigestSink,
+  ExpectedWindows,
   FoldStatus,
   FoldTimer,
   FoldTimerMessage,

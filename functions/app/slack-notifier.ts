@@ -3,9 +3,13 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AlertSchema } from '../core/alert-document.js';
 import type { Detection } from '../core/detection.js';
 import { DigestSchema } from '../core/digest-document.js';
+import { ExpectedWindowNoticeSchema, NOTICE_SCHEMA } from '../core/expected-window.js';
+import { isDriftAlert } from '../core/guard/alert.js';
 import { type Heartbeat, heartbeatOfMessage } from '../core/heartbeat.js';
 import { renderDigestSlack } from '../core/render/digest.js';
+import { renderNoticeSlack } from '../core/render/expected-window.js';
 import { renderSlackMessage, type SlackMessage } from '../core/render/slack.js';
+import { type RoutedMessage, routeParametersOf, type SlackRoute } from '../core/slack-routes.js';
 import { ConfigError, SlackDeliveryError, toError } from '../errors.js';
 import { logger } from '../io/logger.js';
 import type { AlertState, HealthMetrics } from './ports.js';
@@ -16,11 +20,19 @@ interface SlackNotifierPorts {
   detections: readonly Detection[];
   state: Pick<AlertState, 'delivered' | 'markDelivered'>;
   /**
-   * Posts one message to the webhook by `deadlineMs` (epoch ms; no attempt or wait runs past it). Rejects with
+   * Posts one message by `deadlineMs` (epoch ms; no attempt or wait runs past it) to the default webhook, or with
+   * `route` to the webhook of that route (its SSM parameter's name, one of `routes`). Rejects with
    * SlackDeliveryError when Slack did not take it, or ConfigError when the webhook cannot be had (its SSM
-   * parameter missing, empty, denied, not a webhook URL): that one fails the whole invocation.
+   * parameter missing, empty, denied, not a webhook URL): for the default webhook that fails the whole invocation;
+   * for a route, it is that route's failure alone, retried like a Slack outage.
    */
-  post(message: SlackMessage, options: { deadlineMs: number }): Promise<void>;
+  post(message: SlackMessage, options: { deadlineMs: number; route?: string }): Promise<void>;
+  /**
+   * Extra channels (the parameter slackRoutes, core/slack-routes.ts): a message also goes to each route it matches,
+   * each its own destination in the state (`slack:<parameter>`; the default channel is `slack`), so one failing
+   * webhook never stops the others and a retry posts only where the message has not been posted. None by default.
+   */
+  routes?: readonly SlackRoute[];
   /** Moves a queue message to the Slack DLQ with its reason (and Slack's status when it answered). */
   deadLetter(record: SQSRecord, reason: string, statusCode?: number): Promise<void>;
   /**
@@ -62,10 +74,12 @@ const RESERVE_MS = 10_000;
 /** Less than this left (before the reserve), and a message is not started: it goes back to the queue at once. */
 const MIN_POST_MS = 2_000;
 
-/** What a queue message holds to post: its id (eventID or digestID: what the state records the post under) and text. */
-interface Postable {
+/**
+ * What a queue message holds to post: its id (eventID or digestID: what the state records the post under), what
+ * routes match on (kind, severity, detections) and its text.
+ */
+interface Postable extends RoutedMessage {
   id: string;
-  severity: string;
   render(detections: readonly Detection[]): SlackMessage;
 }
 
@@ -93,8 +107,23 @@ const parseMessage = (body: string): Postable | { problem: string } => {
     const document = digest.data;
     return {
       id: document.digestID,
+      kind: 'digest',
       severity: document.severity,
+      detections: Object.keys(document.detections),
       render: (detections) => renderDigestSlack(document, detections),
+    };
+  }
+  if ((value as { schema?: unknown } | null)?.schema === NOTICE_SCHEMA) {
+    // A break-glass window declared or ended (rootwatch expect): routed as an alert of its severity (medium).
+    const notice = ExpectedWindowNoticeSchema.safeParse(value);
+    if (!notice.success) return { problem: `not a rootwatch expected-window notice: ${issuesOf(notice.error.issues)}` };
+    const document = notice.data;
+    return {
+      id: document.noticeID,
+      kind: 'alert',
+      severity: document.severity,
+      detections: document.window.detections ?? [],
+      render: () => renderNoticeSlack(document),
     };
   }
   const alert = AlertSchema.safeParse(value);
@@ -102,7 +131,9 @@ const parseMessage = (body: string): Postable | { problem: string } => {
   const document = alert.data;
   return {
     id: document.eventID,
+    kind: isDriftAlert(document) ? 'drift' : 'alert',
     severity: document.severity,
+    detections: document.detections,
     render: (detections) => renderSlackMessage(document, detections),
   };
 };
@@ -113,12 +144,30 @@ const durationText = (ms: number): string =>
 
 /** What became of one message. */
 type RecordOutcome =
-  /** Posted, dead-lettered, a duplicate or a heartbeat: SQS may delete it. */
+  /** Posted everywhere it goes, dead-lettered, a duplicate or a heartbeat: SQS may delete it. */
   | { kind: 'done' }
-  /** Slack failed on it: it stays queued, hidden for `delayMs`, and the rest of the batch waits as long. */
-  | { kind: 'slack-failed'; delayMs: number; retryAfterMs?: number }
+  /** A destination failed on it (now or earlier in the batch): it stays queued, hidden until its retry. */
+  | { kind: 'queued' }
   /** Not posted: the invocation has no time left for it. */
   | { kind: 'no-time' };
+
+/** The state's name for a destination: `slack` for the default webhook (as before routes), `slack:<parameter>` for a route's. */
+const sinkOf = (route: string | undefined): string => (route === undefined ? SINK : `${SINK}:${route}`);
+
+/** One destination's failed post. */
+interface DestinationFailure {
+  /** The route's parameter; undefined for the default webhook. */
+  route: string | undefined;
+  error: Error;
+  /** A later attempt may succeed: network, timeout, 5xx, 429, or a route's webhook that could not be read. */
+  retryable: boolean;
+  statusCode?: number;
+  retryAfterMs?: number;
+}
+
+/** A failure as a reason and a log read it: the default webhook's as before routes, a route's prefixed with its parameter. */
+const describeFailure = (failure: DestinationFailure): string =>
+  failure.route === undefined ? failure.error.message : `route ${failure.route}: ${failure.error.message}`;
 
 /**
  * The Slack notifier's batch logic, behind the SQS-triggered Lambda. Posts queued alert documents (Block Kit,
@@ -133,6 +182,11 @@ type RecordOutcome =
  *   1, 2, 4, 8, then 15 minutes by its receive count, or for Slack's Retry-After; the rest of the batch is not
  *   tried against a failing Slack and waits as long. Only once the message is older than `maxAgeMs` does a
  *   failed post send it to the DLQ, so an outage of a day is ridden out on the queue.
+ * - With `routes`, a message goes to the default webhook and to each route it matches, all at once; each is a
+ *   destination of its own: the state records each post (`slack`, `slack:<parameter>`), a failing webhook leaves the
+ *   message queued for that one only (the retry posts nowhere it was posted), and the rest of the batch is not tried
+ *   against that webhook but still goes to the others. A message goes to the DLQ once nothing it still needs is worth
+ *   waiting for (every failure for good, or too old), its reason naming each failed destination by its parameter.
  * - The invocation never outlives its time (`clock`, the Lambda context): a post and its retries end before the
  *   deadline, and a message there is no time left for goes back to the queue at once.
  * - A webhook that cannot be had (ConfigError) rejects the whole batch: the function fails, its Errors alarm
@@ -165,7 +219,74 @@ const createSlackNotifier = (ports: SlackNotifierPorts) => {
     }
   };
 
-  const handleRecord = async (record: SQSRecord, deadlineMs: number): Promise<RecordOutcome> => {
+  /** The wait before a destination is tried again: Slack's Retry-After, else the backoff for this receive. */
+  const delayOf = (record: SQSRecord, retryAfterMs: number | undefined): number => retryAfterMs ?? backoffFor(record);
+
+  /** Posts to each destination in `targets` (undefined: the default webhook) at once; resolves to the failures. */
+  const postEach = async (
+    parsed: Postable,
+    targets: readonly (string | undefined)[],
+    deadlineMs: number,
+  ): Promise<DestinationFailure[]> => {
+    const message = parsed.render(ports.detections);
+    let results: PromiseSettledResult<void>[];
+    try {
+      results = await Promise.allSettled(
+        targets.map((route) => ports.post(message, { deadlineMs, ...(route === undefined ? {} : { route }) })),
+      );
+    } finally {
+      lastPostAt = now();
+    }
+    const state = guardState(ports.metrics, DEFAULT_STATE_TIMEOUT_MS);
+    const failures: DestinationFailure[] = [];
+    let webhookUnavailable: Error | undefined;
+    for (const [index, result] of results.entries()) {
+      const route = targets[index];
+      if (result.status === 'fulfilled') {
+        await state.call('markDelivered', () => ports.state.markDelivered(parsed.id, sinkOf(route), now()), undefined);
+        continue;
+      }
+      const error = toError(result.reason);
+      if (error instanceof ConfigError && route === undefined) {
+        webhookUnavailable = error;
+        continue;
+      }
+      if (error instanceof ConfigError) {
+        // Logged here, once per try: a route's missing or denied parameter holds up that route only.
+        logger.error('Slack route unavailable', { route, errorName: error.name, error: error.message });
+      }
+      const slack = error instanceof SlackDeliveryError ? error : undefined;
+      failures.push({
+        route,
+        error,
+        retryable: slack?.retryable ?? true,
+        ...(slack?.statusCode === undefined ? {} : { statusCode: slack.statusCode }),
+        ...(slack?.retryAfterMs === undefined ? {} : { retryAfterMs: slack.retryAfterMs }),
+      });
+    }
+    // The default webhook cannot be had: fail the invocation (the routes' posts above are recorded).
+    if (webhookUnavailable) throw webhookUnavailable;
+    const posted = targets.filter((route) => !failures.some((failure) => failure.route === route));
+    if (posted.length > 0) {
+      const routes = posted.filter((route) => route !== undefined);
+      logger.info('posted to Slack', {
+        eventId: parsed.id,
+        severity: parsed.severity,
+        ...(routes.length > 0 ? { routes, defaultChannel: posted.includes(undefined) } : {}),
+      });
+    }
+    return failures;
+  };
+
+  /**
+   * One message: posted to every destination it still needs that has not failed in this batch (`down`, by sink
+   * name, with Slack's Retry-After when it gave one), then deleted, left queued or dead-lettered.
+   */
+  const handleRecord = async (
+    record: SQSRecord,
+    deadlineMs: number,
+    down: Map<string, { retryAfterMs?: number }>,
+  ): Promise<RecordOutcome> => {
     // A heartbeat proves the path and reaches nobody: recorded, never posted, never dead-lettered.
     const heartbeat = heartbeatOfMessage(record.body);
     if (heartbeat) {
@@ -179,44 +300,52 @@ const createSlackNotifier = (ports: SlackNotifierPorts) => {
     }
     const { id } = parsed;
     const state = guardState(ports.metrics, DEFAULT_STATE_TIMEOUT_MS);
-    if ((await state.call('delivered', () => ports.state.delivered(id), new Set<string>())).has(SINK)) {
+    const delivered = await state.call('delivered', () => ports.state.delivered(id), new Set<string>());
+    const targets = [undefined, ...routeParametersOf(ports.routes ?? [], parsed)];
+    const pending = targets.filter((route) => !delivered.has(sinkOf(route)));
+    if (pending.length === 0) {
       logger.info('already posted to Slack', { eventId: id });
       return { kind: 'done' };
     }
-    const message = parsed.render(ports.detections);
+    // Not tried against a webhook that failed earlier in this batch: it waits as long as the message that failed.
+    const skipped = pending.filter((route) => down.has(sinkOf(route)));
+    const tried = pending.filter((route) => !down.has(sinkOf(route)));
+    const skippedDelays = skipped.map((route) => delayOf(record, down.get(sinkOf(route))?.retryAfterMs));
+    if (tried.length === 0) {
+      await leave(record, Math.max(...skippedDelays));
+      return { kind: 'queued' };
+    }
     const wait = lastPostAt + ports.minIntervalMs - now();
     if (now() + Math.max(0, wait) + MIN_POST_MS > deadlineMs) return { kind: 'no-time' };
     if (wait > 0) await sleep(wait);
-    try {
-      await ports.post(message, { deadlineMs });
-    } catch (error) {
-      const err = toError(error);
-      if (err instanceof ConfigError) throw err;
-      const slack = err instanceof SlackDeliveryError ? err : undefined;
-      if (slack && !slack.retryable) {
-        await ports.deadLetter(record, err.message, slack.statusCode);
-        return { kind: 'done' };
+    const failures = await postEach(parsed, tried, deadlineMs);
+    if (failures.length === 0 && skipped.length === 0) return { kind: 'done' };
+
+    const age = ageOf(record);
+    const passing = failures.filter((failure) => failure.retryable);
+    if (skipped.length > 0 || (passing.length > 0 && age < ports.maxAgeMs)) {
+      for (const failure of passing) {
+        down.set(
+          sinkOf(failure.route),
+          failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs },
+        );
       }
-      const age = ageOf(record);
-      if (age >= ports.maxAgeMs) {
-        const reason = `still failing after ${durationText(age)} (${receivesOf(record)} receives): ${err.message}`;
-        await ports.deadLetter(record, reason, slack?.statusCode);
-        return { kind: 'done' };
-      }
-      const retryAfterMs = slack?.retryAfterMs;
-      const delayMs = retryAfterMs ?? backoffFor(record);
+      const delayMs = Math.max(...passing.map((failure) => delayOf(record, failure.retryAfterMs)), ...skippedDelays);
       logger.warn('Slack post failed; the message stays queued', {
         eventId: id,
-        error: err.message,
+        error: failures.map(describeFailure).join('; ') || 'a webhook failed earlier in this batch',
         retryInMs: delayMs,
       });
       await leave(record, delayMs);
-      return { kind: 'slack-failed', delayMs, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
-    } finally {
-      lastPostAt = now();
+      return { kind: 'queued' };
     }
-    await state.call('markDelivered', () => ports.state.markDelivered(id, SINK, now()), undefined);
-    logger.info('posted to Slack', { eventId: id, severity: parsed.severity });
+    // Nothing it still needs is worth waiting for: every failure is for good, or the message is too old.
+    const failed = failures.map(describeFailure).join('; ');
+    const reason =
+      passing.length > 0
+        ? `still failing after ${durationText(age)} (${receivesOf(record)} receives): ${failed}`
+        : failed;
+    await ports.deadLetter(record, reason, failures.find((failure) => failure.statusCode !== undefined)?.statusCode);
     return { kind: 'done' };
   };
 
@@ -229,16 +358,11 @@ const createSlackNotifier = (ports: SlackNotifierPorts) => {
         : Number.POSITIVE_INFINITY;
     const deadlineMs = startedAt + budgetMs;
     const failures: string[] = [];
-    /** Set once Slack failed in this batch: the rest is not tried, and waits as long as the failed message. */
-    let slackDown: { retryAfterMs?: number } | undefined;
+    /** The destinations (by sink name) that failed in this batch: the rest is not tried against them. */
+    const down = new Map<string, { retryAfterMs?: number }>();
     let outOfTime = false;
 
     for (const record of event.Records) {
-      if (slackDown) {
-        await leave(record, slackDown.retryAfterMs ?? backoffFor(record));
-        failures.push(record.messageId);
-        continue;
-      }
       if (outOfTime || deadlineMs - now() < MIN_POST_MS) {
         // No time to post it: back on the queue at once, for the next invocation.
         outOfTime = true;
@@ -247,13 +371,12 @@ const createSlackNotifier = (ports: SlackNotifierPorts) => {
         continue;
       }
       try {
-        const outcome = await handleRecord(record, deadlineMs);
+        const outcome = await handleRecord(record, deadlineMs, down);
         if (outcome.kind === 'no-time') {
           outOfTime = true;
           await leave(record, 0);
           failures.push(record.messageId);
-        } else if (outcome.kind === 'slack-failed') {
-          slackDown = outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs };
+        } else if (outcome.kind === 'queued') {
           failures.push(record.messageId);
         }
       } catch (error) {

@@ -22,6 +22,7 @@ const WITHOUT_STATE: Record<StateOperation, string> = {
   markDelivered: 'state table unavailable: the delivery is not recorded, so a retry may repeat it',
   delivered: 'state table unavailable: posting without checking for an earlier post',
   observe: 'session state unavailable: alerting without folding',
+  expectedWindows: 'state table unavailable: alerting as if no expected window had been declared',
 };
 
 /** The state as one event's alert uses it (see guardState). */

@@ -54,4 +54,18 @@ const ATHENA_USAGE = `  rootwatch athena [--since D] [--until D] [--accounts A,B
       cancelled (its reason on stderr) or a row could not be read; 2 on bad usage or when Athena refuses
       to start the query; 130 on Ctrl-C (the query is stopped).`;
 
-export { ATHENA_USAGE, DEPLOY_USAGE, FORWARDERS_USAGE };
+/** `rootwatch expect`, as printed under "Usage:". */
+const EXPECT_USAGE = `  rootwatch expect --stage S --account A --for DURATION --reason TEXT [--detections ID,ID…]
+                   [--region R] [--profile P]
+  rootwatch expect --stage S --list [--account A] [--format table|json] [--region R] [--profile P]
+  rootwatch expect --stage S --end ID [--region R] [--profile P]
+      Declares a break-glass window: root use expected in account A for DURATION (90m, 2h, 1h30m; at
+      most 24h) for REASON (at most 200 characters). Alerts of A inside it are still delivered, marked
+      expected and one severity step lower (only for --detections when given); root-access-key-created,
+      root's MFA deactivated, audit-trail-tampering and alerter-tampering keep their severity. Recorded
+      in rootwatch-S-state (the hub's region) with the caller's ARN, and announced in Slack and e-mail;
+      a window that cannot be announced is ended at once. --list: active windows and those ended in
+      the last 7 days; --end: ends one early (recorded, announced). Needs the operator role
+      rootwatch-S-operator (--profile). Exit status: 0 done, 1 when AWS or the window failed, 2 on bad usage.`;
+
+export { ATHENA_USAGE, DEPLOY_USAGE, EXPECT_USAGE, FORWARDERS_USAGE };

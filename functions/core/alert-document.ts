@@ -2,6 +2,7 @@ import { mergeAttackTags } from './attack.js';
 import { isCentralizedRootSession, type Match } from './classify.js';
 import { withinDepth } from './depth.js';
 import { type CloudTrailEvent, type CloudTrailRecord, CloudTrailRecordSchema } from './event.js';
+import { ExpectedSchema } from './expected-window.js';
 import { REGION_NAME } from './forwarding.js';
 import { encodeUrlPart } from './render/text.js';
 import { SEVERITIES } from './severity.js';
@@ -144,6 +145,7 @@ const AlertSchema = z
           'The correlated root session; absent when the event was not correlated: the session state was unavailable (the event is then alerted on its own), or rootwatch raised the alert itself (a guard finding, a silent forwarder)',
         ),
       ),
+    expected: z.optional(ExpectedSchema),
     record: z
       .union([
         CloudTrailRecordSchema,

@@ -86,6 +86,7 @@ const sdk = {
   s3: () => import('@aws-sdk/client-s3'),
   sqs: () => import('@aws-sdk/client-sqs'),
   ssm: () => import('@aws-sdk/client-ssm'),
+  sts: () => import('@aws-sdk/client-sts'),
 };
 
 /**

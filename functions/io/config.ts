@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { DetectionParameters } from '../core/detection.js';
 import { ACCOUNT_ID, REGION_NAME } from '../core/forwarding.js';
 import { SEVERITIES } from '../core/severity.js';
+import { parseSlackRoutes } from '../core/slack-routes.js';
 import * as z from '../core/zod.js';
 import { ConfigError, toError } from '../errors.js';
 
@@ -81,6 +82,20 @@ const SlackWebhookParameterSchema = z
       'expected the name of the SSM SecureString holding the Slack webhook URL (starting with "/", then letters, digits, _ . - /), not the URL',
     ),
   );
+
+/**
+ * The parameter slackRoutes: comma-separated `SELECTOR=PARAMETER` entries sending matching messages to extra Slack
+ * channels besides the default one (core/slack-routes.ts has the syntax). Each bad entry is an issue naming its
+ * position; a target that is not a parameter name (a webhook URL) is never quoted.
+ */
+const SlackRoutesSchema = z.pipe(
+  z.string(),
+  z.transform((text: string, context) => {
+    const { routes, problems } = parseSlackRoutes(text);
+    for (const message of problems) context.issues.push({ code: 'custom', input: '', message });
+    return routes;
+  }),
+);
 
 /** S3 bucket names: 3 to 63 of a-z, 0-9, '.' and '-', starting and ending with a letter or digit. */
 const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -239,6 +254,11 @@ const NotifierConfigSchema = z.object({
    */
   SLACK_MAX_AGE_HOURS: z._default(z.coerce.number().check(z.gte(1), z.lte(72)), 24),
   DETECTIONS_DIR: z.optional(DetectionsDirSchema),
+  /**
+   * From the parameter slackRoutes: the extra channels each message also goes to, by severity, kind or detection
+   * (core/slack-routes.ts). Unset: the default channel only.
+   */
+  SLACK_ROUTES: z._default(SlackRoutesSchema, []),
 });
 
 /** The digest function's environment: where digests go, and where a fold it gives up on goes. */

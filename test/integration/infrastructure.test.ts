@@ -418,6 +418,23 @@ describe('serverless package with e-mail subscribers', () => {
     }
   });
 
+  it('alarms when a message waits more than 15 minutes in either Slack queue (a destination that keeps failing)', () => {
+    const alarmTopicId = named('AWS::SNS::Topic', 'TopicName', `rootwatch-${STAGE}-alarms`)[0];
+    for (const lane of ['slack', 'slack-priority']) {
+      const [, alarm] = named('AWS::CloudWatch::Alarm', 'AlarmName', `rootwatch-${STAGE}-${lane}-stuck`);
+      expect(alarm.Properties, lane).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: [{ Name: 'QueueName', Value: getAtt(queue(lane)[0], 'QueueName') }],
+        Statistic: 'Maximum',
+        Threshold: 900,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [ref(topicId()), ref(alarmTopicId)],
+        OKActions: [ref(topicId()), ref(alarmTopicId)],
+      });
+    }
+  });
+
   it('alarms on the StateUnavailable metric exactly as the functions emit it (namespace, name, dimensions)', () => {
     // Prepare: what the functions write when the state table fails, in embedded metric format.
     const lines: string[] = [];
@@ -454,7 +471,7 @@ describe('serverless package with e-mail subscribers', () => {
       'digest-dlq': ['digest', 'operator'],
       'alert-dlq': ['alert', 'operator'],
       'rules-dlq': ['operator'],
-      topic: ['alert', 'digest', 'guard'],
+      topic: ['alert', 'digest', 'guard', 'operator'],
       table: ['alert', 'digest', 'notify-slack', 'guard', 'operator'],
     };
     /** What each Deny must cover: every way to read, write, delete or move the data. */

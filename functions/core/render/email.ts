@@ -1,6 +1,6 @@
 import type { Alert } from '../alert-document.js';
 import type { Detection } from '../detection.js';
-import { detectionById, type Fact, factsOf, present, type Segment } from './facts.js';
+import { detectionById, type Fact, factsOf, isShownExpected, present, type Segment } from './facts.js';
 import { runbookLines } from './runbook.js';
 import { httpsUrl } from './slack.js';
 import { cleanLine, fitValue, MAX_VALUE } from './text.js';
@@ -89,12 +89,16 @@ const subjectWithAccount = (prefix: string, account: Alert['account']): string =
   return clipAscii(subject.replace(/ {2,}/g, ' ').trim(), MAX_SUBJECT);
 };
 
-/** "[CRITICAL] root-console-sign-in - prod-payments (111122223333)", ≤ 99 printable ASCII characters. */
+/**
+ * "[CRITICAL] root-console-sign-in - prod-payments (111122223333)", ≤ 99 printable ASCII characters; "[MEDIUM]
+ * [EXPECTED] root-api-call - …" when a break-glass window lowered the alert.
+ */
 const subjectOf = (alert: Alert): string => {
   const others = alert.detections.length - 1;
   const detection = clipAscii(toAscii(alert.detections[0] ?? '') || 'alert', 50);
+  const expected = isShownExpected(alert) ? '[EXPECTED] ' : '';
   return subjectWithAccount(
-    `[${alert.severity.toUpperCase()}] ${detection}${others > 0 ? ` +${others}` : ''} - `,
+    `[${alert.severity.toUpperCase()}] ${expected}${detection}${others > 0 ? ` +${others}` : ''} - `,
     alert.account,
   );
 };

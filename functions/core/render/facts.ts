@@ -1,5 +1,6 @@
 import { type Alert, accountLabelOf, taskPolicyName } from '../alert-document.js';
 import type { Detection } from '../detection.js';
+import { shortUtc } from '../expected-window.js';
 import { driftsOf, isDriftAlert } from '../guard/alert.js';
 
 // ── The facts: one model, rendered for Slack and for e-mail ─────────────────────────────────────────
@@ -101,7 +102,56 @@ const whoOf = (actor: Partial<Alert['actor']>): Segment[][] => {
 };
 
 /**
- * The facts of an alert, in the order both media show them: what, account, who, from where, MFA, outcome,
+ * Whether the alert is shown as expected ("[EXPECTED]" in the Slack header and the e-mail subject): it fell in a
+ * break-glass window that lowered it. One inside a window that did not lower it (a never-planned detection) is not.
+ *
+ * @example
+ * import type { Alert } from '../alert-document.js';
+ *
+ * declare const alert: Alert; // inside a window, root-api-call lowered from high
+ * isShownExpected(alert); // true
+ */
+const isShownExpected = (alert: Alert): boolean => alert.expected?.severityFrom !== undefined;
+
+/**
+ * The Expected fact, first when the alert fell in a break-glass window: its reason, who declared it and until when
+ * (the reason and the ARN are values, escaped as any untrusted text), then what the window did to the severity, then
+ * the window's id. None outside a window. For window w-3f9a2c1e, "CHG-123", until 10:30 UTC the same day, lowered
+ * from high, its items are `[{ value: 'CHG-123' }, ' — declared by ', { value: 'arn:…' }, ' until ', '10:30 UTC']`,
+ * `['severity lowered from high']` and `['window ', { value: 'w-3f9a2c1e' }]`.
+ */
+const expectedFacts = (alert: Alert): Fact[] => {
+  const { expected } = alert;
+  if (expected === undefined) return [];
+  const until: Segment = Number.isNaN(Date.parse(expected.until))
+    ? { value: expected.until }
+    : shortUtc(expected.until, alert.eventTime);
+  const declared: Segment[] = [
+    { value: expected.reason },
+    ' — declared by ',
+    { value: expected.declaredBy },
+    ' until ',
+    until,
+  ];
+  const notCovered = expected.notCovered ?? [];
+  const effect: Segment[][] = [
+    ...(expected.severityFrom === undefined ? [] : [[`severity lowered from ${expected.severityFrom}`]]),
+    ...(notCovered.length === 0
+      ? []
+      : [
+          [
+            expected.severityFrom === undefined ? { strong: 'severity kept' } : 'kept',
+            ': expected window does not cover ',
+            { value: notCovered.map((each) => `${each.detection} (${each.reason})`).join(', ') },
+          ],
+        ]),
+  ];
+  const window: Segment[][] = expected.windowId === undefined ? [] : [['window ', { value: expected.windowId }]];
+  return [{ label: 'Expected', items: [declared, ...effect, ...window] }];
+};
+
+/**
+ * The facts of an alert, in the order both media show them: (expected,) what, account, who, from where, MFA, outcome,
  * and the request and user agent when the record has them. A guard finding's are what, account and its drifts.
  *
  * @example
@@ -135,6 +185,7 @@ const factsOf = (alert: Alert): Fact[] => {
 
   const request = requestOf(alert);
   return [
+    ...expectedFacts(alert),
     { label: 'What', items: [[{ value: alert.eventName }, ' on ', { value: alert.eventSource }]] },
     { label: 'Account', items: [[{ value: accountLabelOf(alert.account) }]] },
     { label: 'Who', items: who },
@@ -158,4 +209,4 @@ const detectionById = (detections: readonly Detection[], id: string): Detection 
   detections.find((detection) => detection.id === id);
 
 export type { Fact, Segment };
-export { detectionById, factsOf, present, whoOf };
+export { detectionById, factsOf, isShownExpected, present, whoOf };

@@ -2,7 +2,7 @@ import type { IncomingWebhookSendArguments } from '@slack/webhook';
 import type { Alert } from '../alert-document.js';
 import type { Detection } from '../detection.js';
 import type { Severity } from '../severity.js';
-import { detectionById, type Fact, factsOf, present, type Segment } from './facts.js';
+import { detectionById, type Fact, factsOf, isShownExpected, present, type Segment } from './facts.js';
 import { runbookLines } from './runbook.js';
 import { defangLinks, ELLIPSIS, fitValue, MAX_VALUE, neutraliseMentions } from './text.js';
 
@@ -269,6 +269,9 @@ const orUnknown = (value: string, max: number): string => (present(value) ? slac
 
 const severityLine = (alert: Alert): string => `${SEVERITY_EMOJI[alert.severity]} ${alert.severity.toUpperCase()}`;
 
+/** What the header and the notification line put before the title: "[EXPECTED] " when a window lowered the alert. */
+const expectedMark = (alert: Alert): string => (isShownExpected(alert) ? '[EXPECTED] ' : '');
+
 /**
  * The Slack message for an alert, readable on a phone: header with severity and title, the facts as
  * fields, the detections, the runbook's steps with the alert's values filled in, when/where/which event, and buttons to
@@ -285,11 +288,12 @@ const severityLine = (alert: Alert): string => `${SEVERITY_EMOJI[alert.severity]
  */
 const renderSlackMessage = (alert: Alert, detections: readonly Detection[]): SlackMessage => {
   const severity = severityLine(alert);
+  const mark = expectedMark(alert);
   const header: BlockOf<'header'> = {
     type: 'header',
     text: {
       type: 'plain_text',
-      text: `${severity} · ${slackPlain(alert.title, SLACK_LIMITS.header - severity.length - 3)}`,
+      text: `${severity} · ${mark}${slackPlain(alert.title, SLACK_LIMITS.header - severity.length - mark.length - 3)}`,
     },
   };
   const facts: BlockOf<'section'> = {
@@ -326,7 +330,7 @@ const renderSlackMessage = (alert: Alert, detections: readonly Detection[]): Sla
   if (steps !== undefined) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: steps, verbatim: true } });
   blocks.push(context);
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons } satisfies BlockOf<'actions'>);
-  return { text: `${severity}: ${slackText(alert.title, 300)}`, blocks };
+  return { text: `${severity}: ${mark}${slackText(alert.title, 300)}`, blocks };
 };
 
 export type { Block, BlockOf, SlackMessage };

@@ -153,7 +153,8 @@ const renderSnsDocument = (input: {
 
 /**
  * The SNS publish input: `MessageStructure: 'json'` gives each protocol its own body — the e-mail text
- * for `email`, the alert document for everything else — plus attributes for filter policies.
+ * for `email`, the alert document for everything else — plus attributes for filter policies (attributesOf, and
+ * `expected`, the window's id, for an alert inside a break-glass window).
  *
  * The document is repeated for five protocols, so a large CloudTrail record (a big policy document in
  * requestParameters) can push the message past SNS's 256 KB. Then the copies carry a marker instead of
@@ -179,7 +180,14 @@ const renderSnsMessage = (
   return renderSnsDocument({
     document: alert,
     email: renderEmail(alert, detections),
-    attributes: attributesOf(alert),
+    attributes: {
+      ...attributesOf(alert),
+      // Inside a break-glass window (rootwatch expect): its id, so a filter policy can tell expected alerts apart
+      // (`"expected": [{"exists": false}]` for a paging subscription). Ids are ours: "w-" and 8 hex digits.
+      ...(alert.expected
+        ? { expected: { DataType: 'String', StringValue: fitValue(alert.expected.windowId ?? '', 64) || 'unknown' } }
+        : {}),
+    },
     id: alert.eventID,
     ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
     fallbacks: [
