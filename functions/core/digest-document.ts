@@ -10,6 +10,9 @@ const DIGEST_SCHEMA = 'rootwatch.digest/v1';
 /** Sources listed one by one in a digest; the rest are summed up in `moreSources`. */
 const DIGEST_MAX_SOURCES = 20;
 
+/** Break-glass windows listed one by one in a digest's `expected`; the rest are summed up in `moreWindows`. */
+const DIGEST_MAX_WINDOWS = 5;
+
 const count = z.number().check(z.int(), z.positive());
 
 /**
@@ -88,6 +91,56 @@ const DigestSchema = z
         }),
       )
       .check(z.describe(`Present when there were more than ${DIGEST_MAX_SOURCES} address and client pairs`)),
+    expected: z
+      .optional(
+        z.object({
+          count: count.check(
+            z.describe("How many of the digest's events were inside a declared break-glass window (rootwatch expect)"),
+          ),
+          windows: z
+            .array(
+              z.object({
+                windowId: z
+                  .string()
+                  .check(
+                    z.describe('The window, as `rootwatch expect --list` and `--end` name it ("w-" and 8 hex digits)'),
+                  ),
+                reason: z
+                  .string()
+                  .check(
+                    z.describe(
+                      'Why root was to be used, as declared (untrusted text), cut to 120 bytes with "…" (the window itself has it whole)',
+                    ),
+                  ),
+                declaredBy: z
+                  .optional(z.string())
+                  .check(
+                    z.describe('The ARN of whoever declared the window, cut to 128 bytes; absent when cut for room'),
+                  ),
+                until: z.string().check(z.describe('When the window ends (ISO 8601), as declared')),
+                count: count.check(z.describe("The digest's events inside this window")),
+              }),
+            )
+            .check(
+              z.minLength(1),
+              z.maxLength(DIGEST_MAX_WINDOWS),
+              z.describe(`The windows the events fell in, most events first; at most ${DIGEST_MAX_WINDOWS}`),
+            ),
+          moreWindows: z
+            .optional(
+              z.object({
+                windows: count.check(z.describe('Windows not listed in windows')),
+                count: count.check(z.describe('Events inside them')),
+              }),
+            )
+            .check(z.describe(`Present when the events fell in more than ${DIGEST_MAX_WINDOWS} windows`)),
+        }),
+      )
+      .check(
+        z.describe(
+          "Present when some of the digest's events fell inside a declared break-glass window: how many, and which windows (each event's alert would have carried `expected`)",
+        ),
+      ),
     eventIDs: z
       .array(z.string().check(z.minLength(1)))
       .check(z.minLength(1), z.describe('The CloudTrail eventID of every event in the digest, each once, sorted')),
@@ -235,6 +288,51 @@ const spanOf = (entries: readonly SessionEntry[]): { first: string; last: string
   return { first, last };
 };
 
+/** The longer of two texts; `a` on a tie. */
+const longerOf = (a: string | undefined, b: string | undefined): string | undefined =>
+  (b ?? '').length > (a ?? '').length ? b : a;
+
+/**
+ * The events inside break-glass windows, by window, most events first (then by window id); the first
+ * DIGEST_MAX_WINDOWS, and what is left over. Of the entries of one window, the longest reason and declarer win (an
+ * entry short of room had them cut). Nothing when no entry has a window.
+ */
+const expectedOf = (entries: readonly SessionEntry[]): Pick<Digest, 'expected'> => {
+  const groups = new Map<string, NonNullable<Digest['expected']>['windows'][number]>();
+  for (const { expected } of entries) {
+    if (expected === undefined) continue;
+    const group = groups.get(expected.windowId);
+    if (group === undefined) {
+      groups.set(expected.windowId, { ...expected, count: 1 });
+      continue;
+    }
+    group.count += 1;
+    group.reason = longerOf(group.reason, expected.reason) ?? '';
+    const declaredBy = longerOf(group.declaredBy, expected.declaredBy);
+    if (declaredBy !== undefined) group.declaredBy = declaredBy;
+  }
+  if (groups.size === 0) return {};
+  const sorted = [...groups.values()].sort(
+    (a, b) => b.count - a.count || (a.windowId < b.windowId ? -1 : a.windowId > b.windowId ? 1 : 0),
+  );
+  const rest = sorted.slice(DIGEST_MAX_WINDOWS);
+  return {
+    expected: {
+      count: sorted.reduce((sum, window) => sum + window.count, 0),
+      windows: sorted.slice(0, DIGEST_MAX_WINDOWS).map(({ windowId, reason, declaredBy, until, count }) => ({
+        windowId,
+        reason,
+        ...(declaredBy === undefined ? {} : { declaredBy }),
+        until,
+        count,
+      })),
+      ...(rest.length > 0
+        ? { moreWindows: { windows: rest.length, count: rest.reduce((sum, window) => sum + window.count, 0) } }
+        : {}),
+    },
+  };
+};
+
 const highestOf = (entries: readonly SessionEntry[]): Severity =>
   entries.reduce<Severity>(
     (highest, entry) => (severityRank(entry.severity) > severityRank(highest) ? entry.severity : highest),
@@ -262,7 +360,8 @@ interface DigestOptions {
  * The digest document of a fold: each eventID counted once (the first entry of a repeated eventID wins), counts
  * by event name and by detection, the top 20 address and client pairs (the rest summed in `moreSources`), every
  * eventID sorted, the highest severity, the time span, and a link to the CloudTrail event history of the first
- * event's region filtered by the session's access key (or user name root when the session has none).
+ * event's region filtered by the session's access key (or user name root when the session has none). When some
+ * entries fell inside break-glass windows, `expected` counts them, by window (the top 5, the rest in `moreWindows`).
  *
  * @throws TypeError when the fold has no entries: a fold is opened by its first entry, so this is a bug.
  * @example
@@ -303,6 +402,7 @@ const buildDigest = (fold: Fold, options: DigestOptions = {}): Digest => {
     eventNames: countsOf(entries.map((entry) => entry.eventName)),
     detections: countsOf(entries.flatMap((entry) => [...new Set(entry.detections)])),
     ...sourcesOf(entries),
+    ...expectedOf(entries),
     eventIDs: entries.map((entry) => entry.eventID).sort(),
     links: { cloudtrail: eventHistoryLinkOf(seed.region, partition, accessKeyIdOfSession(fold.key)) },
   };
@@ -322,6 +422,7 @@ export type { Digest };
 export {
   buildDigest,
   DIGEST_MAX_SOURCES,
+  DIGEST_MAX_WINDOWS,
   DigestSchema,
   digestIdOf,
   digestJsonSchema,

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Alert, CredentialKind } from './alert-document.js';
 import type { CloudTrailEvent } from './event.js';
-import { clip } from './render/text.js';
+import { WINDOW_ID } from './expected-window.js';
+import { clip, ELLIPSIS } from './render/text.js';
 import { type Severity, severityRank } from './severity.js';
 import { classifySourceAddress } from './source-address.js';
 
@@ -60,6 +61,37 @@ const MAX_ENTRY_TIME = 40;
 const MAX_ENTRY_DETECTIONS = 4;
 const MAX_ENTRY_DETECTION = 48;
 
+/**
+ * What an entry keeps of its break-glass window, in bytes of JSON (UTF-8, escapes counted): the reason (a window's is
+ * at most 200 characters, core/expected-window.ts) and the declarer's ARN, each cut with "…". The window id keeps its
+ * shape ("w-" and 8 hex digits) or is hashed; `until` is cut to 40 bytes.
+ */
+const MAX_ENTRY_REASON_BYTES = 120;
+const MAX_ENTRY_DECLARER_BYTES = 128;
+
+/**
+ * The most bytes an entry's JSON takes, its eventID's value left out. 500 entries, each stored as JSON under its
+ * eventID in the fold item (a UUID written twice: ~80 bytes more with the map's overhead), take at most
+ * 500 × (700 + 80) = 390,000 bytes, leaving room for the fold's other attributes under DynamoDB's 400 KB (409,600
+ * bytes). The other fields' caps give an entry at most ~570 ASCII bytes; its window gets what room is left: the
+ * declarer goes first, then the reason is cut, and the window id and `until` always stay.
+ *   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html (item size)
+ *   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html (attribute sizes)
+ */
+const MAX_ENTRY_BYTES = 700;
+
+/** The break-glass window a folded event fell in: its alert's `expected`, cut to fit the entry (sessionEntryOf). */
+interface EntryWindow {
+  /** The window id ("w-" and 8 hex digits); "~" and 16 hex digits when the alert's was not in that shape. */
+  windowId: string;
+  /** Why root was to be used, as declared: untrusted text, cut to MAX_ENTRY_REASON_BYTES (or less, for room). */
+  reason: string;
+  /** The declarer's ARN, cut to MAX_ENTRY_DECLARER_BYTES; absent when the entry had no room left for it. */
+  declaredBy?: string;
+  /** When the window ends (ISO 8601, as declared). */
+  until: string;
+}
+
 /** One folded event, as a fold keeps it and a digest counts it. Strings bounded by sessionEntryOf. */
 interface SessionEntry {
   /** The CloudTrail eventID: a fold counts each eventID once. */
@@ -75,6 +107,8 @@ interface SessionEntry {
   sourceIp?: string;
   /** A short label for the user agent ("aws-cli 2.27.0"), when there is one. */
   client?: string;
+  /** The break-glass window the event fell in (its alert was marked `expected`), when it did. */
+  expected?: EntryWindow;
 }
 
 /**
@@ -243,10 +277,51 @@ const escalationReasonOf = (
 const optionalText = <K extends string>(key: K, value: string | undefined, max: number): { [P in K]?: string } =>
   (value === undefined || value === '' ? {} : { [key]: clip(value, max) }) as { [P in K]?: string };
 
+/** Bytes of `value` as JSON text, UTF-8. */
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
+
+/**
+ * `value` cut so that its JSON string (quotes left out) takes at most `max` bytes, "…" marking the cut; whole code
+ * points only, so nothing cut leaves half a surrogate pair. "" when not even "…" fits.
+ */
+const clipBytes = (value: string, max: number): string => {
+  if (jsonBytes(value) - 2 <= max) return value;
+  const room = max - jsonBytes(ELLIPSIS) + 2;
+  if (room < 0) return '';
+  let out = '';
+  let used = 0;
+  for (const char of value) {
+    const size = jsonBytes(char) - 2;
+    if (used + size > room) break;
+    out += char;
+    used += size;
+  }
+  return `${out.trimEnd()}${ELLIPSIS}`;
+};
+
+/**
+ * The entry's window, from the alert's `expected`, within `room` bytes of JSON (`"expected":` and the object):
+ * whole when it fits, else without the declarer, else with the reason cut to what is left (possibly "").
+ */
+const entryWindowOf = (expected: NonNullable<Alert['expected']>, room: number): EntryWindow => {
+  const windowId = expected.windowId === undefined ? hashToken('') : safeToken(expected.windowId, WINDOW_ID);
+  const until = clipBytes(expected.until, MAX_ENTRY_TIME);
+  const reason = clipBytes(expected.reason, MAX_ENTRY_REASON_BYTES);
+  const declaredBy = clipBytes(expected.declaredBy, MAX_ENTRY_DECLARER_BYTES);
+  const sizeOf = (window: EntryWindow) => jsonBytes({ expected: window }) - 2;
+  const whole: EntryWindow = { windowId, reason, ...(declaredBy === '' ? {} : { declaredBy }), until };
+  if (sizeOf(whole) <= room) return whole;
+  const bare: EntryWindow = { windowId, reason: '', until };
+  if (sizeOf({ ...bare, reason }) <= room) return { ...bare, reason };
+  return { ...bare, reason: clipBytes(reason, room - sizeOf(bare)) };
+};
+
 /**
  * The fold entry of an alerting event, from its alert document. Strings are cut to bounded lengths (event
  * name 100, client 60, time 40, at most 4 detection ids of 48, the most severe first) so 500 entries fit one
- * DynamoDB item; the eventID is kept whole, since it is the entry's identity.
+ * DynamoDB item; the eventID is kept whole, since it is the entry's identity. An alert inside a break-glass window
+ * (`expected`) gives the entry its window: id, reason, declarer and end, within MAX_ENTRY_BYTES for the whole entry
+ * (the declarer is left out, then the reason cut, when the other fields took the room).
  *
  * @example
  * import type { Alert } from './alert-document.js';
@@ -256,15 +331,21 @@ const optionalText = <K extends string>(key: K, value: string | undefined, max: 
  * // { eventID: '3e9fbd8a-…', eventName: 'ListBuckets', eventTime: '2024-05-01T10:00:00Z', detections: ['root-api-call'],
  * //   severity: 'high', sourceIp: '203.0.113.7', client: 'aws-cli 2.27.0' }
  */
-const sessionEntryOf = (alert: Alert): SessionEntry => ({
-  eventID: alert.eventID,
-  eventName: clip(alert.eventName, MAX_ENTRY_NAME),
-  eventTime: clip(alert.eventTime, MAX_ENTRY_TIME),
-  detections: alert.detections.slice(0, MAX_ENTRY_DETECTIONS).map((id) => clip(id, MAX_ENTRY_DETECTION)),
-  severity: alert.severity,
-  ...optionalText('sourceIp', alert.source.ip, MAX_IP),
-  ...optionalText('client', alert.source.client, MAX_ENTRY_CLIENT),
-});
+const sessionEntryOf = (alert: Alert): SessionEntry => {
+  const entry: SessionEntry = {
+    eventID: alert.eventID,
+    eventName: clip(alert.eventName, MAX_ENTRY_NAME),
+    eventTime: clip(alert.eventTime, MAX_ENTRY_TIME),
+    detections: alert.detections.slice(0, MAX_ENTRY_DETECTIONS).map((id) => clip(id, MAX_ENTRY_DETECTION)),
+    severity: alert.severity,
+    ...optionalText('sourceIp', alert.source.ip, MAX_IP),
+    ...optionalText('client', alert.source.client, MAX_ENTRY_CLIENT),
+  };
+  if (alert.expected === undefined) return entry;
+  // The room left: MAX_ENTRY_BYTES, less the entry so far (its eventID's value left out) and the comma before the field.
+  const room = MAX_ENTRY_BYTES - jsonBytes({ ...entry, eventID: '' }) - 1;
+  return { ...entry, expected: entryWindowOf(alert.expected, room) };
+};
 
 /**
  * What a digest of the session says of it, from the alert document of the session's first event: the account
@@ -292,13 +373,14 @@ const sessionSeedOf = (alert: Alert): SessionSeed => ({
   region: alert.region,
 });
 
-export type { Fold, SessionEntry, SessionSeed, SessionSnapshot };
+export type { EntryWindow, Fold, SessionEntry, SessionSeed, SessionSnapshot };
 export {
   accessKeyIdOfSession,
   decideSession,
   escalationReasonOf,
   FOLD_MAX_EVENTS,
   FOLD_WINDOW_MS,
+  MAX_ENTRY_BYTES,
   SESSION_IDLE_MS,
   SESSION_RETENTION_MS,
   sessionEntryOf,

@@ -2,6 +2,7 @@ import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { FoldStatus, SessionDecision, SessionState } from '../app/ports.js';
 import {
   decideSession,
+  type EntryWindow,
   escalationReasonOf,
   FOLD_MAX_EVENTS,
   FOLD_WINDOW_MS,
@@ -108,11 +109,30 @@ const sessionOf = (item: Item): StoredSession => {
   };
 };
 
-/** One fold entry, as its item stores it (JSON in a map keyed by eventID); undefined when it does not parse. */
+/** Whether a stored entry's `expected` is a window as sessionEntryOf writes it. */
+const isEntryWindow = (value: unknown): value is EntryWindow => {
+  const window = value as Partial<Record<keyof EntryWindow, unknown>> | null;
+  return (
+    typeof window === 'object' &&
+    window !== null &&
+    typeof window.windowId === 'string' &&
+    typeof window.reason === 'string' &&
+    typeof window.until === 'string' &&
+    (window.declaredBy === undefined || typeof window.declaredBy === 'string')
+  );
+};
+
+/**
+ * One fold entry, as its item stores it (JSON in a map keyed by eventID); undefined when it does not parse. A window
+ * (`expected`) of another shape is left out: the event still counts, as not expected.
+ */
 const entryOf = (value: AttributeValue | undefined): SessionEntry | undefined => {
   try {
     const entry = JSON.parse(value?.S ?? '') as SessionEntry;
-    return typeof entry?.eventID === 'string' ? entry : undefined;
+    if (typeof entry?.eventID !== 'string') return undefined;
+    if (entry.expected === undefined || isEntryWindow(entry.expected)) return entry;
+    const { expected: _, ...rest } = entry;
+    return rest;
   } catch {
     return undefined;
   }
@@ -134,7 +154,9 @@ class SessionContentionError extends AlerterError {
  *   SESSION_ITEM_TTL_MS).
  * - `fold#<key>#<n>`: fold n of the session: `status` open → flushing → flushed, `entries` (eventID → the entry as
  *   JSON), `count`, who opened it (`openedBy`), when it is due (`dueAt`, arrival + FOLD_WINDOW_MS), the session's seed,
- *   and, while flushing, its `owner` and `takenAt`. 500 entries of ≤ ~300 bytes stay far below DynamoDB's 400 KB item.
+ *   and, while flushing, its `owner` and `takenAt`. An entry's JSON is at most MAX_ENTRY_BYTES (700) besides its
+ *   eventID, its break-glass window (`expected`: id, reason, declarer, end) included (core/session.ts), so 500 of them
+ *   stay below DynamoDB's 400 KB item; a real one is ~200 bytes, ~400 with a window.
  * Concurrent invocations agree through conditional writes: a new session is created only if none exists (or only if
  * the one read is unchanged, by `version`); an escalation is written only on the version it was decided on; an entry
  * is added only to an open fold with room, and only once per eventID (the condition, and ADD on `count`, in one

@@ -1,6 +1,7 @@
 import { accountLabelOf } from '../alert-document.js';
 import type { Detection } from '../detection.js';
 import { type Digest, eventNounOf, sortedCounts, timeSpanOf } from '../digest-document.js';
+import { shortUtc } from '../expected-window.js';
 import { type Email, emailLine, emailSegment, emailValue, subjectWithAccount } from './email.js';
 import { detectionById, type Fact, present, type Segment, whoOf } from './facts.js';
 import {
@@ -67,6 +68,26 @@ const sourceSegments = (source: Digest['sources'][number]): Segment[][] => {
   return parts.length > 0 ? parts : [['unknown source']];
 };
 
+/**
+ * A window's line, both media: "12 of these events were inside expected window `w-0a1b2c3d` (reason `CHG-123 …`),
+ * declared by `arn:…`, until 18:00 UTC". The id, reason and declarer are values (untrusted: escaped by each medium);
+ * `until` is our words when it is a time ("18:00 UTC" on the day of the digest's last event), else a value.
+ */
+const windowSegments = (digest: Digest, window: NonNullable<Digest['expected']>['windows'][number]): Segment[] => [
+  `${window.count} of these events ${window.count === 1 ? 'was' : 'were'} inside expected window `,
+  { value: window.windowId },
+  ' (reason ',
+  present(window.reason) ? { value: window.reason } : 'not shown',
+  ')',
+  ...(present(window.declaredBy) ? [', declared by ', { value: window.declaredBy }] : []),
+  ', until ',
+  Number.isNaN(Date.parse(window.until)) ? { value: window.until } : shortUtc(window.until, digest.lastEventTime),
+];
+
+/** "7 events in 2 more windows", for the windows a digest does not list. */
+const moreWindowsText = (more: { windows: number; count: number }): string =>
+  `${plural(more.count, 'event')} in ${plural(more.windows, 'more window')}`;
+
 // ── Slack ──────────────────────────────────────────────────────────────────────────────────────────
 
 /**
@@ -118,6 +139,20 @@ const sourcesText = (digest: Digest): string => {
   });
 };
 
+/** "*Expected*" and a line per window, then "+7 events in 2 more windows"; undefined when none was expected. */
+const expectedText = (digest: Digest): string | undefined => {
+  const { expected } = digest;
+  if (expected === undefined) return undefined;
+  const lines = expected.windows.map((window) => `• ${windowSegments(digest, window).map(slackSegment).join('')}`);
+  const more = expected.moreWindows;
+  return fitLines('*Expected*', lines, {
+    hidden: more?.windows ?? 0,
+    // Lines cut for room are counted as windows only: their events are in the JSON document.
+    more: (count) =>
+      more !== undefined && count === more.windows ? `+${moreWindowsText(more)}` : `+${plural(count, 'more window')}`,
+  });
+};
+
 const mrkdwnSection = (text: string): BlockOf<'section'> => ({
   type: 'section',
   text: { type: 'mrkdwn', text, verbatim: true },
@@ -125,10 +160,12 @@ const mrkdwnSection = (text: string): BlockOf<'section'> => ({
 
 /**
  * The Slack message for a digest: a header ("🔁 HIGH · 998 more root events in … (16:24:34–16:29:10 UTC)"), the
- * facts (account, who, events, severity, when, region, session), the top ten event names with counts, the
- * detections with counts, the sources and clients, the digest id, and a button to the CloudTrail event history.
- * Seven blocks at most; every section within Slack's 3,000 characters however many event names, sources or
- * detections the digest has (the rest is counted: "+590 more event names").
+ * facts (account, who, events, severity, when, region, session), when some events were inside break-glass windows a
+ * line per window ("12 of these events were inside expected window `w-0a1b2c3d` (reason `CHG-123 …`), declared by
+ * …, until 18:00 UTC"), the top ten event names with counts, the detections with counts, the sources and clients, the
+ * digest id, and a button to the CloudTrail event history. Eight blocks at most; every section within Slack's 3,000
+ * characters however many event names, sources or detections the digest has (the rest is counted: "+590 more event
+ * names").
  *
  * @example
  * import { loadDetections } from '../../io/detections.js';
@@ -154,9 +191,11 @@ const renderDigestSlack = (digest: Digest, detections: readonly Detection[]): Sl
     ],
   };
   const button = linkButton('Open event history', 'open-cloudtrail', digest.links.cloudtrail);
+  const expected = expectedText(digest);
   const blocks: Block[] = [
     header,
     facts,
+    ...(expected === undefined ? [] : [mrkdwnSection(expected)]),
     mrkdwnSection(eventNamesText(digest)),
     mrkdwnSection(detectionsText(digest, detections)),
     mrkdwnSection(sourcesText(digest)),
@@ -173,9 +212,11 @@ const DIGEST_JSON_NOTE =
 
 /**
  * The plain-text e-mail for a digest. Subject `[HIGH] digest: 998 root events - prod-payments (111122223333)`
- * (≤ 99 printable ASCII characters, as SNS requires); the body gives the facts one per line, the top 50 event
- * names with counts, every detection with its count, the sources and clients, and the event history link.
- * Values are quoted and cleaned to one line, as in an alert's e-mail.
+ * (≤ 99 printable ASCII characters, as SNS requires); the body gives the facts one per line, when some events were
+ * inside break-glass windows a line per window (`- 12 of these events were inside expected window "w-0a1b2c3d" (reason
+ * "CHG-123 …"), declared by "arn:…", until 18:00 UTC`), the top 50 event names with counts, every detection with its
+ * count, the sources and clients, and the event history link. Values are quoted and cleaned to one line, as in an
+ * alert's e-mail.
  *
  * @example
  * import { loadDetections } from '../../io/detections.js';
@@ -200,6 +241,14 @@ const renderDigestEmail = (digest: Digest, detections: readonly Detection[]): Em
     ...digestFactsOf(digest).map(emailLine),
     `Digest ID: ${emailValue(digest.digestID)}`,
     '',
+    ...(digest.expected
+      ? [
+          'Expected:',
+          ...digest.expected.windows.map((window) => `- ${windowSegments(digest, window).map(emailSegment).join('')}`),
+          ...(digest.expected.moreWindows ? [`- and ${moreWindowsText(digest.expected.moreWindows)}`] : []),
+          '',
+        ]
+      : []),
     `Events by name (${names.length}):`,
     ...shownNames.map(([name, count]) => `- ${emailValue(name)}: ${count}`),
     ...(names.length > shownNames.length
