@@ -13,7 +13,7 @@ import {
 } from './commands/options.js';
 import { formatSummary, replay } from './commands/replay.js';
 import { parseScope, SCOPE_OPTIONS } from './commands/scope.js';
-import { ATHENA_USAGE, DEPLOY_USAGE, EXPECT_USAGE, FORWARDERS_USAGE } from './commands/usage.js';
+import { ATHENA_USAGE, DEPLOY_USAGE, EXPECT_USAGE, FORWARDERS_USAGE, POSTURE_USAGE } from './commands/usage.js';
 import { alertJsonSchema } from './core/alert-document.js';
 import { digestJsonSchema } from './core/digest-document.js';
 import { cleanLine } from './core/render/text.js';
@@ -103,7 +103,10 @@ Exit status: 0 when all input was read, 1 when some could not be, 2 on bad usage
 
 /** The whole usage text, the deploy, remove and forwarders commands' own included (commands/usage.ts: no SDK). */
 const usage = (): string =>
-  BASE_USAGE.replace('COMMANDS_OF_THEIR_OWN', `${DEPLOY_USAGE}\n${FORWARDERS_USAGE}\n${ATHENA_USAGE}\n${EXPECT_USAGE}`);
+  BASE_USAGE.replace(
+    'COMMANDS_OF_THEIR_OWN',
+    `${DEPLOY_USAGE}\n${FORWARDERS_USAGE}\n${ATHENA_USAGE}\n${EXPECT_USAGE}\n${POSTURE_USAGE}`,
+  );
 
 interface CliIo {
   stdout: (text: string) => void;
@@ -279,6 +282,10 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
       case 'expect': {
         const { runExpect } = await import('./commands/expect.js');
         return await runExpect(rest, io);
+      }
+      case 'posture': {
+        const { runPosture } = await import('./commands/posture.js');
+        return await runPosture(rest, io);
       }
       case 'demo': {
         const { values } = parseArgs({ args: rest, options: { all: { type: 'boolean' } } });

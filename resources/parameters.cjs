@@ -48,6 +48,8 @@ const {
   HeartbeatConfigSchema,
   HubConfigSchema,
   NotifierConfigSchema,
+  PostureConfigSchema,
+  PostureParametersSchema,
   safeParseConfig,
 } = typescript.require('../functions/io/config.ts', __filename);
 const { SEVERITIES } = typescript.require('../functions/core/severity.ts', __filename);
@@ -82,6 +84,8 @@ const PARAMETERS = {
   organizationId: { schema: HubConfigSchema, field: 'organizationId' },
   memberAccounts: { schema: HubConfigSchema, field: 'memberAccounts' },
   forwarderRegions: { schema: HubConfigSchema, field: 'forwarderRegions' },
+  rootEmailDomains: { schema: PostureConfigSchema, field: 'ROOT_EMAIL_DOMAINS' },
+  postureSchedule: { schema: PostureParametersSchema, field: 'postureSchedule' },
 };
 
 /** One or more serverless.yml parameters are invalid; the message names each, so packaging fails. */

@@ -68,4 +68,17 @@ const EXPECT_USAGE = `  rootwatch expect --stage S --account A --for DURATION --
       the last 7 days; --end: ends one early (recorded, announced). Needs the operator role
       rootwatch-S-operator (--profile). Exit status: 0 done, 1 when AWS or the window failed, 2 on bad usage.`;
 
-export { ATHENA_USAGE, DEPLOY_USAGE, EXPECT_USAGE, FORWARDERS_USAGE };
+/** `rootwatch posture`, as printed under "Usage:". */
+const POSTURE_USAGE = `  rootwatch posture [--format table|json] [--root-email-domains A,B] [--audit-role NAME]
+                    [--profile P] [--region R] [--concurrency N]
+      Prints every account's root posture with the caller's credentials (an Organization's management
+      account or delegated administrator, else the one account): root e-mail and its domain (personal
+      webmail called out; --root-email-domains: the company's, subdomains included), root MFA, access
+      keys, signing certificates and password (members through sts:AssumeRoot with
+      IAMAuditRootUserCredentials, else the role --audit-role; the caller's own account through
+      GetAccountSummary), the security alternate contact, and centralized root access. Findings are
+      marked; an account that could not be read is listed with why. --concurrency: accounts read at
+      once (default 8, 1 to 32). Exit status: 0 when nothing is wrong, 1 when a finding exists or an
+      account could not be read, 2 on bad usage.`;
+
+export { ATHENA_USAGE, DEPLOY_USAGE, EXPECT_USAGE, FORWARDERS_USAGE, POSTURE_USAGE };

@@ -75,6 +75,7 @@ const clientOptionsFor = (budget: ClientBudget) => ({
  * the clients below and every io/ module's commands come from here.
  */
 const sdk = {
+  account: () => import('@aws-sdk/client-account'),
   athena: () => import('@aws-sdk/client-athena'),
   dynamodb: () => import('@aws-sdk/client-dynamodb'),
   eventbridge: () => import('@aws-sdk/client-eventbridge'),
@@ -163,4 +164,12 @@ const createNotifierClients = async (): Promise<{ dynamodb: DynamoDBClient; sqs:
 };
 
 export type { AlertFunctionClients, ClientBudget };
-export { clientOptionsFor, createAlertFunctionClients, createNotifierClients, DELIVERY_BUDGET, STATE_BUDGET, sdk };
+export {
+  clientOptionsFor,
+  createAlertFunctionClients,
+  createNotifierClients,
+  DELIVERY_BUDGET,
+  lazyClient,
+  STATE_BUDGET,
+  sdk,
+};

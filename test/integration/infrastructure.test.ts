@@ -35,6 +35,11 @@ const UNSCOPABLE_ACTIONS = new Set([
   'organizations:DescribeAccount',
   'iam:ListAccountAliases',
   'lambda:ListEventSourceMappings',
+  // The posture function's reads of the organization and of its own account's root (no resource type either).
+  'organizations:DescribeOrganization',
+  'organizations:ListAccounts',
+  'iam:ListOrganizationsFeatures',
+  'iam:GetAccountSummary',
 ]);
 
 interface Resource {
@@ -464,15 +469,15 @@ describe('serverless package with e-mail subscribers', () => {
   describe('resource policies: nobody else touches rootwatch’s resources', () => {
     /** The roles admitted to each resource's data actions, by function (`operator` is the role people use). */
     const admitted: Record<Guarded, string[]> = {
-      slack: ['alert', 'digest', 'notify-slack', 'guard', 'operator'],
-      'slack-priority': ['alert', 'guard', 'notify-slack', 'operator'],
+      slack: ['alert', 'digest', 'notify-slack', 'guard', 'posture', 'operator'],
+      'slack-priority': ['alert', 'guard', 'posture', 'notify-slack', 'operator'],
       'slack-dlq': ['notify-slack', 'operator'],
       digest: ['alert', 'digest', 'operator'],
       'digest-dlq': ['digest', 'operator'],
       'alert-dlq': ['alert', 'operator'],
       'rules-dlq': ['operator'],
-      topic: ['alert', 'digest', 'guard', 'operator'],
-      table: ['alert', 'digest', 'notify-slack', 'guard', 'operator'],
+      topic: ['alert', 'digest', 'guard', 'posture', 'operator'],
+      table: ['alert', 'digest', 'notify-slack', 'guard', 'posture', 'operator'],
     };
     /** What each Deny must cover: every way to read, write, delete or move the data. */
     const dataActions: Record<Guarded, string[]> = {
@@ -803,6 +808,7 @@ describe('serverless package with e-mail subscribers', () => {
         roleOf('notify-slack')[0],
         roleOf('digest')[0],
         roleOf('guard')[0],
+        roleOf('posture')[0],
         'HeartbeatScheduleRole',
       ].sort(),
     );
@@ -847,6 +853,94 @@ describe('serverless package with e-mail subscribers', () => {
     }
     expect(grants(role, 'organizations:DescribeAccount')).toStrictEqual(['*']);
     expect(grants(role, 'iam:ListAccountAliases')).toStrictEqual(['*']);
+  });
+
+  it('runs the posture check daily (postureSchedule) with its environment, and alarms on its errors', () => {
+    // Prepare
+    const [postureId, posture] = fn('posture');
+    const schedules = resourcesOfType('AWS::Events::Rule').filter(([, rule]) =>
+      (rule.Properties.Targets as { Arn: unknown }[]).some((target) =>
+        isDeepStrictEqual(target.Arn, getAtt(postureId)),
+      ),
+    );
+    const errors = resourcesOfType('AWS::CloudWatch::Alarm').filter(
+      ([, alarm]) =>
+        alarm.Properties.MetricName === 'Errors' &&
+        isDeepStrictEqual((alarm.Properties.Dimensions as { Value: unknown }[])[0]?.Value, ref(postureId)),
+    );
+
+    // Assess
+    expect(posture.Properties).toMatchObject({ Handler: 'functions/posture.handler', Architectures: ['arm64'] });
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]?.[1].Properties).toMatchObject({
+      Name: `rootwatch-${STAGE}-posture`,
+      ScheduleExpression: 'rate(1 day)',
+      State: 'ENABLED',
+    });
+    expect((posture.Properties.Environment as { Variables: unknown }).Variables).toMatchObject({
+      ALERT_TOPIC_ARN: ref(topicId()),
+      SLACK_QUEUE_URL: ref(queue('slack')[0]),
+      SLACK_PRIORITY_QUEUE_URL: ref(queue('slack-priority')[0]),
+      STATE_TABLE: ref(tableId()),
+      ROOT_EMAIL_DOMAINS: '',
+    });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.[1].Properties).toMatchObject({
+      AlarmName: `rootwatch-${STAGE}-posture-errors`,
+      AlarmActions: [ref(topicId()), ref('AlarmTopic')],
+    });
+  });
+
+  it('grants the posture check its reads, root sessions for auditing only, and the guard’s destinations', () => {
+    // Prepare
+    const [, role] = roleOf('posture');
+    const keyId = resourcesOfType('AWS::KMS::Key')[0]?.[0] as string;
+    const statement = (action: string) =>
+      statementsOf(role).filter((candidate) => asArray(candidate.Action).includes(action));
+    const logGroup = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/rootwatch-${STAGE}-posture`;
+
+    // Assess
+    expect(grants(role, 'logs:CreateLogStream')).toStrictEqual([sub(`${logGroup}:*`)]);
+    expect(grants(role, 'logs:PutLogEvents')).toStrictEqual([sub(`${logGroup}:*:*`)]);
+    for (const action of [
+      'organizations:DescribeOrganization',
+      'organizations:ListAccounts',
+      'iam:ListOrganizationsFeatures',
+      'iam:GetAccountSummary',
+    ]) {
+      expect(grants(role, action), action).toStrictEqual(['*']);
+    }
+    // A root session only with the task policy that reads root's credentials: never one that deletes or creates them.
+    expect(statement('sts:AssumeRoot')).toStrictEqual([
+      {
+        Sid: 'AuditRootCredentials',
+        Effect: 'Allow',
+        Action: 'sts:AssumeRoot',
+        Resource: sub(`arn:\${AWS::Partition}:iam::*:root`),
+        Condition: {
+          StringEquals: {
+            'sts:TaskPolicyArn': sub(`arn:\${AWS::Partition}:iam::aws:policy/root-task/IAMAuditRootUserCredentials`),
+          },
+        },
+      },
+    ]);
+    expect(statement('account:GetAlternateContact')[0]?.Condition).toStrictEqual({
+      'ForAllValues:StringEquals': { 'account:AlternateContactTypes': ['SECURITY'] },
+    });
+    expect(grants(role, 'sts:AssumeRole')).toStrictEqual([]);
+    expect(grants(role, 'sns:Publish')).toStrictEqual([ref(topicId())]);
+    expect(grants(role, 'kms:GenerateDataKey')).toStrictEqual([getAtt(keyId)]);
+    expect(grants(role, 'sqs:SendMessage')).toStrictEqual([
+      getAtt(queue('slack')[0]),
+      getAtt(queue('slack-priority')[0]),
+    ]);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']) {
+      expect(grants(role, action), action).toStrictEqual([getAtt(tableId())]);
+    }
+    // Nothing that writes to IAM, Organizations or Account.
+    for (const action of statementsOf(role).flatMap((candidate) => asArray(candidate.Action))) {
+      expect(action).not.toMatch(/^(iam|organizations|account):(Create|Delete|Put|Update|Attach|Detach)/);
+    }
   });
 
   it('grants the notifier its queue, its DLQ, the table and the webhook parameter only', () => {

@@ -465,7 +465,7 @@ describe('serverless package', () => {
     expect(JSON.stringify(template)).not.toMatch(/\$\{[a-z][A-Za-z]*[:(]/);
   });
 
-  it.each(['alert', 'notify-slack', 'digest', 'guard'])(
+  it.each(['alert', 'notify-slack', 'digest', 'guard', 'posture'])(
     'ships the %s handler as a minified bundle and chunks with their source maps, the catalog inlined, no SDK or YAML',
     async (name) => {
       // Prepare
@@ -569,7 +569,7 @@ describe('serverless package', () => {
     expect(answers.filter(([, answer]) => (answer as { asn?: number } | undefined)?.asn).length).toBeGreaterThan(100);
   });
 
-  it.each(['alert', 'notify-slack', 'digest', 'guard'])(
+  it.each(['alert', 'notify-slack', 'digest', 'guard', 'posture'])(
     'loads the unzipped %s bundle in Node without the AWS SDK resolvable: module load imports none of it',
     async (name) => {
       // Prepare

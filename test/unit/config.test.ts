@@ -12,6 +12,7 @@ import {
   GuardConfigSchema,
   loadConfig,
   NotifierConfigSchema,
+  PostureConfigSchema,
   parseDetectionParameterValues,
   readDetectionParameterFile,
   safeParseConfig,
@@ -230,6 +231,8 @@ const DEFAULT_PARAMS: Record<string, string> = {
   organizationId: '',
   memberAccounts: '',
   forwarderRegions: '',
+  rootEmailDomains: '',
+  postureSchedule: 'rate(1 day)',
 };
 /** What each parameter becomes, and the schema and the rest of the environment that reads it at run time. */
 const FUNCTION_PARAMETERS: Record<string, { variable: string; schema: z.ZodMiniType; env: Record<string, string> }> = {
@@ -244,6 +247,7 @@ const FUNCTION_PARAMETERS: Record<string, { variable: string; schema: z.ZodMiniT
   trailLogGroups: { variable: 'TRAIL_LOG_GROUPS', schema: AlertConfigSchema, env: alertEnv },
   heartbeatMinutes: { variable: 'HEARTBEAT_MINUTES', schema: GuardConfigSchema, env: {} },
   forwarderRegions: { variable: 'FORWARDER_REGIONS', schema: GuardConfigSchema, env: {} },
+  rootEmailDomains: { variable: 'ROOT_EMAIL_DOMAINS', schema: PostureConfigSchema, env: {} },
 };
 
 /** The error checkParameters throws for `params` over the defaults, or undefined when it accepts them. */
