@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import type { ForwarderTemplateCommand } from './commands/forwarder-template.js';
 import {
@@ -12,9 +13,10 @@ import {
   STAGE_OPTIONS,
 } from './commands/options.js';
 import { formatSummary, replay } from './commands/replay.js';
-import { parseScope, SCOPE_OPTIONS } from './commands/scope.js';
+import { isRegionName, parseScope, SCOPE_OPTIONS } from './commands/scope.js';
 import { ATHENA_USAGE, DEPLOY_USAGE, EXPECT_USAGE, FORWARDERS_USAGE, POSTURE_USAGE } from './commands/usage.js';
 import { alertJsonSchema } from './core/alert-document.js';
+import { isS3Url, parseS3Url } from './core/cloudtrail-keys.js';
 import { digestJsonSchema } from './core/digest-document.js';
 import { cleanLine } from './core/render/text.js';
 import { FOLD_MAX_EVENTS, FOLD_WINDOW_MS } from './core/session.js';
@@ -55,15 +57,18 @@ const BASE_USAGE = `Usage:
       (rule → alert function → SNS topic and Slack queue → notifier), read back from rootwatch-S-state.
       Credentials and region from the AWS SDK's chain (AWS_PROFILE, --profile, AWS_REGION, --region).
       Exit status: 0 when it reached the notifier, 1 when it did not within the timeout (default 60 s).
-  rootwatch forwarder-template --hub-bus-arn ARN [--hub-key-arn ARN] [--stage S] [--param NAME=VALUE]...
-                               [--compact]
+  rootwatch forwarder-template --hub-bus-arn ARN [--hub-key-arn ARN] [--posture-role-arn ARN] [--stage S]
+                               [--param NAME=VALUE]... [--compact]
       Prints the forwarder (the catalog's rules on the default bus, forwarding to the hub bus, and a
       heartbeat) as plain CloudFormation JSON, for a StackSet across an organization or a stack per
       region. ARN: the hub bus, arn:aws:events:REGION:ACCOUNT:event-bus/rootwatch-STAGE-hub (the hub
       stack's output); --hub-key-arn: the hub's KMS key (output AlertTopicKeyArn), which
       alerter-tampering's key clauses then name as the hub's do. The stage is the bus's; the
       parameters are serverless.yml's for it, --param over them. --compact prints one line, the form
-      to give as TemplateBody. Exit status: 1 when the template is over TemplateBody's 51,200 bytes.
+      to give as TemplateBody. --posture-role-arn: the hub's posture function role (PostureRole); the
+      template then adds rootwatch-STAGE-posture-audit, a role only it may assume, allowed
+      iam:GetAccountSummary (set the hub's postureAuditRole to that name).
+      Exit status: 1 when the template is over TemplateBody's 51,200 bytes.
 COMMANDS_OF_THEIR_OWN
 
 Options:
@@ -148,6 +153,7 @@ const runForwarderTemplateCommand = async (args: string[], io: CliIo): Promise<n
     options: {
       'hub-bus-arn': { type: 'string' },
       'hub-key-arn': { type: 'string' },
+      'posture-role-arn': { type: 'string' },
       stage: { type: 'string' },
       param: { type: 'string', multiple: true },
       compact: { type: 'boolean' },
@@ -169,6 +175,7 @@ const runForwarderTemplateCommand = async (args: string[], io: CliIo): Promise<n
     params: values.param ?? [],
     compact: values.compact === true,
     ...(values['hub-key-arn'] ? { hubKeyArn: values['hub-key-arn'] } : {}),
+    ...(values['posture-role-arn'] ? { postureRoleArn: values['posture-role-arn'] } : {}),
   };
   return runForwarderTemplate(command, io);
 };
@@ -197,9 +204,18 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
     return 0;
   }
   const output = alertOutputOf(values);
-  const paths = positionals;
-  if (paths.length === 0) {
+  if (positionals.length === 0) {
     throw new UsageError('replay needs at least one PATH (a file, a directory, - for stdin, or s3://BUCKET/PREFIX)');
+  }
+  // Each s3: path checked before anything is read (UsageError for `s3:/b`, `s3:b`, a bad bucket name), its scheme
+  // written `s3://` whatever its case (`S3://b`).
+  const paths = positionals.map((path) => {
+    if (!isS3Url(path)) return path;
+    parseS3Url(path);
+    return `s3://${path.slice('s3://'.length)}`;
+  });
+  if (values.region !== undefined && !isRegionName(values.region)) {
+    throw new UsageError(`--region "${values.region}" is not a region name (us-east-1)`);
   }
   const scope = parseScope(values);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
@@ -249,11 +265,32 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   return exitCode;
 };
 
+const isHelpFlag = (arg: string): boolean => arg === '--help' || arg === '-h';
+
+/** The version in package.json (beside functions/ in the source tree, and beside dist/ once built). */
+const packageVersion = (): string => {
+  try {
+    const manifest = createRequire(import.meta.url)('../package.json') as { version?: unknown };
+    return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+};
+
 /** Runs the command line; returns the exit status instead of exiting, so tests can call it. */
 const runCli = async (argv: string[], io: CliIo): Promise<number> => {
   const [command, ...rest] = argv;
   try {
+    // `rootwatch COMMAND --help`: the usage, for every command (replay, deploy and remove print their own).
+    if (command !== 'replay' && command !== 'deploy' && command !== 'remove' && rest.some(isHelpFlag)) {
+      io.stdout(`${usage()}\n`);
+      return 0;
+    }
     switch (command) {
+      case '--version':
+      case 'version':
+        io.stdout(`rootwatch ${packageVersion()}\n`);
+        return 0;
       case 'replay':
         return await runReplay(rest, io);
       case 'schema': {

@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { PostureCheck, PostureOutcome } from './app/posture.js';
+import { configComplianceChangeOf } from './core/posture-events.js';
 import { ConfigError, toError } from './errors.js';
 import { logger } from './io/logger.js';
 
@@ -77,7 +78,11 @@ const createProductionPostureCheck = async (
     runbookBaseUrl: config.RUNBOOK_BASE_URL,
   };
   return modules.createPostureCheck({
-    readPosture: () => modules.readOrganizationPosture(clients, {}),
+    readPosture: (accountIds) =>
+      modules.readOrganizationPosture(clients, {
+        ...(config.POSTURE_AUDIT_ROLE ? { auditRoleName: config.POSTURE_AUDIT_ROLE } : {}),
+        ...(accountIds ? { accountIds } : {}),
+      }),
     rootEmailDomains: config.ROOT_EMAIL_DOMAINS,
     store: modules.createDynamoPostureState(dynamodb, config.STATE_TABLE),
     // accountNames (the parameter) wins over the Organizations names.
@@ -117,12 +122,25 @@ let check: PostureCheck | undefined;
  * event's `id` (a scheduled event's, the same on Lambda's retries), else by the request id. Throws (so the error
  * alarm fires and Lambda retries) when it cannot start, when the posture or the last findings cannot be read, or
  * when a destination did not take an alert.
+ *
+ * Invoked with an AWS Config compliance change (core/posture-events.ts, CONFIG_COMPLIANCE_PATTERN: root MFA or a root
+ * key rule turned NON_COMPLIANT), it checks that account (`detail.awsAccountId`) alone, at once, against the same
+ * record (PostureCheck.runAccount), named by the event's id. Throws EventParseError for such an event without a
+ * 12-digit account id.
  */
 const handler = async (event: unknown, context: Context): Promise<PostureOutcome> => {
   logger.addContext(context);
   const id = (event as { id?: unknown } | null)?.id;
   try {
+    const change = configComplianceChangeOf(event);
     check ??= await createProductionPostureCheck(process.env, context.invokedFunctionArn);
+    if (change) {
+      logger.info('posture config compliance change', {
+        accountId: change.accountId,
+        configRuleName: change.configRuleName,
+      });
+      return await check.runAccount(change.accountId, change.id);
+    }
     return await check.run(typeof id === 'string' && id !== '' ? id : context.awsRequestId);
   } catch (error) {
     const err = toError(error);

@@ -85,6 +85,7 @@ const PARAMETERS = {
   memberAccounts: { schema: HubConfigSchema, field: 'memberAccounts' },
   forwarderRegions: { schema: HubConfigSchema, field: 'forwarderRegions' },
   rootEmailDomains: { schema: PostureConfigSchema, field: 'ROOT_EMAIL_DOMAINS' },
+  postureAuditRole: { schema: PostureConfigSchema, field: 'POSTURE_AUDIT_ROLE' },
   postureSchedule: { schema: PostureParametersSchema, field: 'postureSchedule' },
 };
 

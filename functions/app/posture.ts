@@ -16,8 +16,11 @@ interface PostureStore {
 }
 
 interface PostureCheckOptions {
-  /** Every account's root posture now (io/posture-reader.ts); an account it cannot check is in it, with its errors. */
-  readPosture: () => Promise<OrganizationPosture>;
+  /**
+   * Every account's root posture now (io/posture-reader.ts); an account it cannot check is in it, with its errors.
+   * With `accountIds`, only those accounts (a Config compliance change); the rest of the organization is left out.
+   */
+  readPosture: (accountIds?: readonly string[]) => Promise<OrganizationPosture>;
   /** The company's domains (the parameter rootEmailDomains); empty: only personal mailboxes are findings. */
   rootEmailDomains: readonly string[];
   store: PostureStore;
@@ -57,8 +60,16 @@ interface SentAlert {
 /** What one run found and did. `accounts`: how many were checked; `findings`: how many findings they have now. */
 type PostureOutcome =
   | { status: 'first-run'; accounts: number; findings: number; summary?: SentAlert }
+  /**
+   * A check of one account (runAccount) that did nothing: `no-baseline`, no run has saved findings yet (the first
+   * full run's summary will hold what is wrong); `not-in-organization`, the account is not among those readable.
+   */
+  | { status: 'skipped'; accountId: string; reason: 'no-baseline' | 'not-in-organization' }
   | { status: 'unchanged'; accounts: number; findings: number }
   | { status: 'alerted'; accounts: number; findings: number; alerts: SentAlert[] };
+
+/** The detail of the organization's own `unreachable` finding (core/posture.ts findingsOf), not an account's. */
+const ORGANIZATION_UNREACHABLE = /^could not check (accounts|centralized-root-access): /;
 
 const keyOf = (finding: PostureFinding): string => `${finding.accountId}\u0000${finding.kind}`;
 
@@ -94,6 +105,42 @@ const createPostureCheck = (options: PostureCheckOptions) => {
     return { eventID: alert.eventID, severity: alert.severity, sinks: sent };
   };
 
+  /**
+   * Alerts each of `worsened` (at once; every alert is tried), then saves `findings` less those whose alert did not
+   * go out, so that they are new again next time. Throws DeliveryError listing every destination that failed.
+   */
+  const alertWorsened = async (
+    posture: OrganizationPosture,
+    worsened: PostureFinding[],
+    findings: PostureFinding[],
+    runKey: string,
+    checkedAt = posture.checkedAt,
+  ): Promise<SentAlert[]> => {
+    logger.warn('posture worsened', {
+      worsened: worsened.map((finding) => ({ accountId: finding.accountId, kind: finding.kind })),
+    });
+    const run = { runKey, nowMs: now(), accountNames: namesOf(posture) };
+    const results = await Promise.allSettled(
+      worsened.map((finding) => alertOnce(options.alertOfFinding(finding, run), runKey, run.nowMs)),
+    );
+    const failed = new Set(
+      worsened.filter((_, index) => results[index]?.status === 'rejected').map((finding) => keyOf(finding)),
+    );
+    // A finding whose alert did not go out is left out of the record, so that it is new again next time.
+    await store.save({ findings: findings.filter((finding) => !failed.has(keyOf(finding))), checkedAt });
+    const failures = results.flatMap((result) =>
+      result.status === 'rejected'
+        ? result.reason instanceof DeliveryError
+          ? result.reason.failures
+          : [{ sink: 'posture', error: toError(result.reason) }]
+        : [],
+    );
+    if (failures.length > 0) throw new DeliveryError(failures);
+    const alerts = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    logger.info('posture drift alerted', { alerts: alerts.map((alert) => alert.eventID) });
+    return alerts;
+  };
+
   const firstRun = async (
     posture: OrganizationPosture,
     findings: PostureFinding[],
@@ -125,32 +172,50 @@ const createPostureCheck = (options: PostureCheckOptions) => {
         logger.info('posture unchanged or better', { accounts, findings: findings.length });
         return { status: 'unchanged', accounts, findings: findings.length };
       }
-      logger.warn('posture worsened', {
-        worsened: worsened.map((finding) => ({ accountId: finding.accountId, kind: finding.kind })),
-      });
-      const run = { runKey, nowMs: now(), accountNames: namesOf(posture) };
-      const results = await Promise.allSettled(
-        worsened.map((finding) => alertOnce(options.alertOfFinding(finding, run), runKey, run.nowMs)),
-      );
-      const failed = new Set(
-        worsened.filter((_, index) => results[index]?.status === 'rejected').map((finding) => keyOf(finding)),
-      );
-      // A finding whose alert did not go out is left out of the record, so that it is new again next time.
-      await store.save({
-        findings: findings.filter((finding) => !failed.has(keyOf(finding))),
-        checkedAt: posture.checkedAt,
-      });
-      const failures = results.flatMap((result) =>
-        result.status === 'rejected'
-          ? result.reason instanceof DeliveryError
-            ? result.reason.failures
-            : [{ sink: 'posture', error: toError(result.reason) }]
-          : [],
-      );
-      if (failures.length > 0) throw new DeliveryError(failures);
-      const alerts = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-      logger.info('posture drift alerted', { alerts: alerts.map((alert) => alert.eventID) });
+      const alerts = await alertWorsened(posture, worsened, findings, runKey);
       return { status: 'alerted', accounts, findings: findings.length, alerts };
+    },
+
+    /**
+     * The check of one account, on a Config compliance change (`accountId`: 12 digits): reads that account alone,
+     * compares its findings with the last record's for it, alerts each that got worse as `run` does (one alert per
+     * finding, the same eventIDs for the same `runKey`, never a finding already in the record), and saves the record
+     * with that account's findings replaced and every other account's kept. Does nothing (`skipped`) before the first
+     * full run has saved a record, or when the account is not readable from here. Rejects as `run` does.
+     */
+    async runAccount(accountId: string, runKey: string): Promise<PostureOutcome> {
+      const posture = await options.readPosture([accountId]);
+      const previous = await store.load();
+      if (!previous) {
+        logger.warn('posture account check before the first run', { accountId });
+        return { status: 'skipped', accountId, reason: 'no-baseline' };
+      }
+      const accounts = posture.accounts.filter((account) => account.accountId === accountId);
+      if (accounts.length === 0) {
+        logger.warn('posture account not in the organization', { accountId });
+        return { status: 'skipped', accountId, reason: 'not-in-organization' };
+      }
+      // The account's own findings only: those of the organization (centralized root access, the account list) are
+      // the full run's.
+      const own = findingsOf(
+        { checkedAt: posture.checkedAt, accounts },
+        { rootEmailDomains: options.rootEmailDomains },
+      );
+      const isOrganizationFinding = (finding: PostureFinding) =>
+        finding.kind === 'centralized-root-access-off' ||
+        (finding.kind === 'unreachable' && ORGANIZATION_UNREACHABLE.test(finding.detail));
+      const kept = previous.findings.filter(
+        (finding) => finding.accountId !== accountId || isOrganizationFinding(finding),
+      );
+      const findings = [...kept, ...own];
+      const worsened = worsenedFindings(previous.findings, own);
+      if (worsened.length === 0) {
+        await store.save({ findings, checkedAt: previous.checkedAt });
+        logger.info('posture account unchanged or better', { accountId, findings: own.length });
+        return { status: 'unchanged', accounts: 1, findings: own.length };
+      }
+      const alerts = await alertWorsened(posture, worsened, findings, runKey, previous.checkedAt);
+      return { status: 'alerted', accounts: 1, findings: own.length, alerts };
     },
   };
 };

@@ -18,6 +18,8 @@ interface AthenaCommandIo {
   stdout: (text: string) => void;
   stderr: NodeJS.WritableStream;
   env?: Record<string, string | undefined>;
+  /** The clock, ms since the epoch (default Date.now): relative --since and the latest --since-year. */
+  now?: () => number;
 }
 
 const OPTIONS = {
@@ -40,17 +42,23 @@ const DEFAULT_TABLE = 'cloudtrail_logs';
 /** AWS's page starts its projection at 2020/01/01. */
 const DEFAULT_SINCE_YEAR = 2020;
 
-/** `--since-year` as the projection's first day; CloudTrail began in 2013. */
-const firstDay = (value: string | undefined): string => {
+/**
+ * `--since-year` as the projection's first day: from 2013 (CloudTrail began then) to this year (UTC, at `nowMs`). A
+ * later year would make a range that starts after NOW, which projects no day: every query would read nothing.
+ */
+const firstDay = (value: string | undefined, nowMs: number): string => {
   const year = value === undefined ? DEFAULT_SINCE_YEAR : Number(value);
-  if (!Number.isInteger(year) || year < 2013 || year > 2100) {
-    throw new UsageError(`--since-year must be a year from 2013 (got "${value}")`);
+  const thisYear = new Date(nowMs).getUTCFullYear();
+  if (!/^\d{4}$/.test(value ?? String(year)) || year < 2013 || year > thisYear) {
+    throw new UsageError(
+      `--since-year must be a year from 2013 to ${thisYear} (got "${cleanLine(value ?? '')}"): the projection runs from it to NOW`,
+    );
   }
   return `${year}/01/01`;
 };
 
 /** The DDL of `--ddl`; its flags checked (bad ones are usage errors naming the flag). */
-const tableDdl = (values: ReturnType<typeof parse>['values'], scope: LogScope): string => {
+const tableDdl = (values: ReturnType<typeof parse>['values'], scope: LogScope, nowMs: number): string => {
   if (values.since !== undefined || values.until !== undefined) {
     throw new UsageError('--ddl takes --since-year for the first day projected, not --since or --until');
   }
@@ -60,7 +68,7 @@ const tableDdl = (values: ReturnType<typeof parse>['values'], scope: LogScope): 
     ...(values.prefix === undefined ? {} : { prefix: values.prefix.replace(/^\/+|\/+$/g, '') }),
     ...(values.organization === undefined ? {} : { organization: values.organization }),
     table: values.table ?? DEFAULT_TABLE,
-    since: firstDay(values['since-year']),
+    since: firstDay(values['since-year'], nowMs),
     ...(scope.accounts === undefined ? {} : { accounts: scope.accounts }),
     regions: scope.regions ?? [],
   };
@@ -104,11 +112,19 @@ const compileForCommand = (
   return undefined;
 };
 
-/** The SQL's header: what it is, what it leaves to replay and what it does not test, as SQL line comments. */
-const header = (query: CatalogQuery, count: number, table: string, scope: LogScope): string[] => {
+/** Said in the header and on stderr when an Athena query has no --since: it reads the whole table. */
+const wholeHistory = (table: string): string =>
+  `no --since: the query scans every day of ${table}, and Athena bills by the data scanned; --since 30d (or a date, 2026-01-01) reads only those days`;
+
+/**
+ * The SQL's header: what it is, what it leaves to replay and what it does not test, and (`unbounded`) that it scans
+ * every day of the table, as SQL line comments.
+ */
+const header = (query: CatalogQuery, count: number, table: string, scope: LogScope, unbounded: boolean): string[] => {
   const comment = (text: string) => `-- ${cleanLine(text)}`;
   return [
     comment(`rootwatch athena: ${count} detections over ${table}; one row per matching event.`),
+    ...(unbounded ? [comment(`${wholeHistory(table)}.`)] : []),
     ...(scope.accounts === undefined
       ? [comment('No --accounts: a table whose account projection is injected needs them.')]
       : []),
@@ -125,7 +141,8 @@ const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, allowPosit
 
 /**
  * Runs `rootwatch athena` (usage: ATHENA_USAGE). Prints the compiled query (or with --ddl the table's DDL) on stdout;
- * on stderr, each severity modifier left to replay and each pattern branch the query cannot test.
+ * on stderr, each severity modifier left to replay, each pattern branch the query cannot test, and for Athena without
+ * --since that the query scans every day of the table (also a header comment).
  *
  * @returns 0; 1 when some branch did not compile (the SQL is then not printed, unless --allow-partial) or the query
  *   is over Athena's 262,144-byte limit.
@@ -139,9 +156,10 @@ const runAthenaCommand = async (args: string[], io: AthenaCommandIo): Promise<nu
   // --run: the query run on Athena and its rows through the alert pipeline, with flags of its own (athena-run.ts).
   if (args.includes('--run')) return (await import('./athena-run.js')).runAthenaRunCommand(args, io);
   const { values } = parse(args);
-  const scope = parseScope(values);
+  const nowMs = io.now?.() ?? Date.now();
+  const scope = parseScope(values, nowMs);
   if (values.ddl) {
-    io.stdout(`${tableDdl(values, scope)}\n`);
+    io.stdout(`${tableDdl(values, scope, nowMs)}\n`);
     return 0;
   }
   for (const flag of ['bucket', 'prefix', 'organization', 'since-year'] as const) {
@@ -161,7 +179,10 @@ const runAthenaCommand = async (args: string[], io: AthenaCommandIo): Promise<nu
     report,
   );
   if (query === undefined) return 1;
-  io.stdout(`${[...header(query, detections.length, table, scope), query.sql].join('\n')}\n`);
+  // Athena bills by the bytes scanned (https://aws.amazon.com/athena/pricing/); without --since, every day's partition.
+  const unbounded = dialect === 'athena' && scope.sinceMs === undefined;
+  if (unbounded) report(wholeHistory(table));
+  io.stdout(`${[...header(query, detections.length, table, scope, unbounded), query.sql].join('\n')}\n`);
   const bytes = Buffer.byteLength(query.sql);
   if (dialect === 'athena' && bytes > ATHENA_QUERY_MAX_BYTES) {
     io.stderr.write(

@@ -5,6 +5,7 @@ import {
   type ExpectedWindowNotice,
   MAX_REASON_CHARS,
   MAX_WINDOW_MS,
+  MFA_DEACTIVATED,
   MIN_WINDOW_MS,
   NEVER_PLANNED,
   noticeOf,
@@ -90,6 +91,37 @@ const durationText = (ms: number): string => {
   return `${hours > 0 ? `${hours}h` : ''}${minutes > 0 || hours === 0 ? `${minutes}m` : ''}`;
 };
 
+/**
+ * What `--reason` may not hold: control characters (C0, DEL, C1: line breaks and tabs among them), the Unicode line and
+ * paragraph separators, and bidi controls (as cleanLine drops them). The reason is one line that e-mail, Slack and
+ * `--list` show as given: a line break would be changed, not shown, so it is refused.
+ */
+const NOT_ONE_LINE = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+
+/** Throws UsageError naming `--reason`, the character (as U+XXXX) and its position when the reason is not one line. */
+const checkOneLine = (reason: string): void => {
+  const match = NOT_ONE_LINE.exec(reason);
+  if (!match) return;
+  const code = match[0].codePointAt(0) ?? 0;
+  const what = [0x0a, 0x0d, 0x85, 0x2028, 0x2029].includes(code) ? 'a line break' : 'a control character';
+  const position = [...reason.slice(0, match.index)].length + 1;
+  throw new UsageError(
+    `--reason must be one line without control characters: it has ${what} (U+${code.toString(16).toUpperCase().padStart(4, '0')}) at character ${position}`,
+  );
+};
+
+/**
+ * `--detections` a window will not lower (NEVER_PLANNED, and mfa-device-deactivated when it is root's device), as
+ * one warning line; undefined when there is none. The window is declared all the same: it marks their alerts.
+ */
+const neverLoweredWarning = (detections: readonly string[] | undefined): string | undefined => {
+  const named = (detections ?? []).flatMap((id) =>
+    NEVER_PLANNED.includes(id) ? [id] : id === MFA_DEACTIVATED ? [`${id} (on root's own device)`] : [],
+  );
+  if (named.length === 0) return undefined;
+  return `--detections: the window will not lower ${named.join(', ')}: never planned, their alerts keep their severity (marked expected); declaring it all the same`;
+};
+
 /** The flags, checked; throws UsageError naming the bad one. */
 const commandOf = (args: string[]): { stage: string; region?: string; profile?: string; command: ExpectCommand } => {
   const { values } = parseArgs({
@@ -139,7 +171,9 @@ const commandOf = (args: string[]): { stage: string; region?: string; profile?: 
   if (values.account === undefined) throw new UsageError('expect needs --account (the 12-digit account root will use)');
   if (values.for === undefined) throw new UsageError('expect needs --for (how long: 90m, 2h; at most 24h)');
   const durationMs = parseWindowDuration(values.for);
-  // One line: line breaks and runs of white space become one space, control and bidi characters go (cleanLine).
+  // One line, as the README says: a line break or control character is refused (naming --reason), runs of spaces
+  // become one, and cleanLine replaces what SQS and SNS would refuse (U+FFFF, lone surrogates).
+  checkOneLine(values.reason ?? '');
   const reason = cleanLine((values.reason ?? '').replace(/\s+/gu, ' ')).trim();
   if (reason === '')
     throw new UsageError('expect needs --reason (a change ticket and a few words: "CHG-123 close sandbox")');
@@ -254,8 +288,6 @@ const declareWindow = async (ports: ExpectPorts, command: Extract<ExpectCommand,
     until: new Date(nowMs + command.durationMs).toISOString(),
     ...(command.detections ? { detections: command.detections } : {}),
   };
-  const kept = command.detections?.filter((id) => NEVER_PLANNED.includes(id)) ?? [];
-  if (kept.length > 0) ports.warn(`${kept.join(', ')}: never planned, so never lowered: the window only marks them`);
   await ports.store.declare(window, nowMs);
   const failures = await ports.announce(noticeOf('declared', window));
   if (failures.length > 0) {
@@ -315,6 +347,98 @@ const endWindow = async (ports: ExpectPorts, command: Extract<ExpectCommand, { m
 };
 
 /**
+ * Node's codes for an endpoint that could not be reached: DNS failed, the connection was refused, reset, timed out or
+ * had no route (https://nodejs.org/api/errors.html#common-system-errors).
+ */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** How long a connection to an AWS endpoint may take before the SDK gives up on it with a TimeoutError. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Why an error means the endpoint was not reached: its Node code (ECONNREFUSED, ENOTFOUND…) or `TimeoutError` (the
+ * SDK's connection timeout), looked for in its causes and an AggregateError's errors (Node tries each address of a
+ * name); undefined for an answer from AWS.
+ */
+const unreachableCode = (error: unknown, depth = 0): string | undefined => {
+  if (depth > 5 || typeof error !== 'object' || error === null) return undefined;
+  const { name, code, cause, errors } = error as { name?: unknown; code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return code;
+  if (name === 'TimeoutError') return 'TimeoutError';
+  for (const inner of Array.isArray(errors) ? errors : []) {
+    const found = unreachableCode(inner, depth + 1);
+    if (found) return found;
+  }
+  return unreachableCode(cause, depth + 1);
+};
+
+/**
+ * Whether AWS refused the request for its policies or the caller's credentials: AccessDenied(Exception), SNS's
+ * AuthorizationError, or any other answer with HTTP status 403 (an unknown or expired key among them).
+ */
+const isAccessDenied = (error: Error): boolean =>
+  /^(?:AccessDenied(?:Exception)?|AuthorizationError(?:Exception)?|UnauthorizedOperation)$/.test(error.name) ||
+  (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode === 403;
+
+/** The endpoint (`https://dynamodb.eu-west-1.amazonaws.com`) of each request that failed, by its error. */
+const endpointOfError = new WeakMap<object, string>();
+
+/**
+ * A middleware of the SDK's build step (around the retries, the request built): records in endpointOfError where a
+ * request that failed went. Added to each client with `{ step: 'build' }`.
+ */
+const recordEndpointOfErrors =
+  <A extends { request: unknown }, R>(next: (args: A) => Promise<R>) =>
+  async (args: A): Promise<R> => {
+    try {
+      return await next(args);
+    } catch (error) {
+      const { protocol, hostname, port } = (args.request ?? {}) as {
+        protocol?: string;
+        hostname?: string;
+        port?: number;
+      };
+      if (typeof error === 'object' && error !== null && hostname) {
+        endpointOfError.set(error, `${protocol ?? 'https:'}//${hostname}${port ? `:${port}` : ''}`);
+      }
+      throw error;
+    }
+  };
+
+/**
+ * The line for an error of the table or STS: an endpoint not reached is said so (naming it), not blamed on access;
+ * AccessDenied gets the hint of the resource policies and the operator role; a missing table the stage and region.
+ */
+const failureLine = (error: unknown, where: { stage: string; region: string; table: string }): string => {
+  const err = toError(error);
+  const what = cell(`${err.name}: ${err.message}`, 500);
+  const code = unreachableCode(error);
+  if (code !== undefined) {
+    const endpoint = endpointOfError.get(err) ?? `AWS's endpoints in ${where.region}`;
+    return `could not reach AWS at ${cell(endpoint, 200)} (${code}; ${what}): check the network (proxy, VPN), --region and any AWS_ENDPOINT_URL variable; AWS did not answer, so this says nothing of access`;
+  }
+  const resources = `table ${where.table}, topic rootwatch-${where.stage}-alerts and queue rootwatch-${where.stage}-slack in ${cell(where.region, 40)}`;
+  if (isAccessDenied(err)) {
+    return `${what} (${resources}: their policies admit rootwatch's roles and rootwatch-${where.stage}-operator only; use credentials of the operator role, --profile)`;
+  }
+  if (err.name === 'ResourceNotFoundException') {
+    return `${what} (${resources}: is stage ${where.stage} deployed in that region? --region names the hub's)`;
+  }
+  return `${what} (${resources})`;
+};
+
+/**
  * `rootwatch expect --stage S --account A --for DURATION --reason TEXT [--detections id,id] [--region R] [--profile P]`
  * declares a break-glass window; `--list [--account A] [--format table|json]` lists the windows (active, and ended in
  * the last 7 days); `--end ID` ends one early. Windows are kept in `rootwatch-<stage>-state` (the hub's region: --region
@@ -340,9 +464,13 @@ const runExpect = async (args: string[], io: ExpectIo): Promise<number> => {
     return 2;
   }
   const { stage, command } = parsed;
+  const warn = (line: string) => io.stderr.write(`rootwatch expect: ${line}\n`);
+  const neverLowered = command.mode === 'declare' ? neverLoweredWarning(command.detections) : undefined;
+  if (neverLowered) warn(neverLowered);
   const config = {
     ...(parsed.region ? { region: parsed.region } : {}),
     ...(parsed.profile ? { profile: parsed.profile } : {}),
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
   };
   const [dynamodbSdk, snsSdk, sqsSdk, stsSdk] = await Promise.all([sdk.dynamodb(), sdk.sns(), sdk.sqs(), sdk.sts()]);
   const { createDynamoExpectedWindows } = await import('../io/expected-windows.js');
@@ -352,8 +480,12 @@ const runExpect = async (args: string[], io: ExpectIo): Promise<number> => {
   // To the regional endpoint rather than the queue URL's host (the same in AWS), so AWS_ENDPOINT_URL_SQS holds.
   const sqs = new sqsSdk.SQSClient({ ...config, useQueueUrlAsEndpoint: false });
   const sts = new stsSdk.STSClient(config);
+  const recorder = { step: 'build', name: 'rootwatchEndpointOfErrors' } as const;
+  dynamodb.middlewareStack.add(recordEndpointOfErrors, recorder);
+  sns.middlewareStack.add(recordEndpointOfErrors, recorder);
+  sqs.middlewareStack.add(recordEndpointOfErrors, recorder);
+  sts.middlewareStack.add(recordEndpointOfErrors, recorder);
   const table = `rootwatch-${stage}-state`;
-  const warn = (line: string) => io.stderr.write(`rootwatch expect: ${line}\n`);
   try {
     const region = await dynamodb.config.region().catch(() => undefined);
     if (!region) {
@@ -403,10 +535,7 @@ const runExpect = async (args: string[], io: ExpectIo): Promise<number> => {
       if (command.mode === 'end') return await endWindow(ports, command);
       return await declareWindow(ports, command);
     } catch (error) {
-      const err = toError(error);
-      warn(
-        `${cell(`${err.name}: ${err.message}`, 500)} (table ${table}, topic rootwatch-${stage}-alerts and queue rootwatch-${stage}-slack in ${cell(region, 40)}: their policies admit rootwatch's roles and rootwatch-${stage}-operator only; use credentials of the operator role, --profile)`,
-      );
+      warn(failureLine(error, { stage, region, table }));
       return 1;
     }
   } finally {

@@ -2,6 +2,7 @@ import { groupDigits } from '../core/render/text.js';
 import {
   buildForwarderTemplate,
   countRules,
+  postureAuditRoleName,
   TEMPLATE_BODY_MAX_BYTES,
   templateBodyBytes,
 } from '../deploy/forwarder-template.js';
@@ -13,6 +14,8 @@ interface ForwarderTemplateCommand {
   stage: string;
   hubBusArn: string;
   hubKeyArn?: string;
+  /** The hub's posture function role: the template then holds the members' read-only posture audit role. */
+  postureRoleArn?: string;
   /** `--param NAME=VALUE`, over serverless.yml's parameters for the stage. */
   params: readonly string[];
   /** One line of JSON instead of 2-space indented. */
@@ -49,6 +52,7 @@ const runForwarderTemplate = (command: ForwarderTemplateCommand, io: ForwarderTe
     stage: command.stage,
     hubBusArn: command.hubBusArn,
     ...(command.hubKeyArn ? { hubKeyArn: command.hubKeyArn } : {}),
+    ...(command.postureRoleArn ? { postureRoleArn: command.postureRoleArn } : {}),
     values,
     heartbeatMinutes,
   });
@@ -57,7 +61,7 @@ const runForwarderTemplate = (command: ForwarderTemplateCommand, io: ForwarderTe
   const rules = countRules(template);
   const compactBytes = templateBodyBytes(template);
   io.stderr.write(
-    `rootwatch: forwarder for stage ${command.stage}: ${rules} rules (the heartbeat's included) forwarding to ${command.hubBusArn}, a heartbeat every ${heartbeatMinutes} minutes; ${bytes(compactBytes)} as compact JSON (TemplateBody takes ${bytes(TEMPLATE_BODY_MAX_BYTES)}${command.compact ? '' : ': pass --compact for a file to give as TemplateBody'})\n`,
+    `rootwatch: forwarder for stage ${command.stage}: ${rules} rules (the heartbeat's included) forwarding to ${command.hubBusArn}, a heartbeat every ${heartbeatMinutes} minutes${command.postureRoleArn ? `, and the role ${postureAuditRoleName(command.stage)} for the posture check` : ''}; ${bytes(compactBytes)} as compact JSON (TemplateBody takes ${bytes(TEMPLATE_BODY_MAX_BYTES)}${command.compact ? '' : ': pass --compact for a file to give as TemplateBody'})\n`,
   );
   if (compactBytes > TEMPLATE_BODY_MAX_BYTES) {
     io.stderr.write(

@@ -84,8 +84,8 @@ interface ReplaySummary {
   sessions?: number;
   errors: number;
   /**
-   * Records left out by the scope (ReplayOptions.scope), not alerted. Only records the catalog's pre-filter let
-   * through are checked (the rest could not alert anyway), so this counts those that could have. Absent unscoped.
+   * Events a detection matched that the scope (ReplayOptions.scope) left out: what would have alerted (or folded)
+   * without the scope. Records no detection matches are not counted, in scope or out. Absent unscoped.
    */
   outOfScope?: number;
   /** Alerts by severity (digests not counted). */
@@ -243,15 +243,15 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
         report(new InputError(item.file, item.position, toError(error).message, { cause: error }));
         continue;
       }
-      if (scope && !inScope(scope, event)) {
-        summary.outOfScope = (summary.outOfScope ?? 0) + 1;
-        continue;
-      }
       // One record that cannot be matched, built or printed (a crafted field of hundreds of MB) is reported with where
       // it was, and the rest of the input is still read: it never stops the replay.
       try {
         const matched = pipeline.match(event);
         if (matched.length === 0) continue;
+        if (scope && !inScope(scope, event)) {
+          summary.outOfScope = (summary.outOfScope ?? 0) + 1;
+          continue;
+        }
         // What the fold timer would have flushed by the time this event arrived (arrival = event time).
         const timeMs = Date.parse(event.time);
         if (sessions && !Number.isNaN(timeMs)) await flushAll(sessions.dueFolds(timeMs));
@@ -282,7 +282,7 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
 /**
  * The summary line: "1,234 records, 5 alerts (critical 2, high 3), 2 digests (40 events folded), 0 unreadable, 0.4 s
  * (3,085 records/s)"; without folding no digest count; with `--sessions`, ", 3 sessions" after the digests; with
- * records left out by the scope, ", 12 records outside the scope (not alerted)" before the unreadable count.
+ * matching events the scope left out, ", 12 matching events outside the scope (not alerted)" before the unreadable count.
  *
  * @example
  * formatSummary({ records: 10, alerts: 2, folding: true, digests: 1, folded: 8, errors: 0, seconds: 0.5,
@@ -300,7 +300,9 @@ const formatSummary = (summary: ReplaySummary): string => {
     ? `, ${plural(summary.digests, 'digest')} (${plural(summary.folded, 'event')} folded)`
     : '';
   const sessions = summary.sessions === undefined ? '' : `, ${plural(summary.sessions, 'session')}`;
-  const outside = summary.outOfScope ? `, ${plural(summary.outOfScope, 'record')} outside the scope (not alerted)` : '';
+  const outside = summary.outOfScope
+    ? `, ${plural(summary.outOfScope, 'matching event')} outside the scope (not alerted)`
+    : '';
   return (
     `${plural(summary.records, 'record')}, ${plural(summary.alerts, 'alert')}` +
     `${counts.length > 0 ? ` (${counts.join(', ')})` : ''}${digests}${sessions}${outside}, ${n(summary.errors)} unreadable, ` +

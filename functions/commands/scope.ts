@@ -123,6 +123,16 @@ const inScope = (scope: LogScope, event: { time: string; account: string; region
   return (scope.sinceMs === undefined || ms >= scope.sinceMs) && (scope.untilMs === undefined || ms < scope.untilMs);
 };
 
+/**
+ * Whether a value is shaped as a region name (`us-east-1`, `us-gov-west-1`, `eusc-de-east-1`): what `--regions` takes
+ * per item, and `--region` (replay's S3 client) whole. Shape only: a region not yet launched passes.
+ *
+ * @example
+ * isRegionName('eu-west-1'); // true
+ * isRegionName('us-east-1;rm'); // false
+ */
+const isRegionName = (value: string): boolean => REGION.test(value);
+
 /** Whether the scope narrows anything: false for `{}`. */
 const isScoped = (scope: LogScope): boolean =>
   scope.sinceMs !== undefined ||
@@ -131,4 +141,4 @@ const isScoped = (scope: LogScope): boolean =>
   scope.regions !== undefined;
 
 export type { LogScope };
-export { DAY_MS, inScope, isScoped, parseScope, parseTime, SCOPE_OPTIONS };
+export { DAY_MS, inScope, isRegionName, isScoped, parseScope, parseTime, SCOPE_OPTIONS };

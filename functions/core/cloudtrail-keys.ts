@@ -155,15 +155,16 @@ const startOfPrefix = (
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /**
- * The bucket and key prefix of an `s3://BUCKET[/PREFIX]` argument (the prefix may be empty, end anywhere, and hold
- * any character S3 keys do).
+ * The bucket and key prefix of an `s3://BUCKET[/PREFIX]` argument (the scheme in any case, `S3://`; the prefix may be
+ * empty, end anywhere, and hold any character S3 keys do).
  *
- * @throws UsageError when the bucket is missing or not a valid bucket name
- *   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+ * @throws UsageError when the argument starts `s3:` without `//` (`s3:/b`, `s3:b`), or when the bucket is missing or
+ *   not a valid bucket name (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
  * @example
  * parseS3Url('s3://trail-bucket/AWSLogs/'); // { bucket: 'trail-bucket', prefix: 'AWSLogs/' }
  */
 const parseS3Url = (url: string): { bucket: string; prefix: string } => {
+  if (!/^s3:\/\//i.test(url)) throw new UsageError(`"${url}" is not an s3:// URL: s3://BUCKET[/PREFIX]`);
   const rest = url.slice('s3://'.length);
   const slash = rest.indexOf('/');
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
@@ -173,8 +174,11 @@ const parseS3Url = (url: string): { bucket: string; prefix: string } => {
   return { bucket, prefix: slash < 0 ? '' : rest.slice(slash + 1) };
 };
 
-/** Whether a command-line path is an S3 URL (`s3://…`) rather than a local path. */
-const isS3Url = (path: string): boolean => path.startsWith('s3://');
+/**
+ * Whether a command-line path is meant for S3 rather than the disk: it starts with `s3:` in any case (`s3://b`,
+ * `S3://b`, and the mistyped `s3:/b` and `s3:b`, which parseS3Url then refuses as usage).
+ */
+const isS3Url = (path: string): boolean => /^s3:/i.test(path);
 
 export type { KeyPosition, ListingWindow };
 export { childPosition, DELIVERY_LAG_DAYS, isS3Url, listingWindow, parseS3Url, startOfPrefix };

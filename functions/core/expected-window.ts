@@ -40,6 +40,7 @@ const WINDOW_ID = /^w-[0-9a-f]{8}$/;
  * session's task policy, is lowered like the rest.
  */
 const NEVER_PLANNED: readonly string[] = ['root-access-key-created', 'audit-trail-tampering', 'alerter-tampering'];
+/** The detection a window never lowers when it is root's own device (scored critical), and lowers otherwise. */
 const MFA_DEACTIVATED = 'mfa-device-deactivated';
 
 const isoTime = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value)), 'an ISO 8601 time'));
@@ -292,6 +293,7 @@ export {
   lowerSeverity,
   MAX_REASON_CHARS,
   MAX_WINDOW_MS,
+  MFA_DEACTIVATED,
   MIN_WINDOW_MS,
   markExpected,
   NEVER_PLANNED,

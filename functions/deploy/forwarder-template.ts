@@ -1,6 +1,7 @@
 import { partition } from '@aws-sdk/core/client';
 import { FORWARDER_ORIGIN, forwarderRolePrefix, REGION_NAME, stageOfHubBusArn } from '../core/forwarding.js';
 import { HEARTBEAT_PATTERN, HEARTBEAT_SOURCE } from '../core/heartbeat.js';
+import { CONFIG_COMPLIANCE_PATTERN } from '../core/posture-events.js';
 import { ConfigError } from '../errors.js';
 import { type DetectionParameterValues, detectionParametersOf, parseDetectionParameterValues } from '../io/config.js';
 import { DEFAULT_DETECTIONS_DIR } from '../io/detections.js';
@@ -53,6 +54,11 @@ interface ForwarderTemplateOptions {
   heartbeatMinutes: number;
   /** The catalog (default: the repository's events/). */
   detectionsDir?: string;
+  /**
+   * The hub's posture function role (`arn:aws:iam::<hub account>:role/…`): given, the template also holds
+   * PostureAuditRole (postureAuditRoleName), which only that role may assume, for reading root without AssumeRoot.
+   */
+  postureRoleArn?: string;
 }
 
 /**
@@ -96,6 +102,22 @@ const IS_HUB = 'IsHub';
 const FORWARDER_ROLE = 'ForwarderRole';
 const DEAD_LETTER_QUEUE = 'ForwarderDeadLetterQueue';
 const HEARTBEAT_RULE = 'ForwarderHeartbeatRule';
+const POSTURE_CONFIG_RULE = 'ForwarderPostureConfigRule';
+const POSTURE_AUDIT_ROLE = 'PostureAuditRole';
+/** Created once per member account: in the hub's region, outside the hub's account (IAM names are per account). */
+const POSTURE_AUDIT_HERE = 'PostureAuditHere';
+
+/**
+ * The read-only role the forwarder creates in each member account for the hub's posture function, when AssumeRoot is
+ * refused: `rootwatch-<stage>-posture-audit`, the value to give the hub's parameter postureAuditRole.
+ *
+ * @example
+ * postureAuditRoleName('prod'); // 'rootwatch-prod-posture-audit'
+ */
+const postureAuditRoleName = (stage: string): string => `rootwatch-${stage}-posture-audit`;
+
+/** A role ARN of the hub's account: `arn:<partition>:iam::<account>:role/<path and name>`. */
+const ROLE_ARN = /^arn:[a-z-]+:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 
 /** `Fn::Sub` of `text`, where `${AWS::…}` are CloudFormation's pseudo-parameters. */
 const sub = (text: string) => ({ 'Fn::Sub': text });
@@ -146,12 +168,52 @@ const checkNameLengths = (stage: string): void => {
     [heartbeatRoleName(stage, LONGEST_REGION), MAX_NAME_LENGTH.role],
     [`rootwatch-${stage}-forwarder-heartbeat`, Math.min(MAX_NAME_LENGTH.rule, MAX_NAME_LENGTH.schedule)],
     [`rootwatch-${stage}-forwarder-dlq`, MAX_NAME_LENGTH.queue],
+    [postureAuditRoleName(stage), MAX_NAME_LENGTH.role],
   ];
   for (const [name, max] of names) {
     if (name.length > max) {
       throw new ConfigError(`the stage "${stage}" is too long for the forwarder: "${name}" is over ${max} characters`);
     }
   }
+};
+
+/**
+ * PostureAuditRole: `postureAuditRoleName(stage)`, which only `postureRoleArn` (the hub's posture function role, in
+ * `hubAccount`) may assume, allowed iam:GetAccountSummary and nothing else (whether root has MFA, access keys, signing
+ * certificates; functions/io/posture-reader.ts). Created in the hub's region only (IAM is global, a StackSet puts a
+ * stack in every region), and not in the hub's account, which the posture function reads itself.
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html
+ *
+ * @throws ConfigError when `postureRoleArn` is not a role ARN of the hub's account.
+ */
+const postureAuditRole = (stage: string, postureRoleArn: string, hubAccount: string): CloudFormationResource => {
+  const account = ROLE_ARN.exec(postureRoleArn)?.[1];
+  if (account !== hubAccount) {
+    throw new ConfigError(
+      `the posture role "${postureRoleArn}" is not a role ARN of the hub's account ${hubAccount} (arn:aws:iam::${hubAccount}:role/NAME: the hub's PostureRole)`,
+    );
+  }
+  return {
+    Type: 'AWS::IAM::Role',
+    Condition: POSTURE_AUDIT_HERE,
+    Properties: {
+      RoleName: postureAuditRoleName(stage),
+      Description: `rootwatch ${stage} - the hub's posture check reads whether root has MFA and keys`,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: postureRoleArn }, Action: 'sts:AssumeRole' }],
+      },
+      Policies: [
+        {
+          PolicyName: 'read-account-summary',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'iam:GetAccountSummary', Resource: '*' }],
+          },
+        },
+      ],
+    },
+  };
 };
 
 /**
@@ -171,7 +233,10 @@ const checkNameLengths = (stage: string): void => {
  *   `rootwatch-<stage>-forwarder-heartbeat` forwards it to the hub bus like the catalog's rules. Reaching the hub, it
  *   proves the schedule, the local bus, a forwarding rule, the role, the hop across accounts or regions and the hub
  *   bus's policy;
- * - the condition OutsideHub on all of these: in the hub's own account and region they are not created (the hub's
+ * - ForwarderPostureConfigRule `rootwatch-<stage>-posture-config`: AWS Config's compliance changes of the root MFA and
+ *   root key rules (CONFIG_COMPLIANCE_PATTERN) to the hub bus, like the catalog's rules, for the posture function;
+ * - with `postureRoleArn`, PostureAuditRole (postureAuditRole), in the hub's region of each member account;
+ * - the condition OutsideHub on all of these (PostureAuditRole: its own): in the hub's own account and region they are not created (the hub's
  *   rules watch that bus), and HubRegionPlaceholder, a resource that does nothing, is created instead.
  *
  * @throws ConfigError when the hub bus ARN is not a rootwatch hub bus of `stage`, the hub key is not a KMS key ARN in
@@ -243,7 +308,23 @@ const buildForwarderTemplate = (options: ForwarderTemplateOptions): CloudFormati
       ],
     },
   };
-  const ruleLogicalIds = [...rules.map((rule) => rule.logicalId), HEARTBEAT_RULE];
+  // AWS Config's compliance changes of the root rules (core/posture-events.ts), for the hub's posture function: Config
+  // sends them to this default bus, not through CloudTrail, so no catalog rule carries them.
+  resources[POSTURE_CONFIG_RULE] = {
+    Type: 'AWS::Events::Rule',
+    Condition: OUTSIDE_HUB,
+    Properties: {
+      Name: `rootwatch-${stage}-posture-config`,
+      Description: 'AWS Config: root MFA or root key rule NON_COMPLIANT, to the hub bus for the posture check',
+      EventPattern: CONFIG_COMPLIANCE_PATTERN,
+      State: 'ENABLED',
+      Targets: [hubTarget(RULE_RETRY_POLICY)],
+    },
+  };
+  const ruleLogicalIds = [...rules.map((rule) => rule.logicalId), HEARTBEAT_RULE, POSTURE_CONFIG_RULE];
+  if (options.postureRoleArn !== undefined) {
+    resources[POSTURE_AUDIT_ROLE] = postureAuditRole(stage, options.postureRoleArn, hub.account);
+  }
 
   // EventBridge assumes it for this account's rules in this region only: for rule targets, aws:SourceArn is the rule's
   // ARN and aws:SourceAccount its account. The rules are named by prefix rather than one by one: their ARNs would make
@@ -379,6 +460,16 @@ const buildForwarderTemplate = (options: ForwarderTemplateOptions): CloudFormati
         ],
       },
       [OUTSIDE_HUB]: { 'Fn::Not': [{ Condition: IS_HUB }] },
+      ...(options.postureRoleArn === undefined
+        ? {}
+        : {
+            [POSTURE_AUDIT_HERE]: {
+              'Fn::And': [
+                { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, hub.account] }] },
+                { 'Fn::Equals': [{ Ref: 'AWS::Region' }, hub.region] },
+              ],
+            },
+          }),
     },
     Resources: resources,
     Outputs: {
@@ -416,4 +507,11 @@ const countRules = (template: Pick<CloudFormationTemplate, 'Resources'>): number
   Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Events::Rule').length;
 
 export type { CloudFormationResource, CloudFormationTemplate, ForwarderTemplateOptions };
-export { buildForwarderTemplate, countRules, NO_HUB_KEY, TEMPLATE_BODY_MAX_BYTES, templateBodyBytes };
+export {
+  buildForwarderTemplate,
+  countRules,
+  NO_HUB_KEY,
+  postureAuditRoleName,
+  TEMPLATE_BODY_MAX_BYTES,
+  templateBodyBytes,
+};

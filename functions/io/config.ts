@@ -318,6 +318,16 @@ const PostureScheduleSchema = z
     ),
   );
 
+/**
+ * The parameter postureAuditRole: the name of a read-only role in each member account (the forwarder's
+ * `rootwatch-<stage>-posture-audit`, or your own) that the posture function assumes when AssumeRoot is refused. An
+ * IAM role name: letters, digits and +=,.@_-, 1 to 64 characters.
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html (RoleName)
+ */
+const PostureAuditRoleSchema = z
+  .string()
+  .check(z.regex(/^[\w+=,.@-]{1,64}$/, 'expected an IAM role name (letters, digits and +=,.@_-, up to 64)'));
+
 /** The serverless.yml parameter of the posture function's schedule (resources/posture.cjs), by its parameter name. */
 const PostureParametersSchema = z.object({
   postureSchedule: z._default(PostureScheduleSchema, 'rate(1 day)'),
@@ -335,6 +345,8 @@ const PostureConfigSchema = z.object({
   STATE_TABLE: StateTableSchema,
   /** From the parameter rootEmailDomains. Unset: only personal mailboxes are findings. */
   ROOT_EMAIL_DOMAINS: z._default(RootEmailDomainsSchema, []),
+  /** From the parameter postureAuditRole: the members' read-only role when AssumeRoot is refused. Unset: none. */
+  POSTURE_AUDIT_ROLE: z.optional(PostureAuditRoleSchema),
   /** From the parameter runbookBaseUrl: the alert links to root-posture-drift's runbook (unset or empty: no link). */
   RUNBOOK_BASE_URL: z.optional(RunbookBaseUrlSchema),
   /** From the parameter accountNames: names that win over the Organizations names in the alerts. */

@@ -408,6 +408,11 @@ interface PostureReadOptions {
   concurrency?: number;
   /** A read-only role in each member (arn:…:iam::ACCOUNT:role/NAME) used when AssumeRoot is refused. */
   auditRoleName?: string;
+  /**
+   * Only these accounts are read (the posture function on a Config compliance change); the organization's list and
+   * centralized root access are still read, so each account keeps its name and root e-mail. Default: every account.
+   */
+  accountIds?: readonly string[];
   /** The time of the check; default now. */
   now?: () => Date;
 }
@@ -453,7 +458,10 @@ const readOrganizationPosture = async (
     caller,
     ...(options.auditRoleName ? { auditRoleName: options.auditRoleName } : {}),
   };
+  const wanted = (accountId: string | undefined): boolean =>
+    options.accountIds === undefined || (accountId !== undefined && options.accountIds.includes(accountId));
   if (!organization?.Id) {
+    if (!wanted(caller.accountId)) return { checkedAt, accounts: [], ...(errors.length > 0 ? { errors } : {}) };
     const account = await readAccount(clients, { accountId: caller.accountId }, memberOptions);
     return { checkedAt, accounts: [account], ...(errors.length > 0 ? { errors } : {}) };
   }
@@ -469,7 +477,7 @@ const readOrganizationPosture = async (
   ]);
   if (central && !central.rootSessions) memberOptions.rootSessionsOff = 'root sessions are off for the organization';
   const accounts = await mapLimit(
-    listed.filter((account) => account.Id),
+    listed.filter((account) => account.Id && wanted(account.Id)),
     concurrency,
     (account) =>
       readAccount(

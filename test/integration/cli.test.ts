@@ -56,6 +56,30 @@ const ndjsonOf = (stdout: string) =>
     .map((line) => JSON.parse(line) as Record<string, unknown> & { schema: string });
 
 describe('rootwatch replay', () => {
+  it.each([
+    'expect',
+    'athena',
+    'posture',
+    'forwarders',
+    'test-alert',
+    'schema',
+    'demo',
+  ])('prints the usage for `%s --help` and `-h`, exit 0, touching nothing', async (command) => {
+    for (const flag of ['--help', '-h']) {
+      const { code, stdout, stderr } = await run([command, flag]);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^Usage:\n/);
+      expect(stdout).toContain(`rootwatch ${command}`);
+      expect(stderr).toBe('');
+    }
+  });
+
+  it('prints its version with --version', async () => {
+    const { code, stdout } = await run(['--version']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^rootwatch \d+\.\d+\.\d+\n$/);
+  });
+
   it('prints one alert document per alerting event with --format ndjson, and nothing else on stdout', async () => {
     const dir = tmp();
     const file = join(dir, 'trail.json.gz');

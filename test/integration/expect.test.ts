@@ -245,6 +245,22 @@ describe('rootwatch expect: declare, alerts inside and outside, expiry, list, en
     );
   });
 
+  it('warns that the window will not lower a never-planned detection it names, and declares it all the same', async () => {
+    // Act
+    const { code, stdout, stderr } = await expectCommand(
+      ...['--account', ACCOUNT, '--for', '1h', '--reason', 'CHG-124b'],
+      ...['--detections', 'root-api-call,root-access-key-created,mfa-device-deactivated'],
+    );
+
+    // Assess
+    expect(stderr).toBe(
+      "rootwatch expect: --detections: the window will not lower root-access-key-created, mfa-device-deactivated (on root's own device): never planned, their alerts keep their severity (marked expected); declaring it all the same\n",
+    );
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^declared window w-[0-9a-f]{8}: /);
+    expect(stdout).toContain('  detections: root-api-call, root-access-key-created, mfa-device-deactivated');
+  });
+
   it('does not mark an event after the window’s until (expiry by event time)', async () => {
     // Prepare
     await declared('--account', ACCOUNT, '--for', '30m', '--reason', 'CHG-125');
@@ -273,7 +289,7 @@ describe('rootwatch expect: declare, alerts inside and outside, expiry, list, en
       '--for',
       '90m',
       '--reason',
-      'CHG-126 line\nbreak',
+      'CHG-126   line  break',
       '--detections',
       'root-api-call,root-console-sign-in',
     );
@@ -399,7 +415,22 @@ describe('rootwatch expect: bad usage', () => {
       /--for must be from 1m to 24h: a break-glass window is short/,
     ],
     [['--account', ACCOUNT, '--for', '1h'], /expect needs --reason/],
-    [['--account', ACCOUNT, '--for', '1h', '--reason', ' \n '], /expect needs --reason/],
+    [['--account', ACCOUNT, '--for', '1h', '--reason', '   '], /expect needs --reason/],
+    [
+      ['--account', ACCOUNT, '--for', '1h', '--reason', 'a\nb'],
+      /--reason must be one line without control characters: it has a line break \(U\+000A\) at character 2/,
+    ],
+    [
+      ['--account', ACCOUNT, '--for', '1h', '--reason', 'CHG-1\r'],
+      /--reason .* a line break \(U\+000D\) at character 6/,
+    ],
+    [
+      ['--account', ACCOUNT, '--for', '1h', '--reason', 'é\u2028x'],
+      /--reason .* a line break \(U\+2028\) at character 2/,
+    ],
+    [['--account', ACCOUNT, '--for', '1h', '--reason', 'a\tb'], /--reason .* a control character \(U\+0009\)/],
+    [['--account', ACCOUNT, '--for', '1h', '--reason', 'a\u0007'], /--reason .* a control character \(U\+0007\)/],
+    [['--account', ACCOUNT, '--for', '1h', '--reason', 'ok\u202etxt'], /--reason .* a control character \(U\+202E\)/],
     [['--account', ACCOUNT, '--for', '1h', '--reason', 'x'.repeat(201)], /--reason is 201 characters; at most 200/],
     [
       ['--account', ACCOUNT, '--for', '1h', '--reason', 'x', '--detections', 'root-api-call,nope\u202e'],
@@ -421,7 +452,7 @@ describe('rootwatch expect: bad usage', () => {
     expect(stsActions.length).toBe(calls);
   });
 
-  it('says which table it could not use, and how to get in, with exit status 1', async () => {
+  it('says which table it could not find, and asks whether the stage is deployed there, with exit status 1', async () => {
     // Act: a stage whose table does not exist.
     const { runCli } = await import('../../functions/cli.js');
     const stderr = new PassThrough();
@@ -436,6 +467,84 @@ describe('rootwatch expect: bad usage', () => {
     });
     // Assess
     expect(code).toBe(1);
-    expect(errors).toMatch(/ResourceNotFoundException.*table rootwatch-missing-state.*rootwatch-missing-operator/);
+    expect(errors).toMatch(/ResourceNotFoundException.*table rootwatch-missing-state.*is stage missing deployed/);
+    expect(errors).not.toMatch(/policies|operator/);
+  });
+});
+
+describe('rootwatch expect: what it says when AWS fails', () => {
+  /** Runs `rootwatch expect ARGS` with AWS_ENDPOINT_URL_<SERVICE> pointing at `endpoint`. */
+  const expectWith = async (service: 'DYNAMODB' | 'STS', endpoint: string, ...args: string[]) => {
+    vi.stubEnv(`AWS_ENDPOINT_URL_${service}`, endpoint);
+    try {
+      return await expectCommand(...args);
+    } finally {
+      vi.stubEnv(`AWS_ENDPOINT_URL_${service}`, service === 'STS' ? sts.origin : aws.endpoints.dynamodb);
+    }
+  };
+
+  it('says it could not reach the table’s endpoint when the connection is refused, not that access is wrong', async () => {
+    // Act: a closed port.
+    const { code, stdout, stderr } = await expectWith('DYNAMODB', 'http://127.0.0.1:9', '--list');
+    // Assess
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^rootwatch expect: could not reach AWS at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED; /);
+    expect(stderr).toContain('AWS did not answer, so this says nothing of access');
+    expect(stderr).not.toMatch(/policies|operator role/);
+  });
+
+  it('says it could not reach STS when the connection is reset, before declaring anything', async () => {
+    // Prepare: an STS that drops every connection without answering.
+    const dropping = await listenOnLoopback(createServer((request) => request.socket.destroy()));
+    try {
+      // Act
+      const { code, stdout, stderr } = await expectWith(
+        'STS',
+        dropping.origin,
+        ...['--account', ACCOUNT, '--for', '1h', '--reason', 'CHG-130'],
+      );
+      // Assess
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(
+        new RegExp(`could not reach AWS at ${dropping.origin.replaceAll('.', '\\.')} \\(ECONNRESET; .*socket hang up`),
+      );
+      expect(stderr).not.toMatch(/policies|operator role/);
+      const windows = await createDynamoExpectedWindows(aws.dynamodb, aws.tableName).read();
+      expect(windows.windows).toEqual([]);
+    } finally {
+      await dropping.close();
+    }
+  });
+
+  it('gives the policy and operator-role hint when AWS answers AccessDenied', async () => {
+    // Prepare: a DynamoDB that refuses every request, as a resource policy does (the JSON protocol's error shape).
+    const refusing = await listenOnLoopback(
+      createServer((request, response) => {
+        void readBody(request).then(() => {
+          response.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+          response.end(
+            JSON.stringify({
+              __type: 'com.amazon.coral.service#AccessDeniedException',
+              message:
+                'User: arn:aws:sts::000000000000:assumed-role/dev/ana is not authorized to perform: dynamodb:GetItem',
+            }),
+          );
+        });
+      }),
+    );
+    try {
+      // Act
+      const { code, stderr } = await expectWith('DYNAMODB', refusing.origin, '--list');
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr).toMatch(
+        /AccessDeniedException: User: .* is not authorized .*table rootwatch-xw-state.*their policies admit rootwatch's roles and rootwatch-xw-operator only; use credentials of the operator role/,
+      );
+      expect(stderr).not.toContain('could not reach');
+    } finally {
+      await refusing.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONFIG_COMPLIANCE_PATTERN } from '../../functions/core/posture-events.js';
 import { AlertConfigSchema, DigestConfigSchema, loadConfig, NotifierConfigSchema } from '../../functions/io/config.js';
 import { createHealthMetrics } from '../../functions/io/metrics.js';
 import { getAtt, PACKAGE_TIMEOUT_MS, packageService, removeWorkDir, STAGE } from '../helpers/package.js';
@@ -26,6 +27,7 @@ const PARAMS = [
   `organizationId=${ORGANIZATION}`,
   `memberAccounts=${MEMBER_ACCOUNT}`,
   `forwarderRegions=${FORWARDER_REGIONS.join(',')}`,
+  `postureAuditRole=rootwatch-${STAGE}-posture-audit`,
 ];
 /**
  * The only actions that may have Resource "*": none can be scoped to a resource we know at package time (the guard's
@@ -871,7 +873,7 @@ describe('serverless package with e-mail subscribers', () => {
 
     // Assess
     expect(posture.Properties).toMatchObject({ Handler: 'functions/posture.handler', Architectures: ['arm64'] });
-    expect(schedules).toHaveLength(1);
+    expect(schedules.filter(([, rule]) => rule.Properties.ScheduleExpression !== undefined)).toHaveLength(1);
     expect(schedules[0]?.[1].Properties).toMatchObject({
       Name: `rootwatch-${STAGE}-posture`,
       ScheduleExpression: 'rate(1 day)',
@@ -883,12 +885,70 @@ describe('serverless package with e-mail subscribers', () => {
       SLACK_PRIORITY_QUEUE_URL: ref(queue('slack-priority')[0]),
       STATE_TABLE: ref(tableId()),
       ROOT_EMAIL_DOMAINS: '',
+      POSTURE_AUDIT_ROLE: `rootwatch-${STAGE}-posture-audit`,
     });
+    // One run at a time: every run replaces the one record of findings.
+    expect(posture.Properties.ReservedConcurrentExecutions).toBe(1);
     expect(errors).toHaveLength(1);
     expect(errors[0]?.[1].Properties).toMatchObject({
       AlarmName: `rootwatch-${STAGE}-posture-errors`,
       AlarmActions: [ref(topicId()), ref('AlarmTopic')],
     });
+  });
+
+  it('hands AWS Config’s root compliance changes on both buses to the posture function, each rule alone', () => {
+    // Prepare
+    const [postureId] = fn('posture');
+    const rules = resourcesOfType('AWS::Events::Rule').filter(
+      ([, rule]) => rule.Properties.Name === `rootwatch-${STAGE}-posture-config`,
+    );
+    const permissions = resourcesOfType('AWS::Lambda::Permission').filter(([, permission]) =>
+      isDeepStrictEqual(permission.Properties.FunctionName, getAtt(postureId)),
+    );
+
+    // Assess: the same pattern on the default bus and the hub bus, targeting the posture function only.
+    expect(rules.map(([, rule]) => rule.Properties.EventBusName ?? 'default')).toStrictEqual([
+      'default',
+      ref('HubEventBus'),
+    ]);
+    for (const [, rule] of rules) {
+      expect(rule.Properties.EventPattern).toStrictEqual(CONFIG_COMPLIANCE_PATTERN);
+      expect(rule.Properties.State).toBe('ENABLED');
+      expect(rule.Properties.Targets).toStrictEqual([
+        {
+          Id: 'posture',
+          Arn: getAtt(postureId),
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+        },
+      ]);
+    }
+    for (const [id] of rules) {
+      const own = permissions.filter(([, permission]) =>
+        isDeepStrictEqual(permission.Properties.SourceArn, getAtt(id)),
+      );
+      expect(own, id).toHaveLength(1);
+    }
+  });
+
+  it('lets the posture check assume the postureAuditRole by that name only', () => {
+    // Prepare
+    const [roleId] = roleOf('posture');
+    const policies = resourcesOfType('AWS::IAM::Policy').filter(([, policy]) =>
+      asArray(policy.Properties.Roles).some((role) => isDeepStrictEqual(role, ref(roleId))),
+    );
+
+    // Assess
+    expect(policies).toHaveLength(1);
+    expect(
+      ((policies[0] as [string, Resource])[1].Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    ).toStrictEqual([
+      {
+        Sid: 'AssumePostureAuditRole',
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Resource: sub(`arn:\${AWS::Partition}:iam::*:role/rootwatch-${STAGE}-posture-audit`),
+      },
+    ]);
   });
 
   it('grants the posture check its reads, root sessions for auditing only, and the guard’s destinations', () => {

@@ -3,6 +3,7 @@
  * servers that speak AWS's wire protocols through the real SDK clients: fauxqs (the SNS topic, the Slack queues),
  * dynalite (the state table) and test/helpers/posture-servers.ts (Organizations, IAM, STS, Account).
  */
+import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PostureOutcome } from '../../functions/app/posture.js';
@@ -194,5 +195,31 @@ describe('the deployed posture function against local AWS', () => {
     expect(alert.title).toMatch(/^Root posture could not be checked — sandbox \(444455556666\): could not check /);
     expect(next.status).toBe('unchanged');
     expect(await publishedAlerts()).toStrictEqual([]);
+  });
+
+  it('checks one account at once on an AWS Config compliance change, alerting only what is new, once', async () => {
+    // Prepare: a root key appears in prod-payments; Config's root MFA rule reports the account NON_COMPLIANT.
+    const change = JSON.parse(
+      readFileSync(new URL('../fixtures/config/root-mfa-non-compliant.json', import.meta.url), 'utf8'),
+    ) as { id: string; detail: { awsAccountId: string } };
+    expect(change.detail.awsAccountId).toBe(PAYMENTS);
+    account(PAYMENTS).root.accessKeys = 1;
+
+    // Act
+    const outcome = await handler(change, context());
+    const again = await handler({ ...change, id: `${change.id}-again` }, context());
+
+    // Assess: the key, the one finding the record did not hold; the MFA already alerted by the daily run is not repeated.
+    expect(outcome).toMatchObject({ status: 'alerted', alerts: [{ severity: 'critical' }] });
+    const [alert, ...more] = (await publishedAlerts()) as [Alert, ...Alert[]];
+    expect(more).toStrictEqual([]);
+    expect(alert).toMatchObject({ severity: 'critical', account: { id: PAYMENTS } });
+    expect(
+      (alert.record as unknown as { serviceEventDetails: { finding: PostureFinding } }).serviceEventDetails.finding
+        .kind,
+    ).toBe('root-access-key');
+    expect(again.status).toBe('unchanged');
+    expect(await publishedAlerts()).toStrictEqual([]);
+    await queuedAlerts();
   });
 });

@@ -209,6 +209,12 @@ beforeAll(async () => {
   );
   await put(LOOSE, 'exports/sub/b.json.gz', gz(recordsAt(ORG_MEMBER, 'eu-west-1', '2026-10-01T07:00:00Z', 'loose-b')));
   await put(LOOSE, 'exports/readme.txt', 'not a log');
+  // The same bucket's own trail, beside exports/: replaying the bucket root reads this, not exports/.
+  await put(
+    LOOSE,
+    dayFolder(PLAIN, 'us-east-1', '01') + fileName(PLAIN, 'us-east-1', '01', 'a'),
+    gz(recordsAt(PLAIN, 'us-east-1', '2026-10-01T08:00:00Z', 'loose-trail')),
+  );
   s3.destroy();
 });
 
@@ -285,7 +291,7 @@ describe('rootwatch replay s3://', () => {
       expect(prefix).not.toContain('us-east-1');
       expect(prefix).not.toMatch(/\/2026\/10\/0[15]\//);
     }
-    expect(stderr).toMatch(/, 1 record outside the scope \(not alerted\)/);
+    expect(stderr).toMatch(/, 1 matching event outside the scope \(not alerted\)/);
   });
 
   it('finds an event of the --until day in the next day’s folder (delivery lag)', async () => {
@@ -358,7 +364,7 @@ describe('rootwatch replay s3://', () => {
     const roots = eventIds(local.stdout).filter((id) => id.startsWith('root-'));
     expect(roots).toHaveLength(8);
     expect(roots.every((id) => id.includes('eu-west-1'))).toBe(true);
-    expect(local.stderr).toMatch(/, \d+ records outside the scope \(not alerted\)/);
+    expect(local.stderr).toMatch(/, \d+ matching events outside the scope \(not alerted\)/);
     expect(eventIds(mixed.stdout).filter((id) => id.startsWith('root-'))[0]).toBe('root-loose-a');
     expect(eventIds(mixed.stdout).filter((id) => id.startsWith('root-'))).toHaveLength(9);
   });
@@ -389,5 +395,98 @@ describe('rootwatch replay s3://', () => {
     expect(concurrency.stderr).toContain('--concurrency must be a whole number from 1 to 64 (got "65")');
     expect(bucket.code).toBe(2);
     expect(bucket.stderr).toContain('"s3://A_B/x" does not name a bucket');
+  });
+
+  it('reports a prefix or key under which nothing exists as an error naming it, and exits 1', async () => {
+    // Act
+    const typo = await replayNdjson(`s3://${TRAIL}/AWSLogs/nonexistent/`);
+    const key = await replayNdjson(`s3://${LOOSE}/exports/missing.json`);
+    const dots = await replayNdjson(`s3://${TRAIL}/../etc`);
+    const prunedAway = await replayNdjson(`s3://${TRAIL}/AWSLogs/999988887777/`, '--accounts', PLAIN);
+
+    // Assess
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain(`rootwatch: s3://${TRAIL}/AWSLogs/nonexistent/: no objects under this prefix`);
+    expect(typo.stderr).toContain('1 unreadable');
+    expect(key.code).toBe(1);
+    expect(key.stderr).toContain(`rootwatch: s3://${LOOSE}/exports/missing.json: no objects under this prefix`);
+    expect(dots.code).toBe(1);
+    expect(dots.stderr).toContain(`rootwatch: s3://${TRAIL}/../etc: no objects under this prefix`);
+    expect(prunedAway.code).toBe(1);
+    expect(prunedAway.stderr).toContain(`s3://${TRAIL}/AWSLogs/999988887777/: no objects under this prefix`);
+  });
+
+  it('says once, as a notice and not an error, that the scope left none of the objects there', async () => {
+    // Act
+    const later = await replayNdjson(`s3://${TRAIL}`, '--since', '2030-01-01');
+    const otherAccount = await replayNdjson(`s3://${TRAIL}/AWSLogs/${PLAIN}/`, '--accounts', ORG_MEMBER);
+
+    // Assess
+    for (const run of [later, otherAccount]) {
+      expect(run.code).toBe(0);
+      expect(
+        run.stderr.match(/objects are there, but none inside --since, --until, --accounts and --regions/g),
+      ).toHaveLength(1);
+      expect(run.stderr).not.toContain('no objects under this prefix');
+    }
+    expect(later.stderr).toContain(`rootwatch: s3://${TRAIL}/: objects are there`);
+    expect(proxy.seen.gets).toHaveLength(0);
+  });
+
+  it('skips the folders beside AWSLogs/ when replaying the bucket root, naming them once', async () => {
+    // Act
+    const { code, stdout, stderr } = await replayNdjson(`s3://${LOOSE}`);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(eventIds(stdout).filter((id) => id.startsWith('root-'))).toStrictEqual(['root-loose-trail']);
+    expect(stderr).toContain(
+      `rootwatch: s3://${LOOSE}/: skipped exports/: outside CloudTrail's key layout; name it as the prefix to read it`,
+    );
+    expect(stderr.match(/outside CloudTrail's key layout/g)).toHaveLength(1);
+    expect(proxy.seen.lists.map((list) => list.prefix)).not.toContain('exports/');
+    expect(proxy.seen.gets.every((get) => get.key.startsWith('AWSLogs/'))).toBe(true);
+  });
+
+  it('names a profile that is in neither shared file, and refuses a --region that is not a region name', async () => {
+    // Prepare: a config file declaring one profile, without credentials.
+    const config = join(dir, 'aws-config');
+    writeFileSync(config, '[default]\nregion = us-east-1\n\n[profile audit]\nregion = us-east-1\n');
+    vi.stubEnv('AWS_CONFIG_FILE', config);
+
+    // Act
+    const missing = await replayNdjson(`s3://${TRAIL}`, '--profile', 'nope');
+    const declared = await replayNdjson(`s3://${TRAIL}`, '--profile', 'audit');
+    vi.stubEnv('AWS_CONFIG_FILE', AWS_ENV.AWS_CONFIG_FILE);
+    const region = await replayNdjson(`s3://${TRAIL}`, '--region', 'us-east-1;rm');
+
+    // Assess
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(
+      `rootwatch: the profile "nope" was not found in the shared config and credentials files (${config}, ${NO_FILE})`,
+    );
+    expect(declared.code).toBe(2);
+    expect(declared.stderr).toContain('rootwatch: no AWS credentials to read S3 with');
+    expect(region.code).toBe(2);
+    expect(region.stderr).toContain('rootwatch: --region "us-east-1;rm" is not a region name (us-east-1)');
+    expect(proxy.seen.lists).toHaveLength(0);
+  });
+
+  it('takes the scheme in any case, and refuses s3:/ and s3: without // as usage', async () => {
+    // Act
+    const lower = await replayNdjson(`s3://${TRAIL}/AWSLogs/${ORG}/4444`, '--regions', 'eu-west-1');
+    const upper = await replayNdjson(`S3://${TRAIL}/AWSLogs/${ORG}/4444`, '--regions', 'eu-west-1');
+    const oneSlash = await replayNdjson(`s3:/${TRAIL}`);
+    const noSlash = await replayNdjson(`s3:${TRAIL}`, join(dir, 'trail'));
+
+    // Assess
+    expect(upper.code).toBe(0);
+    expect(eventIds(upper.stdout).filter((id) => id.startsWith('root-'))).toHaveLength(4);
+    expect(upper.stdout).toBe(lower.stdout);
+    expect(oneSlash.code).toBe(2);
+    expect(oneSlash.stderr).toContain(`rootwatch: "s3:/${TRAIL}" is not an s3:// URL: s3://BUCKET[/PREFIX]`);
+    expect(noSlash.code).toBe(2);
+    expect(noSlash.stderr).toContain(`"s3:${TRAIL}" is not an s3:// URL`);
+    expect(noSlash.stdout).toBe('');
   });
 });

@@ -8,6 +8,7 @@ import { cloudTrailTableDdl } from '../../functions/core/athena/table.js';
 import type { Detection } from '../../functions/core/detection.js';
 import { recordToEvent } from '../../functions/core/event.js';
 import { matchesPattern } from '../../functions/core/event-pattern/compile.js';
+import { UsageError } from '../../functions/errors.js';
 
 /** A detection of one pattern: all compileCatalogQuery reads of it. */
 const detectionOf = (id: string, pattern: Record<string, unknown>): Detection =>
@@ -283,12 +284,32 @@ describe('cloudTrailTableDdl', () => {
 
   it.each([
     ['a bucket with a quote', { bucket: "b'x" }, /--bucket/],
-    ['a prefix with a quote', { prefix: "p'x" }, /--prefix/],
+    ['a prefix with a quote', { prefix: "p'x" }, /--prefix "p'x": has a character other than/],
+    ['a prefix going up', { prefix: '../x' }, /--prefix "\.\.\/x": has a "\.\." folder/],
+    ['a prefix with a "." folder', { prefix: 'logs/./x' }, /--prefix "logs\/\.\/x": has a "\." folder/],
+    ['a prefix with two slashes together', { prefix: 'a//b' }, /--prefix "a\/\/b": has an empty folder/],
+    ['an empty prefix', { prefix: '' }, /--prefix "": has an empty folder/],
+    ['a wildcard prefix', { prefix: '*' }, /--prefix "\*": has a character other than letters, digits/],
+    ['a prefix with a line break', { prefix: 'a\nb' }, /--prefix "a\\nb": has a character other than/],
+    ['a prefix over 200 characters', { prefix: 'a'.repeat(201) }, /--prefix "a{201}": longer than 200 characters/],
     ['a bad organization', { organization: 'org' }, /--organization/],
     ['no regions', { regions: [] }, /--regions/],
   ])('refuses %s', (_, change, message) => {
     const options = { bucket: 'b-ucket', table: 't', since: '2024/01/01', regions: ['us-east-1'], ...change };
     expect(() => cloudTrailTableDdl(options)).toThrow(message);
+  });
+
+  it('takes a prefix of several folders of letters, digits, dots, hyphens and underscores', () => {
+    // Act
+    const ddl = cloudTrailTableDdl({
+      bucket: 'b-ucket',
+      prefix: 'Logs/org_1/v2.0-trail',
+      table: 't',
+      since: '2024/01/01',
+      regions: ['us-east-1'],
+    });
+    // Assess
+    expect(ddl).toContain("LOCATION 's3://b-ucket/Logs/org_1/v2.0-trail/AWSLogs/'");
   });
 });
 
@@ -322,6 +343,75 @@ describe('runAthenaCommand', () => {
     // Assess
     expect(code).toBe(0);
     expect(out.join('')).toContain("LOCATION 's3://trail-bucket/AWSLogs/'");
+  });
+
+  /** 2026-06-15 12:00 UTC: the clock of the tests that depend on the year. */
+  const JUNE_2026 = Date.UTC(2026, 5, 15, 12);
+
+  it('warns in the header and on stderr that a query without --since scans every day of the table', async () => {
+    // Prepare
+    const { out, err, io } = capture();
+    // Act
+    const code = await runAthenaCommand(['--accounts', '111122223333'], io);
+    // Assess
+    expect(code).toBe(0);
+    const lines = out.join('').split('\n');
+    expect(lines[1]).toBe(
+      '-- no --since: the query scans every day of cloudtrail_logs, and Athena bills by the data scanned; --since 30d (or a date, 2026-01-01) reads only those days.',
+    );
+    expect(err.join('')).toContain(
+      'rootwatch: no --since: the query scans every day of cloudtrail_logs, and Athena bills by the data scanned; --since 30d',
+    );
+  });
+
+  it.each([
+    ['with --since', ['--since', '30d']],
+    ['for DuckDB', ['--dialect', 'duckdb']],
+  ])('says nothing of the whole table %s', async (_, args) => {
+    // Prepare
+    const { out, err, io } = capture();
+    // Act
+    const code = await runAthenaCommand(['--accounts', '111122223333', ...args], io);
+    // Assess
+    expect(code).toBe(0);
+    expect(out.join('')).not.toContain('no --since');
+    expect(err.join('')).not.toContain('no --since');
+  });
+
+  it('projects from --since-year up to this year (the clock injected)', async () => {
+    // Prepare
+    const { out, io } = capture();
+    const args = ['--ddl', '--bucket', 'trail-bucket', '--regions', 'us-east-1', '--since-year', '2026'];
+    // Act
+    const code = await runAthenaCommand(args, { ...io, now: () => JUNE_2026 });
+    // Assess
+    expect(code).toBe(0);
+    expect(out.join('')).toContain("'projection.timestamp.range'='2026/01/01,NOW'");
+    await expect(runAthenaCommand(args, { ...io, now: () => Date.UTC(2025, 11, 31, 23, 59) })).rejects.toThrow(
+      '--since-year must be a year from 2013 to 2025 (got "2026")',
+    );
+  });
+
+  it.each([
+    [['--prefix', '../x'], /--prefix "\.\.\/x": has a "\.\." folder/],
+    [['--prefix', 'a//b'], /--prefix "a\/\/b": has an empty folder/],
+    [['--prefix', '*'], /--prefix "\*": has a character other than/],
+    [['--prefix', '/'], /--prefix "": has an empty folder/],
+    [['--since-year', '2099'], /--since-year must be a year from 2013 to 2026 \(got "2099"\)/],
+    [['--since-year', '2012'], /--since-year must be a year from 2013/],
+    [['--since-year', '2024.0'], /--since-year must be a year from 2013/],
+  ])('refuses the DDL with %j as a usage error naming the value', async (args, message) => {
+    // Prepare
+    const { out, io } = capture();
+    // Act
+    const run = runAthenaCommand(['--ddl', '--bucket', 'my-org-trail', '--regions', 'us-east-1', ...args], {
+      ...io,
+      now: () => JUNE_2026,
+    });
+    // Assess
+    await expect(run).rejects.toThrow(UsageError);
+    await expect(run).rejects.toThrow(message);
+    expect(out).toEqual([]);
   });
 
   it.each([

@@ -148,9 +148,20 @@ describe('parseS3Url', () => {
     expect(isS3Url('./s3:/b')).toBe(false);
   });
 
-  it.each(['s3://', 's3:///AWSLogs', 's3://Trail_Bucket/x', 's3://ab'])('refuses %s as usage', (url) => {
-    expect(() => parseS3Url(url)).toThrow(UsageError);
+  it('takes the scheme in any case, and takes s3:/ and s3: as meant for S3', () => {
+    expect(parseS3Url('S3://trail-bucket/AWSLogs/')).toStrictEqual({ bucket: 'trail-bucket', prefix: 'AWSLogs/' });
+    expect(isS3Url('S3://trail-bucket')).toBe(true);
+    expect(isS3Url('s3:/trail-bucket')).toBe(true);
+    expect(isS3Url('s3:trail-bucket')).toBe(true);
+    expect(() => parseS3Url('s3:/trail-bucket')).toThrow('"s3:/trail-bucket" is not an s3:// URL');
   });
+
+  it.each(['s3://', 's3:///AWSLogs', 's3://Trail_Bucket/x', 's3://ab', 's3:/trail-bucket', 's3:trail-bucket'])(
+    'refuses %s as usage',
+    (url) => {
+      expect(() => parseS3Url(url)).toThrow(UsageError);
+    },
+  );
 });
 
 describe('formatSummary', () => {
@@ -167,7 +178,7 @@ describe('formatSummary', () => {
 
   it('says how many records the scope left out, when any were', () => {
     expect(formatSummary({ ...summary, outOfScope: 3 })).toBe(
-      '10 records, 2 alerts (high 2), 3 records outside the scope (not alerted), 0 unreadable, 0.5 s (20 records/s)',
+      '10 records, 2 alerts (high 2), 3 matching events outside the scope (not alerted), 0 unreadable, 0.5 s (20 records/s)',
     );
     expect(formatSummary({ ...summary, outOfScope: 0 })).toBe(formatSummary(summary));
   });

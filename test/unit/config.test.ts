@@ -232,6 +232,7 @@ const DEFAULT_PARAMS: Record<string, string> = {
   memberAccounts: '',
   forwarderRegions: '',
   rootEmailDomains: '',
+  postureAuditRole: '',
   postureSchedule: 'rate(1 day)',
 };
 /** What each parameter becomes, and the schema and the rest of the environment that reads it at run time. */
@@ -248,6 +249,7 @@ const FUNCTION_PARAMETERS: Record<string, { variable: string; schema: z.ZodMiniT
   heartbeatMinutes: { variable: 'HEARTBEAT_MINUTES', schema: GuardConfigSchema, env: {} },
   forwarderRegions: { variable: 'FORWARDER_REGIONS', schema: GuardConfigSchema, env: {} },
   rootEmailDomains: { variable: 'ROOT_EMAIL_DOMAINS', schema: PostureConfigSchema, env: {} },
+  postureAuditRole: { variable: 'POSTURE_AUDIT_ROLE', schema: PostureConfigSchema, env: {} },
 };
 
 /** The error checkParameters throws for `params` over the defaults, or undefined when it accepts them. */

@@ -5,12 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { compilePattern } from '../../functions/core/event-pattern/compile.js';
 import { FORWARDER_ORIGIN, forwarderRolePrefix } from '../../functions/core/forwarding.js';
 import { HEARTBEAT_DETAIL_TYPE, HEARTBEAT_PATTERN, HEARTBEAT_SOURCE } from '../../functions/core/heartbeat.js';
+import { CONFIG_COMPLIANCE_PATTERN } from '../../functions/core/posture-events.js';
 import { catalogRules, RULE_RETRY_POLICY } from '../../functions/deploy/catalog-rules.js';
 import {
   buildForwarderTemplate,
   type CloudFormationTemplate,
   type ForwarderTemplateOptions,
   NO_HUB_KEY,
+  postureAuditRoleName,
   TEMPLATE_BODY_MAX_BYTES,
   templateBodyBytes,
 } from '../../functions/deploy/forwarder-template.js';
@@ -87,6 +89,7 @@ describe('buildForwarderTemplate', () => {
     expect(rulesOf(template).map(([logicalId]) => logicalId)).toStrictEqual([
       ...hubRules.map((rule) => rule.logicalId),
       'ForwarderHeartbeatRule',
+      'ForwarderPostureConfigRule',
     ]);
     for (const rule of hubRules) {
       const { Name, EventPattern, State } = propertiesOf(template, rule.logicalId);
@@ -97,6 +100,60 @@ describe('buildForwarderTemplate', () => {
       });
     }
     expect(JSON.stringify(template)).toContain(`"${HUB_KEY_ID}"`);
+  });
+
+  it('forwards AWS Config’s root compliance changes to the hub bus, as the catalog’s rules are', () => {
+    // Act
+    const template = build();
+    const rule = propertiesOf(template, 'ForwarderPostureConfigRule');
+    const heartbeat = propertiesOf(template, 'ForwarderHeartbeatRule');
+
+    // Assess
+    expect(template.Resources.ForwarderPostureConfigRule?.Condition).toBe('OutsideHub');
+    expect(rule).toMatchObject({
+      Name: 'rootwatch-prod-posture-config',
+      EventPattern: CONFIG_COMPLIANCE_PATTERN,
+      State: 'ENABLED',
+    });
+    expect(rule.Targets).toStrictEqual([
+      { ...(heartbeat.Targets as Properties[])[0], RetryPolicy: { ...RULE_RETRY_POLICY } },
+    ]);
+    // Its dead letters are admitted like the other rules'.
+    expect(JSON.stringify(template.Resources.ForwarderDeadLetterQueuePolicy)).toContain('ForwarderPostureConfigRule');
+  });
+
+  it('adds the posture audit role only with the hub’s posture role: trusting it alone, reading the summary only', () => {
+    // Prepare
+    const postureRoleArn = 'arn:aws:iam::111122223333:role/rootwatch-prod-PostureRole-ABC123';
+
+    // Act
+    const without = build();
+    const template = build({ postureRoleArn });
+    const role = propertiesOf(template, 'PostureAuditRole');
+
+    // Assess
+    expect(without.Resources.PostureAuditRole).toBeUndefined();
+    expect(role.RoleName).toBe(postureAuditRoleName('prod'));
+    expect(role.AssumeRolePolicyDocument).toStrictEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: postureRoleArn }, Action: 'sts:AssumeRole' }],
+    });
+    expect((role.Policies as { PolicyDocument: unknown }[]).map((policy) => policy.PolicyDocument)).toStrictEqual([
+      { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iam:GetAccountSummary', Resource: '*' }] },
+    ]);
+    // Once per member account (IAM is global): in the hub's region, never in the hub's account.
+    expect(createdIn(template, '210987654321', 'us-east-1')).toContain('PostureAuditRole');
+    expect(createdIn(template, '210987654321', 'eu-west-1')).not.toContain('PostureAuditRole');
+    expect(createdIn(template, '111122223333', 'us-east-1')).not.toContain('PostureAuditRole');
+    expect(templateBodyBytes(template)).toBeLessThan(TEMPLATE_BODY_MAX_BYTES);
+  });
+
+  it.each([
+    ['a role of another account', 'arn:aws:iam::444455556666:role/rootwatch-prod-PostureRole-ABC123'],
+    ['a user, not a role', 'arn:aws:iam::111122223333:user/alice'],
+  ])('refuses %s as the posture role, naming it', (_, postureRoleArn) => {
+    expect(() => build({ postureRoleArn })).toThrow(ConfigError);
+    expect(() => build({ postureRoleArn })).toThrow(postureRoleArn);
   });
 
   it("watches the hub's key as the hub does when given its ARN, and no key without it", () => {

@@ -103,7 +103,13 @@ const setup = () => {
   const store = memoryStore();
   const options = { stage: 'prod', accountId: MANAGEMENT, region: 'us-east-1', partition: 'aws', detection };
   const check = createPostureCheck({
-    readPosture: async () => structuredClone(posture),
+    // As the reader does with accountIds: the organization as it is, with those accounts only.
+    readPosture: async (accountIds?: readonly string[]) => {
+      const read = structuredClone(posture);
+      return accountIds
+        ? { ...read, accounts: read.accounts.filter((account) => accountIds.includes(account.accountId)) }
+        : read;
+    },
     rootEmailDomains: ['example.com'],
     store,
     alertOfFinding: (finding, run) => buildPostureFindingAlert(finding, { ...options, ...run }),
@@ -306,6 +312,77 @@ describe('createPostureCheck', () => {
 
     // Act + Assess
     await expect(check.run('run-2')).rejects.toThrow('ProvisionedThroughputExceededException');
+    expect(sns.sent).toStrictEqual([]);
+  });
+});
+
+describe('createPostureCheck runAccount (an AWS Config compliance change)', () => {
+  it('does nothing before the first run has saved a record', async () => {
+    // Prepare
+    const { check, sns, store, set } = setup();
+    set(organization({ [PAYMENTS]: { mfa: false } }));
+
+    // Act
+    const outcome = await check.runAccount(PAYMENTS, 'config-event-1');
+
+    // Assess
+    expect(outcome).toStrictEqual({ status: 'skipped', accountId: PAYMENTS, reason: 'no-baseline' });
+    expect(sns.sent).toStrictEqual([]);
+    expect(store.record).toBeUndefined();
+  });
+
+  it('alerts what got worse in that account alone, keeps the others, and never alerts it twice', async () => {
+    // Prepare: a clean first run; then payments loses MFA and the sandbox gets a key (not yet the sandbox's turn)
+    const { check, sns, slack, store, set } = setup();
+    await check.run('run-1');
+    set(organization({ [PAYMENTS]: { mfa: false }, [SANDBOX]: { accessKeys: 1 } }));
+
+    // Act
+    const first = await check.runAccount(PAYMENTS, 'config-event-1');
+    const again = await check.runAccount(PAYMENTS, 'config-event-2');
+    const daily = await check.run('run-2');
+
+    // Assess: payments' finding once, as the daily run would raise it; the sandbox's left to the daily run
+    expect(first).toMatchObject({ status: 'alerted', accounts: 1, findings: 1 });
+    expect(sns.sent.map(findingOf).map((finding) => [finding.accountId, finding.kind])).toStrictEqual([
+      [PAYMENTS, 'root-mfa-missing'],
+      [SANDBOX, 'root-access-key'],
+    ]);
+    expect(slack.sent).toHaveLength(2);
+    expect(again).toStrictEqual({ status: 'unchanged', accounts: 1, findings: 1 });
+    expect(daily).toMatchObject({ status: 'alerted', alerts: [{ severity: 'critical' }] });
+    expect(store.record?.findings.map((finding) => finding.kind).sort()).toStrictEqual([
+      'root-access-key',
+      'root-mfa-missing',
+    ]);
+  });
+
+  it('replaces only that account’s findings in the record, fixed ones included', async () => {
+    // Prepare: both accounts without MFA at the first run; payments fixes it
+    const { check, sns, store, set } = setup();
+    set(organization({ [PAYMENTS]: { mfa: false }, [SANDBOX]: { mfa: false } }));
+    await check.run('run-1');
+    set(organization({ [SANDBOX]: { mfa: false } }));
+
+    // Act
+    const outcome = await check.runAccount(PAYMENTS, 'config-event-1');
+
+    // Assess: nothing sent beyond the first run's summary; the sandbox's finding kept
+    expect(outcome).toStrictEqual({ status: 'unchanged', accounts: 1, findings: 0 });
+    expect(sns.sent).toHaveLength(1);
+    expect(store.record?.findings.map((finding) => finding.accountId)).toStrictEqual([SANDBOX]);
+  });
+
+  it('skips an account the organization does not list', async () => {
+    // Prepare
+    const { check, sns } = setup();
+    await check.run('run-1');
+
+    // Act
+    const outcome = await check.runAccount('999988887777', 'config-event-1');
+
+    // Assess
+    expect(outcome).toStrictEqual({ status: 'skipped', accountId: '999988887777', reason: 'not-in-organization' });
     expect(sns.sent).toStrictEqual([]);
   });
 });

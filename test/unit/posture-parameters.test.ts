@@ -56,3 +56,31 @@ describe('rootEmailDomains (PostureConfigSchema.ROOT_EMAIL_DOMAINS)', () => {
     );
   });
 });
+
+describe('postureAuditRole (resources/posture.cjs)', () => {
+  const { buildPostureResources, default: resolvePosture } = {
+    ...(createRequire(import.meta.url)('../../resources/posture.cjs') as object),
+    default: createRequire(import.meta.url)('../../resources/posture.cjs'),
+  } as {
+    buildPostureResources: (stage: string, auditRole?: string) => { Resources: Record<string, unknown> };
+    default: (context: { resolveVariable: (address: string) => Promise<unknown> }) => Promise<unknown>;
+  };
+  const resolveWith = (values: Record<string, string>) =>
+    resolvePosture({ resolveVariable: async (address) => ({ 'sls:stage': 'prod', ...values })[address] });
+
+  it('grants no sts:AssumeRole when empty, and the Config rules either way', () => {
+    expect(Object.keys(buildPostureResources('prod').Resources).sort()).toStrictEqual([
+      'HubPostureConfigRule',
+      'HubPostureConfigRulePermission',
+      'PostureConfigRule',
+      'PostureConfigRulePermission',
+    ]);
+    expect(Object.keys(buildPostureResources('prod', 'audit').Resources)).toContain('PostureAuditRolePolicy');
+  });
+
+  it('refuses a value that is not an IAM role name, naming the parameter', async () => {
+    await expect(resolveWith({ 'param:postureAuditRole': 'arn:aws:iam::1:role/x y' })).rejects.toThrow(
+      /Invalid parameter "postureAuditRole": expected an IAM role name/,
+    );
+  });
+});

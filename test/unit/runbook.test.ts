@@ -110,3 +110,38 @@ describe("every detection's runbook with hostile values filled in", () => {
     }
   });
 });
+
+describe('a field a step compares', () => {
+  it('keeps its name and shows its value beside it, so the condition still reads as one', () => {
+    // Prepare: a failed sign-in whose password was wrong.
+    const base = signInAlert();
+    const alert: Alert = { ...base, outcome: { result: 'failure', failedAt: 'password' } };
+    // Act
+    const [line] = runbookLines('1. If `outcome.failedAt` is "mfa": rotate; ask about `eventName`.', alert);
+    // Assess
+    expect(line).toStrictEqual([
+      '1. If ',
+      { code: 'outcome.failedAt' },
+      ' (here ',
+      { value: 'password' },
+      ')',
+      ' is "mfa": rotate; ask about ',
+      { value: 'ConsoleLogin' },
+      '.',
+    ]);
+  });
+
+  it("reads so in every catalog runbook: no filled-in value is followed by 'is'", () => {
+    for (const detection of detections) {
+      const lines = runbookLines(detection.runbook, signInAlert());
+      for (const line of lines) {
+        line.forEach((segment, index) => {
+          const next = line[index + 1];
+          if (typeof segment === 'object' && 'value' in segment && typeof next === 'string') {
+            expect(next, `${detection.id}: ${JSON.stringify(line)}`).not.toMatch(/^\s+(is|are|was|equals)\b/);
+          }
+        });
+      }
+    }
+  });
+});

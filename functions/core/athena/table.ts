@@ -141,8 +141,16 @@ interface TableOptions {
 
 /** Bucket names: 3-63 of lower-case letters, digits, dots and hyphens (S3's rules, loosely). */
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-/** A key prefix, without its slashes at the ends: S3's safe characters (letters, digits, `!-_.*()/`), no quote. */
-const PREFIX = /^[A-Za-z0-9!_.*()/-]{1,200}$/;
+/**
+ * One folder of a key prefix: letters, digits, `-`, `_` and `.`, a subset of S3's safe characters
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html: `!`, `*`, `'`, `(` and `)` are safe in S3
+ * but not taken here: `*` reads as a wildcard and the others are rare in a trail's prefix). `.` and `..` alone are
+ * refused: S3 keeps them as literal key parts, which tools that treat keys as paths read as a different folder; a
+ * trail never writes them.
+ */
+const PREFIX_SEGMENT = /^[A-Za-z0-9._-]+$/;
+/** CloudTrail's S3KeyPrefix is at most 200 characters (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_CreateTrail.html). */
+const PREFIX_MAX_CHARS = 200;
 const ORGANIZATION = /^o-[a-z0-9]{10,32}$/;
 /** `db.table` or `table`: letters, digits and underscores (Athena's names). */
 const TABLE_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/;
@@ -163,6 +171,18 @@ const tableName = (name: string, quote: '`' | '"'): string => {
     .join('.');
 };
 
+/** What is wrong with a key prefix (without its end slashes), or undefined when it fits. */
+const prefixProblem = (prefix: string): string | undefined => {
+  if (prefix.length > PREFIX_MAX_CHARS) return `longer than ${PREFIX_MAX_CHARS} characters (CloudTrail's limit)`;
+  const rule = 'a prefix is folder names of letters, digits, - _ and . separated by single slashes';
+  for (const segment of prefix.split('/')) {
+    if (segment === '') return `has an empty folder (an empty prefix, or two slashes together): ${rule}`;
+    if (segment === '.' || segment === '..') return `has a "${segment}" folder: ${rule}`;
+    if (!PREFIX_SEGMENT.test(segment)) return `has a character other than letters, digits, - _ . and /: ${rule}`;
+  }
+  return undefined;
+};
+
 /**
  * Each problem with the options, as a message naming the flag; empty when they can go into the DDL. Values are checked
  * by shape (not escaped into a different meaning): a bucket, prefix or list that does not fit is refused.
@@ -170,8 +190,9 @@ const tableName = (name: string, quote: '`' | '"'): string => {
 const tableOptionProblems = (options: TableOptions): string[] => {
   const problems: string[] = [];
   if (!BUCKET.test(options.bucket)) problems.push(`--bucket "${options.bucket}" is not an S3 bucket name`);
-  if (options.prefix !== undefined && !PREFIX.test(options.prefix)) {
-    problems.push('--prefix: only letters, digits and !-_.*()/ (S3’s safe characters), at most 200');
+  if (options.prefix !== undefined) {
+    const problem = prefixProblem(options.prefix);
+    if (problem) problems.push(`--prefix ${JSON.stringify(options.prefix.slice(0, PREFIX_MAX_CHARS + 1))}: ${problem}`);
   }
   if (options.organization !== undefined && !ORGANIZATION.test(options.organization)) {
     problems.push(`--organization "${options.organization}" is not an organization id (o-xxxxxxxxxx)`);

@@ -12,6 +12,11 @@ import type { Segment } from './facts.js';
 /** A back-ticked span of a runbook line: a field path (`actor.arn`) or other code (`aws organizations …`). */
 const CODE_SPAN = /`([^`\n]+)`/g;
 const FIELD_PATH = /^[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)*$/;
+/**
+ * A field a step compares ("If `actor.credential` is \"long-term key\"…", "`outcome.failedAt` is \"mfa\""): its value in
+ * place would read "If \"console\" is \"long-term key\"", so the step keeps the name and shows the value beside it.
+ */
+const COMPARED = /^\s+(?:is|are|was|equals)\b/;
 /** The longest JSON shown for an object field (`record.requestParameters`): a glance, the document has the rest. */
 const MAX_JSON = 300;
 
@@ -62,7 +67,9 @@ const shownValue = (alert: Alert, path: string): string | undefined => {
 /**
  * The runbook's lines (blank ones dropped) as segments, each back-ticked field filled in with its value from the alert:
  * catalog words as text, a filled-in field as `{ value }` (untrusted: renderers escape it), and a field without a
- * value, or other back-ticked code (a command), as `{ code }` (catalog text shown as code).
+ * value, or other back-ticked code (a command), as `{ code }` (catalog text shown as code). A field the step compares
+ * (followed by "is", "are", "was" or "equals") keeps its name, its value beside it: "`actor.credential` (here
+ * `console`) is …", never "`console` is …".
  *
  * @example
  * import type { Alert } from '../alert-document.js';
@@ -84,8 +91,10 @@ const runbookLines = (runbook: string, alert: Alert): Segment[][] =>
         if (match.index > at) segments.push(line.slice(at, match.index));
         const code = match[1] as string;
         const value = FIELD_PATH.test(code) ? shownValue(alert, code) : undefined;
-        segments.push(value === undefined ? { code } : { value });
         at = match.index + match[0].length;
+        if (value === undefined) segments.push({ code });
+        else if (COMPARED.test(line.slice(at))) segments.push({ code }, ' (here ', { value }, ')');
+        else segments.push({ value });
       }
       if (at < line.length) segments.push(line.slice(at));
       return segments;

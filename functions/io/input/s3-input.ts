@@ -49,17 +49,36 @@ interface S3ReadOptions {
   readonly concurrency: number;
   /** Told of each object listed (to be read), for progress. */
   readonly onListed?: (size: number) => void;
-  /** Told, once per prefix, that objects outside CloudTrail's layout are read unpruned. */
+  /**
+   * Told, once each, what is worth saying and is no error: that objects outside CloudTrail's layout are read
+   * unpruned, which folders beside AWSLogs/ are skipped, and that the scope left nothing to read.
+   */
   readonly onNotice?: (message: string) => void;
 }
 
 type Listed = { kind: 'object'; key: string; size: number } | { kind: 'error'; error: InputError };
 
+/** What a walk saw besides what it yields. */
+interface WalkTally {
+  /** Whether the listing of the prefix itself found anything; undefined until it answers, and when it failed. */
+  found?: boolean;
+  /** Folders the scope pruned. */
+  pruned: number;
+  /** Says once that objects outside the layout are read unpruned. */
+  readonly outside: () => void;
+  /** Says what was skipped beside AWSLogs/ in `folder`: names of child folders (ending in `/`) and log files. */
+  readonly skipped: (folder: string, names: readonly string[]) => void;
+}
+
+/** Names listed in one notice of skipped folders, at most; the rest are counted. */
+const MAX_NAMED = 10;
+
 /**
  * The objects to read under `folder + partial`, walked from `position`: each folder listed once, its entries sorted
  * by name, child folders entered where they sort (as a directory walk does), those the window prunes or that hold no
- * event logs never listed. A folder that cannot be listed is an error item and the walk goes on; ConfigError (no
- * credentials, no region) is thrown.
+ * event logs never listed. Above the layout, a folder holding AWSLogs/ has its other folders and log files skipped
+ * (told to the tally): they are not the trail's. A folder that cannot be listed is an error item and the walk goes on;
+ * ConfigError (no credentials, no region) is thrown.
  */
 async function* walk(
   bucketName: string,
@@ -67,7 +86,7 @@ async function* walk(
   window: ListingWindow,
   start: { position: KeyPosition; folder: string; partial: string },
   listing: Promise<FolderListing> | undefined,
-  outside: () => void,
+  tally: WalkTally,
 ): AsyncGenerator<Listed> {
   const { position, folder, partial } = start;
   let found: FolderListing;
@@ -82,19 +101,29 @@ async function* walk(
     };
     return;
   }
+  tally.found ??= found.folders.length > 0 || found.objects.length > 0;
+  // Above the layout, AWSLogs/ found here means the rest of this folder is not the trail's (README: walked "looking
+  // for AWSLogs/"); it is read only when named as the prefix.
+  const besideLogs =
+    position.level === 'outside' && found.folders.some((prefix) => prefix.slice(folder.length, -1) === 'AWSLogs');
+  const skipped: string[] = [];
   type Entry = { name: string; folder?: KeyPosition; size?: number };
   const entries: Entry[] = [];
   for (const prefix of found.folders) {
     const name = prefix.slice(folder.length, -1);
     if (name.startsWith('.')) continue;
     const next = childPosition(position, name, window);
-    if (next !== 'pruned' && next !== 'skipped') entries.push({ name, folder: next });
+    if (next === 'pruned') tally.pruned++;
+    else if (besideLogs && next !== 'skipped' && next.level === 'outside') skipped.push(`${name}/`);
+    else if (next !== 'skipped') entries.push({ name, folder: next });
   }
   for (const object of found.objects) {
     const name = object.key.slice(folder.length);
     if (name.startsWith('.') || name.includes('/') || !INPUT_FILE.test(name)) continue;
-    entries.push({ name, size: object.size });
+    if (besideLogs) skipped.push(name);
+    else entries.push({ name, size: object.size });
   }
+  if (skipped.length > 0) tally.skipped(folder, skipped.sort());
   entries.sort(byName);
   // Listings of the next folders are started ahead; each is awaited (and its failure reported) in its turn.
   const ahead = new Map<number, Promise<FolderListing>>();
@@ -107,7 +136,7 @@ async function* walk(
   };
   for (const [index, entry] of entries.entries()) {
     if (entry.folder === undefined) {
-      if (position.level !== 'day') outside();
+      if (position.level !== 'day') tally.outside();
       yield { kind: 'object', key: folder + entry.name, size: entry.size ?? 0 };
       continue;
     }
@@ -121,7 +150,7 @@ async function* walk(
       window,
       { position: entry.folder, folder: `${folder}${entry.name}/`, partial: '' },
       listingOf,
-      outside,
+      tally,
     );
   }
 }
@@ -132,9 +161,12 @@ type Fetched = { ok: true; body: ObjectBody } | { ok: false; error: unknown };
  * The objects under an `s3://BUCKET[/PREFIX]` URL that the scope keeps, fetched `concurrency` at a time (those under
  * WHOLE_OBJECT_BYTES whole, ahead of their turn; bigger ones streamed in their turn) and yielded in the walk's order
  * as soon as each is in. An object that cannot be fetched and a folder that cannot be listed are error items naming
- * `s3://bucket/key` and why (describeGetFailure, describeListFailure); reading goes on. A prefix outside the layout
- * (no AWSLogs/ in it or under it) is read whole: every .json/.jsonl/.ndjson(.gz) under it, unpruned, said once
- * through onNotice.
+ * `s3://bucket/key` and why (describeGetFailure, describeListFailure); reading goes on. A prefix under which nothing
+ * at all exists (a typo) is an error item, `s3://bucket/prefix: no objects under this prefix`; one whose objects the
+ * scope all pruned, or that holds no log file, is said once through onNotice. A prefix outside the layout (no
+ * AWSLogs/ in it or under it) is read whole: every .json/.jsonl/.ndjson(.gz) under it, unpruned, said once through
+ * onNotice. Above the layout, beside an AWSLogs/ folder, the other folders and log files are skipped, said through
+ * onNotice.
  *
  * @throws UsageError for a URL that names no valid bucket; ConfigError when there are no credentials or no region.
  * @example
@@ -147,16 +179,51 @@ async function* readS3Objects(url: string, options: S3ReadOptions): AsyncGenerat
   const { bucket: bucketName, prefix } = parseS3Url(url);
   const window = listingWindow(options.scope);
   const start = startOfPrefix(prefix, window);
-  if (start === 'pruned') return;
-  let noticed = false;
-  const outside = (): void => {
-    if (noticed) return;
-    noticed = true;
+  const where = `s3://${bucketName}/${prefix}`;
+  const nothing = (): S3Item => ({
+    kind: 'error',
+    error: new InputError(where, undefined, 'no objects under this prefix'),
+  });
+  const outOfScope = (): void =>
     options.onNotice?.(
-      `${url}: objects outside CloudTrail's key layout (…/AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/) are read, every one: --since, --until, --accounts and --regions filter their records but cannot prune their listing`,
+      `${where}: objects are there, but none inside --since, --until, --accounts and --regions: none was read`,
     );
+  if (start === 'pruned') {
+    // Nothing of it is to be read; one listing still tells a prefix the scope leaves out from one that is not there.
+    let found: FolderListing;
+    try {
+      found = await options.bucket.listFolder(bucketName, prefix);
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      const reason = describeListFailure(error, bucketName);
+      yield { kind: 'error', error: new InputError(where, undefined, reason, { cause: error }) };
+      return;
+    }
+    if (found.folders.length === 0 && found.objects.length === 0) yield nothing();
+    else outOfScope();
+    return;
+  }
+  let noticed = false;
+  const tally: WalkTally = {
+    pruned: 0,
+    outside: () => {
+      if (noticed) return;
+      noticed = true;
+      options.onNotice?.(
+        `${url}: objects outside CloudTrail's key layout (…/AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/) are read, every one: --since, --until, --accounts and --regions filter their records but cannot prune their listing`,
+      );
+    },
+    skipped: (folder, names) => {
+      const named = names.slice(0, MAX_NAMED).join(', ');
+      const more = names.length > MAX_NAMED ? ` and ${names.length - MAX_NAMED} more` : '';
+      options.onNotice?.(
+        `s3://${bucketName}/${folder}: skipped ${named}${more}: outside CloudTrail's key layout; name ${names.length === 1 ? 'it' : 'one'} as the prefix to read it`,
+      );
+    },
   };
-  const listed = walk(bucketName, options.bucket, window, start, undefined, outside);
+  let objects = 0;
+  let unlisted = 0;
+  const listed = walk(bucketName, options.bucket, window, start, undefined, tally);
   const fetch = (key: string): Promise<Fetched> =>
     options.bucket.getObject(bucketName, key, WHOLE_OBJECT_BYTES).then(
       (body) => ({ ok: true, body }),
@@ -174,14 +241,17 @@ async function* readS3Objects(url: string, options: S3ReadOptions): AsyncGenerat
           break;
         }
         const item = next.value;
-        if (item.kind === 'object') options.onListed?.(item.size);
+        if (item.kind === 'object') {
+          objects++;
+          options.onListed?.(item.size);
+        } else unlisted++;
         queue.push({
           listed: item,
           ...(item.kind === 'object' && item.size < WHOLE_OBJECT_BYTES ? { fetched: fetch(item.key) } : {}),
         });
       }
       const head = queue.shift();
-      if (head === undefined) return;
+      if (head === undefined) break;
       if (head.listed.kind === 'error') {
         yield head.listed;
         continue;
@@ -198,6 +268,11 @@ async function* readS3Objects(url: string, options: S3ReadOptions): AsyncGenerat
     }
   } finally {
     await listed.return(undefined);
+  }
+  if (tally.found === false) yield nothing();
+  else if (tally.found && objects === 0 && unlisted === 0) {
+    if (tally.pruned > 0) outOfScope();
+    else options.onNotice?.(`${where}: no log file (.json, .jsonl, .ndjson, each optionally .gz) under this prefix`);
   }
 }
 
