@@ -56,23 +56,18 @@ const ndjsonOf = (stdout: string) =>
     .map((line) => JSON.parse(line) as Record<string, unknown> & { schema: string });
 
 describe('rootwatch replay', () => {
-  it.each([
-    'expect',
-    'athena',
-    'posture',
-    'forwarders',
-    'test-alert',
-    'schema',
-    'demo',
-  ])('prints the usage for `%s --help` and `-h`, exit 0, touching nothing', async (command) => {
-    for (const flag of ['--help', '-h']) {
-      const { code, stdout, stderr } = await run([command, flag]);
-      expect(code).toBe(0);
-      expect(stdout).toMatch(/^Usage:\n/);
-      expect(stdout).toContain(`rootwatch ${command}`);
-      expect(stderr).toBe('');
-    }
-  });
+  it.each(['expect', 'athena', 'posture', 'forwarders', 'test-alert', 'schema', 'demo'])(
+    'prints the usage for `%s --help` and `-h`, exit 0, touching nothing',
+    async (command) => {
+      for (const flag of ['--help', '-h']) {
+        const { code, stdout, stderr } = await run([command, flag]);
+        expect(code).toBe(0);
+        expect(stdout).toMatch(/^Usage:\n/);
+        expect(stdout).toContain(`rootwatch ${command}`);
+        expect(stderr).toBe('');
+      }
+    },
+  );
 
   it('prints its version with --version', async () => {
     const { code, stdout } = await run(['--version']);
