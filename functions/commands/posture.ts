@@ -12,6 +12,7 @@ import { cleanLine, clip } from '../core/render/text.js';
 import { SEVERITIES } from '../core/severity.js';
 import { UsageError } from '../errors.js';
 import { createPostureClients, MAX_POSTURE_CONCURRENCY, readOrganizationPosture } from '../io/posture-reader.js';
+import { isRegionName } from './scope.js';
 
 /*
  * `rootwatch posture`: every account's root posture (io/posture-reader.ts) with the caller's credentials, and what is
@@ -87,6 +88,9 @@ const parsePostureArgs = (args: string[]): PostureCommand => {
   if (role !== undefined && !ROLE_NAME.test(role)) {
     throw new UsageError(`--audit-role "${role}" is not an IAM role name (letters, digits and +=,.@_-, up to 64)`);
   }
+  if (values.region !== undefined && !isRegionName(values.region)) {
+    throw new UsageError(`--region "${values.region}" is not a region name (us-east-1)`);
+  }
   return {
     format,
     rootEmailDomains: [...new Set(rootEmailDomains)],
@@ -131,7 +135,9 @@ const accountRow = (account: AccountPosture, findings: readonly PostureFinding[]
   );
   const fact = (value: string | undefined, check: PostureCheck, column: string) =>
     account.state ? '' : factCell(account, value, check, marked.has(column));
-  const count = (value: number | undefined) => (value === undefined ? undefined : String(value));
+  // GetAccountSummary (the caller's own account, or through an audit role) tells whether root has one, not how many.
+  const count = (value: number | undefined) =>
+    value === undefined ? undefined : account.via === 'assume-root' ? String(value) : value > 0 ? 'yes' : 'no';
   const unreachable = account.errors.some((error) => error.check === 'account');
   return [
     account.accountId,

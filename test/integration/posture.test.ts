@@ -124,7 +124,7 @@ describe('rootwatch posture', () => {
         'SECURITY CONTACT',
         'READ VIA',
       ],
-      [MANAGEMENT, 'management', 'aws-management@example.com', 'yes', '0', '0', '-', 'yes', 'account-summary'],
+      [MANAGEMENT, 'management', 'aws-management@example.com', 'yes', 'no', 'no', '-', 'yes', 'account-summary'],
       [PAYMENTS, 'payments', 'aws-payments@example.com', 'yes', '0', '0', 'yes', 'yes', 'assume-root'],
       [DATA, 'data', 'aws-data@example.com', 'yes', '0', '0', 'yes', 'yes', 'assume-root'],
     ]);
@@ -319,6 +319,27 @@ describe('rootwatch posture', () => {
     expect(code).toBe(1);
   });
 
+  it('shows whether root has keys, not a count, where GetAccountSummary (an audit role) is all it has', async () => {
+    // Prepare: root sessions off; a member whose root holds two keys, read through the audit role.
+    servers.organization.features = ['RootCredentialsManagement'];
+    for (const member of servers.organization.accounts) member.auditRole = true;
+    const member = servers.organization.accounts.find((candidate) => candidate.id !== MANAGEMENT) as LocalAccount;
+    member.root.accessKeys = 2;
+
+    // Act
+    const { stdout } = await posture('--audit-role', 'rootwatch-posture-audit');
+
+    // Assess
+    const row =
+      stdout
+        .split('\n')
+        .find((line) => line.startsWith(member.id))
+        ?.split(/\s{2,}/) ?? [];
+    expect(row.slice(4, 6)).toStrictEqual(['!yes', 'no']);
+    expect(row.at(-1)).toBe('audit-role');
+    expect(stdout).not.toMatch(/!2\b/);
+  });
+
   it('reports a security contact it may not read as unreachable, the rest of the account read', async () => {
     // Prepare
     accountOf(DATA).contactDenied = true;
@@ -382,7 +403,7 @@ describe('rootwatch posture', () => {
         .split('\n')
         .find((line) => line.startsWith(MANAGEMENT))
         ?.split(/\s{2,}/),
-    ).toStrictEqual([MANAGEMENT, '-', '!no', '0', '0', '-', 'yes', 'account-summary']);
+    ).toStrictEqual([MANAGEMENT, '-', '!no', 'no', 'no', '-', 'yes', 'account-summary']);
     expect(servers.requests.filter((request) => request.action === 'AssumeRoot')).toStrictEqual([]);
   });
 
@@ -427,6 +448,7 @@ describe('rootwatch posture', () => {
     [['--root-email-domains', 'example.com,@corp.example'], '"@corp.example" (domain 2) is not a domain name'],
     [['--concurrency', '0'], '--concurrency must be a whole number from 1 to 32 (got "0")'],
     [['--audit-role', 'a/b'], '--audit-role "a/b" is not an IAM role name'],
+    [['--region', 'us-east-1;rm'], '--region "us-east-1;rm" is not a region name'],
     [['--stage', 'prod'], "Unknown option '--stage'"],
   ])('exits 2 on %j, naming the mistake', async (args, message) => {
     // Act
