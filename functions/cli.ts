@@ -68,7 +68,7 @@ const BASE_USAGE = `Usage:
       to give as TemplateBody. --posture-role-arn: the hub's posture function role (PostureRole); the
       template then adds rootwatch-STAGE-posture-audit, a role only it may assume, allowed
       iam:GetAccountSummary (set the hub's postureAuditRole to that name).
-      Exit status: 1 when the template is over TemplateBody's 51,200 bytes.
+      Exit status: 1 when even the compact form is over TemplateBody's 51,200 bytes.
 COMMANDS_OF_THEIR_OWN
 
 Options:
@@ -175,7 +175,7 @@ const runForwarderTemplateCommand = async (args: string[], io: CliIo): Promise<n
     params: values.param ?? [],
     compact: values.compact === true,
     ...(values['hub-key-arn'] ? { hubKeyArn: values['hub-key-arn'] } : {}),
-    ...(values['posture-role-arn'] ? { postureRoleArn: values['posture-role-arn'] } : {}),
+    ...(values['posture-role-arn'] === undefined ? {} : { postureRoleArn: values['posture-role-arn'] }),
   };
   return runForwarderTemplate(command, io);
 };
@@ -266,6 +266,17 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
 };
 
 const isHelpFlag = (arg: string): boolean => arg === '--help' || arg === '-h';
+/** The commands whose `--help` prints the usage here (replay, deploy and remove print their own). */
+const HELP_HERE = new Set([
+  'schema',
+  'test-alert',
+  'forwarder-template',
+  'athena',
+  'forwarders',
+  'expect',
+  'posture',
+  'demo',
+]);
 
 /** The version in package.json (beside functions/ in the source tree, and beside dist/ once built). */
 const packageVersion = (): string => {
@@ -282,7 +293,7 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
   const [command, ...rest] = argv;
   try {
     // `rootwatch COMMAND --help`: the usage, for every command (replay, deploy and remove print their own).
-    if (command !== 'replay' && command !== 'deploy' && command !== 'remove' && rest.some(isHelpFlag)) {
+    if (command !== undefined && HELP_HERE.has(command) && rest.some(isHelpFlag)) {
       io.stdout(`${usage()}\n`);
       return 0;
     }

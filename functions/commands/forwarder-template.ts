@@ -52,7 +52,7 @@ const runForwarderTemplate = (command: ForwarderTemplateCommand, io: ForwarderTe
     stage: command.stage,
     hubBusArn: command.hubBusArn,
     ...(command.hubKeyArn ? { hubKeyArn: command.hubKeyArn } : {}),
-    ...(command.postureRoleArn ? { postureRoleArn: command.postureRoleArn } : {}),
+    ...(command.postureRoleArn === undefined ? {} : { postureRoleArn: command.postureRoleArn }),
     values,
     heartbeatMinutes,
   });

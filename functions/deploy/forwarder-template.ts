@@ -184,13 +184,18 @@ const checkNameLengths = (stage: string): void => {
  * stack in every region), and not in the hub's account, which the posture function reads itself.
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html
  *
- * @throws ConfigError when `postureRoleArn` is not a role ARN of the hub's account.
+ * @throws ConfigError when `postureRoleArn` is not a role ARN of the hub's account in the hub's partition.
  */
-const postureAuditRole = (stage: string, postureRoleArn: string, hubAccount: string): CloudFormationResource => {
+const postureAuditRole = (
+  stage: string,
+  postureRoleArn: string,
+  hub: { account: string; partition: string },
+): CloudFormationResource => {
+  const hubAccount = hub.account;
   const account = ROLE_ARN.exec(postureRoleArn)?.[1];
-  if (account !== hubAccount) {
+  if (account !== hubAccount || postureRoleArn.split(':')[1] !== hub.partition) {
     throw new ConfigError(
-      `the posture role "${postureRoleArn}" is not a role ARN of the hub's account ${hubAccount} (arn:aws:iam::${hubAccount}:role/NAME: the hub's PostureRole)`,
+      `the posture role "${postureRoleArn}" is not a role ARN of the hub's account ${hubAccount} (arn:${hub.partition}:iam::${hubAccount}:role/NAME: the hub's PostureRole)`,
     );
   }
   return {
@@ -323,7 +328,10 @@ const buildForwarderTemplate = (options: ForwarderTemplateOptions): CloudFormati
   };
   const ruleLogicalIds = [...rules.map((rule) => rule.logicalId), HEARTBEAT_RULE, POSTURE_CONFIG_RULE];
   if (options.postureRoleArn !== undefined) {
-    resources[POSTURE_AUDIT_ROLE] = postureAuditRole(stage, options.postureRoleArn, hub.account);
+    resources[POSTURE_AUDIT_ROLE] = postureAuditRole(stage, options.postureRoleArn, {
+      account: hub.account,
+      partition: options.hubBusArn.split(':')[1] ?? '',
+    });
   }
 
   // EventBridge assumes it for this account's rules in this region only: for rule targets, aws:SourceArn is the rule's

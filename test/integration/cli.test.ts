@@ -69,6 +69,12 @@ describe('rootwatch replay', () => {
     },
   );
 
+  it('says an unknown command is one, even with --help', async () => {
+    const { code, stderr } = await run(['nosuch', '--help']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown command "nosuch"');
+  });
+
   it('prints its version with --version', async () => {
     const { code, stdout } = await run(['--version']);
     expect(code).toBe(0);

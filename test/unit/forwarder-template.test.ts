@@ -151,9 +151,11 @@ describe('buildForwarderTemplate', () => {
   it.each([
     ['a role of another account', 'arn:aws:iam::444455556666:role/rootwatch-prod-PostureRole-ABC123'],
     ['a user, not a role', 'arn:aws:iam::111122223333:user/alice'],
+    ["a role in another partition than the hub bus's", 'arn:aws-cn:iam::111122223333:role/rootwatch-prod-PostureRole'],
+    ['an empty ARN', ''],
   ])('refuses %s as the posture role, naming it', (_, postureRoleArn) => {
     expect(() => build({ postureRoleArn })).toThrow(ConfigError);
-    expect(() => build({ postureRoleArn })).toThrow(postureRoleArn);
+    expect(() => build({ postureRoleArn })).toThrow(`the posture role "${postureRoleArn}" is not a role ARN`);
   });
 
   it("watches the hub's key as the hub does when given its ARN, and no key without it", () => {
