@@ -11,6 +11,7 @@ import {
 import { cleanLine, clip } from '../core/render/text.js';
 import { SEVERITIES } from '../core/severity.js';
 import { UsageError } from '../errors.js';
+import { undeclaredProfileMessage } from '../io/aws-profiles.js';
 import { createPostureClients, MAX_POSTURE_CONCURRENCY, readOrganizationPosture } from '../io/posture-reader.js';
 import { isRegionName } from './scope.js';
 
@@ -271,6 +272,12 @@ const runPosture = async (args: string[], io: PostureIo): Promise<number> => {
       ...(command.auditRoleName ? { auditRoleName: command.auditRoleName } : {}),
     });
   } catch (error) {
+    // A --profile (or AWS_PROFILE) no shared file declares: say so, a usage mistake, rather than the SDK's words.
+    const undeclared = undeclaredProfileMessage(
+      error instanceof Error ? (error.cause ?? error) : error,
+      command.profile,
+    );
+    if (undeclared) throw new UsageError(undeclared, { cause: error });
     io.stderr.write(`rootwatch posture: ${cleanLine(error instanceof Error ? error.message : String(error))}\n`);
     return 1;
   } finally {

@@ -4,6 +4,9 @@
  * organization each test sets up: a clean one, each kind of finding, accounts the check cannot reach, pages of
  * accounts and of root's credentials, a single account, and hostile names and e-mails.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OrganizationPosture, PostureFinding } from '../../functions/core/posture.js';
 import {
@@ -441,6 +444,22 @@ describe('rootwatch posture', () => {
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^rootwatch posture: cannot tell which account the credentials belong to: .*ECONNREFUSED/);
+  });
+
+  it("names a --profile no shared file declares, exit 2, rather than the SDK's missing-credentials words", async () => {
+    // Prepare: shared files that declare another profile.
+    const dir = mkdtempSync(join(tmpdir(), 'rootwatch-profiles-'));
+    writeFileSync(join(dir, 'config'), '[profile audit]\nregion = us-east-1\n');
+    writeFileSync(join(dir, 'credentials'), '[audit]\n');
+    vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'config'));
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(dir, 'credentials'));
+
+    // Act
+    const { code, stderr } = await posture('--profile', 'nosuch');
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toContain('the profile "nosuch" was not found in the shared config and credentials files');
   });
 
   it.each([

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, toError } from '../../errors.js';
 import { type ClientBudget, clientOptionsFor, sdk } from '../aws-clients.js';
+import { undeclaredProfileMessage } from '../aws-profiles.js';
 
 /*
  * The S3 calls of `rootwatch replay s3://…`: one folder's listing (ListObjectsV2 with the delimiter "/", every page)
@@ -46,31 +44,6 @@ interface TrailBucket {
 const S3_BUDGET: ClientBudget = { connectionTimeoutMs: 5_000, requestTimeoutMs: 60_000, maxAttempts: 3 };
 
 /**
- * The shared config and credentials files the SDK reads profiles from: AWS_CONFIG_FILE and
- * AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials
- * (https://docs.aws.amazon.com/sdkref/latest/guide/file-location.html).
- */
-const sharedFiles = (): string[] => [
-  process.env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config'),
-  process.env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), '.aws', 'credentials'),
-];
-
-/**
- * Whether a profile has a section in either shared file: `[profile NAME]` or `[NAME]` (config writes the first,
- * credentials the second; either is accepted in either file here, so that a profile is never wrongly called missing).
- */
-const profileDeclared = (profile: string, files: readonly string[]): boolean =>
-  files.some((file) => {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      return false; // a file that is not there declares nothing
-    }
-    return text.split(/\r?\n/).some((line) => /^\s*\[\s*(?:profile\s+)?([^\]]*?)\s*\]/.exec(line)?.[1] === profile);
-  });
-
-/**
  * The configuration problems that make every S3 call fail, as ConfigError (exit status 2, replay stops): a profile
  * (`--profile`, else AWS_PROFILE) that neither shared file declares, no credentials anywhere in the SDK's chain, or
  * no region. Undefined for anything else (a per-object or per-folder failure). The message says how to give what is
@@ -80,14 +53,8 @@ const fatalS3Error = (error: unknown, access: S3Access = {}): ConfigError | unde
   const err = toError(error);
   if (err instanceof ConfigError) return err;
   const credentials = err.name === 'CredentialsProviderError' || /could not load credentials/i.test(err.message);
-  const profile = access.profile || process.env.AWS_PROFILE;
-  if ((credentials || /region is missing/i.test(err.message)) && profile && !profileDeclared(profile, sharedFiles())) {
-    return new ConfigError(
-      `the profile "${profile}" was not found in the shared config and credentials files (${sharedFiles().join(', ')}): ` +
-        'check its name (aws configure list-profiles), or set AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE',
-      { cause: err },
-    );
-  }
+  const undeclared = undeclaredProfileMessage(err, access.profile);
+  if (undeclared) return new ConfigError(undeclared, { cause: err });
   if (credentials) {
     return new ConfigError(
       'no AWS credentials to read S3 with: give a profile (--profile P or AWS_PROFILE), keys (AWS_ACCESS_KEY_ID and ' +
