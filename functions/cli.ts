@@ -288,13 +288,29 @@ const packageVersion = (): string => {
   }
 };
 
+/**
+ * The usage of one command: "Usage:" and the paragraphs of usage() that begin `  rootwatch COMMAND` (with the lines
+ * indented under them), so that `rootwatch posture --help` says what posture takes and exits with, not replay's.
+ */
+const commandUsage = (command: string): string => {
+  const kept: string[] = [];
+  let keeping = false;
+  for (const line of usage().split('\n')) {
+    if (line.startsWith('  rootwatch '))
+      keeping = line.startsWith(`  rootwatch ${command} `) || line === `  rootwatch ${command}`;
+    else if (!line.startsWith('   ')) keeping = false;
+    if (keeping) kept.push(line);
+  }
+  return ['Usage:', ...kept].join('\n');
+};
+
 /** Runs the command line; returns the exit status instead of exiting, so tests can call it. */
 const runCli = async (argv: string[], io: CliIo): Promise<number> => {
   const [command, ...rest] = argv;
   try {
     // `rootwatch COMMAND --help`: the usage, for every command (replay, deploy and remove print their own).
     if (command !== undefined && HELP_HERE.has(command) && rest.some(isHelpFlag)) {
-      io.stdout(`${usage()}\n`);
+      io.stdout(`${commandUsage(command)}\n`);
       return 0;
     }
     switch (command) {

@@ -64,6 +64,9 @@ describe('rootwatch replay', () => {
         expect(code).toBe(0);
         expect(stdout).toMatch(/^Usage:\n/);
         expect(stdout).toContain(`rootwatch ${command}`);
+        // That command's usage alone: no other command's, nor replay's options and exit status.
+        expect(stdout.match(/^ {2}rootwatch (\S+)/gm)?.every((line) => line === `  rootwatch ${command}`)).toBe(true);
+        expect(stdout).not.toContain('Exit status: 0 when all input was read');
         expect(stderr).toBe('');
       }
     },
