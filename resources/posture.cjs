@@ -67,7 +67,10 @@ const postureAuditRoleOf = (value) => {
 };
 
 /**
- * The posture function's CloudFormation `Resources` for `stage`, with `auditRole` the postureAuditRole (or undefined):
+ * The posture function's CloudFormation `Resources` for `stage`, with `auditRole` the postureAuditRole (or undefined)
+ * and `schedule` postureScheduleOf's answer:
+ * - `PostureScheduleRule` (`rootwatch-<stage>-posture`): the schedule, disabled when postureSchedule is `off`, and
+ *   `PostureScheduleRulePermission`;
  * - `PostureConfigRule` on the default bus and its twin `HubPostureConfigRule` on the hub bus, both named
  *   `rootwatch-<stage>-posture-config`, with CONFIG_COMPLIANCE_PATTERN (functions/core/posture-events.ts: an AWS
  *   Config compliance change of the root MFA or root key rules to NON_COMPLIANT, which Config sends to the default bus
@@ -79,7 +82,7 @@ const postureAuditRoleOf = (value) => {
  *   only, the members' read-only role (the forwarder's PostureAuditRole) used when AssumeRoot is refused.
  *   https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
  */
-const buildPostureResources = (stage, auditRole) => {
+const buildPostureResources = (stage, auditRole, schedule = postureScheduleOf(undefined)) => {
   const name = `rootwatch-${stage}-posture-config`;
   const properties = {
     Name: name,
@@ -99,6 +102,19 @@ const buildPostureResources = (stage, auditRole) => {
     },
   });
   const resources = {
+    // The schedule is a resource here, not the function's `events: schedule`, so that the guard (resources/guard.cjs,
+    // which reads `resources:`) expects it, and reports it disabled or deleted like any other of rootwatch's rules.
+    PostureScheduleRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Name: `rootwatch-${stage}-posture`,
+        Description: 'Runs the rootwatch posture check (postureSchedule)',
+        ScheduleExpression: schedule.rate,
+        State: schedule.enabled ? 'ENABLED' : 'DISABLED',
+        Targets: [{ Id: 'postureSchedule', Arn: { 'Fn::GetAtt': [POSTURE_FUNCTION, 'Arn'] } }],
+      },
+    },
+    PostureScheduleRulePermission: permission('PostureScheduleRule'),
     PostureConfigRule: {
       Type: 'AWS::Events::Rule',
       Properties: {
@@ -141,8 +157,9 @@ const buildPostureResources = (stage, auditRole) => {
 };
 
 /**
- * The file variable source: `${file(./resources/posture.cjs):rate}`, `:enabled` (the schedule) and `:resources` (the
- * Config rules, their permissions and the audit role's policy, in serverless.yml's `resources:`).
+ * The file variable source: `${file(./resources/posture.cjs):resources}` (the schedule, the Config rules, their
+ * permissions and the audit role's policy, in serverless.yml's `resources:`); `:rate` and `:enabled` give the schedule
+ * alone.
  */
 const resolvePosture = async ({ resolveVariable }) => {
   const [schedule, stage, auditRole] = await Promise.all([
@@ -150,7 +167,8 @@ const resolvePosture = async ({ resolveVariable }) => {
     resolveVariable('sls:stage'),
     resolveVariable('param:postureAuditRole'),
   ]);
-  return { ...postureScheduleOf(schedule), resources: buildPostureResources(stage, postureAuditRoleOf(auditRole)) };
+  const when = postureScheduleOf(schedule);
+  return { ...when, resources: buildPostureResources(stage, postureAuditRoleOf(auditRole), when) };
 };
 
 module.exports = resolvePosture;

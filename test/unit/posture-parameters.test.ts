@@ -62,20 +62,34 @@ describe('postureAuditRole (resources/posture.cjs)', () => {
     ...(createRequire(import.meta.url)('../../resources/posture.cjs') as object),
     default: createRequire(import.meta.url)('../../resources/posture.cjs'),
   } as {
-    buildPostureResources: (stage: string, auditRole?: string) => { Resources: Record<string, unknown> };
+    buildPostureResources: (
+      stage: string,
+      auditRole?: string,
+      schedule?: { rate: string; enabled: boolean },
+    ) => { Resources: Record<string, unknown> };
     default: (context: { resolveVariable: (address: string) => Promise<unknown> }) => Promise<unknown>;
   };
   const resolveWith = (values: Record<string, string>) =>
     resolvePosture({ resolveVariable: async (address) => ({ 'sls:stage': 'prod', ...values })[address] });
 
-  it('grants no sts:AssumeRole when empty, and the Config rules either way', () => {
+  it('grants no sts:AssumeRole when empty, and the schedule and Config rules either way', () => {
     expect(Object.keys(buildPostureResources('prod').Resources).sort()).toStrictEqual([
       'HubPostureConfigRule',
       'HubPostureConfigRulePermission',
       'PostureConfigRule',
       'PostureConfigRulePermission',
+      'PostureScheduleRule',
+      'PostureScheduleRulePermission',
     ]);
     expect(Object.keys(buildPostureResources('prod', 'audit').Resources)).toContain('PostureAuditRolePolicy');
+  });
+
+  it('leaves the schedule rule in place but disabled with postureSchedule off', () => {
+    const { Resources } = buildPostureResources('prod', undefined, { rate: 'rate(1 day)', enabled: false });
+    expect(Resources.PostureScheduleRule).toMatchObject({
+      Type: 'AWS::Events::Rule',
+      Properties: { Name: 'rootwatch-prod-posture', ScheduleExpression: 'rate(1 day)', State: 'DISABLED' },
+    });
   });
 
   it('refuses a value that is not an IAM role name, naming the parameter', async () => {
