@@ -12,7 +12,8 @@ import { logger } from './io/logger.js';
 const notifierModules = async () => {
   const { receiveHeartbeat } = await import('./app/heartbeat.js');
   const { createLaneNotifier, createSlackNotifier } = await import('./app/slack-notifier.js');
-  const { loadConfig, NotifierConfigSchema } = await import('./io/config.js');
+  const { loadConfig } = await import('./io/config.js');
+  const { NotifierConfigSchema } = await import('./io/notifier-config.js');
   const { detectionsDirFor, loadDetections } = await import('./io/detections.js');
   const { createDynamoState } = await import('./io/dynamo-state.js');
   const { createDynamoHeartbeatLog } = await import('./io/heartbeat-log.js');

@@ -14,7 +14,8 @@ const postureModules = async () => {
     './core/posture-alert.js'
   );
   const { clientOptionsFor, DELIVERY_BUDGET, STATE_BUDGET, sdk } = await import('./io/aws-clients.js');
-  const { loadConfig, PostureConfigSchema } = await import('./io/config.js');
+  const { loadConfig } = await import('./io/config.js');
+  const { PostureConfigSchema } = await import('./io/posture-config.js');
   const { detectionsDirFor, loadDetections } = await import('./io/detections.js');
   const { createDynamoState } = await import('./io/dynamo-state.js');
   const { createDynamoPostureState } = await import('./io/posture-state.js');

@@ -42,16 +42,13 @@ const { register } = require('tsx/cjs/api');
 
 // One tsx namespace for both generators (resources/event-rules.cjs too), so they share one copy of each module.
 const typescript = register({ namespace: 'rootwatch-resources' });
-const {
-  AlertConfigSchema,
-  EmailConfigSchema,
-  HeartbeatConfigSchema,
-  HubConfigSchema,
-  NotifierConfigSchema,
-  PostureConfigSchema,
-  PostureParametersSchema,
-  safeParseConfig,
-} = typescript.require('../functions/io/config.ts', __filename);
+const { AlertConfigSchema, EmailConfigSchema, HeartbeatConfigSchema, HubConfigSchema, safeParseConfig } =
+  typescript.require('../functions/io/config.ts', __filename);
+const { NotifierConfigSchema } = typescript.require('../functions/io/notifier-config.ts', __filename);
+const { PostureConfigSchema, PostureParametersSchema } = typescript.require(
+  '../functions/io/posture-config.ts',
+  __filename,
+);
 const { SEVERITIES } = typescript.require('../functions/core/severity.ts', __filename);
 const { HEARTBEAT_ATTRIBUTE } = typescript.require('../functions/core/heartbeat.ts', __filename);
 const { ConfigError } = typescript.require('../functions/errors.ts', __filename);

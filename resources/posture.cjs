@@ -9,17 +9,18 @@
  * template keeps the same resources either way.
  *
  * The value is checked by resources/parameters.cjs with the same field (PostureParametersSchema in
- * functions/io/config.ts) before this runs; it is parsed again here, so this source never passes on a bad value.
+ * functions/io/posture-config.ts) before this runs; it is parsed again here, so this source never passes on a bad value.
  * CommonJS (`.cjs`) because package.json says "type": "module".
  */
 
 const { register } = require('tsx/cjs/api');
 
 const typescript = register({ namespace: 'rootwatch-resources' });
-const { PostureConfigSchema, PostureParametersSchema, safeParseConfig } = typescript.require(
-  '../functions/io/config.ts',
+const { PostureConfigSchema, PostureParametersSchema } = typescript.require(
+  '../functions/io/posture-config.ts',
   __filename,
 );
+const { safeParseConfig } = typescript.require('../functions/io/config.ts', __filename);
 const { CONFIG_COMPLIANCE_PATTERN } = typescript.require('../functions/core/posture-events.ts', __filename);
 const { RULE_RETRY_POLICY } = typescript.require('../functions/deploy/catalog-rules.ts', __filename);
 const { z } = typescript.require('../functions/core/zod.ts', __filename);

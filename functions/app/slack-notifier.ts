@@ -3,7 +3,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AlertSchema } from '../core/alert-document.js';
 import type { Detection } from '../core/detection.js';
 import { DigestSchema } from '../core/digest-document.js';
-import { ExpectedWindowNoticeSchema, NOTICE_SCHEMA } from '../core/expected-window.js';
+import { ExpectedWindowNoticeSchema, NOTICE_SCHEMA } from '../core/expected-window-notice.js';
 import { isDriftAlert } from '../core/guard/alert.js';
 import { type Heartbeat, heartbeatOfMessage } from '../core/heartbeat.js';
 import { renderDigestSlack } from '../core/render/digest.js';

@@ -2,17 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
   type ExpectedWindow,
-  type ExpectedWindowNotice,
   MAX_REASON_CHARS,
   MAX_WINDOW_MS,
   MFA_DEACTIVATED,
   MIN_WINDOW_MS,
   NEVER_PLANNED,
-  noticeOf,
   shortUtc,
   WINDOW_ID,
   windowEndMs,
 } from '../core/expected-window.js';
+import { type ExpectedWindowNotice, noticeOf } from '../core/expected-window-notice.js';
 import { cleanLine, clip } from '../core/render/text.js';
 import { isUsageError, toError, UsageError } from '../errors.js';
 import { sdk } from '../io/aws-clients.js';

@@ -219,55 +219,6 @@ const markExpected = (alert: Alert, matches: readonly Match[], windows: readonly
   return { ...alert, severity: lowered ? chosen.severity : alert.severity, expected };
 };
 
-/** `schema` of the announcement of a window declared or ended. */
-const NOTICE_SCHEMA = 'rootwatch.expected-window/v1';
-
-/** What was announced: the window declared, or ended before its `until`. */
-const NOTICE_EVENTS = ['declared', 'ended'] as const;
-
-/**
- * The announcement of a window, declared or ended early (`rootwatch expect`), to the same destinations as alerts: the
- * SNS topic (e-mail text, and this document for JSON subscribers, with the attribute `document: expected-window`) and
- * the Slack queue, whose notifier posts it. Its own `schema`, so that nothing that reads alerts mistakes it for one.
- */
-const ExpectedWindowNoticeSchema = z
-  .object({
-    schema: z.literal(NOTICE_SCHEMA),
-    noticeID: z
-      .string()
-      .check(
-        z.regex(/^w-[0-9a-f]{8}-(declared|ended)$/),
-        z.describe('"<window id>-declared" or "-ended": the Slack notifier posts each once'),
-      ),
-    event: z.enum(NOTICE_EVENTS),
-    severity: z.enum(SEVERITIES).check(z.describe('medium: for people to know, and to question if unplanned')),
-    window: ExpectedWindowSchema,
-  })
-  .check(
-    z.meta({
-      title: 'rootwatch expected-window notice',
-      description: 'A break-glass window declared or ended early with rootwatch expect.',
-    }),
-  );
-
-/** An announcement of a window (see ExpectedWindowNoticeSchema). */
-type ExpectedWindowNotice = z.infer<typeof ExpectedWindowNoticeSchema>;
-
-/**
- * The announcement of `window`, `declared` or `ended` (with its endedAt and endedBy).
- *
- * @example
- * declare const window: ExpectedWindow;
- * noticeOf('declared', window).noticeID; // e.g. "w-3f9a2c1e-declared"
- */
-const noticeOf = (event: ExpectedWindowNotice['event'], window: ExpectedWindow): ExpectedWindowNotice => ({
-  schema: NOTICE_SCHEMA,
-  noticeID: `${window.id}-${event}`,
-  event,
-  severity: 'medium',
-  window,
-});
-
 /**
  * "10:30 UTC" for a time on the day of `reference`, else "2026-10-03 10:30 UTC"; the text itself when it is no time.
  *
@@ -284,11 +235,10 @@ const shortUtc = (time: string, reference?: string): string => {
   return sameDay ? `${clock} UTC` : `${day} ${clock} UTC`;
 };
 
-export type { ExpectedWindow, ExpectedWindowNotice };
+export type { ExpectedWindow };
 export {
   activeWindows,
   ExpectedSchema,
-  ExpectedWindowNoticeSchema,
   ExpectedWindowSchema,
   lowerSeverity,
   MAX_REASON_CHARS,
@@ -297,8 +247,6 @@ export {
   MIN_WINDOW_MS,
   markExpected,
   NEVER_PLANNED,
-  NOTICE_SCHEMA,
-  noticeOf,
   shortUtc,
   WINDOW_ID,
   WINDOW_RETENTION_MS,

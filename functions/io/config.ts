@@ -3,14 +3,14 @@ import { createRequire } from 'node:module';
 import type { DetectionParameters } from '../core/detection.js';
 import { ACCOUNT_ID, REGION_NAME } from '../core/forwarding.js';
 import { SEVERITIES } from '../core/severity.js';
-import { parseSlackRoutes } from '../core/slack-routes.js';
 import * as z from '../core/zod.js';
 import { ConfigError, toError } from '../errors.js';
 
 /*
  * One schema per configuration contract:
  * - AlertConfigSchema: the alert Lambda's environment;
- * - NotifierConfigSchema: the Slack notifier's environment;
+ * - NotifierConfigSchema (io/notifier-config.ts, apart, so that no other function bundles the routes' parser): the
+ *   Slack notifier's environment;
  * - DigestConfigSchema: the digest function's environment;
  * - EmailConfigSchema: the serverless.yml parameters that become the alert topic's e-mail subscriptions
  *   and reach no function;
@@ -82,20 +82,6 @@ const SlackWebhookParameterSchema = z
       'expected the name of the SSM SecureString holding the Slack webhook URL (starting with "/", then letters, digits, _ . - /), not the URL',
     ),
   );
-
-/**
- * The parameter slackRoutes: comma-separated `SELECTOR=PARAMETER` entries sending matching messages to extra Slack
- * channels besides the default one (core/slack-routes.ts has the syntax). Each bad entry is an issue naming its
- * position; a target that is not a parameter name (a webhook URL) is never quoted.
- */
-const SlackRoutesSchema = z.pipe(
-  z.string(),
-  z.transform((text: string, context) => {
-    const { routes, problems } = parseSlackRoutes(text);
-    for (const message of problems) context.issues.push({ code: 'custom', input: '', message });
-    return routes;
-  }),
-);
 
 /** S3 bucket names: 3 to 63 of a-z, 0-9, '.' and '-', starting and ending with a letter or digit. */
 const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -232,35 +218,6 @@ const AlertConfigSchema = z.object({
 });
 type AlertConfig = z.infer<typeof AlertConfigSchema>;
 
-/** The Slack notifier's environment. The webhook URL itself is never configured here: it lives in SSM. */
-const NotifierConfigSchema = z.object({
-  /** From the parameter slackWebhookParameter. */
-  SLACK_WEBHOOK_PARAMETER: SlackWebhookParameterSchema,
-  /** The queue the notifier reads: a message Slack asked to wait for is postponed on it. */
-  SLACK_QUEUE_URL: z.url({ protocol: /^https?$/ }),
-  /** The priority lane, read by a mapping of its own; its messages are postponed on it. Unset: one lane only. */
-  SLACK_PRIORITY_QUEUE_URL: z.optional(QueueUrlSchema),
-  SLACK_DLQ_URL: z.url({ protocol: /^https?$/ }),
-  STATE_TABLE: StateTableSchema,
-  /**
-   * The least time between two posts of one notifier on one lane. Slack takes about one message a second per
-   * webhook; serverless.yml runs at most four notifiers (two per lane) at 4.4 s each.
-   */
-  SLACK_MIN_INTERVAL_MS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(60_000)), 1100),
-  /**
-   * How long a message may keep failing (Slack down, timing out, answering 5xx or 429) before it goes to the DLQ
-   * with its reason, in hours from when it was queued (SentTimestamp). Until then it stays queued, tried again
-   * after a backoff of 1 to 15 minutes. At most 72: the Slack queue keeps messages 4 days (resources/alerting.yml).
-   */
-  SLACK_MAX_AGE_HOURS: z._default(z.coerce.number().check(z.gte(1), z.lte(72)), 24),
-  DETECTIONS_DIR: z.optional(DetectionsDirSchema),
-  /**
-   * From the parameter slackRoutes: the extra channels each message also goes to, by severity, kind or detection
-   * (core/slack-routes.ts). Unset: the default channel only.
-   */
-  SLACK_ROUTES: z._default(SlackRoutesSchema, []),
-});
-
 /** The digest function's environment: where digests go, and where a fold it gives up on goes. */
 const DigestConfigSchema = z.object({
   ALERT_TOPIC_ARN: AlertConfigSchema.shape.ALERT_TOPIC_ARN,
@@ -293,65 +250,6 @@ const GuardConfigSchema = z.object({
   HEARTBEAT_MINUTES: HeartbeatMinutesSchema,
   /** From the parameter forwarderRegions: the regions of this account that have a forwarder. */
   FORWARDER_REGIONS: HubConfigSchema.shape.forwarderRegions,
-});
-
-/** A DNS domain name: labels of letters, digits and hyphens, dot-separated, a letter-only top level (`example.com`). */
-const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
-
-/**
- * The parameter rootEmailDomains: the domains the company owns, comma-separated. A root e-mail on none of them (or
- * their subdomains) is a finding of the posture check (core/posture.ts); empty: only personal mailboxes are.
- */
-const RootEmailDomainsSchema = nameListOf(DOMAIN_NAME, 'a domain name', 'example.com');
-
-/**
- * The parameter postureSchedule: when the posture function runs, an EventBridge schedule expression of at least an
- * hour apart (`rate(1 day)`, `rate(12 hours)`, `cron(0 6 * * ? *)`), or `off` for no schedule (run it by hand).
- * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
- */
-const PostureScheduleSchema = z
-  .string()
-  .check(
-    z.regex(
-      /^(off|rate\((1 (hour|day)|([2-9]|[1-9]\d+) (hours|days))\)|cron\((\S+ ){5}\S+\))$/,
-      'expected off, rate(N hours|days) (at least an hour apart, "1 hour" or "2 hours"), or cron(six fields)',
-    ),
-  );
-
-/**
- * The parameter postureAuditRole: the name of a read-only role in each member account (the forwarder's
- * `rootwatch-<stage>-posture-audit`, or your own) that the posture function assumes when AssumeRoot is refused. An
- * IAM role name: letters, digits and +=,.@_-, 1 to 64 characters.
- * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html (RoleName)
- */
-const PostureAuditRoleSchema = z
-  .string()
-  .check(z.regex(/^[\w+=,.@-]{1,64}$/, 'expected an IAM role name (letters, digits and +=,.@_-, up to 64)'));
-
-/** The serverless.yml parameter of the posture function's schedule (resources/posture.cjs), by its parameter name. */
-const PostureParametersSchema = z.object({
-  postureSchedule: z._default(PostureScheduleSchema, 'rate(1 day)'),
-});
-
-/**
- * The posture function's environment (functions/posture.ts): where its alerts go (the guard's destinations) and what
- * it checks the root e-mails against.
- */
-const PostureConfigSchema = z.object({
-  ALERT_TOPIC_ARN: AlertConfigSchema.shape.ALERT_TOPIC_ARN,
-  SLACK_QUEUE_URL: QueueUrlSchema,
-  /** The priority Slack lane, which critical findings take. Unset: the normal lane. */
-  SLACK_PRIORITY_QUEUE_URL: z.optional(QueueUrlSchema),
-  STATE_TABLE: StateTableSchema,
-  /** From the parameter rootEmailDomains. Unset: only personal mailboxes are findings. */
-  ROOT_EMAIL_DOMAINS: z._default(RootEmailDomainsSchema, []),
-  /** From the parameter postureAuditRole: the members' read-only role when AssumeRoot is refused. Unset: none. */
-  POSTURE_AUDIT_ROLE: z.optional(PostureAuditRoleSchema),
-  /** From the parameter runbookBaseUrl: the alert links to root-posture-drift's runbook (unset or empty: no link). */
-  RUNBOOK_BASE_URL: z.optional(RunbookBaseUrlSchema),
-  /** From the parameter accountNames: names that win over the Organizations names in the alerts. */
-  ACCOUNT_NAMES: z.optional(AccountNamesSchema),
-  DETECTIONS_DIR: z.optional(DetectionsDirSchema),
 });
 
 /** Rough on purpose: one @, no spaces or commas, a dot in the domain. SNS confirms each address anyway. */
@@ -552,7 +450,9 @@ const loadConfig = <S extends z.ZodMiniType>(schema: S, env: Readonly<Record<str
 
 export type { AlertConfig, DetectionParameterValues };
 export {
+  AccountNamesSchema,
   AlertConfigSchema,
+  DetectionsDirSchema,
   DigestConfigSchema,
   detectionParametersOf,
   detectionParametersOfConfig,
@@ -562,10 +462,12 @@ export {
   HubConfigSchema,
   loadConfig,
   MetricsConfigSchema,
-  NotifierConfigSchema,
-  PostureConfigSchema,
-  PostureParametersSchema,
+  nameListOf,
   parseDetectionParameterValues,
+  QueueUrlSchema,
+  RunbookBaseUrlSchema,
   readDetectionParameterFile,
+  SlackWebhookParameterSchema,
+  StateTableSchema,
   safeParseConfig,
 };

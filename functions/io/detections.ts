@@ -97,14 +97,16 @@ const loadDetectionFiles = (
 
 /**
  * What build/catalog-plugin.mjs inlines: every `*.yml` / `*.yaml` of `dir` parsed and validated (validateDetection),
- * sorted by file name, placeholders unresolved; and samples/parameters.yml's values, when `samples`. The whole catalog
+ * sorted by file name, placeholders unresolved; and samples/parameters.yml's values, when `samples`. Without
+ * `samples` (the Lambda bundles), each detection's samples, references and false positives are left out too: no
+ * deployed function reads them, and they are a fifth of the catalog. The whole catalog
  * is also loaded as loadDetectionFiles loads it (with the samples' values, and with none), so that a bundle is never
  * built with a catalog that fails to load.
  *
  * @throws DetectionFileError as loadDetectionFiles does.
  * @example
  * const { documents } = readCatalogDocuments('events', { samples: false });
- * documents[0]; // { file: 'alerter-tampering.yml', spec: { id: 'alerter-tampering', …, samples: [] } }
+ * documents[0]; // { file: 'alerter-tampering.yml', spec: { id: 'alerter-tampering', …, references: [], samples: [] } }
  */
 const readCatalogDocuments = (
   dir: string,
@@ -117,7 +119,9 @@ const readCatalogDocuments = (
     .sort()
     .map((file) => {
       const spec = validateDetection(parseDetectionYaml(readFileSync(join(dir, file), 'utf8'), file), file);
-      return { file, spec: options.samples === false ? { ...spec, samples: [] } : spec };
+      // The deployed functions (samples: false) read neither samples nor the catalog's prose for reviewers.
+      const deployed = { ...spec, samples: [], references: [], falsePositives: [] } as DetectionSpec;
+      return { file, spec: options.samples === false ? deployed : spec };
     });
   return options.samples === false ? { documents } : { documents, sampleParameters: sampleParametersOf(dir) };
 };

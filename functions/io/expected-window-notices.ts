@@ -1,6 +1,6 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { ExpectedWindowNotice } from '../core/expected-window.js';
+import type { ExpectedWindowNotice } from '../core/expected-window-notice.js';
 import { renderNoticeSns } from '../core/render/expected-window.js';
 import { toXmlSafeJson } from '../core/render/text.js';
 import { toError } from '../errors.js';
@@ -33,7 +33,8 @@ interface NoticeDestinations {
  * @example
  * import { SNSClient } from '@aws-sdk/client-sns';
  * import { SQSClient } from '@aws-sdk/client-sqs';
- * import { type ExpectedWindow, noticeOf } from '../core/expected-window.js';
+ * import type { ExpectedWindow } from '../core/expected-window.js';
+ * import { noticeOf } from '../core/expected-window-notice.js';
  *
  * declare const window: ExpectedWindow;
  * const announce = createNoticeAnnouncer({

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_COMPLIANCE_PATTERN } from '../../functions/core/posture-events.js';
-import { AlertConfigSchema, DigestConfigSchema, loadConfig, NotifierConfigSchema } from '../../functions/io/config.js';
+import { AlertConfigSchema, DigestConfigSchema, loadConfig } from '../../functions/io/config.js';
 import { createHealthMetrics } from '../../functions/io/metrics.js';
+import { NotifierConfigSchema } from '../../functions/io/notifier-config.js';
 import { getAtt, PACKAGE_TIMEOUT_MS, packageService, removeWorkDir, STAGE } from '../helpers/package.js';
 
 /**

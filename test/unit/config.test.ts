@@ -11,12 +11,12 @@ import {
   EmailConfigSchema,
   GuardConfigSchema,
   loadConfig,
-  NotifierConfigSchema,
-  PostureConfigSchema,
   parseDetectionParameterValues,
   readDetectionParameterFile,
   safeParseConfig,
 } from '../../functions/io/config.js';
+import { NotifierConfigSchema } from '../../functions/io/notifier-config.js';
+import { PostureConfigSchema } from '../../functions/io/posture-config.js';
 import { REPO_ROOT } from '../helpers/corpus.js';
 
 const alertEnv = {

@@ -9,8 +9,8 @@ import {
   type ExpectedWindow,
   lowerSeverity,
   markExpected,
-  noticeOf,
 } from '../../functions/core/expected-window.js';
+import { noticeOf } from '../../functions/core/expected-window-notice.js';
 import { renderEmail } from '../../functions/core/render/email.js';
 import { renderNoticeEmail, renderNoticeSlack, renderNoticeSns } from '../../functions/core/render/expected-window.js';
 import { renderSlackMessage } from '../../functions/core/render/slack.js';

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, PostureConfigSchema } from '../../functions/io/config.js';
+import { loadConfig } from '../../functions/io/config.js';
+import { PostureConfigSchema, PostureParametersSchema } from '../../functions/io/posture-config.js';
 
 /** resources/posture.cjs: the posture function's schedule from the parameter postureSchedule. */
 const { postureScheduleOf } = createRequire(import.meta.url)('../../resources/posture.cjs') as {
@@ -10,6 +11,15 @@ const { postureScheduleOf } = createRequire(import.meta.url)('../../resources/po
 const { checkParameters } = createRequire(import.meta.url)('../../resources/parameters.cjs') as {
   checkParameters: (values: Record<string, string | undefined>) => unknown;
 };
+
+describe('PostureParametersSchema', () => {
+  it('defaults postureSchedule to a daily run, and refuses one more often than hourly', () => {
+    expect(loadConfig(PostureParametersSchema, {}).postureSchedule).toBe('rate(1 day)');
+    expect(() => loadConfig(PostureParametersSchema, { postureSchedule: 'rate(5 minutes)' })).toThrow(
+      'postureSchedule',
+    );
+  });
+});
 
 describe('postureSchedule (resources/posture.cjs)', () => {
   it.each([

@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { parseSlackRoutes, type RoutedMessage, routeParametersOf } from '../../functions/core/slack-routes.js';
 import { ConfigError } from '../../functions/errors.js';
-import { loadConfig, NotifierConfigSchema } from '../../functions/io/config.js';
+import { loadConfig } from '../../functions/io/config.js';
+import { NotifierConfigSchema } from '../../functions/io/notifier-config.js';
 
 /** A webhook URL pasted where a parameter name belongs: it must never be repeated. */
 const SECRET_URL = 'https://hooks.slack.com/services/T0001/B0001/s3cr3tW3bh00kT0k3n';

@@ -1,5 +1,6 @@
-import type { ExpectedWindow, ExpectedWindowNotice } from '../expected-window.js';
+import type { ExpectedWindow } from '../expected-window.js';
 import { NEVER_PLANNED, shortUtc } from '../expected-window.js';
+import type { ExpectedWindowNotice } from '../expected-window-notice.js';
 import { emailLine, emailValue, subjectWithAccount } from './email.js';
 import type { Fact, Segment } from './facts.js';
 import {
@@ -80,7 +81,8 @@ const noticeFacts = (notice: ExpectedWindowNotice): Fact[] => {
  * the window does to alerts.
  *
  * @example
- * import { type ExpectedWindow, noticeOf } from '../expected-window.js';
+ * import type { ExpectedWindow } from '../expected-window.js';
+ * import { noticeOf } from '../expected-window-notice.js';
  *
  * declare const window: ExpectedWindow;
  * renderNoticeSlack(noticeOf('declared', window)).text; // "🗓 EXPECTED WINDOW: Expected root use declared — 111122223333 until 2026-10-02 10:30 UTC"
@@ -109,7 +111,8 @@ const renderNoticeSlack = (notice: ExpectedWindowNotice): SlackMessage => {
  * values quoted, and what the window does to alerts.
  *
  * @example
- * import { type ExpectedWindow, noticeOf } from '../expected-window.js';
+ * import type { ExpectedWindow } from '../expected-window.js';
+ * import { noticeOf } from '../expected-window-notice.js';
  *
  * declare const window: ExpectedWindow;
  * renderNoticeEmail(noticeOf('ended', window)).subject; // "[EXPECTED WINDOW] ended early - 111122223333"
@@ -138,7 +141,8 @@ const renderNoticeEmail = (notice: ExpectedWindowNotice): { subject: string; bod
  *
  * @throws AlertTooLargeError when the notice would pass SNS's 256 KB (it cannot: its strings are bounded).
  * @example
- * import { type ExpectedWindow, noticeOf } from '../expected-window.js';
+ * import type { ExpectedWindow } from '../expected-window.js';
+ * import { noticeOf } from '../expected-window-notice.js';
  *
  * declare const window: ExpectedWindow;
  * renderNoticeSns(noticeOf('declared', window)).MessageAttributes.document; // { DataType: 'String', StringValue: 'expected-window' }
