@@ -72,7 +72,7 @@ describe('catalogPlugin', () => {
     expect(text).not.toMatch(/from ["']yaml["']/);
   });
 
-  it('leaves the samples out when asked, and nothing else', async () => {
+  it('leaves the samples, references and false positives out when asked (the Lambda bundles), and nothing else', async () => {
     // Prepare
     const bundle = await bundleLoader(dir, { samples: false });
     const { loadDetectionFiles: bundled } = (await import(pathToFileURL(bundle).href)) as {
@@ -85,8 +85,17 @@ describe('catalogPlugin', () => {
     // Assess
     const source = loadDetectionFiles(DEFAULT_DETECTIONS_DIR, {});
     expect(loaded.map(({ detection }) => detection.samples)).toStrictEqual(source.map(() => []));
-    expect(loaded.map(({ detection }) => ({ ...dataOf(detection), samples: [] }))).toStrictEqual(
-      source.map(({ detection }) => ({ ...dataOf(detection), samples: [] })),
+    expect(loaded.map(({ detection }) => [detection.references, detection.falsePositives])).toStrictEqual(
+      source.map(() => [[], []]),
+    );
+    const deployed = (detection: (typeof source)[number]['detection']) => ({
+      ...dataOf(detection),
+      samples: [],
+      references: [],
+      falsePositives: [],
+    });
+    expect(loaded.map(({ detection }) => deployed(detection))).toStrictEqual(
+      source.map(({ detection }) => deployed(detection)),
     );
   });
 
