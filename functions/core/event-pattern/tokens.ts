@@ -23,7 +23,15 @@
  * tokens needed anyway (a branch elsewhere in the catalog whose only candidate field gives them: root-api-call's
  * "Root" serves root-console-sign-in-failure too), (2) no wildcard without an anchored piece (those need a
  * substring search of every string), (3) the largest weakest token, its anchored literal length capped at 8 (a
- * longer literal is not rarer in practice), (4) the fewest tokens. The first field in path order wins a tie.
+ * longer literal is not rarer in practice), (4) the eventName field (see below), (5) the fewest tokens. The first
+ * field in path order wins a tie.
+ *
+ * Where a token is looked for. A token of a `detail.eventName` field (an `eventName` token) can only be passed by the
+ * record's own eventName, which CloudTrail writes once, at the top level: replay's fast path (io/input/quick-scan.ts)
+ * reads that one value and tests it, at no cost per byte. Every other token (an `anywhere` token) is searched for in
+ * the whole record's text. So at equal selectivity (ranking steps 1 to 3), a branch's eventName field is chosen
+ * before the others (step 4, before the fewest tokens). The string-by-string scanner tests every string against every
+ * token, whatever its field, which is looser and as sound.
  *
  * The test of a string never allocates: exact tokens are looked up by length and first character, prefixes by
  * first character, suffixes by last, and compared in place (String.prototype.startsWith at an offset).
@@ -45,15 +53,33 @@ interface StringPrefilter {
   /** For a decoded string value (used when the raw string held escapes). Same answer as raw() on its text. */
   value(value: string): boolean;
   /**
-   * A search over raw JSON text (global flag: run it with `exec` from lastIndex 0) that finds, in the text of any
-   * record holding a string that passes and written without `\u` or `\/` escapes, at least one place: each token as
-   * JSON writes it (`"Root"`, `"rootwatch-` for a prefix, `webhook"` for a suffix, a wildcard's longest literal
-   * piece). A string may spell a token another way only with those escapes (RFC 8259 section 7 allows any character
-   * as `\uXXXX` and `/` as `\/`): the caller must also treat every record holding `\u` or `\/` as passing (they are
-   * found faster by indexOf than as one more alternative here). Undefined when a token is not plain ASCII (a file
-   * decoded as Latin-1 could not show it): then the text must be scanned string by string (raw()).
+   * How to look for the tokens in a compact CloudTrail record's raw text without walking its strings (io/input/
+   * quick-scan.ts), or undefined when a token is not plain ASCII (a file decoded as Latin-1 could not show it): then the
+   * text must be scanned string by string (raw()).
    */
-  readonly search: RegExp | undefined;
+  readonly search: RecordSearch | undefined;
+}
+
+/**
+ * The tokens split by where a matching record shows them (see "Where a token is looked for" in the module comment).
+ */
+interface RecordSearch {
+  /**
+   * A search over raw JSON text (global flag: run it with `exec` from lastIndex 0) that finds, in the text of any
+   * record holding a string that passes an `anywhere` token and written without `\u` or `\/` escapes, at least one
+   * place: each token as JSON writes it (`"Root"`, `"rootwatch-` for a prefix, `webhook"` for a suffix, a wildcard's
+   * longest literal piece). A string may spell a token another way only with those escapes (RFC 8259 section 7
+   * allows any character as `\uXXXX` and `/` as `\/`): the caller must also treat every record holding `\u` or `\/`
+   * as passing (they are found faster by indexOf than as one more alternative here). Null when every token is an
+   * eventName token.
+   */
+  readonly anywhere: RegExp | null;
+  /**
+   * The test of a record's own (top-level) eventName value, raw: text[start, end) between its quotes, holding no
+   * backslash. True when it passes an eventName token. A record whose eventName cannot be read that way (absent, not
+   * a string, escaped, or a second `"eventName"` anywhere in the record) must be treated as passing.
+   */
+  eventName(text: string, start: number, end: number): boolean;
 }
 
 /**
@@ -63,6 +89,18 @@ interface StringPrefilter {
 type PrefilterToken =
   | { readonly kind: 'equals' | 'prefix' | 'suffix'; readonly text: string; readonly ignoreCase: boolean }
   | { readonly kind: 'wildcard'; readonly text: string; readonly pieces: readonly string[] };
+
+/** Where a token is looked for in a compact record: its own eventName value, or anywhere in its text. */
+type TokenScope = 'eventName' | 'anywhere';
+
+/** A chosen token, with where it is looked for. */
+interface ScopedToken {
+  readonly token: PrefilterToken;
+  readonly scope: TokenScope;
+}
+
+/** The path of the one field whose tokens are eventName tokens. */
+const EVENT_NAME_PATH = 'detail.eventName';
 
 /** The tokens of one detection (the union of its patterns'), or undefined when some branch has none. */
 interface DetectionTokens {
@@ -190,20 +228,33 @@ const describeToken = (token: PrefilterToken): string => {
   return token.ignoreCase ? `${shown} (ignoring case)` : shown;
 };
 
-/** Tokens are the same exactly when they print the same. */
-const tokenKey = describeToken;
+/** Tokens are the same exactly when they print the same and are looked for in the same place. */
+const tokenKey = ({ token, scope }: ScopedToken): string => `${scope} ${describeToken(token)}`;
+
+/** A field's tokens, and where they are looked for. */
+interface FieldTokens {
+  readonly scope: TokenScope;
+  readonly tokens: readonly PrefilterToken[];
+}
+
+const scoped = (field: FieldTokens): ScopedToken[] => field.tokens.map((token) => ({ token, scope: field.scope }));
 
 /**
  * The ranking key of a field's tokens (see the module comment), compared element by element, larger is better:
- * whether all its tokens are `free` (some other branch needs them anyway), whether it has no unanchored wildcard,
- * its weakest anchored length (capped), and how few tokens it has.
+ * whether all its tokens are `free` (some other branch needs them anyway, looked for in the same place), whether it
+ * has no unanchored wildcard, its weakest anchored length (capped), whether it is the eventName field, and how few
+ * tokens it has.
  */
-const fieldRank = (tokens: readonly PrefilterToken[], free: ReadonlySet<string>): number[] => [
-  tokens.every((token) => free.has(tokenKey(token))) ? 1 : 0,
-  tokens.some((token) => token.kind === 'wildcard' && anchoredLength(token) === 0) ? 0 : 1,
-  Math.min(...tokens.map((token) => Math.min(anchoredLength(token), STRENGTH_CAP))),
-  -tokens.length,
-];
+const fieldRank = (field: FieldTokens, free: ReadonlySet<string>): number[] => {
+  const { tokens } = field;
+  return [
+    scoped(field).every((token) => free.has(tokenKey(token))) ? 1 : 0,
+    tokens.some((token) => token.kind === 'wildcard' && anchoredLength(token) === 0) ? 0 : 1,
+    Math.min(...tokens.map((token) => Math.min(anchoredLength(token), STRENGTH_CAP))),
+    field.scope === 'eventName' ? 1 : 0,
+    -tokens.length,
+  ];
+};
 
 const better = (a: readonly number[], b: readonly number[]): boolean => {
   for (let i = 0; i < a.length; i++) {
@@ -213,23 +264,24 @@ const better = (a: readonly number[], b: readonly number[]): boolean => {
 };
 
 /** The tokenizable `detail.*` fields of a branch, each as its tokens, in path order. */
-const candidateFields = (branch: RawBranch): PrefilterToken[][] =>
+const candidateFields = (branch: RawBranch): FieldTokens[] =>
   [...branch.keys()]
     .filter((path) => path.startsWith(DETAIL))
     .sort()
     .flatMap((path) => {
       const tokens = fieldTokens(branch.get(path) ?? []);
-      return tokens === undefined ? [] : [tokens];
+      const scope: TokenScope = path === EVENT_NAME_PATH ? 'eventName' : 'anywhere';
+      return tokens === undefined ? [] : [{ scope, tokens }];
     });
 
 /** The best-ranked of a branch's candidate fields (at least one); the first in path order wins a tie. */
-const bestField = (fields: readonly PrefilterToken[][], free: ReadonlySet<string>): PrefilterToken[] => {
-  let best = fields[0] as PrefilterToken[];
+const bestField = (fields: readonly FieldTokens[], free: ReadonlySet<string>): FieldTokens => {
+  let best = fields[0] as FieldTokens;
   let bestRank = fieldRank(best, free);
-  for (const tokens of fields.slice(1)) {
-    const rank = fieldRank(tokens, free);
+  for (const field of fields.slice(1)) {
+    const rank = fieldRank(field, free);
     if (better(rank, bestRank)) {
-      best = tokens;
+      best = field;
       bestRank = rank;
     }
   }
@@ -241,19 +293,20 @@ const bestField = (fields: readonly PrefilterToken[][], free: ReadonlySet<string
  * has no tokenizable field. Fields are chosen across all groups at once: the tokens of branches with a single
  * candidate field are needed anyway, so a field made only of those is preferred wherever it is a candidate.
  */
-const chooseTokens = (groups: readonly (readonly Pattern[])[]): (PrefilterToken[] | undefined)[] => {
+const chooseTokens = (groups: readonly (readonly Pattern[])[]): (ScopedToken[] | undefined)[] => {
   const candidates = groups.map((patterns) =>
     patterns.flatMap((pattern) => flatten(pattern, [], [new Map()])).map(candidateFields),
   );
   const forced = new Set<string>();
   for (const group of candidates) {
     for (const fields of group)
-      if (fields.length === 1) for (const token of fields[0] ?? []) forced.add(tokenKey(token));
+      if (fields.length === 1) for (const token of scoped(fields[0] as FieldTokens)) forced.add(tokenKey(token));
   }
   return candidates.map((group) => {
     if (group.some((fields) => fields.length === 0)) return undefined;
-    const chosen = new Map<string, PrefilterToken>();
-    for (const fields of group) for (const token of bestField(fields, forced)) chosen.set(tokenKey(token), token);
+    const chosen = new Map<string, ScopedToken>();
+    for (const fields of group)
+      for (const token of scoped(bestField(fields, forced))) chosen.set(tokenKey(token), token);
     return [...chosen.values()];
   });
 };
@@ -262,9 +315,9 @@ const chooseTokens = (groups: readonly (readonly Pattern[])[]): (PrefilterToken[
  * The tokens of a list of patterns (EventBridge patterns as written, already validated), deduplicated, or undefined
  * when some branch of some pattern has no tokenizable `detail.*` field.
  * For `[{ detail: { eventName: ['StopLogging'], userIdentity: { type: ['Root'] } } }]`: the one token
- * `{ kind: 'equals', text: 'StopLogging', ignoreCase: false }` (the longer of the two fields' tokens).
+ * `{ kind: 'equals', text: 'StopLogging', ignoreCase: false }` (the longer of the two fields' tokens), an eventName one.
  */
-const patternTokens = (patterns: readonly Pattern[]): PrefilterToken[] | undefined => chooseTokens([patterns])[0];
+const patternTokens = (patterns: readonly Pattern[]): ScopedToken[] | undefined => chooseTokens([patterns])[0];
 
 // ------------------------------------------------------------------------------------------------
 // Tokens → the string test
@@ -322,11 +375,11 @@ const addTo = (table: (string[] | null)[], slot: number, text: string): void => 
 };
 
 /**
- * Builds the string test of a token list. Every table is keyed by a character's low 7 bits (a collision only costs
- * a comparison): exact strings by length and first character, prefixes by first character, suffixes by last
- * character (the case-insensitive ones by the A-Z-folded character), wildcards tried in turn.
+ * Builds the string test of a token list (StringPrefilter.raw). Every table is keyed by a character's low 7 bits (a
+ * collision only costs a comparison): exact strings by length and first character, prefixes by first character,
+ * suffixes by last character (the case-insensitive ones by the A-Z-folded character), wildcards tried in turn.
  */
-const buildPrefilter = (tokens: readonly PrefilterToken[]): StringPrefilter => {
+const stringTest = (tokens: readonly PrefilterToken[]): StringPrefilter['raw'] => {
   let emptyPasses = false;
   let shortest = Number.POSITIVE_INFINITY;
   let longestExact = -1;
@@ -430,7 +483,20 @@ const buildPrefilter = (tokens: readonly PrefilterToken[]): StringPrefilter => {
     }
     return false;
   };
-  return { raw, value: (value) => raw(value, 0, value.length), search: rawTextSearch(tokens) };
+  return raw;
+};
+
+/** The pre-filter of a catalog's chosen tokens: every token for a string, split by scope for a record's text. */
+const buildPrefilter = (tokens: readonly ScopedToken[]): StringPrefilter => {
+  const raw = stringTest(tokens.map(({ token }) => token));
+  const anywhere = tokens.filter((token) => token.scope === 'anywhere').map(({ token }) => token);
+  const eventName = stringTest(tokens.filter((token) => token.scope === 'eventName').map(({ token }) => token));
+  const search = anywhere.length === 0 ? null : rawTextSearch(anywhere);
+  return {
+    raw,
+    value: (value) => raw(value, 0, value.length),
+    search: search === undefined ? undefined : { anywhere: search, eventName },
+  };
 };
 
 const REGEXP_SPECIAL = /[\\^$.*+?()[\]{}|/]/g;
@@ -498,7 +564,7 @@ const patternsPrefilter = (patterns: readonly Pattern[]): StringPrefilter | unde
  */
 const catalogPrefilter = (detections: readonly Detection[]): StringPrefilter | undefined => {
   const groups = chooseTokens(detections.map((detection) => detection.patterns));
-  const tokens = new Map<string, PrefilterToken>();
+  const tokens = new Map<string, ScopedToken>();
   for (const group of groups) {
     if (group === undefined) return undefined;
     for (const token of group) tokens.set(tokenKey(token), token);
@@ -512,8 +578,11 @@ const catalogPrefilter = (detections: readonly Detection[]): StringPrefilter | u
  */
 const prefilterSummary = (detections: readonly Detection[]): DetectionTokens[] => {
   const groups = chooseTokens(detections.map((detection) => detection.patterns));
-  return detections.map((detection, i) => ({ id: detection.id, tokens: groups[i]?.map(describeToken) }));
+  return detections.map((detection, i) => ({
+    id: detection.id,
+    tokens: groups[i]?.map(({ token }) => describeToken(token)),
+  }));
 };
 
-export type { StringPrefilter };
+export type { RecordSearch, StringPrefilter };
 export { catalogPrefilter, patternsPrefilter, prefilterSummary };

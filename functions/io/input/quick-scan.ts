@@ -1,4 +1,4 @@
-import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
+import type { RecordSearch, StringPrefilter } from '../../core/event-pattern/tokens.js';
 import type { InputLimits } from './limits.js';
 import type { ScannedEntry } from './scan.js';
 import { scanText, type TextScan } from './scanned.js';
@@ -14,8 +14,17 @@ import { scanText, type TextScan } from './scanned.js';
 
 const HEAD = '{"Records":[{"eventVersion":';
 const RECORD_START = '{"eventVersion":';
-const NAME_FIELD = '"eventName":"';
+/** Where the first record starts in a file that starts with HEAD. */
+const FIRST = HEAD.length - RECORD_START.length;
+const NAME_KEY = '"eventName"';
 const SOURCE_FIELD = '"eventSource":"';
+const QUOTE = 0x22;
+const COLON = 0x3a;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
 
 /** The escapes that can spell a character otherwise than JSON.stringify writes it (RFC 8259 section 7). */
 const OTHER_SPELLINGS = ['\\u', '\\/'];
@@ -34,6 +43,49 @@ const recordAt = (starts: readonly number[], at: number): number => {
 
 const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
 
+/**
+ * The combined search of a record search: each `"eventName"` (a key, or a string of that text), then the anywhere
+ * tokens; undefined when a string `"eventName"` would itself show an anywhere token (a catalog with such a token gets
+ * no fast path). Kept per search: files are read one after another with the same pre-filter.
+ */
+const combinedSearches = new WeakMap<RecordSearch, RegExp | undefined>();
+const combinedSearch = (search: RecordSearch): RegExp | undefined => {
+  if (combinedSearches.has(search)) return combinedSearches.get(search);
+  const { anywhere } = search;
+  let combined: RegExp | undefined;
+  const structure = `\\{"eventVersion":|${NAME_KEY}`;
+  if (anywhere === null) combined = new RegExp(structure, 'g');
+  else {
+    anywhere.lastIndex = 0;
+    combined = anywhere.test(NAME_KEY) ? undefined : new RegExp(`${structure}|${anywhere.source}`, 'g');
+  }
+  combinedSearches.set(search, combined);
+  return combined;
+};
+
+/**
+ * The value of a string that follows the `"eventName"` at `key`, right after `:`, as `[from, to)` between its quotes,
+ * before `end`; undefined when there is none that way (spaces, another type) or it holds a backslash.
+ */
+const valueAfterKey = (text: string, key: number, end: number): [number, number] | undefined => {
+  const from = key + NAME_KEY.length + 2;
+  if (text.charCodeAt(from - 2) !== COLON || text.charCodeAt(from - 1) !== QUOTE) return undefined;
+  for (let at = from; at < end; at++) {
+    const code = text.charCodeAt(at);
+    if (code === QUOTE) return [from, at];
+    if (code === BACKSLASH) return undefined;
+  }
+  return undefined;
+};
+
+/** Whether text[start, end) holds `"eventSource":"`, looking first just before `key`, where CloudTrail writes it. */
+const hasSource = (text: string, start: number, key: number, end: number): boolean => {
+  const before = text.lastIndexOf(SOURCE_FIELD, key);
+  if (before >= start) return true;
+  const after = text.indexOf(SOURCE_FIELD, key);
+  return after !== -1 && after < end;
+};
+
 /** The index of the `]` that closes `Records` in `…}]}` followed only by whitespace, or -1. */
 const closingBracket = (text: string): number => {
   let end = text.length;
@@ -42,85 +94,166 @@ const closingBracket = (text: string): number => {
 };
 
 /**
- * Reads a whole decoded text that is a compact CloudTrail log file: the records none of whose text shows a place
- * `prefilter.search` finds, and that name a string eventName and eventSource, are counted as skipped; the others are
- * entries to parse (`Records[i]`), exactly the positions scan.ts gives. Undefined when the text is not such a file,
- * when the pre-filter has no search (a non-ASCII token), when a record does not start with `{"eventVersion":` or
- * does not parse as one object (a nested `{"eventVersion":` inside a record, a broken file), or past maxRecords: the
- * caller then scans the text string by string (scanned.ts scanText), which says what is wrong.
+ * Reads a whole decoded text that is a compact CloudTrail log file: a record is counted as skipped when none of its
+ * text shows a place `prefilter.search.anywhere` finds, no `\u` or `\/` escape, a string eventSource, and its own
+ * eventName (eventNameOf) failing `prefilter.search.eventName`; the others are entries to parse (`Records[i]`), exactly
+ * the positions scan.ts gives. Undefined when the text is not such a file, when the pre-filter has no search (a
+ * non-ASCII token), when a record does not start with `{"eventVersion":` or does not parse as one object (a nested
+ * `{"eventVersion":` inside a record, a broken file), or past maxRecords: the caller then scans the text string by
+ * string (scanned.ts scanText), which says what is wrong.
  *
- * A record is skipped only when its text holds no token as JSON writes it (StringPrefilter.search) and no `\u` or
- * `\/` escape, so that it has no string the pre-filter passes: what scan.ts would skip, and sometimes
- * less (a token in a key, or a record with an escape, is parsed). The depth and string limits are checked on the
- * records to parse (scanText on the record alone): one past them sends the file to the scanner, which reports it and
- * reads on. The others are never parsed, so they cannot strain the stack or memory beyond the file's text.
+ * So a record is skipped only when it has no string that passes the pre-filter's `anywhere` tokens and its
+ * eventName passes none of the eventName tokens: no branch of any pattern can match it (core/event-pattern/tokens.ts).
+ * That is what scan.ts would skip, and sometimes less (a token in a key, a record with an escape or a second
+ * `"eventName"`, is parsed). The depth and string limits are checked on the records to parse (scanText on the record
+ * alone): one past them sends the file to the scanner, which reports it and reads on. The others are never parsed,
+ * so they cannot strain the stack or memory beyond the file's text.
  */
+/** Where a file's records are, from one pass of the combined search (see locateRecords). */
+interface RecordLayout {
+  /** Where each record starts (`{"eventVersion":`), ascending. */
+  readonly starts: number[];
+  /** 1 for a record to parse whatever its eventName says: a token in it, or a second `"eventName"`. */
+  readonly candidate: number[];
+  /** Where each record's one `"eventName"` is; -1 for none. */
+  readonly keys: number[];
+}
+
+/**
+ * One pass of `combined` over text[0, close): where each record starts, every `"eventName"`, and the anywhere tokens.
+ * Undefined when a start is not where a record of a compact file starts, or past `maxRecords`. A start inside a record
+ * (a nested object whose first key is eventVersion) shows when its pieces do not parse, later, and sends the file to
+ * the scanner; so does a start a token's text swallowed (the record before it then holds two).
+ */
+const locateRecords = (text: string, combined: RegExp, close: number, maxRecords: number): RecordLayout | undefined => {
+  const starts: number[] = [];
+  const candidate: number[] = [];
+  const keys: number[] = [];
+  combined.lastIndex = 0;
+  for (let found = combined.exec(text); found !== null && found.index < close; found = combined.exec(text)) {
+    const at = found.index;
+    const match = found[0];
+    if (match.length === 0) combined.lastIndex++;
+    if (match === RECORD_START) {
+      const follows = starts.length > 0;
+      if (follows ? text.charCodeAt(at - 1) !== 0x2c || text.charCodeAt(at - 2) !== 0x7d : at !== FIRST)
+        return undefined;
+      starts.push(at);
+      candidate.push(0);
+      keys.push(-1);
+      if (starts.length > maxRecords) return undefined;
+    } else if (starts.length > 0) {
+      // (Before the first record: the `Records` key, which no pattern reads.)
+      const record = starts.length - 1;
+      if (match === NAME_KEY && keys[record] === -1) keys[record] = at;
+      else candidate[record] = 1;
+    }
+  }
+  return starts.length === 0 ? undefined : { starts, candidate, keys };
+};
+
+/** Marks the records holding a `\u` or `\/` escape: a string so written may spell a token the search did not see. */
+const markEscapes = (text: string, close: number, layout: RecordLayout): void => {
+  for (const spelling of OTHER_SPELLINGS) {
+    for (let at = text.indexOf(spelling); at !== -1 && at < close; at = text.indexOf(spelling, at + 1)) {
+      layout.candidate[recordAt(layout.starts, at)] = 1;
+    }
+  }
+};
+
+/**
+ * Whether the record text[start, end), holding no token and its one `"eventName"` at `key` (-1: none), can be
+ * skipped: its eventName is a string that passes no eventName token, and it names a string eventSource. Otherwise it
+ * is parsed, so that what is wrong with it is reported.
+ */
+const skips = (text: string, start: number, end: number, key: number, search: RecordSearch): boolean => {
+  if (key === -1) return false;
+  const name = valueAfterKey(text, key, end);
+  return name !== undefined && hasSource(text, start, key, end) && !search.eventName(text, name[0], name[1]);
+};
+
+/** How far below the depth and string limits surelyWithin asks a record to be: nearer, the scanner decides. */
+const LIMIT_MARGIN = 2;
+
+/**
+ * Whether text[start, end) is surely one value within the limits: its brackets close at its last character and not
+ * before, it is nested at most maxDepth - LIMIT_MARGIN deep, and no string is longer than maxStringBytes - LIMIT_MARGIN
+ * (as written, between its quotes). A quick count for the usual record; one near a limit, or of another shape (two
+ * records where a record did not start with eventVersion), is left to the scanner (scanned.ts), which decides exactly.
+ */
+const surelyWithin = (text: string, start: number, end: number, limits: InputLimits): boolean => {
+  const depthCap = limits.maxDepth - LIMIT_MARGIN;
+  const stringCap = limits.maxStringBytes - LIMIT_MARGIN;
+  let depth = 0;
+  for (let at = start; at < end; at++) {
+    const code = text.charCodeAt(at);
+    if (code === QUOTE) {
+      const open = at;
+      for (at++; at < end; at++) {
+        const inner = text.charCodeAt(at);
+        if (inner === BACKSLASH) at++;
+        else if (inner === QUOTE) break;
+      }
+      if (at - open - 1 > stringCap) return false;
+    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+      depth++;
+      if (depth > depthCap) return false;
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+      depth--;
+      // The record's object closes at its last character, not before: else it holds more than one value.
+      if (depth === 0 && at !== end - 1) return false;
+    }
+  }
+  return depth === 0;
+};
+
+/** The entry of a record to parse, or undefined past the depth or string limit (or not one value). */
+const entryOf = (text: string, start: number, end: number, index: number, limits: InputLimits) => {
+  const recordText = text.slice(start, end);
+  // Within the depth and string limits, and one value (it starts with `{`): else the scanner reads the file and says
+  // what is wrong. Its JSON is parsed once, on the main thread: a text that does not parse sends the file to the
+  // scanner from there (read-input.ts, itemsOfScan).
+  if (!surelyWithin(text, start, end, limits)) {
+    const checked = scanText(`[${recordText}]`, '', undefined, limits);
+    if (checked.kind !== 'scanned' || checked.entries.length !== 1 || checked.entries[0]?.verdict !== 'parse') {
+      return undefined;
+    }
+  }
+  const entry: ScannedEntry = {
+    container: 'Records',
+    index,
+    value: 1,
+    valueLine: 1,
+    valueOnLine: 1,
+    sharesLine: false,
+    verdict: 'parse',
+    text: recordText,
+  };
+  return entry;
+};
+
 const quickScan = (
   text: string,
   prefilter: StringPrefilter | undefined,
   limits: InputLimits,
 ): (TextScan & { kind: 'scanned' }) | undefined => {
   const search = prefilter?.search;
-  if (search === undefined || !text.startsWith(HEAD)) return undefined;
+  const combined = search === undefined ? undefined : combinedSearch(search);
+  if (search === undefined || combined === undefined || !text.startsWith(HEAD)) return undefined;
   const close = closingBracket(text);
   if (close === -1) return undefined;
-  // Where each record starts; a start inside a record (a nested object whose first key is eventVersion) shows when
-  // its pieces do not parse below, and sends the file to the scanner.
-  const starts: number[] = [];
-  for (let at = HEAD.length - RECORD_START.length; at !== -1 && at < close; at = text.indexOf(RECORD_START, at + 1)) {
-    if (starts.length > 0 && (text.charCodeAt(at - 1) !== 0x2c || text.charCodeAt(at - 2) !== 0x7d)) return undefined;
-    starts.push(at);
-    if (starts.length > limits.maxRecords) return undefined;
-  }
-  const endOf = (index: number): number => (index + 1 < starts.length ? (starts[index + 1] as number) - 1 : close);
-  const candidate = new Uint8Array(starts.length);
-  search.lastIndex = 0;
-  let record = 0;
-  for (let found = search.exec(text); found !== null && found.index < close; found = search.exec(text)) {
-    if (found[0].length === 0) search.lastIndex++;
-    while (record + 1 < starts.length && (starts[record + 1] as number) <= found.index) record++;
-    candidate[record] = 1;
-    // The rest of this record needs no more looking: go on from the next.
-    if (record + 1 < starts.length) search.lastIndex = Math.max(search.lastIndex, starts[record + 1] as number);
-  }
-  // A string written with \u or \/ escapes may spell a token unseen by the search: its record is parsed too.
-  for (const spelling of OTHER_SPELLINGS) {
-    for (let at = text.indexOf(spelling); at !== -1 && at < close; at = text.indexOf(spelling, at + 1)) {
-      candidate[recordAt(starts, at)] = 1;
-    }
-  }
+  const layout = locateRecords(text, combined, close, limits.maxRecords);
+  if (layout === undefined) return undefined;
+  markEscapes(text, close, layout);
+  const { starts, candidate, keys } = layout;
   const entries: ScannedEntry[] = [];
   for (let index = 0; index < starts.length; index++) {
     const start = starts[index] as number;
-    const end = endOf(index);
-    if (candidate[index] === 0) {
-      // A record that does not name a string eventName and eventSource is parsed, so that what is wrong is reported.
-      // CloudTrail writes eventName right after eventSource: look there first, then from the record's start.
-      const source = text.indexOf(SOURCE_FIELD, start);
-      if (source !== -1 && source < end) {
-        let name = text.indexOf(NAME_FIELD, source);
-        if (name === -1 || name >= end) name = text.indexOf(NAME_FIELD, start);
-        if (name !== -1 && name < end) continue;
-      }
-    }
-    const recordText = text.slice(start, end);
-    // Within the depth and string limits, and one value (it starts with `{`): else the scanner reads the file and says
-    // what is wrong. Its JSON is parsed once, on the main thread: a text that does not parse sends the file to the
-    // scanner from there (read-input.ts, itemsOfScan).
-    const checked = scanText(`[${recordText}]`, '', undefined, limits);
-    if (checked.kind !== 'scanned' || checked.entries.length !== 1 || checked.entries[0]?.verdict !== 'parse') {
-      return undefined;
-    }
-    entries.push({
-      container: 'Records',
-      index,
-      value: 1,
-      valueLine: 1,
-      valueOnLine: 1,
-      sharesLine: false,
-      verdict: 'parse',
-      text: recordText,
-    });
+    const end = index + 1 < starts.length ? (starts[index + 1] as number) - 1 : close;
+    if (candidate[index] === 0 && skips(text, start, end, keys[index] as number, search)) continue;
+    const entry = entryOf(text, start, end, index, limits);
+    if (entry === undefined) return undefined;
+    entries.push(entry);
   }
   return { kind: 'scanned', prefix: undefined, entries, skipped: starts.length - entries.length };
 };
