@@ -242,12 +242,11 @@ const outcomeOf = (record: CloudTrailRecord): Alert['outcome'] => {
   const response = asRecord(record.responseElements);
   const signInFailed = response ? Object.values(response).some((value) => value === 'Failure') : false;
   if (!record.errorCode && !signInFailed) return { result: 'success' };
-  return {
-    result: 'failure',
-    ...(record.errorCode ? { errorCode: record.errorCode } : {}),
-    ...(record.errorMessage ? { errorMessage: record.errorMessage } : {}),
-    ...optional('failedAt', failedAtOf(record)),
-  };
+  const outcome: Alert['outcome'] = { result: 'failure' };
+  if (record.errorCode) outcome.errorCode = record.errorCode;
+  if (record.errorMessage) outcome.errorMessage = record.errorMessage;
+  put(outcome, 'failedAt', failedAtOf(record));
+  return outcome;
 };
 
 /** The task policy an sts:AssumeRoot call opens its centralized root session with (requestParameters.taskPolicyArn). */
@@ -316,7 +315,11 @@ const CREDENTIAL_QUALIFIERS: Partial<Record<CredentialKind, string>> = {
  * "Root console sign-in without MFA — prod-payments (210987654321)", "Root console sign-in failed:
  * password accepted, MFA failed — …", "Root user API call: ListBuckets (session issued by root) — …".
  */
-const titleOf = (primary: Match, event: CloudTrailEvent, alert: Omit<Alert, 'title'>): string => {
+const titleOf = (
+  primary: Match,
+  event: CloudTrailEvent,
+  alert: Pick<Alert, 'account' | 'actor' | 'outcome'>,
+): string => {
   const record = event.detail;
   let what = primary.detection.title;
   if (record.eventName === 'ConsoleLogin') {
@@ -342,45 +345,48 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
   const identity = record.userIdentity;
   const enrichment = options.enrichment ?? {};
   const address = classifySourceAddress(record.sourceIPAddress);
-  const reasons = Object.fromEntries(
-    matches.filter((m) => m.reason !== undefined).map((m) => [m.detection.id, m.reason as string]),
-  );
-  const draft: Omit<Alert, 'title'> = {
+  // Built field by field rather than by spreading optional parts: the same document, in the same key order, without
+  // an object per absent fact (this runs for every alert replay prints).
+  const account: Alert['account'] = Object.assign({ id: event.account }, enrichment.account);
+  const actor: Alert['actor'] = { type: identity?.type ?? 'Unknown' };
+  if (identity?.arn) actor.arn = identity.arn;
+  if (identity?.userName) actor.userName = identity.userName;
+  put(actor, 'credential', credentialOf(event));
+  put(actor, 'mfa', mfaOf(record));
+  if (identity?.invokedBy) actor.invokedBy = identity.invokedBy;
+  put(actor, 'taskPolicy', taskPolicyOf(record));
+  const source: Alert['source'] = {};
+  put(source, 'ip', address.ip);
+  if (!address.ip) put(source, 'host', record.sourceIPAddress);
+  put(source, 'kind', address.kind);
+  Object.assign(source, enrichment.source);
+  put(source, 'userAgent', record.userAgent);
+  put(source, 'client', describeClient(record.userAgent));
+  const outcome = outcomeOf(record);
+  // Reasons, when any, come between the outcome and the tags: the rest is set in that order below.
+  const alert = {
     schema: ALERT_SCHEMA,
     eventID: event.id,
     detections: matches.map((m) => m.detection.id),
     severity: primary.severity,
+    title: titleOf(primary, event, { account, actor, outcome }),
     eventTime: event.time,
     eventName: record.eventName,
     eventSource: record.eventSource,
     region: event.region,
-    account: { id: event.account, ...enrichment.account },
-    actor: {
-      type: identity?.type ?? 'Unknown',
-      ...(identity?.arn ? { arn: identity.arn } : {}),
-      ...(identity?.userName ? { userName: identity.userName } : {}),
-      ...optional('credential', credentialOf(event)),
-      ...optional('mfa', mfaOf(record)),
-      ...(identity?.invokedBy ? { invokedBy: identity.invokedBy } : {}),
-      ...optional('taskPolicy', taskPolicyOf(record)),
-    },
-    source: {
-      ...optional('ip', address.ip),
-      ...(address.ip ? {} : optional('host', record.sourceIPAddress)),
-      ...optional('kind', address.kind),
-      ...enrichment.source,
-      ...optional('userAgent', record.userAgent),
-      ...optional('client', describeClient(record.userAgent)),
-    },
-    outcome: outcomeOf(record),
-    ...(Object.keys(reasons).length > 0 ? { reasons } : {}),
-    tags: mergeAttackTags(matches.map((m) => m.detection.tags)),
-    links: { cloudtrail: cloudTrailLinkOf(event), ...runbookLink(options.runbookBaseUrl, primary.detection.id) },
-    // A crafted record nested deeper than 200 levels keeps everything above that depth (core/depth.ts).
-    record: withinDepth(record),
-  };
-  const { schema, eventID, detections, severity, ...rest } = draft;
-  return { schema, eventID, detections, severity, title: titleOf(primary, event, draft), ...rest };
+    account,
+    actor,
+    source,
+    outcome,
+  } as Alert;
+  let reasons: Record<string, string> | undefined;
+  for (const match of matches) if (match.reason !== undefined) (reasons ??= {})[match.detection.id] = match.reason;
+  if (reasons !== undefined) alert.reasons = reasons;
+  alert.tags = mergeAttackTags(matches.map((m) => m.detection.tags));
+  alert.links = { cloudtrail: cloudTrailLinkOf(event), ...runbookLink(options.runbookBaseUrl, primary.detection.id) };
+  // A crafted record nested deeper than 200 levels keeps everything above that depth (core/depth.ts).
+  alert.record = withinDepth(record);
+  return alert;
 };
 
 /**
@@ -394,9 +400,10 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
 const runbookLink = (baseUrl: string | undefined, detectionId: string): { runbook?: string } =>
   baseUrl ? { runbook: `${baseUrl}${detectionId}.yml` } : {};
 
-/** `{ key: value }` when value is present (not undefined or null), else `{}`: keeps absent facts out of the document. */
-const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
-  (value === undefined || value === null ? {} : { [key]: value }) as { [P in K]?: V };
+/** Sets `target[key]` when value is present (not undefined or null): keeps absent facts out of the document. */
+const put = <T extends object, K extends keyof T>(target: T, key: K, value: T[K] | null | undefined): void => {
+  if (value !== undefined && value !== null) target[key] = value;
+};
 
 export type { Alert, CredentialKind, Enrichment };
 export {
