@@ -26,34 +26,26 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
-/** The escapes that can spell a character otherwise than JSON.stringify writes it (RFC 8259 section 7). */
-const OTHER_SPELLINGS = ['\\u', '\\/'];
-
-/** The index of the record whose text holds position `at`: the last start at or before it (starts ascending). */
-const recordAt = (starts: readonly number[], at: number): number => {
-  let low = 0;
-  let high = starts.length - 1;
-  while (low < high) {
-    const middle = (low + high + 1) >> 1;
-    if ((starts[middle] as number) <= at) low = middle;
-    else high = middle - 1;
-  }
-  return low;
-};
+/**
+ * The escapes that can spell a character otherwise than JSON.stringify writes it (RFC 8259 section 7), `\u` and `\/`,
+ * as a regular expression source.
+ */
+const OTHER_SPELLINGS = String.raw`\\[u/]`;
 
 const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
 
 /**
- * The combined search of a record search: each `"eventName"` (a key, or a string of that text), then the anywhere
- * tokens; undefined when a string `"eventName"` would itself show an anywhere token (a catalog with such a token gets
- * no fast path). Kept per search: files are read one after another with the same pre-filter.
+ * The combined search of a record search: each record start, each `"eventName"` (a key, or a string of that text),
+ * each `\u` or `\/` escape (a string so written may spell a token unseen otherwise), then the anywhere tokens;
+ * undefined when a string `"eventName"` would itself show an anywhere token (a catalog with such a token gets no fast
+ * path). Kept per search: files are read one after another with the same pre-filter.
  */
 const combinedSearches = new WeakMap<RecordSearch, RegExp | undefined>();
 const combinedSearch = (search: RecordSearch): RegExp | undefined => {
   if (combinedSearches.has(search)) return combinedSearches.get(search);
   const { anywhere } = search;
   let combined: RegExp | undefined;
-  const structure = `\\{"eventVersion":|${NAME_KEY}`;
+  const structure = `\\{"eventVersion":|${NAME_KEY}|${OTHER_SPELLINGS}`;
   if (anywhere === null) combined = new RegExp(structure, 'g');
   else {
     anywhere.lastIndex = 0;
@@ -120,7 +112,8 @@ interface RecordLayout {
 }
 
 /**
- * One pass of `combined` over text[0, close): where each record starts, every `"eventName"`, and the anywhere tokens.
+ * One pass of `combined` over text[0, close): where each record starts, every `"eventName"`, the escapes and the
+ * anywhere tokens (either makes its record a candidate).
  * Undefined when a start is not where a record of a compact file starts, or past `maxRecords`. A start inside a record
  * (a nested object whose first key is eventVersion) shows when its pieces do not parse, later, and sends the file to
  * the scanner; so does a start a token's text swallowed (the record before it then holds two).
@@ -150,15 +143,6 @@ const locateRecords = (text: string, combined: RegExp, close: number, maxRecords
     }
   }
   return starts.length === 0 ? undefined : { starts, candidate, keys };
-};
-
-/** Marks the records holding a `\u` or `\/` escape: a string so written may spell a token the search did not see. */
-const markEscapes = (text: string, close: number, layout: RecordLayout): void => {
-  for (const spelling of OTHER_SPELLINGS) {
-    for (let at = text.indexOf(spelling); at !== -1 && at < close; at = text.indexOf(spelling, at + 1)) {
-      layout.candidate[recordAt(layout.starts, at)] = 1;
-    }
-  }
 };
 
 /**
@@ -244,7 +228,6 @@ const quickScan = (
   if (close === -1) return undefined;
   const layout = locateRecords(text, combined, close, limits.maxRecords);
   if (layout === undefined) return undefined;
-  markEscapes(text, close, layout);
   const { starts, candidate, keys } = layout;
   const entries: ScannedEntry[] = [];
   for (let index = 0; index < starts.length; index++) {
