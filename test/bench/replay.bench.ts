@@ -22,10 +22,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  createWriteStream,
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -111,14 +112,15 @@ const run = (
     let argv = [command, ...args];
     if (rssFile && TIME) argv = [TIME, '-o', rssFile, '-f', '%M', ...argv];
     else if (rssFile && command === 'node') argv = ['node', RSS_WRAPPER, rssFile, ...args];
-    const out = options.stdoutFile ? createWriteStream(options.stdoutFile) : undefined;
+    // The child writes its stdout straight into the file, as `command > file` does in a shell: through a pipe to
+    // this process, a command that prints much (replay's alerts) would also be timed waiting for this one to read.
+    const out = options.stdoutFile ? openSync(options.stdoutFile, 'w') : undefined;
     const started = performance.now();
     const child = spawn(argv[0] as string, argv.slice(1), {
       cwd: REPO,
-      stdio: ['ignore', out ? 'pipe' : 'ignore', 'pipe'],
+      stdio: ['ignore', out ?? 'ignore', 'pipe'],
       detached: true,
     });
-    if (out && child.stdout) child.stdout.pipe(out);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       if (stderr.length < 65_536) stderr += chunk.toString('utf8').slice(0, 65_536 - stderr.length);
@@ -141,9 +143,8 @@ const run = (
         peakRssKb = /^\d+$/.test(last) ? Number(last) : undefined;
         rmSync(rssFile, { force: true });
       }
-      const finish = () => done({ code, signal, timedOut, wallMs, peakRssKb, stderr });
-      if (out) out.end(finish);
-      else finish();
+      if (out !== undefined) closeSync(out);
+      done({ code, signal, timedOut, wallMs, peakRssKb, stderr });
     });
   });
 
