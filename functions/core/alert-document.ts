@@ -379,9 +379,14 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
     source,
     outcome,
   } as Alert;
-  let reasons: Record<string, string> | undefined;
-  for (const match of matches) if (match.reason !== undefined) (reasons ??= {})[match.detection.id] = match.reason;
-  if (reasons !== undefined) alert.reasons = reasons;
+  const reasons: Record<string, string> = {};
+  let anyReason = false;
+  for (const match of matches) {
+    if (match.reason === undefined) continue;
+    reasons[match.detection.id] = match.reason;
+    anyReason = true;
+  }
+  if (anyReason) alert.reasons = reasons;
   alert.tags = mergeAttackTags(matches.map((m) => m.detection.tags));
   alert.links = { cloudtrail: cloudTrailLinkOf(event), ...runbookLink(options.runbookBaseUrl, primary.detection.id) };
   // A crafted record nested deeper than 200 levels keeps everything above that depth (core/depth.ts).
