@@ -150,6 +150,38 @@ describe('input limits', () => {
     ]);
   });
 
+  it('reads what a compact log file does not hold alone as without the pre-filter, with workers and without', async () => {
+    // Tried as an attacker would against the fast path: each file once was read short (a record lost or not reported).
+    const patterns = loadDetections().flatMap((detection) => detection.patterns);
+    const quiet = JSON.stringify(record('ListBuckets', { eventSource: 's3.amazonaws.com' }));
+    const stop = JSON.stringify(record('StopLogging', { eventSource: 'cloudtrail.amazonaws.com' }));
+    const lookup = JSON.stringify({ Events: [{ EventId: 'e1', EventName: 'StopLogging', CloudTrailEvent: stop }] });
+    const deep = quiet.replace('}', ',"requestParameters":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":1}}}}}}}}}');
+    const files = {
+      'then-lookup-events.json': `{"Records":[${quiet}]}${lookup}`,
+      'object-after-records.json': `{"Records":[${quiet}],"x":[{"a":1},${stop}]}`,
+      'stray-bracket.json': `{"Records":[${quiet.replace('}', ',"requestParameters":]}')},${stop}]}`,
+      'empty-object.json': `{"Records":[${quiet},{},${stop}]}`,
+      'nested-source.json': `{"Records":[${quiet.replace('"eventSource"', '"requestParameters":{"eventSource"').replace(',"eventName"', '},"eventName"')},${stop}]}`,
+      'nested-start.json': `{"Records":[${quiet.replace('}', ',"requestParameters":{"l":[{"a":1},{"eventVersion":"1","eventName":"GetObject","eventSource":"s3.amazonaws.com"}]}}')},${stop}]}`,
+      'deep-quiet.json': `{"Records":[${deep},${stop}]}`,
+    };
+    for (const [name, text] of Object.entries(files)) {
+      const path = write(name, text);
+      const limits = { maxDepth: 8 };
+      const plain = await read([path], { limits });
+      // The pre-filter only leaves out records no detection can match: the rest, errors included, is the same.
+      const relevant = plain.filter((line) => !line.includes('ListBuckets') && !line.endsWith(' GetObject'));
+      for (const workers of [0, 2]) {
+        expect(await read([path], { patterns, workers, limits }), `${name}, ${workers} workers`).toEqual(relevant);
+      }
+    }
+    // The alert the first file hides is read.
+    expect(await read([join(dir, 'then-lookup-events.json')], { patterns })).toEqual([
+      'record line 1, value 2, Events[0].CloudTrailEvent StopLogging',
+    ]);
+  });
+
   it('reports a record holding a 20 MB string, streamed or read whole, never holding it, and reads on', async () => {
     const huge = JSON.stringify(record('Huge', { userAgent: 'x'.repeat(20 * MIB) }));
     const text = `{"Records":[${JSON.stringify(record('Before'))},${huge},${JSON.stringify(record('After'))}]}`;

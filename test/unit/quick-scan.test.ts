@@ -53,23 +53,95 @@ describe('quickScan (a compact CloudTrail log file by record starts and one sear
   it('gives the file to the scanner when its shape is not the one it reads', () => {
     const plain = [record({}), record({ userIdentity: { type: 'Root' } })];
     const cases = {
-      'another first key': `{"Records":[${JSON.stringify({ eventName: 'A', eventSource: 'b', eventVersion: '1' })}]}`,
       'pretty-printed': JSON.stringify({ Records: plain.map((r) => JSON.parse(r)) }, null, 2),
       truncated: logFile(plain).slice(0, -10),
       'a key after Records': `${logFile(plain).slice(0, -1)},"x":1}`,
+      'a space between records': `{"Records":[${plain.join(', ')}]}`,
+      'a string in Records': logFile([...plain, '"x"']),
+      'an empty Records': '{"Records":[]}',
     };
     for (const [name, text] of Object.entries(cases))
       expect(quickScan(text, prefilter, DEFAULT_LIMITS), name).toBe(undefined);
-    // A nested `{"eventVersion":` splits its record in two pieces, neither one value: the scanner reads the file.
-    const nested = logFile([
-      record({ requestParameters: { items: [{ a: 1 }, { eventVersion: 'x' }] }, userIdentity: { type: 'Root' } }),
-    ]);
-    expect(quickScan(nested, prefilter, DEFAULT_LIMITS)).toBe(undefined);
-    // So does a record that does not start with eventVersion: it is read as part of the one before it.
-    const unordered = logFile([record({}), JSON.stringify({ eventName: 'StopLogging', eventVersion: '1.08' })]);
-    expect(quickScan(unordered, prefilter, DEFAULT_LIMITS)).toBe(undefined);
     expect(quickScan(logFile(plain), undefined, DEFAULT_LIMITS)).toBe(undefined);
     expect(quickScan(logFile(plain), prefilter, { ...DEFAULT_LIMITS, maxRecords: 1 })).toBe(undefined);
+  });
+
+  it('reads records whatever their first key, and a nested object that starts with eventVersion as part of its record', () => {
+    const first = JSON.stringify({
+      eventName: 'StopLogging',
+      eventSource: 'cloudtrail.amazonaws.com',
+      eventVersion: '1',
+    });
+    const nested = record({
+      requestParameters: { items: [{ a: 1 }, { eventVersion: 'x', eventName: 'StopLogging' }] },
+    });
+    const scan = quickScan(logFile([record({}), first, nested]), prefilter, DEFAULT_LIMITS);
+    expect(scan?.entries.map((entry) => entry.index)).toEqual([1]);
+    expect(scan?.skipped).toBe(2);
+  });
+
+  // Found by trying to blind the fast path (each was read wrongly or silently counted before).
+  describe('text that is not exactly one compact log file goes to the scanner', () => {
+    const listBuckets = record({});
+    const stopLogging = record({ eventName: 'StopLogging', eventSource: 'cloudtrail.amazonaws.com' });
+    const cases: Record<string, string> = {
+      // A log file, then CloudTrail's LookupEvents output in the same file: the alert is in the second document.
+      'a second document after the log file': `${logFile([listBuckets])}${JSON.stringify({ Events: [{ EventId: 's1', CloudTrailEvent: stopLogging }] })}`,
+      'an object after Records': `${logFile([listBuckets]).slice(0, -1)},"x":[{"a":1},${stopLogging}]}`,
+      'a stray ] inside a record': logFile([listBuckets.replace('}', ',"requestParameters":]}'), stopLogging]),
+      'a } closing an array': logFile([listBuckets.replace('}', ',"a":[1}}'), stopLogging]),
+      'a record that never closes': `{"Records":[${listBuckets.slice(0, -1)}]}`,
+      'a newline inside the records': logFile([listBuckets, stopLogging]).replace('"eventVersion"', '\n"eventVersion"'),
+    };
+    for (const [name, text] of Object.entries(cases)) {
+      it(name, () => {
+        expect(quickScan(text, prefilter, DEFAULT_LIMITS)).toBe(undefined);
+      });
+    }
+    it('a newline between tokens', () => {
+      expect(
+        quickScan(
+          logFile([listBuckets, stopLogging]).replace(',"eventName"', ',\n"eventName"'),
+          prefilter,
+          DEFAULT_LIMITS,
+        ),
+      ).toBe(undefined);
+    });
+  });
+
+  it('parses, never skips, what does not read as a record, so that it is reported', () => {
+    const notRecords = [
+      '{}',
+      '{"a":{}}',
+      '{"eventVersion":"1.08","eventName":"ListBuckets","requestParameters":{"eventSource":"s3.amazonaws.com"}}',
+      '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","requestParameters":{"eventName":"ListBuckets"}}',
+      '{"eventVersion":"1.08","eventName":"ListBuckets","eventSource":1}',
+      '{"eventVersion":"1.08","eventName":["ListBuckets"],"eventSource":"s3.amazonaws.com"}',
+      '{"eventVersion":"1.08","a\\"eventName":"ListBuckets","eventSource":"s3.amazonaws.com"}',
+      '{"eventVersion":"1.08","eventName":"ListBuckets","eventSource":"s3.amazonaws.com","eventSource":2}',
+      '{"eventVersion":"1.08","eventName":"ListBuckets","eventName":"StopLogging","eventSource":"s3.amazonaws.com"}',
+    ];
+    const scan = quickScan(logFile([record({}), ...notRecords]), prefilter, DEFAULT_LIMITS);
+    expect(scan?.skipped).toBe(1);
+    expect(scan?.entries.map((entry) => entry.text)).toEqual(notRecords);
+  });
+
+  it('skips a record within the limits and leaves one past them, skipped or not, to the scanner', () => {
+    let deep: unknown = 1;
+    for (let level = 0; level < 10; level++) deep = { a: deep };
+    // The record is level 1, requestParameters 2, its innermost object 11.
+    const text = logFile([record({ requestParameters: deep }), record({})]);
+    expect(quickScan(text, prefilter, { ...DEFAULT_LIMITS, maxDepth: 11 })?.skipped).toBe(2);
+    expect(quickScan(text, prefilter, { ...DEFAULT_LIMITS, maxDepth: 10 })).toBe(undefined);
+    expect(scanText(text, 'trail.json', prefilter, { ...DEFAULT_LIMITS, maxDepth: 10 })).toMatchObject({
+      entries: [{ index: 0, verdict: 'deep' }],
+    });
+    const long = logFile([record({ note: 'x'.repeat(40) }), record({})]);
+    expect(quickScan(long, prefilter, { ...DEFAULT_LIMITS, maxStringBytes: 40 })?.skipped).toBe(2);
+    expect(quickScan(long, prefilter, { ...DEFAULT_LIMITS, maxStringBytes: 39 })).toBe(undefined);
+    expect(scanText(long, 'trail.json', prefilter, { ...DEFAULT_LIMITS, maxStringBytes: 39 })).toMatchObject({
+      entries: [{ index: 0, verdict: 'long' }],
+    });
   });
 
   it('gives the file to the scanner when a record to parse is past the depth or string limit, so it is reported', () => {
@@ -226,12 +298,13 @@ describe('quickScan (a compact CloudTrail log file by record starts and one sear
     );
   });
 
-  it('parses a record with a second "eventName", or one it cannot read, whatever it names', () => {
-    const nested = record({ requestParameters: { eventName: 'ListBuckets' } });
-    const spaced = record({}).replace('"eventName":"ListBuckets"', '"eventName" : "ListBuckets"');
+  it('reads the top-level eventName only, and parses a record whose eventName it cannot read raw', () => {
+    const nested = record({ requestParameters: { eventName: 'StopLogging' } });
     const escaped = record({ eventName: 'List"Buckets' });
-    const scan = quickScan(logFile([record({}), nested, spaced, escaped]), prefilter, DEFAULT_LIMITS);
-    expect(scan?.entries.map((entry) => entry.index)).toEqual([1, 2, 3]);
+    const scan = quickScan(logFile([record({}), nested, escaped]), prefilter, DEFAULT_LIMITS);
+    expect(scan?.entries.map((entry) => entry.index)).toEqual([2]);
+    const spaced = record({}).replace('"eventName":"ListBuckets"', '"eventName" : "ListBuckets"');
+    expect(quickScan(logFile([record({}), spaced]), prefilter, DEFAULT_LIMITS)).toBe(undefined);
   });
 
   it('does not parse a record for a token of an eventName field found elsewhere in it', () => {
@@ -239,5 +312,122 @@ describe('quickScan (a compact CloudTrail log file by record starts and one sear
     const own = record({ eventName: 'StopLogging', eventSource: 'cloudtrail.amazonaws.com' });
     const scan = quickScan(logFile([elsewhere, own]), prefilter, DEFAULT_LIMITS);
     expect(scan?.entries.map((entry) => entry.index)).toEqual([1]);
+  });
+});
+
+describe('quickScan against the scanner, on log files broken at random (fast-check)', () => {
+  /** Whether a record's text is a record replay reads that no detection matches; `not JSON` for a broken one. */
+  const skippable = (text: string): boolean | 'not JSON' => {
+    let value: { eventName?: unknown; eventSource?: unknown };
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return 'not JSON';
+    }
+    if (typeof value.eventName !== 'string' || typeof value.eventSource !== 'string') return false;
+    try {
+      const event = recordToEvent(value);
+      return !detections.some((detection) => detection.matches(event));
+    } catch {
+      return false;
+    }
+  };
+  const call = fc.constantFrom(
+    ['ListBuckets', 's3.amazonaws.com'],
+    ['StopLogging', 'cloudtrail.amazonaws.com'],
+    ['ConsoleLogin', 'signin.amazonaws.com'],
+    ['GetObject', 's3.amazonaws.com'],
+  );
+  const leaf = fc.oneof(
+    fc.string({ maxLength: 8 }),
+    fc.constantFrom('Root', 'a/b', 'eventName', 'x"y', 'Success'),
+    fc.integer(),
+    fc.constant(null),
+  );
+  const nested = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, leaf, tie('object'), fc.array(tie('value'), { maxLength: 3 })),
+    object: fc.dictionary(fc.constantFrom('eventName', 'eventSource', 'eventVersion', 'a', 'type'), tie('value'), {
+      maxKeys: 3,
+    }),
+  })).value;
+  const element = fc.oneof(
+    {
+      arbitrary: fc
+        .tuple(
+          call,
+          fc.dictionary(fc.constantFrom('requestParameters', 'userIdentity', 'note'), nested, { maxKeys: 3 }),
+        )
+        .map(([[eventName, eventSource], fields]) => record({ eventName, eventSource, ...fields })),
+      weight: 8,
+    },
+    { arbitrary: nested.map((value) => JSON.stringify(value)), weight: 1 },
+  );
+  /** Text a damaged or concatenated file may hold, put in at a random place. */
+  const insert = fc.constantFrom(
+    '{',
+    '}',
+    '[',
+    ']',
+    '"',
+    '\\',
+    ',',
+    ':',
+    ' ',
+    '\n',
+    '},{"eventVersion":"1"',
+    '}]}{"Records":[',
+    '\\u0041',
+    '\\/',
+    '"eventName":"StopLogging",',
+    '{"eventVersion":"1.08","eventName":"ListBuckets","eventSource":"s3.amazonaws.com"},',
+  );
+  const file = fc
+    .tuple(
+      fc.array(element, { minLength: 1, maxLength: 6 }),
+      fc.oneof(fc.constant([]), fc.array(fc.tuple(fc.nat(), insert), { minLength: 1, maxLength: 2 })),
+      fc.option(fc.constantFrom('{}', '[]', ' ', '\n', '{"Events":[]}', `{"Records":[${record({})}]}`)),
+    )
+    .map(([elements, inserts, after]) => {
+      let text = logFile(elements);
+      for (const [at, piece] of inserts) {
+        const place = at % (text.length + 1);
+        text = text.slice(0, place) + piece + text.slice(place);
+      }
+      return text + (after ?? '');
+    });
+
+  it('never decides otherwise than the scanner: the same records, every one it parses parsed, and nothing broken skipped', () => {
+    let quickRead = 0;
+    fc.assert(
+      fc.property(file, fc.integer({ min: 3, max: 10 }), fc.integer({ min: 12, max: 80 }), (text, depth, length) => {
+        const limits = { ...DEFAULT_LIMITS, maxDepth: depth, maxStringBytes: length };
+        const quick = quickScan(text, prefilter, limits);
+        if (quick === undefined) return;
+        quickRead++;
+        const full = scanText(text, 'trail.json', prefilter, limits);
+        expect(full.kind, text).toBe('scanned');
+        if (full.kind !== 'scanned') return;
+        expect(full.overRecords, text).toBe(undefined);
+        expect(
+          full.entries.map((entry) => [entry.container, entry.value, entry.verdict]),
+          text,
+        ).toEqual(full.entries.map(() => ['Records', 1, 'parse']));
+        expect(quick.entries.length + quick.skipped, text).toBe(full.entries.length + full.skipped);
+        const parsed = parsedBy(quick);
+        for (const entry of full.entries) {
+          const quickText = parsed.get(entry.index);
+          if (quickText !== undefined) expect(quickText, text).toBe(entry.text);
+          // The scanner tests every token on every string; quickScan tests an eventName token on the top-level
+          // eventName only. So it may skip more: a record that no detection matches, or one whose members are out of
+          // order (a key in an array), which neither reads closer than its strings and brackets.
+          else expect(skippable(entry.text ?? ''), `Records[${entry.index}] of ${text}`).not.toBe(false);
+        }
+        // What quickScan parses more (a token in a key, an escape) is one record's text, whole.
+        for (const entry of quick.entries) expect(entry.text, text).toMatch(/^\{.*\}$/s);
+      }),
+      { numRuns: 3000 },
+    );
+    // Most files with nothing put in are read the quick way; broken ones mostly are not.
+    expect(quickRead).toBeGreaterThan(250);
   });
 });

@@ -70,14 +70,14 @@ interface RecordSearch {
    * place: each token as JSON writes it (`"Root"`, `"rootwatch-` for a prefix, `webhook"` for a suffix, a wildcard's
    * longest literal piece). A string may spell a token another way only with those escapes (RFC 8259 section 7
    * allows any character as `\uXXXX` and `/` as `\/`): the caller must also treat every record holding `\u` or `\/`
-   * as passing (they are found faster by indexOf than as one more alternative here). Null when every token is an
+   * as passing (it sees them as it reads the strings, not as one more alternative here). Null when every token is an
    * eventName token.
    */
   readonly anywhere: RegExp | null;
   /**
    * The test of a record's own (top-level) eventName value, raw: text[start, end) between its quotes, holding no
    * backslash. True when it passes an eventName token. A record whose eventName cannot be read that way (absent, not
-   * a string, escaped, or a second `"eventName"` anywhere in the record) must be treated as passing.
+   * a string, escaped, or a second top-level eventName) must be treated as passing.
    */
   eventName(text: string, start: number, end: number): boolean;
 }
