@@ -136,6 +136,8 @@ describe('quickScan (a compact CloudTrail log file by record starts and one sear
     expect(scanText(text, 'trail.json', prefilter, { ...DEFAULT_LIMITS, maxDepth: 10 })).toMatchObject({
       entries: [{ index: 0, verdict: 'deep' }],
     });
+    // A limit raised far past any record costs no more than the default.
+    expect(quickScan(text, prefilter, { ...DEFAULT_LIMITS, maxDepth: 2 ** 31 })?.skipped).toBe(2);
     const long = logFile([record({ note: 'x'.repeat(40) }), record({})]);
     expect(quickScan(long, prefilter, { ...DEFAULT_LIMITS, maxStringBytes: 40 })?.skipped).toBe(2);
     expect(quickScan(long, prefilter, { ...DEFAULT_LIMITS, maxStringBytes: 39 })).toBe(undefined);

@@ -19,6 +19,8 @@ const COMMA = 0x2c;
 const COLON = 0x3a;
 /** `"`, `\`, b, f, n, r, t: the escapes JSON.stringify writes. */
 const STRINGIFY_ESCAPES = new Set([0x22, 0x5c, 0x62, 0x66, 0x6e, 0x72, 0x74]);
+/** The deepest nesting this path follows (a stack of that many bytes per file). */
+const MAX_STACK = 1 << 16;
 /** A bracket's closing code minus its opening one: `}` − `{` and `]` − `[` (ASCII). */
 const PAIR_OFFSET = 2;
 
@@ -79,7 +81,9 @@ const keyField = (text: string, from: number, to: number): number => {
  */
 const layoutOf = (text: string, limits: InputLimits): RecordLayout | undefined => {
   const n = text.length;
-  const { maxDepth, maxStringBytes, maxRecords } = limits;
+  const { maxStringBytes, maxRecords } = limits;
+  // Deeper than the stack holds (a limit raised that far), the scanner decides.
+  const maxDepth = Math.min(limits.maxDepth, MAX_STACK);
   if (maxDepth < 1) return undefined;
   const stack = new Uint8Array(maxDepth + 1);
   const starts: number[] = [];
