@@ -165,6 +165,7 @@ describe('input limits', () => {
       'nested-source.json': `{"Records":[${quiet.replace('"eventSource"', '"requestParameters":{"eventSource"').replace(',"eventName"', '},"eventName"')},${stop}]}`,
       'nested-start.json': `{"Records":[${quiet.replace('}', ',"requestParameters":{"l":[{"a":1},{"eventVersion":"1","eventName":"GetObject","eventSource":"s3.amazonaws.com"}]}}')},${stop}]}`,
       'deep-quiet.json': `{"Records":[${deep},${stop}]}`,
+      'event-shaped.json': `{"Records":[{"detail-type":"AWS API Call via CloudTrail","eventName":"x","eventSource":"x","detail":${stop}}]}`,
     };
     for (const [name, text] of Object.entries(files)) {
       const path = write(name, text);
@@ -180,6 +181,46 @@ describe('input limits', () => {
     expect(await read([join(dir, 'then-lookup-events.json')], { patterns })).toEqual([
       'record line 1, value 2, Events[0].CloudTrailEvent StopLogging',
     ]);
+  });
+
+  it('gives a one-line log file named as JSON Lines the same positions with the pre-filter as without', async () => {
+    const patterns = loadDetections().flatMap((detection) => detection.patterns);
+    const path = write('one-line.jsonl', `{"Records":[{"eventName":"x"},${JSON.stringify(record('StopLogging'))}]}\n`);
+    const expected = [
+      'error one-line.jsonl (line 1, Records[0]): not a CloudTrail record or EventBridge event: missing eventSource',
+      'record line 1, Records[1] StopLogging',
+    ];
+    expect(await read([path])).toEqual(expected);
+    for (const workers of [0, 2]) expect(await read([path], { patterns, workers }), `${workers}`).toEqual(expected);
+  });
+
+  it('reports a record that is not valid JSON at its position and keeps the others, on every path', async () => {
+    // A token in it (`"Root"`, an escape) gets it parsed; it once cost the whole file, the root record before it too.
+    const patterns = loadDetections().flatMap((detection) => detection.patterns);
+    const root = JSON.stringify(record('ListBuckets', { userIdentity: { type: 'Root' } }));
+    const broken = [
+      '{"eventName":"x","eventSource":"s","a":"\\u0041","b":tru}',
+      '{"eventName":"x","eventSource":"s","a":"Root","b":tru}',
+    ];
+    for (const [index, bad] of broken.entries()) {
+      for (const [shape, text] of [
+        ['compact', `{"Records":[${root},${bad}]}`],
+        ['spaced', `{"Records": [${root},${bad}]}`],
+      ] as const) {
+        const path = write(`broken-${index}-${shape}.json`, text);
+        const error = expect.stringMatching(
+          new RegExp(`^error broken-${index}-${shape}\\.json \\(Records\\[1\\]\\): not valid JSON: `),
+        );
+        for (const options of [{ patterns, workers: 0 }, { patterns, workers: 2 }, {}]) {
+          // The scanner decodes `\u0041` to a string that passes nothing: a record with no token is skipped unread,
+          // broken or not (README, the pre-filter); the fast path parses any record with a `\u` escape.
+          const unread = index === 0 && shape === 'spaced' && 'patterns' in options;
+          expect(await read([path], options), `${bad} ${shape} ${options.workers ?? 'no pre-filter'}`).toEqual(
+            unread ? ['record Records[0] ListBuckets'] : ['record Records[0] ListBuckets', error],
+          );
+        }
+      }
+    }
   });
 
   it('reports a record holding a 20 MB string, streamed or read whole, never holding it, and reads on', async () => {

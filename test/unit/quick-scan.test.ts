@@ -120,6 +120,11 @@ describe('quickScan (a compact CloudTrail log file by record starts and one sear
       '{"eventVersion":"1.08","a\\"eventName":"ListBuckets","eventSource":"s3.amazonaws.com"}',
       '{"eventVersion":"1.08","eventName":"ListBuckets","eventSource":"s3.amazonaws.com","eventSource":2}',
       '{"eventVersion":"1.08","eventName":"ListBuckets","eventName":"StopLogging","eventSource":"s3.amazonaws.com"}',
+      // An EventBridge event is read by its detail (records.ts toItem), whatever its own fields say.
+      '{"detail-type":"AWS API Call via CloudTrail","eventName":"x","eventSource":"x","detail":{"eventName":"StopLogging","eventSource":"cloudtrail.amazonaws.com"}}',
+      '{"detail-type":"x","detail":{},"eventName":"x","eventSource":"s"}',
+      // An escape JSON does not have.
+      '{"eventVersion":"1.08","eventName":"ListBuckets","eventSource":"s3.amazonaws.com","a":"\\q"}',
     ];
     const scan = quickScan(logFile([record({}), ...notRecords]), prefilter, DEFAULT_LIMITS);
     expect(scan?.skipped).toBe(1);
@@ -320,13 +325,15 @@ describe('quickScan (a compact CloudTrail log file by record starts and one sear
 describe('quickScan against the scanner, on log files broken at random (fast-check)', () => {
   /** Whether a record's text is a record replay reads that no detection matches; `not JSON` for a broken one. */
   const skippable = (text: string): boolean | 'not JSON' => {
-    let value: { eventName?: unknown; eventSource?: unknown };
+    let value: { eventName?: unknown; eventSource?: unknown; detail?: unknown };
     try {
       value = JSON.parse(text);
     } catch {
       return 'not JSON';
     }
     if (typeof value.eventName !== 'string' || typeof value.eventSource !== 'string') return false;
+    // An EventBridge event is read by its detail: never skipped for its own fields.
+    if ('detail' in value || 'detail-type' in value) return false;
     try {
       const event = recordToEvent(value);
       return !detections.some((detection) => detection.matches(event));
@@ -348,16 +355,22 @@ describe('quickScan against the scanner, on log files broken at random (fast-che
   );
   const nested = fc.letrec((tie) => ({
     value: fc.oneof({ depthSize: 'small' }, leaf, tie('object'), fc.array(tie('value'), { maxLength: 3 })),
-    object: fc.dictionary(fc.constantFrom('eventName', 'eventSource', 'eventVersion', 'a', 'type'), tie('value'), {
-      maxKeys: 3,
-    }),
+    object: fc.dictionary(
+      fc.constantFrom('eventName', 'eventSource', 'eventVersion', 'a', 'type', 'detail'),
+      tie('value'),
+      {
+        maxKeys: 3,
+      },
+    ),
   })).value;
   const element = fc.oneof(
     {
       arbitrary: fc
         .tuple(
           call,
-          fc.dictionary(fc.constantFrom('requestParameters', 'userIdentity', 'note'), nested, { maxKeys: 3 }),
+          fc.dictionary(fc.constantFrom('requestParameters', 'userIdentity', 'note', 'detail', 'detail-type'), nested, {
+            maxKeys: 3,
+          }),
         )
         .map(([[eventName, eventSource], fields]) => record({ eventName, eventSource, ...fields })),
       weight: 8,

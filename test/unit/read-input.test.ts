@@ -864,7 +864,7 @@ describe('readInput: log files one after another', () => {
 
     expect(await read(['-'], { stdin })).toEqual([
       'record line 1, value 1, Records[0] A',
-      expect.stringMatching(/^error <stdin> \(line 1, value 2\): not valid JSON: /),
+      expect.stringMatching(/^error <stdin> \(line 1, value 2, Records\[0\]\): not valid JSON: /),
       'record line 1, value 3, Records[0] C',
     ]);
   });

@@ -28,7 +28,7 @@ const PAIR_OFFSET = 2;
 const HAS_SOURCE = 1;
 /**
  * Parse whatever the eventName says: a `\u` or `\/` escape or one that is not JSON, a top-level key spelled with
- * escapes, a second eventName or eventSource key, an eventName value with escapes.
+ * escapes, a second eventName or eventSource key, an eventName value with escapes, a `detail` or `detail-type` key.
  */
 const MUST_PARSE = 2;
 /** A token of `anywhere` was found in the record's text. */
@@ -41,6 +41,7 @@ const SEEN_SOURCE = 16;
 const OTHER_KEY = 0;
 const NAME_KEY = 1;
 const SOURCE_KEY = 2;
+const EVENT_KEY = 3;
 
 /**
  * Whether `\` then `code` is an escape JSON.stringify writes: one that spells no character another way. `\u` and `\/`
@@ -64,11 +65,18 @@ interface RecordLayout {
   readonly flags: number[];
 }
 
-/** The field a top-level key text[from, to) names, without escapes. */
+/**
+ * The field a top-level key text[from, to) names, without escapes. `detail` and `detail-type` make an EventBridge
+ * event of the element (records.ts toItem reads its detail as the record): its own eventName is not the one matched.
+ */
 const keyField = (text: string, from: number, to: number): number => {
   const length = to - from;
   if (length === 9) return text.startsWith('eventName', from) ? NAME_KEY : OTHER_KEY;
-  if (length === 11) return text.startsWith('eventSource', from) ? SOURCE_KEY : OTHER_KEY;
+  if (length === 11) {
+    if (text.startsWith('eventSource', from)) return SOURCE_KEY;
+    return text.startsWith('detail-type', from) ? EVENT_KEY : OTHER_KEY;
+  }
+  if (length === 6) return text.startsWith('detail', from) ? EVENT_KEY : OTHER_KEY;
   return OTHER_KEY;
 };
 
@@ -136,7 +144,8 @@ const layoutOf = (text: string, limits: InputLimits): RecordLayout | undefined =
           if (depth === 1) {
             if (escaped) flag |= MUST_PARSE;
             field = keyField(text, open + 1, at);
-            if (field !== OTHER_KEY) {
+            if (field === EVENT_KEY) flag |= MUST_PARSE;
+            else if (field !== OTHER_KEY) {
               const seen = field === NAME_KEY ? SEEN_NAME : SEEN_SOURCE;
               if ((flag & seen) !== 0) flag |= MUST_PARSE;
               flag |= seen;

@@ -80,8 +80,10 @@ class ValueLines {
 }
 
 /**
- * The items of one scanned entry, appended to `out` (`skip` counted in `skipped`). False when its text is not valid
- * JSON (the structure the scanner checks held, the rest did not): nothing is appended then.
+ * The items of one scanned entry, appended to `out` (`skip` counted in `skipped`). An element of `Records` or of an
+ * array whose text is not valid JSON (the structure the scanner checks held, the rest did not) is one error at its
+ * position, and the other elements stand. False for a top-level value that is not valid JSON: nothing is appended
+ * then (the caller reads the text as lines, whose error it always was).
  */
 const fromEntry = (
   entry: ScannedEntry,
@@ -108,8 +110,10 @@ const fromEntry = (
   let value: unknown;
   try {
     value = JSON.parse(entry.text as string);
-  } catch {
-    return false;
+  } catch (error) {
+    if (entry.container === 'value') return false;
+    out.push(inputError(file, position, `not valid JSON: ${toError(error).message}`));
+    return true;
   }
   if (entry.container === 'Records') out.push(toItem(value, file, position as string));
   else if (entry.container === 'array') fromArrayEntry(value, file, position as string, explicit, out);
@@ -385,4 +389,4 @@ async function* readScanned(
 }
 
 export type { ReadContext, TextScan };
-export { ITEM_BATCH, itemsOfScan, readScanned, scanText };
+export { firstValuePrefix, ITEM_BATCH, itemsOfScan, readScanned, scanText };

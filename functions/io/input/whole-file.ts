@@ -2,7 +2,7 @@ import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
 import { readWhole, readWholeSync, textOfBytes } from './bytes.js';
 import type { InputLimits } from './limits.js';
 import { quickScan } from './quick-scan.js';
-import { scanText, type TextScan } from './scanned.js';
+import { firstValuePrefix, scanText, type TextScan } from './scanned.js';
 
 /*
  * A file read whole (small: most CloudTrail log files), read, gunzipped, decoded and scanned in one step, on a worker
@@ -29,7 +29,8 @@ const fromText = (
 ): WholeFile => {
   if (text === undefined) return { kind: 'stream' };
   const quick = quickScan(text, prefilter, limits);
-  if (quick !== undefined) return { kind: 'scanned', scan: quick };
+  // One line: named as JSON Lines, its records are at `line 1, Records[i]`, as the scanner would say.
+  if (quick !== undefined) return { kind: 'scanned', scan: { ...quick, prefix: firstValuePrefix(path, 1, 1) } };
   const scan = scanText(text, path, prefilter, limits);
   return scan.kind === 'scanned' ? { kind: 'scanned', scan } : { kind: 'text', text };
 };
