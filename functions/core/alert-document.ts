@@ -379,14 +379,13 @@ const buildAlert = (event: CloudTrailEvent, matches: readonly Match[], options: 
     source,
     outcome,
   } as Alert;
-  const reasons: Record<string, string> = {};
-  let anyReason = false;
+  let reasons: Record<string, string> | undefined;
   for (const match of matches) {
     if (match.reason === undefined) continue;
+    reasons ??= {};
     reasons[match.detection.id] = match.reason;
-    anyReason = true;
   }
-  if (anyReason) alert.reasons = reasons;
+  if (reasons !== undefined) alert.reasons = reasons;
   alert.tags = mergeAttackTags(matches.map((m) => m.detection.tags));
   alert.links = { cloudtrail: cloudTrailLinkOf(event), ...runbookLink(options.runbookBaseUrl, primary.detection.id) };
   // A crafted record nested deeper than 200 levels keeps everything above that depth (core/depth.ts).

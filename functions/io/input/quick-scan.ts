@@ -1,7 +1,17 @@
 import type { RecordSearch, StringPrefilter } from '../../core/event-pattern/tokens.js';
 import type { InputLimits } from './limits.js';
 import type { ScannedEntry } from './scan.js';
-import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './values.js';
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  isSpace,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from './values.js';
 
 /*
  * The fast path of a CloudTrail log file as CloudTrail writes it: `{"Records":[{…},{…}]}`, compact. One tight pass
@@ -15,8 +25,6 @@ import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE 
  */
 
 const HEAD = '{"Records":[';
-const COMMA = 0x2c;
-const COLON = 0x3a;
 /** `"`, `\`, b, f, n, r, t: the escapes JSON.stringify writes. */
 const STRINGIFY_ESCAPES = new Set([0x22, 0x5c, 0x62, 0x66, 0x6e, 0x72, 0x74]);
 /** The deepest nesting this path follows (a stack of that many bytes per file). */
@@ -48,8 +56,6 @@ const EVENT_KEY = 3;
  * may spell a token unseen (RFC 8259 section 7), and any other is not JSON: either makes the record one to parse.
  */
 const writtenAsStringify = (code: number): boolean => STRINGIFY_ESCAPES.has(code);
-
-const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
 
 /** Where a file's records are and what of them decides a skip, from one pass (layoutOf). */
 interface RecordLayout {

@@ -1,5 +1,15 @@
 import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
-import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './values.js';
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  isSpace,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from './values.js';
 
 /*
  * A JSON scanner over decoded text that splits CloudTrail input into records without JSON.parse: the elements of a
@@ -12,8 +22,6 @@ import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE 
  * reported. It reads the text in pieces as a stream gives them, holding only the record being read. Pure: no I/O.
  */
 
-const COMMA = 0x2c;
-const COLON = 0x3a;
 const NEWLINE = 0x0a;
 const BOM = 0xfeff;
 const LOWER_D = 0x64;
@@ -140,8 +148,6 @@ interface ScannerOptions {
 type State = 'start' | 'elements' | 'element' | 'afterRecords' | 'members' | 'between' | 'stopped';
 /** What ends the element being scanned: a `,` or the container's close at depth 0, its own close, a `}` at depth 0. */
 type EndAt = 'separator' | 'close' | 'object';
-
-const isSpace = (code: number): boolean => code === 0x20 || code === NEWLINE || code === 0x0d || code === 0x09;
 
 /** The decoded value of a JSON string's content (between its quotes) that holds escapes; undefined when invalid. */
 const decodeString = (content: string): string | undefined => {

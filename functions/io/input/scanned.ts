@@ -82,8 +82,9 @@ class ValueLines {
 /**
  * The items of one scanned entry, appended to `out` (`skip` counted in `skipped`). An element of `Records` or of an
  * array whose text is not valid JSON (the structure the scanner checks held, the rest did not) is one error at its
- * position, and the other elements stand. False for a top-level value that is not valid JSON: nothing is appended
- * then (the caller reads the text as lines, whose error it always was).
+ * position, and the other elements stand. A top-level value that is not valid JSON is one too with `brokenValue`
+ * `report`; with `refuse`, false: nothing is appended then (the caller reads the text as lines, whose error it always
+ * was).
  */
 const fromEntry = (
   entry: ScannedEntry,
@@ -92,6 +93,7 @@ const fromEntry = (
   explicit: boolean,
   context: ReadContext,
   out: InputItem[],
+  brokenValue: 'refuse' | 'report' = 'refuse',
 ): boolean => {
   const position = positionOf(entry.container, entry.index, prefix);
   switch (entry.verdict) {
@@ -111,7 +113,7 @@ const fromEntry = (
   try {
     value = JSON.parse(entry.text as string);
   } catch (error) {
-    if (entry.container === 'value') return false;
+    if (entry.container === 'value' && brokenValue === 'refuse') return false;
     out.push(inputError(file, position, `not valid JSON: ${toError(error).message}`));
     return true;
   }
@@ -274,15 +276,7 @@ async function* readScanned(
   const prefixOf = (entry: Pick<ScannedEntry, 'value' | 'valueLine' | 'valueOnLine' | 'sharesLine'>) =>
     entry.value === 1 ? firstPrefix : laterValuePrefix(entry);
   const deliver = (entry: ScannedEntry): void => {
-    if (!fromEntry(entry, file, prefixOf(entry), explicit, context, out)) {
-      let message = 'not valid JSON';
-      try {
-        JSON.parse(entry.text as string);
-      } catch (error) {
-        message = `not valid JSON: ${toError(error).message}`;
-      }
-      out.push(inputError(file, positionOf(entry.container, entry.index, prefixOf(entry)), message));
-    }
+    fromEntry(entry, file, prefixOf(entry), explicit, context, out, 'report');
   };
   const values = new ValueLines();
   const scanner = new RecordScanner({

@@ -10,6 +10,8 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
 
 /** scanValues found no value ending in the text: the state carries over to the next text. */
 const NONE = -1;
@@ -28,6 +30,7 @@ interface ScanState {
 
 const newScanState = (): ScanState => ({ depth: 0, inString: false, escaped: false, start: 0 });
 
+/** JSON's whitespace (RFC 8259 section 2): space, line feed, carriage return, tab. */
 const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
 
 /**
@@ -217,4 +220,16 @@ class LineValues {
 }
 
 export type { LineValue };
-export { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, LineValues, OPEN_BRACE, OPEN_BRACKET, QUOTE, splitValues };
+export {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  isSpace,
+  LineValues,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+  splitValues,
+};
