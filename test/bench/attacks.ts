@@ -7,6 +7,8 @@
  * - a record with a string of `mib` MiB (a policy document), gzipped the same way as the bomb;
  * - a pretty-printed `{"Records": [...]}` file (two-space indentation, as `jq .` writes) of about `mb` MB of real-shape
  *   records, plain JSON (the same 10,000 records again and again, each copy with its own eventIDs);
+ * - a gzip of `mib` MiB of nothing but newlines, or nothing but spaces (a few hundred KB that hold no record: a
+ *   file of hundreds of millions of empty lines once crashed replay);
  * - a normal file of one Root console sign-in, read after each of them to see whether replay went on.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
@@ -50,6 +52,10 @@ const writeGzipBomb = (path: string, gib: number): number =>
     [filler(' ', 64), Math.round((gib * 1024) / 64)],
     `${rootRecord('bench-bomb-0000-4000-8000-000000000001', 'null')}]}`,
   ]);
+
+/** `mib` MiB (a multiple of 64) of `byte` alone, gzipped. Returns the file's size. */
+const writeBlankFile = (path: string, byte: '\n' | ' ', mib: number): number =>
+  writeGzipMembers(path, [[filler(byte, 64), Math.ceil(mib / 64)]]);
 
 /** One Root record whose requestParameters nest `depth` objects deep, gzipped. Returns the file's size. */
 const writeDeepNesting = (path: string, depth: number): number =>
@@ -135,4 +141,4 @@ const writeNormalFile = (dir: string, id: string): string => {
   return path;
 };
 
-export { writeDeepNesting, writeGzipBomb, writeHugeString, writeNormalFile, writePrettyPrinted };
+export { writeBlankFile, writeDeepNesting, writeGzipBomb, writeHugeString, writeNormalFile, writePrettyPrinted };

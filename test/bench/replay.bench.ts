@@ -9,15 +9,15 @@
  *    --format ndjson --min-severity info DIR`); prints records/s, the ratios and the targets;
  * 3. cross-checks replay's alerts against the Root records jq (or the plain Node script) finds, minus the documented
  *    exclusions (corpus.ts, EXCLUSIONS), and counts replay's non-Root alerts;
- * 4. runs replay on hostile inputs (attacks.ts: gzip bomb, 5,000-deep nesting, 300 MiB string, ~400 MB pretty-printed
- *    file), each followed by a normal file, printing exit code, error lines, wall time, peak RSS, and whether the
+ * 4. runs replay on hostile inputs (attacks.ts: gzip bomb, 5,000-deep nesting, 300 MiB string, 320 MiB of empty lines
+ *    or of spaces, ~400 MB pretty-printed file), each followed by a normal file, printing exit code, error lines, wall time, peak RSS, and whether the
  *    normal file was still read (skip with BENCH_SKIP_MEMORY=1);
  * 5. times the alert function's per-event pipeline without network (pipeline-time.ts);
  * 6. prints the Lambda rows (lambda-load.ts, measureLambdaBundles) and CLI start rows (cli-start.ts,
  *    measureCliStart) when those files exist;
  * 7. ends with a Markdown results table and the command, also written to /tmp/readme-bench.md (BENCH_README).
  * Knobs: BENCH_FILES, BENCH_RUNS, BENCH_SKIP_MEMORY=1, BENCH_BOMB_GIB (default 6), BENCH_PRETTY_MB (default 400),
- * BENCH_STRING_MIB (default 300), BENCH_TIMEOUT_S (per hostile run, default 180), BENCH_PIPELINE_PASSES (default 30),
+ * BENCH_STRING_MIB (default 300), BENCH_BLANK_MIB (the empty-line and space files, default 320), BENCH_TIMEOUT_S (per hostile run, default 180), BENCH_PIPELINE_PASSES (default 30),
  * BENCH_KEEP=1 (keep the corpus folder), BENCH_CLI (another checkout's bin/rootwatch.mjs), BENCH_README (where the README text goes).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -36,7 +36,14 @@ import {
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { writeDeepNesting, writeGzipBomb, writeHugeString, writeNormalFile, writePrettyPrinted } from './attacks.js';
+import {
+  writeBlankFile,
+  writeDeepNesting,
+  writeGzipBomb,
+  writeHugeString,
+  writeNormalFile,
+  writePrettyPrinted,
+} from './attacks.js';
 import { EXCLUSIONS, type Exclusion, writeCorpus } from './corpus.js';
 import { deterministic, labelProblems, sharedCorpusMeanBytes } from './corpus-check.js';
 import { measurePipeline, quantile } from './pipeline-time.js';
@@ -53,6 +60,7 @@ const SKIP_MEMORY = env.BENCH_SKIP_MEMORY === '1';
 const BOMB_GIB = Number(env.BENCH_BOMB_GIB ?? 6);
 const PRETTY_MB = Number(env.BENCH_PRETTY_MB ?? 400);
 const STRING_MIB = Number(env.BENCH_STRING_MIB ?? 300);
+const BLANK_MIB = Number(env.BENCH_BLANK_MIB ?? 320);
 const TIMEOUT_MS = Number(env.BENCH_TIMEOUT_S ?? 180) * 1000;
 const PIPELINE_PASSES = Number(env.BENCH_PIPELINE_PASSES ?? 30);
 const README_OUT = env.BENCH_README ?? '/tmp/readme-bench.md';
@@ -503,6 +511,18 @@ if (SKIP_MEMORY) {
         return `${(size / 1e6).toFixed(1)} MB gzipped`;
       },
     },
+    ...(['\n', ' '] as const).map(
+      (byte): Attack => ({
+        name: `${BLANK_MIB} MiB of ${byte === '\n' ? 'empty lines' : 'spaces'}, gzipped (no record)`,
+        file: join(attackDir, byte === '\n' ? 'newlines.json.gz' : 'spaces.json.gz'),
+        expect: 'read',
+        alerts: 0,
+        write() {
+          const size = writeBlankFile(this.file, byte, BLANK_MIB);
+          return `${n(size)} B gzipped`;
+        },
+      }),
+    ),
     {
       name: `pretty-printed {"Records": [...]} of ~${PRETTY_MB} MB`,
       file: join(attackDir, 'pretty.json'),

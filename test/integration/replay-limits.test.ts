@@ -252,6 +252,32 @@ describe('input limits', () => {
     ]);
   });
 
+  it('reads past millions of empty lines, read whole or streamed, every line number true', async () => {
+    // A gzip of a few hundred KB of newlines once held one array entry per line and crashed Node.
+    const blank = (count: number) => '\n'.repeat(count);
+    const root = JSON.stringify(record('StopLogging', { userIdentity: { type: 'Root' } }));
+    const lines = `${blank(3_000_000)}${root}\n${blank(2_000_000)}{"eventName":\n${root}${blank(1_000_000)}`;
+    const pretty = `${blank(3_000_000)}${JSON.stringify({ Records: [record('A'), record('B')] }, null, 2)}${blank(2_000_000)}`;
+    const expected = [
+      'record line 3000001 StopLogging',
+      expect.stringMatching(/^error empty-lines\.jsonl\.gz \(line 5000002\): not valid JSON: /),
+      'record line 5000003 StopLogging',
+    ];
+    // Under 64 MiB the file is read whole; past it (padded with empty lines), streamed.
+    for (const padding of [0, 70 * MIB]) {
+      const path = write('empty-lines.jsonl.gz', gzipSync(lines + blank(padding)));
+      expect(await read([path]), `padding ${padding}`).toEqual(expected);
+      const document = write('empty-lines.json.gz', gzipSync(pretty + blank(padding)));
+      expect(await read([document]), `padding ${padding}`).toEqual(['record Records[0] A', 'record Records[1] B']);
+    }
+    // Nothing but empty lines or spaces: no record, no error, and the next file is read.
+    const after = write('after.json', log([record('After')]));
+    for (const byte of ['\n', ' ']) {
+      const path = write('nothing.json.gz', gzipSync(Buffer.alloc(70 * MIB, byte)));
+      expect(await read([path, after]), JSON.stringify(byte)).toEqual(['record Records[0] After']);
+    }
+  });
+
   it('stops a file past the records limit, and reads the next', async () => {
     const many = write('many.json', log(Array.from({ length: 250 }, (_, i) => record(`E${i}`))));
     const lines = write('many.jsonl', Array.from({ length: 5 }, (_, i) => JSON.stringify(record(`L${i}`))).join('\n'));

@@ -36,6 +36,7 @@ const VALUE_BOUNDARY = /[}\]]\s*[{[]/;
  * names it. So memory stays flat until the decompressed size limit stops the file.
  */
 const GARBAGE_PROBE_CHARS = 1024 * 1024;
+const NEWLINE = 0x0a;
 /** What a JSON value, or the base64 text of a subscription payload, may start with. */
 const VALUE_START = /[{["\-0-9tfnA-Za-z+/=]/;
 
@@ -44,11 +45,80 @@ const VALUE_START = /[{["\-0-9tfnA-Za-z+/=]/;
 interface LineBreach {
   readonly breach: 'deep' | 'long';
 }
-type LineEntry = string | LineValue | LineBreach;
+/** Consecutive empty lines (`\n` only), counted rather than handed on one by one. */
+interface EmptyLines {
+  readonly empty: number;
+}
+type LineEntry = string | LineValue | LineBreach | EmptyLines;
 
 type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
 
 const isBlank = (line: string): boolean => line.trim() === '';
+
+/** Consecutive blank lines held while a file's shape is unsettled: how many, and their characters without newlines. */
+interface BlankRun {
+  lines: number;
+  chars: number;
+}
+
+/**
+ * The lines of a file held until its shape is settled, a run of blank lines kept as its count so that a file of
+ * hundreds of millions of newlines (a gzip of a few hundred KB) costs one entry. `text()` gives back a text of the
+ * same length and line breaks (blank lines' whitespace as spaces), so JSON.parse's positions stay true.
+ */
+class HeldLines {
+  private entries: (string | BlankRun)[] = [];
+  /** Characters held, newlines included. */
+  public chars = 0;
+
+  public push(line: string): void {
+    this.chars += line.length + 1;
+    if (!isBlank(line)) {
+      this.entries.push(line);
+      return;
+    }
+    const last = this.entries.at(-1);
+    if (typeof last === 'object') {
+      last.lines++;
+      last.chars += line.length;
+    } else this.entries.push({ lines: 1, chars: line.length });
+  }
+
+  /** Holds `count` empty lines. */
+  public pushEmpty(count: number): void {
+    this.chars += count;
+    const last = this.entries.at(-1);
+    if (typeof last === 'object') last.lines += count;
+    else this.entries.push({ lines: count, chars: 0 });
+  }
+
+  /** Appends `text` to the last line held (a value rejoined with the values before it on its line). */
+  public extendLast(text: string): void {
+    const last = this.entries.length - 1;
+    const line = this.entries[last];
+    if (typeof line !== 'string') {
+      this.push(text);
+      return;
+    }
+    this.entries[last] = line + text;
+    this.chars += text.length;
+  }
+
+  /** Calls `each` with every non-blank line held and its line number (the first held is line 1). */
+  public forEachLine(each: (line: string, number: number) => void): void {
+    let number = 0;
+    for (const entry of this.entries) {
+      if (typeof entry === 'string') each(entry, ++number);
+      else number += entry.lines;
+    }
+  }
+
+  public text(): string {
+    return this.entries
+      .map((entry) => (typeof entry === 'string' ? entry : ' '.repeat(entry.chars) + '\n'.repeat(entry.lines - 1)))
+      .join('\n');
+  }
+}
 
 const parseJson = (text: string): Parsed => {
   try {
@@ -67,6 +137,8 @@ const parseJson = (text: string): Parsed => {
 async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): AsyncGenerator<LineEntry[]> {
   let partial: string[] = [];
   let partialChars = 0;
+  /** The first non-blank character of the line being read (undefined while it is blank so far). */
+  let firstChar: string | undefined;
   /** The line being read is past GARBAGE_PROBE_CHARS and cannot be JSON: the rest of it is dropped. */
   let dropping = false;
   /**
@@ -89,11 +161,10 @@ async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): 
     }
     if (dropping) return;
     if (partialChars > GARBAGE_PROBE_CHARS) {
-      const start = partial.find((piece) => piece.trim() !== '')?.trimStart();
-      if (start === undefined) {
+      if (firstChar === undefined) {
         // Blank so far: only what is not blank is worth keeping.
         if (text.trim() === '') return;
-      } else if (!VALUE_START.test(start.charAt(0))) {
+      } else if (!VALUE_START.test(firstChar)) {
         dropping = true;
         return;
       }
@@ -117,6 +188,7 @@ async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): 
     const previous = partial.at(-1);
     partial.push(text);
     partialChars += text.length;
+    if (firstChar === undefined) firstChar = text.trimStart().charAt(0) || undefined;
     if (
       partialChars > SPLIT_LINE_CHARS &&
       (VALUE_BOUNDARY.test(text) ||
@@ -131,6 +203,7 @@ async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): 
   const endLine = (): void => {
     dropping = false;
     probe = undefined;
+    firstChar = undefined;
     if (breach !== undefined) {
       batch.push({ breach });
       breach = undefined;
@@ -159,8 +232,17 @@ async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): 
       batch = [];
       let start = 0;
       for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
-        if (partial.length === 0 && values === undefined && !dropping) batch.push(text.slice(start, newline));
-        else {
+        if (partial.length === 0 && values === undefined && !dropping) {
+          if (newline === start) {
+            // A run of empty lines (hundreds of millions in a gzip of a few hundred KB): one entry.
+            let end = newline + 1;
+            while (text.charCodeAt(end) === NEWLINE) end++;
+            batch.push({ empty: end - start });
+            start = end;
+            continue;
+          }
+          batch.push(text.slice(start, newline));
+        } else {
           extend(text.slice(start, newline));
           endLine();
         }
@@ -187,15 +269,24 @@ async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): 
 }
 
 /** The lines of a whole text, in batches of about LINE_BATCH_CHARS characters, split as lineBatches splits them. */
-function* textLineBatches(text: string): Generator<string[]> {
+function* textLineBatches(text: string): Generator<LineEntry[]> {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  let batch: string[] = [];
+  let batch: LineEntry[] = [];
   let chars = 0;
   let start = 0;
   for (let newline = body.indexOf('\n'); newline !== -1; newline = body.indexOf('\n', start)) {
-    batch.push(body.slice(start, newline));
-    chars += newline - start;
-    start = newline + 1;
+    if (newline === start) {
+      let end = newline + 1;
+      while (body.charCodeAt(end) === NEWLINE) end++;
+      batch.push({ empty: end - start });
+      chars += end - start;
+      start = end;
+    } else {
+      batch.push(body.slice(start, newline));
+      // The newline counts, as the empty lines do: a text of short lines still comes in bounded batches.
+      chars += newline - start + 1;
+      start = newline + 1;
+    }
     if (chars >= LINE_BATCH_CHARS) {
       yield batch;
       batch = [];
@@ -227,8 +318,7 @@ async function* readLines(
   let mode: 'detect' | 'lines' | 'document' = 'detect';
   let lineNumber = 0;
   /** Every line so far, while the shape is not settled. */
-  let held: string[] = [];
-  let heldChars = 0;
+  let held = new HeldLines();
   let first: (Parsed & { line: number; text: string }) | undefined;
   let secondParses = false;
   /** Which value of its line the last entry was (0: a whole line). */
@@ -308,8 +398,8 @@ async function* readLines(
     else fromUnparsed(settled.text, prefix, settled.line, `not valid JSON: ${settled.message}`, out);
   };
   const fromHeldLines = (out: InputItem[]): void => {
-    for (let index = 0; index < held.length; index++) fromLine(held[index] as string, index + 1, out);
-    held = [];
+    held.forEachLine((line, number) => fromLine(line, number, out));
+    held = new HeldLines();
   };
 
   try {
@@ -322,6 +412,11 @@ async function* readLines(
           line = entry;
           lineNumber++;
           lastValue = 0;
+        } else if ('empty' in entry) {
+          lineNumber += entry.empty;
+          lastValue = 0;
+          if (mode !== 'lines') held.pushEmpty(entry.empty);
+          continue;
         } else if ('breach' in entry) {
           // A line dropped as it streamed: its error, and the line counts as read (never held for a document).
           lineNumber++;
@@ -329,7 +424,7 @@ async function* readLines(
           if (mode === 'detect' && first?.ok) {
             // A non-blank line after a first that is a value on its own: JSON Lines.
             mode = 'lines';
-            held = [];
+            held = new HeldLines();
             fromFirst(first, `line ${first.line}`, out);
           }
           const limit = entry.breach === 'deep' ? 'maxDepth' : 'maxStringBytes';
@@ -343,7 +438,7 @@ async function* readLines(
           if (mode !== 'document') {
             if (mode === 'detect') {
               mode = 'lines';
-              held = [];
+              held = new HeldLines();
               if (first !== undefined) fromFirst(first, `line ${first.line}`, out);
             }
             fromValue(line, `line ${lineNumber}, value ${entry.value}`, out);
@@ -351,8 +446,7 @@ async function* readLines(
           }
           if (entry.value > 1) {
             // Rejoined with the values before it on its line, for the document read whole.
-            held[held.length - 1] += line;
-            heldChars += line.length;
+            held.extendLast(line);
             continue;
           }
         }
@@ -361,7 +455,6 @@ async function* readLines(
           continue;
         }
         held.push(line);
-        heldChars += line.length;
         if (isBlank(line)) continue;
         if (first === undefined) {
           first = { ...parseJson(line), line: lineNumber, text: line };
@@ -370,7 +463,7 @@ async function* readLines(
         if (mode === 'detect') {
           if (first.ok) {
             mode = 'lines';
-            held = [];
+            held = new HeldLines();
             fromFirst(first, `line ${first.line}`, out);
             fromLine(line, lineNumber, out);
             continue;
@@ -378,7 +471,7 @@ async function* readLines(
           mode = 'document';
           secondParses = parseJson(line).ok;
         }
-        if (heldChars > MAX_DOCUMENT_CHARS) {
+        if (held.chars > MAX_DOCUMENT_CHARS) {
           if (!secondParses) {
             out.push(
               inputError(file, undefined, 'neither JSON Lines nor small enough (256 MiB) to read as one JSON document'),
@@ -412,19 +505,19 @@ async function* readLines(
     // or the one line of a JSON Lines file when the name says so.
     if (first !== undefined) fromFirst(first, JSON_LINES_FILE.test(file) ? `line ${first.line}` : undefined, out);
   } else if (mode === 'document') {
-    const text = held.join('\n');
+    const text = held.text();
     if (screened(text, undefined, out)) {
       if (out.length > 0) yield out;
       return;
     }
     const parsed = parseJson(text);
     if (parsed.ok) {
-      held = [];
+      held = new HeldLines();
       fromDocument(parsed.value, file, undefined, explicit, out);
     } else if (secondParses) {
       fromHeldLines(out);
     } else {
-      held = [];
+      held = new HeldLines();
       fromUnparsed(text, undefined, 1, `not valid JSON or JSON Lines: ${parsed.message}`, out);
     }
   }
