@@ -223,6 +223,39 @@ describe('input limits', () => {
     }
   });
 
+  it('costs a record with broken structure only itself, read whole, from workers or streamed', async () => {
+    // A mismatched bracket, a string cut short: once the whole small file (every alert in it) was one error, and a
+    // streamed one lost every record after the damage.
+    const patterns = loadDetections().flatMap((detection) => detection.patterns);
+    // Root records, which the pre-filter lets through, so that every one read is an item.
+    const records = Array.from({ length: 60_000 }, (_, i) =>
+      JSON.stringify(record(`E${i}`, { userIdentity: { type: 'Root' } })),
+    );
+    records[10] = '{"eventVersion":"1.08","eventName":"x","b":[1,}}';
+    records[50_000] = '{"eventVersion":"1.08","eventName":"x","note":"cut sh';
+    const text = `{"Records":[${records.join(',')}]}`;
+    const expectRead = (items: string[], what: string) => {
+      expect(
+        items.filter((line) => line.startsWith('error')),
+        what,
+      ).toEqual([
+        expect.stringMatching(/\(Records\[10\]\): not valid JSON: mismatched "}" on line 1; reading goes on/),
+        expect.stringMatching(/\(Records\[50000\]\): not valid JSON: this record never closes/),
+      ]);
+      const read = items.filter((line) => line.startsWith('record'));
+      expect(read, what).toHaveLength(59_998);
+      expect(read.at(-1), what).toBe('record Records[59999] E59999');
+    };
+    const small = write('broken-small.json.gz', gzipSync(text));
+    for (const options of [{}, { patterns, workers: 0 }, { patterns, workers: 2 }]) {
+      expectRead(await read([small], options), `read whole ${JSON.stringify(options.workers)}`);
+    }
+    const pieces = Array.from({ length: Math.ceil(text.length / 65_536) }, (_, i) =>
+      text.slice(i * 65_536, (i + 1) * 65_536),
+    );
+    expectRead(await read(['-'], { stdin: Readable.from(pieces) }), 'streamed');
+  });
+
   it('reports a record holding a 20 MB string, streamed or read whole, never holding it, and reads on', async () => {
     const huge = JSON.stringify(record('Huge', { userAgent: 'x'.repeat(20 * MIB) }));
     const text = `{"Records":[${JSON.stringify(record('Before'))},${huge},${JSON.stringify(record('After'))}]}`;

@@ -155,11 +155,101 @@ describe('RecordScanner', () => {
     expect(scan([`${JSON.stringify(record('A'))}\n${JSON.stringify(record('B'))}`]).stop).toEqual({ kind: 'shape' });
     expect(scan(['  \n ']).stop).toEqual({ kind: 'shape' });
     expect(scan(['{"Records":[]}{"Records":[]}']).stop).toEqual({ kind: 'trailing' });
-    expect(scan(['{"Records":[{"a":[}]}']).stop).toMatchObject({ kind: 'syntax' });
-    expect(scan(['{"Records":[{"a":1},]}']).stop).toMatchObject({ kind: 'syntax' });
-    expect(scan(['{"Records":[{"a":1}']).stop).toMatchObject({ kind: 'syntax' });
+    expect(scan(['[{"a":1}]{"a":[}']).stop).toEqual({ kind: 'trailing' });
+    expect(scan(['{"a":[}']).stop).toEqual({ kind: 'shape' });
+    expect(scan(['[{"a":1}]{"a":[}'], { multiValue: true }).stop).toMatchObject({ kind: 'syntax' });
     // Members after Records (none in a log file) are passed over.
     expect(scan(['{"Records":[{"a":1}],"x":{"y":"}"}}\n']).stop).toBeUndefined();
+  });
+
+  it('costs a record with broken structure only itself: reading goes on at the next record start', () => {
+    const [a, b] = [JSON.stringify(record('A')), JSON.stringify(record('B'))];
+    const cases: [string, string, string][] = [
+      ['a mismatched bracket', `{"Records":[${a},{"eventVersion":"1","x":[1,}},${b}]}`, 'mismatched "}" on line 1'],
+      ['a stray bracket', `{"Records":[${a},{"eventVersion":"1","x":1}},${b}]}`, 'unexpected "}" on line 1'],
+      ['a string cut short', `{"Records":[${a},{"eventVersion":"1","x":"cu,${b}]}`, 'this record never closes'],
+      ['a record without its last brace', `{"Records":[${a},${a.slice(0, -1)},${b}]}`, 'mismatched "]" on line 1'],
+      ['two commas', `{"Records":[${a},,${b}]}`, 'unexpected "," in an array on line 1'],
+      ['an array of records', `[${a},{"eventVersion":"1","x":[}],${b}]`, 'mismatched "}" on line 1'],
+    ];
+    for (const [what, text, message] of cases) {
+      const { entries, stop } = scan([text]);
+      expect(stop, what).toBeUndefined();
+      const container = text.startsWith('[') ? 'array' : 'Records';
+      // Two commas break no record: the error takes the next record's index, which the record keeps.
+      const next = message.includes('","') ? 1 : 2;
+      expect(brief(entries), what).toEqual([
+        `${container}[0] parse`,
+        `${container}[1] broken`,
+        `${container}[${next}] parse`,
+      ]);
+      expect(entries[1]?.message, what).toContain(message);
+      expect(JSON.parse(entries[2]?.text as string), what).toEqual(record('B'));
+    }
+  });
+
+  it('ends a file cut short with a broken entry, the records before it and any whole one in the cut part standing', () => {
+    const [a, b] = [JSON.stringify(record('A')), JSON.stringify(record('B'))];
+    const inside = scan([`{"Records":[${a},${b.slice(0, 40)}`]);
+    expect(brief(inside.entries)).toEqual(['Records[0] parse', 'Records[1] broken']);
+    expect(inside.entries[1]?.message).toMatch(/^this record never closes/);
+    const between = scan([`{"Records":[${a},`]);
+    expect(brief(between.entries)).toEqual(['Records[0] parse', 'Records[1] broken']);
+    expect(between.entries[1]?.message).toMatch(/^the text ends before the log file closes/);
+    expect(brief(scan([`{"Records":[${a}]`]).entries)).toEqual(['Records[0] parse', 'Records[1] broken']);
+    // A record cut short with a whole one after it in the text (a cut string swallows the structure after it).
+    const swallowed = scan([`{"Records":[${a},{"eventVersion":"1","x":"cu,${b},${b}`]);
+    expect(brief(swallowed.entries)).toEqual([
+      'Records[0] parse',
+      'Records[1] broken',
+      'Records[2] parse',
+      'Records[3] broken',
+    ]);
+    for (const entry of [inside, between, swallowed]) expect(entry.stop).toBeUndefined();
+  });
+
+  it('reads on after broken structure at the true line, in a pretty-printed file and into the next log file', () => {
+    const pretty = JSON.stringify({ Records: [record('A'), record('X', { b: [1, 2] }), record('B')] }, null, 2);
+    const broken = pretty.replace(/"b": \[\n\s*1,\n\s*2\n\s*\]/, '"b": [1,}');
+    expect(broken).not.toBe(pretty);
+    const { entries } = scan([broken]);
+    expect(brief(entries)).toEqual(['Records[0] parse', 'Records[1] broken', 'Records[2] parse']);
+    const line = broken.split('\n').findIndex((text) => text.includes('[1,}')) + 1;
+    expect(entries[1]?.message).toBe(`mismatched "}" on line ${line}; reading goes on at the next record`);
+    // Damage in the first of two log files one after another: the second is read as a value of its own.
+    const first = JSON.stringify({ Records: [record('A'), { eventVersion: '1', x: 'cut' }] }).replace('"cut"', '"cu');
+    const second = JSON.stringify({ Records: [record('B')] });
+    const two = scan([`${first}\n${second}`], { multiValue: true });
+    expect(two.entries.map((e) => `${e.value} ${e.valueLine} ${e.container}[${e.index}] ${e.verdict}`)).toEqual([
+      '1 1 Records[0] parse',
+      '1 1 Records[1] broken',
+      '2 2 Records[0] parse',
+    ]);
+  });
+
+  it('reads broken structure the same whatever pieces the text comes in', () => {
+    const [a, b] = [JSON.stringify(record('A')), JSON.stringify(record('B', { note: 'x'.repeat(200) }))];
+    const texts = [
+      `{"Records":[${a},{"eventVersion":"1","x":[1,}},${b},${a}]}`,
+      `{"Records":[${a},{"eventVersion":"1","x":"cu,${b},${a}]}`,
+      `{\n  "Records": [\n    ${a},\n    {"eventVersion":"1",\n "x":[}\n}, ${b}\n]}\n${JSON.stringify({ Records: [a] })}`,
+      `[${a},,${b}]`,
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...texts),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.boolean(),
+        (text, offsets, filtered) => {
+          const prefilter = filtered ? prefilterOf(['A']) : undefined;
+          const whole = scan([text], { prefilter, multiValue: true });
+          const pieces = scan(cut(text, offsets), { prefilter, multiValue: true });
+          expect(pieces.entries).toEqual(whole.entries);
+          expect(pieces.stop).toEqual(whole.stop);
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 
   it('with multiValue reads values one after another, with the line each starts on', () => {

@@ -129,6 +129,23 @@ const parseJson = (text: string): Parsed => {
 };
 
 /**
+ * Whether the second non-blank line of `text` is a JSON value on its own: a text whose first value is broken is then
+ * read as JSON Lines with a bad first line, as readLines reads it. Looks at no more than the first two lines.
+ */
+const secondLineParses = (text: string): boolean => {
+  let start = 0;
+  let seen = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end);
+    if (!isBlank(line) && ++seen === 2) return parseJson(line).ok;
+    start = end + 1;
+  }
+  return false;
+};
+
+/**
  * The lines of decoded text, one batch per piece (possibly empty); a BOM is dropped. A line longer
  * than SPLIT_LINE_CHARS that holds JSON values one after another comes as those values instead; a
  * long line that cannot be JSON is cut to its first GARBAGE_PROBE_CHARS characters; a long line that
@@ -524,4 +541,4 @@ async function* readLines(
   if (out.length > 0) yield out;
 }
 
-export { lineBatches, readLines, textLineBatches };
+export { lineBatches, readLines, secondLineParses, textLineBatches };

@@ -86,6 +86,23 @@ const readsAsRecord = (fields: number): boolean =>
 const RECORD_KEY_CHARS = 12 * 6;
 /** How much text the header test wants to see before it says a `{` does not open a log file. */
 const HEADER_LOOKAHEAD = 256;
+/**
+ * Where reading may start again after an element whose structure is broken: the next record start of a CloudTrail
+ * log file (CloudTrail writes every record with eventVersion first), or of an array (also an EventBridge event,
+ * version first), or the next log file (`{"Records":[`, a top-level value of its own). Inside a valid string these
+ * can only appear escaped (`{\"eventVersion\"`), so a match is real structure or damage, never a string's content.
+ */
+const RESYNC_RECORDS = /\{\s*"(?:eventVersion"\s*:|Records"\s*:\s*\[)/g;
+const RESYNC_ARRAY = /\{\s*"(?:eventVersion"\s*:|version"\s*:|Records"\s*:\s*\[)/g;
+/** How much of a piece's end the search for a record start carries over to the next piece (a start split between). */
+const RESYNC_CARRY = 64;
+
+/** How many newlines `text[from, to)` holds. */
+const newlinesIn = (text: string, from: number, to: number): number => {
+  let count = 0;
+  for (let at = text.indexOf('\n', from); at !== -1 && at < to; at = text.indexOf('\n', at + 1)) count++;
+  return count;
+};
 
 /** The limits the scanner checks (see limits.ts). */
 interface ScanLimits {
@@ -101,8 +118,11 @@ interface ScanLimits {
  *   record or event: it needs no parsing.
  * - `parse`: its text is to be parsed (a string passes, there is no pre-filter, or it may be something else).
  * - `deep`: nested deeper than maxDepth. - `long`: holds a string longer than maxStringBytes. Neither is held.
+ * - `broken`: an element of `Records` or of an array whose structure is broken (a stray or mismatched bracket, a
+ *   string cut short, the text ending inside it); `message` says what and where. Reading goes on at the next record
+ *   start found after it (RESYNC).
  */
-type Verdict = 'skip' | 'parse' | 'deep' | 'long';
+type Verdict = 'skip' | 'parse' | 'deep' | 'long' | 'broken';
 
 /** Where a record sits: an element of `Records`, an element of a top-level array, or a top-level value itself. */
 type Container = 'Records' | 'array' | 'value';
@@ -122,6 +142,8 @@ interface ScannedEntry {
   readonly verdict: Verdict;
   /** The JSON text, for verdict `parse`. */
   readonly text?: string;
+  /** What is broken and on which line, for verdict `broken`. */
+  readonly message?: string;
 }
 
 /**
@@ -145,7 +167,8 @@ interface ScannerOptions {
   mode?: 'file' | 'value';
 }
 
-type State = 'start' | 'elements' | 'element' | 'afterRecords' | 'members' | 'between' | 'stopped';
+/** `resync`: after a broken element, looking for the next record start (RESYNC_RECORDS, RESYNC_ARRAY). */
+type State = 'start' | 'elements' | 'element' | 'afterRecords' | 'members' | 'between' | 'resync' | 'stopped';
 /** What ends the element being scanned: a `,` or the container's close at depth 0, its own close, a `}` at depth 0. */
 type EndAt = 'separator' | 'close' | 'object';
 
@@ -233,7 +256,11 @@ class RecordScanner {
   private holding = true;
   private pieces: string[] = [];
   private elementStart = -1;
+  /** The line on which the text from elementStart (or, past a piece not held, the piece) starts. */
+  private elementLine = 1;
   private nextBackslash = -1;
+  /** After a broken element: the text to scan on from (the next record start), replacing the rest of the piece. */
+  private resume: string | undefined;
 
   public constructor(options: ScannerOptions) {
     this.prefilter = options.prefilter;
@@ -258,7 +285,11 @@ class RecordScanner {
     this.scan(text, false);
   }
 
-  /** Ends the text: a record or value still open is a syntax error. */
+  /**
+   * Ends the text. A file cut short inside `Records` or an array (inside a record, or between records) ends with a
+   * `broken` entry, the records before it standing, and any whole record the cut one's text holds is read; another
+   * value still open is a syntax error.
+   */
   public end(): void {
     if (this.state === 'stopped') return;
     if (this.carry !== '') {
@@ -266,7 +297,18 @@ class RecordScanner {
       this.carry = '';
       this.scan(text, true);
     }
+    this.final = true;
+    while (this.state === 'element' && this.container !== 'value') {
+      this.broken('this record never closes (a string cut short or a bracket missing)', '', 0, true);
+      this.scan('', true);
+    }
     if (this.stopped) return;
+    if ((this.state === 'elements' || this.state === 'afterRecords') && this.container !== 'value') {
+      const what = this.container === 'Records' ? 'the log file' : 'the array';
+      this.broken(`the text ends before ${what} closes`, '', 0, false);
+      this.state = 'between';
+      return;
+    }
     if (this.state === 'start' && this.value === 0 && !this.valueMode) {
       // Nothing but whitespace: not a shape of ours (the caller reads it as before: no items).
       this.halt({ kind: 'shape' });
@@ -277,6 +319,70 @@ class RecordScanner {
     } else if (this.valueMode && this.value === 0) {
       this.halt({ kind: 'shape' });
     }
+  }
+
+  /**
+   * The element being read, or with `element` false the separator expected at `from` in `text`, is broken
+   * (`message`): a `broken` entry at its position (the element's index is used up; a separator's is not). Scanning
+   * goes on at the next record start (RESYNC_RECORDS, RESYNC_ARRAY) after the element's start, in what is held of
+   * it and `text` from `from`: this.resume is the text from there; found nowhere yet, the search goes on in the
+   * pieces to come (state `resync`).
+   */
+  private broken(message: string, text: string, from: number, element: boolean): void {
+    const { container, index, value, valueLine, valueOnLine, sharesLine } = this;
+    this.entries++;
+    this.emitEntry({
+      container,
+      index,
+      value,
+      valueLine,
+      valueOnLine,
+      sharesLine,
+      verdict: 'broken',
+      message: `${message}; reading goes on at the next record`,
+    });
+    let search = text.slice(from);
+    if (element) {
+      this.index++;
+      if (this.holding && this.pieces.length > 0) search = this.pieces.join('') + search;
+      this.line = this.elementLine;
+    }
+    this.pieces = [];
+    this.stringPieces = undefined;
+    this.inString = false;
+    this.state = 'resync';
+    // Not the broken element's own start: the search begins past its first character.
+    const at = this.resync(search, element ? 1 : 0);
+    if (at >= 0) this.resume = search.slice(at);
+  }
+
+  /**
+   * In state `resync`: the next record start in `text` from `from` (this.line is the line `text` starts on), where
+   * the state becomes `elements` (a record of the same container) or `between` (a log file of its own); its index,
+   * or -1 when `text` holds none (its last RESYNC_CARRY characters are carried over to the next piece; at the end of
+   * the last text, the value is over: `between`).
+   */
+  private resync(text: string, from: number): number {
+    const pattern = this.container === 'Records' ? RESYNC_RECORDS : RESYNC_ARRAY;
+    pattern.lastIndex = from;
+    const found = pattern.exec(text);
+    if (found !== null) {
+      this.line += newlinesIn(text, 0, found.index);
+      if (found[0].endsWith('[')) {
+        this.valueEndLine = this.line;
+        this.state = 'between';
+      } else {
+        this.state = 'elements';
+        this.needElement = true;
+        this.afterOpen = false;
+      }
+      return found.index;
+    }
+    const cut = this.final ? text.length : Math.max(from, text.length - RESYNC_CARRY);
+    this.line += newlinesIn(text, 0, cut);
+    this.carry = text.slice(cut);
+    if (this.final) this.state = 'between';
+    return -1;
   }
 
   /** Whether the scan is over (stopped early, or ended). */
@@ -291,12 +397,22 @@ class RecordScanner {
     this.stringPieces = undefined;
   }
 
-  private scan(text: string, final: boolean): void {
-    const n = text.length;
+  private scan(piece: string, final: boolean): void {
+    let text = piece;
+    let n = text.length;
     this.final = final;
     this.nextBackslash = -1;
     let i = 0;
-    while (i < n) {
+    for (;;) {
+      if (this.resume !== undefined) {
+        // After a broken element: the rest of the piece is the text from the next record start.
+        text = this.resume;
+        this.resume = undefined;
+        n = text.length;
+        i = 0;
+        this.nextBackslash = -1;
+      }
+      if (i >= n) break;
       switch (this.state) {
         case 'start':
         case 'between': {
@@ -338,8 +454,14 @@ class RecordScanner {
             code === CLOSE_BRACE ||
             (!this.needElement && !this.afterOpen)
           ) {
-            this.halt({ kind: 'syntax', message: `unexpected "${text[i]}" in an array on line ${this.line}` });
-            return;
+            const message = `unexpected "${text[i]}" in an array on line ${this.line}`;
+            if (this.container === 'value') {
+              this.halt({ kind: 'syntax', message });
+              return;
+            }
+            this.broken(message, text, i, false);
+            i = n;
+            continue;
           }
           if (this.entries >= this.limits.maxRecords) {
             this.halt({ kind: 'records' });
@@ -375,6 +497,12 @@ class RecordScanner {
           i = this.scanElement(text, i, n);
           continue;
         }
+        case 'resync': {
+          const at = this.resync(text, i);
+          if (at < 0) return;
+          i = at;
+          continue;
+        }
         case 'stopped':
           return;
       }
@@ -388,6 +516,7 @@ class RecordScanner {
       if (this.carryFrom >= 0) this.carry = text.slice(this.carryFrom);
       this.carryFrom = -1;
       this.elementStart = 0;
+      if (!this.holding) this.elementLine = this.line;
     }
   }
 
@@ -476,6 +605,7 @@ class RecordScanner {
     this.holding = endAt !== 'object';
     if (this.pieces.length > 0) this.pieces = [];
     this.elementStart = i;
+    this.elementLine = this.line;
     this.afterOpen = false;
     this.needElement = false;
   }
@@ -605,6 +735,12 @@ class RecordScanner {
     while (at < n && isSpace(text.charCodeAt(at))) at++;
     if (at < n) return text.charCodeAt(at);
     return this.final ? Number.NaN : -1;
+  }
+
+  /** Broken structure inside the element being read from `text`: a `broken` entry in Records or an array, else a stop. */
+  private damaged(message: string, text: string): void {
+    if (this.state === 'element' && this.container !== 'value') this.broken(message, text, this.elementStart, true);
+    else this.halt({ kind: 'syntax', message });
   }
 
   /** Scans the element from `i`; returns where it stopped (the text's end, or just past the element). */
@@ -741,7 +877,7 @@ class RecordScanner {
             this.finishElement(text, i);
             return i + 1;
           }
-          this.halt({ kind: 'syntax', message: `unexpected "${text[i]}" on line ${this.line}` });
+          this.damaged(`unexpected "${text[i]}" on line ${this.line}`, text);
           return n;
         }
         if (
@@ -749,7 +885,7 @@ class RecordScanner {
           depth < stackSize &&
           stack[depth] !== (code === CLOSE_BRACE ? OPEN_BRACE : OPEN_BRACKET)
         ) {
-          this.halt({ kind: 'syntax', message: `mismatched "${text[i]}" on line ${this.line}` });
+          this.damaged(`mismatched "${text[i]}" on line ${this.line}`, text);
           return n;
         }
         depth--;

@@ -3,7 +3,7 @@ import { toError } from '../../errors.js';
 import { describeFailure } from './bytes.js';
 import { fromArrayEntry, fromDocument } from './documents.js';
 import { type InputLimits, limitMessage } from './limits.js';
-import { lineBatches, readLines } from './lines.js';
+import { lineBatches, readLines, secondLineParses } from './lines.js';
 import type { InputItem } from './read-input.js';
 import { inputError, toItem } from './records.js';
 import { RecordScanner, type ScannedEntry, type ScanStop } from './scan.js';
@@ -106,6 +106,9 @@ const fromEntry = (
     case 'long':
       out.push(inputError(file, position, limitMessage('maxStringBytes', context.limits.maxStringBytes)));
       return true;
+    case 'broken':
+      out.push(inputError(file, position, `not valid JSON: ${entry.message}`));
+      return true;
     case 'parse':
       break;
   }
@@ -157,6 +160,13 @@ type TextScan =
   | { readonly kind: 'fallback' };
 
 /**
+ * Whether a text the scanner found broken structure in reads better as JSON Lines: its second non-blank line is a
+ * value on its own (a log file's broken first line, records one per line after it), as readLines reads it.
+ */
+const brokenLines = (entries: readonly ScannedEntry[], text: () => string): boolean =>
+  entries.some((entry) => entry.verdict === 'broken') && secondLineParses(text());
+
+/**
  * Scans a whole decoded text (a file read whole): one CloudTrail log file or one array, else `fallback`.
  *
  * @example
@@ -190,6 +200,7 @@ const scanText = (
   scanner.push(text);
   scanner.end();
   if (scanner.stop !== undefined && scanner.stop.kind !== 'records') return { kind: 'fallback' };
+  if (brokenLines(entries, () => text)) return { kind: 'fallback' };
   const prefix = values.firstPrefix(file, scanner);
   return {
     kind: 'scanned',
@@ -368,7 +379,7 @@ async function* readScanned(
   } else scanner.end();
   const stop = scanner.stop;
   if (!committed) {
-    if (stop !== undefined && stop.kind !== 'records') {
+    if ((stop !== undefined && stop.kind !== 'records') || brokenLines(pending, () => held.join(''))) {
       yield* fallback();
       return;
     }
