@@ -210,8 +210,9 @@ describe('rootwatch expect: declare, alerts inside and outside, expiry, list, en
       declaredBy: OPERATOR_ARN,
       severityFrom: 'high',
     });
+    // The window ends at a time of the event's day, or on the next day (shown with its date) near midnight UTC.
     expect(expected?.email).toMatch(
-      /^Expected: "CHG-123 <!channel> \*close\* `sandbox` <https:\/\/evil\.example\|docs>" — declared by "arn:aws:sts::000000000000:assumed-role\/rootwatch-xw-operator\/ana" until \d\d:\d\d UTC, severity lowered from high, window "w-[0-9a-f]{8}"$/m,
+      /^Expected: "CHG-123 <!channel> \*close\* `sandbox` <https:\/\/evil\.example\|docs>" — declared by "arn:aws:sts::000000000000:assumed-role\/rootwatch-xw-operator\/ana" until (?:\d{4}-\d\d-\d\d )?\d\d:\d\d UTC, severity lowered from high, window "w-[0-9a-f]{8}"$/m,
     );
     expect(unchanged?.subject).toBe('[HIGH] root-api-call - 444455556666');
     expect(unchanged?.document).not.toHaveProperty('expected');
@@ -221,7 +222,7 @@ describe('rootwatch expect: declare, alerts inside and outside, expiry, list, en
     expect(post?.text).toMatch(/^🟡 MEDIUM: \[EXPECTED\] Root user API call/);
     expectInert(post as never);
     expect(mrkdwnTexts(post as never).find((text) => text.startsWith('*Expected*'))).toMatch(
-      /^\*Expected\*\n`CHG-123 &lt;!channel&gt; \*close\* ˋsandboxˋ &lt;https:\/\/evil\.example\|docs&gt;` — declared by `arn:aws:sts::000000000000:assumed-role\/rootwatch-xw-operator\/ana` until \d\d:\d\d UTC · severity lowered from high · window `w-[0-9a-f]{8}`$/,
+      /^\*Expected\*\n`CHG-123 &lt;!channel&gt; \*close\* ˋsandboxˋ &lt;https:\/\/evil\.example\|docs&gt;` — declared by `arn:aws:sts::000000000000:assumed-role\/rootwatch-xw-operator\/ana` until (?:\d{4}-\d\d-\d\d )?\d\d:\d\d UTC · severity lowered from high · window `w-[0-9a-f]{8}`$/,
     );
   });
 
