@@ -311,6 +311,39 @@ describe('input limits', () => {
     }
   });
 
+  it('holds a record that AWS tool output carries as a JSON string to the depth and string limits', async () => {
+    const deep = JSON.stringify(
+      record('Deep', { requestParameters: JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`) }),
+    );
+    const long = JSON.stringify(record('Long', { userAgent: 'x'.repeat(4096) }));
+    const fine = JSON.stringify(record('Fine'));
+    const lookup = write(
+      'lookup.json',
+      JSON.stringify({ Events: [deep, long, fine].map((json, i) => ({ EventId: `e${i}`, CloudTrailEvent: json })) }),
+    );
+    const logs = write(
+      'filter-log-events.json',
+      JSON.stringify({ events: [deep, long, fine].map((message, i) => ({ timestamp: i, message })) }),
+    );
+    const limits = { maxDepth: 64, maxStringBytes: 8192 };
+    expect(await read([lookup, logs], { limits: { ...limits, maxStringBytes: 1e6 } })).toEqual([
+      'error lookup.json (Events[0].CloudTrailEvent): nested deeper than 64 levels: skipped (--max-depth)',
+      'record Events[1].CloudTrailEvent Long',
+      'record Events[2].CloudTrailEvent Fine',
+      'error filter-log-events.json (events[0].message): nested deeper than 64 levels: skipped (--max-depth)',
+      'record events[1].message Long',
+      'record events[2].message Fine',
+    ]);
+    // A subscription payload is gzipped: a record's 200 KB string is a few hundred bytes of base64.
+    const huge = JSON.stringify(record('Huge', { userAgent: 'x'.repeat(200_000) }));
+    const payload = { messageType: 'DATA_MESSAGE', logEvents: [huge, fine].map((message, id) => ({ id, message })) };
+    const data = write('payload.txt', gzipSync(JSON.stringify(payload)).toString('base64'));
+    expect(await read([data], { limits: { maxStringBytes: 100_000 } })).toEqual([
+      'error payload.txt (logEvents[0].message): holds a string longer than 100,000 bytes: skipped (--max-string-bytes)',
+      'record logEvents[1].message Fine',
+    ]);
+  });
+
   it('stops a file past the records limit, and reads the next', async () => {
     const many = write('many.json', log(Array.from({ length: 250 }, (_, i) => record(`E${i}`))));
     const lines = write('many.jsonl', Array.from({ length: 5 }, (_, i) => JSON.stringify(record(`L${i}`))).join('\n'));

@@ -1,8 +1,10 @@
 import { gunzipSync } from 'node:zlib';
 import { toError } from '../../errors.js';
 import { describeFailure } from './bytes.js';
+import { limitMessage } from './limits.js';
 import type { InputItem } from './read-input.js';
 import { describeType, fieldPosition, inputError, isObject, toItem } from './records.js';
+import { type ScanLimits, valueVerdict } from './scan.js';
 
 /*
  * What AWS tools write when they hand out CloudTrail records one by one, each as a JSON string:
@@ -20,8 +22,14 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 type Decoded = { ok: true; value: unknown } | { ok: false; message: string };
 
-/** The record a JSON string holds, as an item at `position` (the string's own position). */
-const recordFromString = (text: string, file: string, position: string): InputItem => {
+/**
+ * The record a JSON string holds, as an item at `position` (the string's own position); one nested deeper or holding
+ * a string longer than `limits` allow is that limit's error, as a record of a log file is.
+ */
+const recordFromString = (text: string, file: string, position: string, limits: ScanLimits): InputItem => {
+  const verdict = valueVerdict(text, undefined, limits);
+  if (verdict === 'deep') return inputError(file, position, limitMessage('maxDepth', limits.maxDepth));
+  if (verdict === 'long') return inputError(file, position, limitMessage('maxStringBytes', limits.maxStringBytes));
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -36,7 +44,12 @@ const recordFromString = (text: string, file: string, position: string): InputIt
  * contains a representation of the event returned", the record as CloudTrail writes it
  * (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_Event.html).
  */
-const fromLookupResult = (value: unknown, file: string, position: string | undefined): InputItem => {
+const fromLookupResult = (
+  value: unknown,
+  file: string,
+  position: string | undefined,
+  limits: ScanLimits,
+): InputItem => {
   if (!isObject(value)) {
     return inputError(
       file,
@@ -54,7 +67,7 @@ const fromLookupResult = (value: unknown, file: string, position: string | undef
         : `CloudTrailEvent is ${describeType(json)}, expected the record as a JSON string`,
     );
   }
-  return recordFromString(json, file, fieldPosition(position, 'CloudTrailEvent'));
+  return recordFromString(json, file, fieldPosition(position, 'CloudTrailEvent'), limits);
 };
 
 /**
@@ -65,7 +78,7 @@ const fromLookupResult = (value: unknown, file: string, position: string | undef
  * (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_OutputLogEvent.html) and
  * the `logEvents` of a subscription payload all carry it.
  */
-const fromLogEvent = (value: unknown, file: string, position: string | undefined): InputItem => {
+const fromLogEvent = (value: unknown, file: string, position: string | undefined, limits: ScanLimits): InputItem => {
   if (!isObject(value) || typeof value.message !== 'string') {
     return inputError(
       file,
@@ -75,7 +88,7 @@ const fromLogEvent = (value: unknown, file: string, position: string | undefined
         : `expected a log event (an object with message), found ${describeType(value)}`,
     );
   }
-  return recordFromString(value.message, file, fieldPosition(position, 'message'));
+  return recordFromString(value.message, file, fieldPosition(position, 'message'), limits);
 };
 
 /** The items of a list in AWS tool output, appended to `out`; an error when it is not a list. */
@@ -86,14 +99,17 @@ const fromList = (
   file: string,
   prefix: string | undefined,
   out: InputItem[],
-  fromEntry: (entry: unknown, file: string, position: string) => InputItem,
+  limits: ScanLimits,
+  fromEntry: (entry: unknown, file: string, position: string, limits: ScanLimits) => InputItem,
 ): void => {
   if (!Array.isArray(list)) {
     out.push(inputError(file, prefix, `${name} is ${describeType(list)}, expected an array of ${what}`));
     return;
   }
   const at = prefix === undefined ? '' : `${prefix}, `;
-  for (let index = 0; index < list.length; index++) out.push(fromEntry(list[index], file, `${at}${name}[${index}]`));
+  for (let index = 0; index < list.length; index++) {
+    out.push(fromEntry(list[index], file, `${at}${name}[${index}]`, limits));
+  }
 };
 
 /**
@@ -133,7 +149,13 @@ const isSubscriptionData = (text: string): boolean => text.trimStart().startsWit
  * a CONTROL_MESSAGE type, mainly for checking if the destination is reachable": those hold no
  * records and are skipped.
  */
-const fromSubscriptionPayload = (value: unknown, file: string, prefix: string | undefined, out: InputItem[]): void => {
+const fromSubscriptionPayload = (
+  value: unknown,
+  file: string,
+  prefix: string | undefined,
+  out: InputItem[],
+  limits: ScanLimits,
+): void => {
   if (!isObject(value)) {
     out.push(inputError(file, prefix, `a subscription payload is a JSON object, found ${describeType(value)}`));
     return;
@@ -149,19 +171,29 @@ const fromSubscriptionPayload = (value: unknown, file: string, prefix: string | 
     );
     return;
   }
-  fromList(value.logEvents, 'logEvents', 'log events', file, prefix, out, fromLogEvent);
+  fromList(value.logEvents, 'logEvents', 'log events', file, prefix, out, limits, fromLogEvent);
 };
 
-/** A subscription payload's base64 text (`awslogs.data`, a Kinesis record's data), decoded and read. */
-const fromSubscriptionData = (data: string, file: string, position: string | undefined, out: InputItem[]): void => {
+/**
+ * A subscription payload's base64 text (`awslogs.data`, a Kinesis record's data), decoded and read; each record in it
+ * under `limits` (depth, string length).
+ */
+const fromSubscriptionData = (
+  data: string,
+  file: string,
+  position: string | undefined,
+  out: InputItem[],
+  limits: ScanLimits,
+): void => {
   const decoded = decodeSubscriptionData(data);
-  if (decoded.ok) fromSubscriptionPayload(decoded.value, file, position, out);
+  if (decoded.ok) fromSubscriptionPayload(decoded.value, file, position, out, limits);
   else out.push(inputError(file, position, decoded.message));
 };
 
 /**
  * The items of a document that AWS tools wrote, appended to `out`; false when it is none of them.
- * `prefix` is the document's position (undefined: the file as a whole), and starts the items'.
+ * `prefix` is the document's position (undefined: the file as a whole), and starts the items'. Each record, a JSON
+ * string of the document, is read under `limits` (depth, string length) as a record of a log file is.
  *
  * - `aws cloudtrail lookup-events` (https://awscli.amazonaws.com/v2/documentation/api/latest/reference/cloudtrail/lookup-events.html,
  *   https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html):
@@ -182,7 +214,7 @@ const fromSubscriptionData = (data: string, file: string, position: string | und
  * import type { InputItem } from './read-input.js';
  * const out: InputItem[] = [];
  * const output = { Events: [{ EventId: 'id', CloudTrailEvent: '{"eventName":"CreateUser","eventSource":"iam.amazonaws.com"}' }] };
- * fromAwsToolOutput(output, 'lookup.json', undefined, out);
+ * fromAwsToolOutput(output, 'lookup.json', undefined, out, DEFAULT_LIMITS); // DEFAULT_LIMITS of limits.ts
  * // out[0]: { kind: 'record', position: 'Events[0].CloudTrailEvent', … }
  * ```
  */
@@ -191,22 +223,23 @@ const fromAwsToolOutput = (
   file: string,
   prefix: string | undefined,
   out: InputItem[],
+  limits: ScanLimits,
 ): boolean => {
   if ('Events' in value) {
-    fromList(value.Events, 'Events', 'lookup-events results', file, prefix, out, fromLookupResult);
+    fromList(value.Events, 'Events', 'lookup-events results', file, prefix, out, limits, fromLookupResult);
   } else if ('events' in value) {
-    fromList(value.events, 'events', 'log events', file, prefix, out, fromLogEvent);
+    fromList(value.events, 'events', 'log events', file, prefix, out, limits, fromLogEvent);
   } else if ('awslogs' in value) {
     const data = isObject(value.awslogs) ? value.awslogs.data : undefined;
     const position = fieldPosition(prefix, 'awslogs.data');
-    if (typeof data === 'string') fromSubscriptionData(data, file, position, out);
+    if (typeof data === 'string') fromSubscriptionData(data, file, position, out, limits);
     else out.push(inputError(file, prefix, 'awslogs.data is missing: expected a subscription payload in base64'));
   } else if ('messageType' in value || 'logEvents' in value) {
-    fromSubscriptionPayload(value, file, prefix, out);
+    fromSubscriptionPayload(value, file, prefix, out, limits);
   } else if ('CloudTrailEvent' in value) {
-    out.push(fromLookupResult(value, file, prefix));
+    out.push(fromLookupResult(value, file, prefix, limits));
   } else if (typeof value.message === 'string' && typeof value.timestamp === 'number') {
-    out.push(fromLogEvent(value, file, prefix));
+    out.push(fromLogEvent(value, file, prefix, limits));
   } else {
     return false;
   }

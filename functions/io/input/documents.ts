@@ -1,6 +1,7 @@
 import { fromAwsToolOutput } from './aws-tools.js';
 import type { InputItem } from './read-input.js';
 import { describeType, inputError, isObject, looksLikeRecord, toItem } from './records.js';
+import type { ScanLimits } from './scan.js';
 
 /*
  * Parsed JSON as input items: CloudTrail log files, records and EventBridge events first, then what
@@ -29,9 +30,10 @@ const fromOther = (
   prefix: string | undefined,
   explicit: boolean,
   out: InputItem[],
+  limits: ScanLimits,
 ): void => {
   if (isObject(value)) {
-    if (fromAwsToolOutput(value, file, prefix, out)) return;
+    if (fromAwsToolOutput(value, file, prefix, out, limits)) return;
     if (isDigest(value)) {
       // A synced trail bucket holds digest files beside the logs: a walk skips them, a named one is a mistake.
       if (explicit) out.push(inputError(file, prefix, 'a CloudTrail digest file, which holds no records'));
@@ -48,17 +50,28 @@ const fromOther = (
   out.push(inputError(file, prefix, NOT_CLOUDTRAIL_INPUT));
 };
 
-/** The items of one element of a top-level array (`[3]`, `line 2, [3]`): a record or event, else fromOther's. */
-const fromArrayEntry = (value: unknown, file: string, position: string, explicit: boolean, out: InputItem[]): void => {
+/**
+ * The items of one element of a top-level array (`[3]`, `line 2, [3]`): a record or event, else fromOther's (the
+ * records AWS tool output holds as JSON strings read under `limits`).
+ */
+const fromArrayEntry = (
+  value: unknown,
+  file: string,
+  position: string,
+  explicit: boolean,
+  out: InputItem[],
+  limits: ScanLimits,
+): void => {
   const item = toItem(value, file, position);
-  if (item.kind === 'error') fromOther(value, item, file, position, explicit, out);
+  if (item.kind === 'error') fromOther(value, item, file, position, explicit, out, limits);
   else out.push(item);
 };
 
 /**
  * The items of one JSON document, appended to `out`: a whole file (prefix undefined) or one line or
  * value of it (prefix `line N`, `line N, value K`). A document is a `{"Records": [...]}` log file,
- * an array of records or events, a single record or event, or what AWS tools write (aws-tools.ts).
+ * an array of records or events, a single record or event, or what AWS tools write (aws-tools.ts), whose records,
+ * JSON strings of the document, are read under `limits` (depth, string length).
  */
 const fromDocument = (
   value: unknown,
@@ -66,11 +79,12 @@ const fromDocument = (
   prefix: string | undefined,
   explicit: boolean,
   out: InputItem[],
+  limits: ScanLimits,
 ): void => {
   const at = prefix === undefined ? '' : `${prefix}, `;
   if (Array.isArray(value)) {
     for (let index = 0; index < value.length; index++)
-      fromArrayEntry(value[index], file, `${at}[${index}]`, explicit, out);
+      fromArrayEntry(value[index], file, `${at}[${index}]`, explicit, out, limits);
     return;
   }
   if (isObject(value) && 'Records' in value) {
@@ -87,7 +101,7 @@ const fromDocument = (
     return;
   }
   const item = toItem(value, file, prefix ?? 'document');
-  if (item.kind === 'error') fromOther(value, item, file, prefix, explicit, out);
+  if (item.kind === 'error') fromOther(value, item, file, prefix, explicit, out, limits);
   else out.push(item);
 };
 

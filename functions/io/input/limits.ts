@@ -112,7 +112,7 @@ const limitMessage = (limit: keyof InputLimits, value: number): string => {
     case 'maxStringBytes':
       return `holds a string longer than ${formatBytes(value)}: skipped (${flag})`;
     case 'maxRecords':
-      return `holds more than ${groupDigits(value)} records: the rest of the file is not read (${flag})`;
+      return `holds more than ${groupDigits(value)} ${value === 1 ? 'record' : 'records'}: the rest of the file is not read (${flag})`;
   }
 };
 

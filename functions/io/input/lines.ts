@@ -366,7 +366,7 @@ async function* readLines(
   const fromValue = (text: string, position: string, out: InputItem[]): void => {
     if (screened(text, position, out)) return;
     const parsed = parseJson(text);
-    if (parsed.ok) fromDocument(parsed.value, file, position, explicit, out);
+    if (parsed.ok) fromDocument(parsed.value, file, position, explicit, out, context.limits);
     else out.push(inputError(file, position, `not valid JSON: ${parsed.message}`));
   };
   /**
@@ -393,7 +393,7 @@ async function* readLines(
         fromValue(value.text, several ? `line ${line}, value ${number}` : `line ${line}`, out);
       }
     } else if (isSubscriptionData(text)) {
-      fromSubscriptionData(text, file, prefix, out);
+      fromSubscriptionData(text, file, prefix, out, context.limits);
     } else {
       out.push(inputError(file, prefix, problem));
     }
@@ -402,7 +402,7 @@ async function* readLines(
     if (isBlank(line)) return;
     if (screened(line, `line ${number}`, out)) return;
     const parsed = parseJson(line);
-    if (parsed.ok) fromDocument(parsed.value, file, `line ${number}`, explicit, out);
+    if (parsed.ok) fromDocument(parsed.value, file, `line ${number}`, explicit, out, context.limits);
     else fromUnparsed(line, `line ${number}`, number, `not valid JSON: ${parsed.message}`, out);
   };
   const fromFirst = (
@@ -411,7 +411,7 @@ async function* readLines(
     out: InputItem[],
   ) => {
     if (settled.ok && screened(settled.text, prefix, out)) return;
-    if (settled.ok) fromDocument(settled.value, file, prefix, explicit, out);
+    if (settled.ok) fromDocument(settled.value, file, prefix, explicit, out, context.limits);
     else fromUnparsed(settled.text, prefix, settled.line, `not valid JSON: ${settled.message}`, out);
   };
   const fromHeldLines = (out: InputItem[]): void => {
@@ -530,7 +530,7 @@ async function* readLines(
     const parsed = parseJson(text);
     if (parsed.ok) {
       held = new HeldLines();
-      fromDocument(parsed.value, file, undefined, explicit, out);
+      fromDocument(parsed.value, file, undefined, explicit, out, context.limits);
     } else if (secondParses) {
       fromHeldLines(out);
     } else {

@@ -121,8 +121,8 @@ const fromEntry = (
     return true;
   }
   if (entry.container === 'Records') out.push(toItem(value, file, position as string));
-  else if (entry.container === 'array') fromArrayEntry(value, file, position as string, explicit, out);
-  else fromDocument(value, file, prefix, explicit, out);
+  else if (entry.container === 'array') fromArrayEntry(value, file, position as string, explicit, out, context.limits);
+  else fromDocument(value, file, prefix, explicit, out, context.limits);
   return true;
 };
 
