@@ -211,10 +211,11 @@ const fromSubscriptionData = (
  *
  * @example
  * ```ts
+ * import { DEFAULT_LIMITS } from './limits.js';
  * import type { InputItem } from './read-input.js';
  * const out: InputItem[] = [];
  * const output = { Events: [{ EventId: 'id', CloudTrailEvent: '{"eventName":"CreateUser","eventSource":"iam.amazonaws.com"}' }] };
- * fromAwsToolOutput(output, 'lookup.json', undefined, out, DEFAULT_LIMITS); // DEFAULT_LIMITS of limits.ts
+ * fromAwsToolOutput(output, 'lookup.json', undefined, out, DEFAULT_LIMITS);
  * // out[0]: { kind: 'record', position: 'Events[0].CloudTrailEvent', … }
  * ```
  */
