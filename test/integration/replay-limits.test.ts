@@ -240,7 +240,7 @@ describe('input limits', () => {
         what,
       ).toEqual([
         expect.stringMatching(/\(Records\[10\]\): not valid JSON: mismatched "}" on line 1; reading goes on/),
-        expect.stringMatching(/\(Records\[50000\]\): not valid JSON: this record never closes/),
+        expect.stringMatching(/\(Records\[50000\]\): not valid JSON: unexpected text after a string on line 1;/),
       ]);
       const read = items.filter((line) => line.startsWith('record'));
       expect(read, what).toHaveLength(59_998);
@@ -254,6 +254,21 @@ describe('input limits', () => {
       text.slice(i * 65_536, (i + 1) * 65_536),
     );
     expectRead(await read(['-'], { stdin: Readable.from(pieces) }), 'streamed');
+  });
+
+  it('never holds the rest of a stream as one record whose closing brace is missing', async () => {
+    // The records after it nest inside it, brackets matching, until the end: once, the whole stream was held.
+    const root = (id: string) => JSON.stringify(record(id, { userIdentity: { type: 'Root' } }));
+    const padding = JSON.stringify(record('Padding', { requestParameters: { key: 'k'.repeat(450) } }));
+    const head = `{"Records":[${root('A')},${root('B').slice(0, -1)},${root('C')}`;
+    const pieces = [head, ...Array.from({ length: 80 }, () => `,${padding}`.repeat(1000)), `,${root('D')}]}`];
+    const items = await read(['-'], { stdin: Readable.from(pieces) });
+    expect(items.filter((line) => !line.endsWith(' Padding'))).toEqual([
+      'record Records[0] A',
+      'error <stdin> (Records[1]): not valid JSON: this record runs on past 32 MiB without closing; reading goes on at the next record',
+      'record Records[2] C',
+      'record Records[80003] D',
+    ]);
   });
 
   it('reports a record holding a 20 MB string, streamed or read whole, never holding it, and reads on', async () => {

@@ -166,8 +166,12 @@ describe('RecordScanner', () => {
     const [a, b] = [JSON.stringify(record('A')), JSON.stringify(record('B'))];
     const cases: [string, string, string][] = [
       ['a mismatched bracket', `{"Records":[${a},{"eventVersion":"1","x":[1,}},${b}]}`, 'mismatched "}" on line 1'],
-      ['a stray bracket', `{"Records":[${a},{"eventVersion":"1","x":1}},${b}]}`, 'unexpected "}" on line 1'],
-      ['a string cut short', `{"Records":[${a},{"eventVersion":"1","x":"cu,${b}]}`, 'this record never closes'],
+      [
+        'a stray bracket',
+        `{"Records":[${a},{"eventVersion":"1","x":1}}},${b}]}`,
+        'unexpected "}" in an array on line 1',
+      ],
+      ['a string cut short', `{"Records":[${a},{"eventVersion":"1","x":"cu,${b}]}`, 'unexpected text after a string'],
       ['a record without its last brace', `{"Records":[${a},${a.slice(0, -1)},${b}]}`, 'mismatched "]" on line 1'],
       ['two commas', `{"Records":[${a},,${b}]}`, 'unexpected "," in an array on line 1'],
       ['an array of records', `[${a},{"eventVersion":"1","x":[}],${b}]`, 'mismatched "}" on line 1'],
@@ -176,15 +180,16 @@ describe('RecordScanner', () => {
       const { entries, stop } = scan([text]);
       expect(stop, what).toBeUndefined();
       const container = text.startsWith('[') ? 'array' : 'Records';
-      // Two commas break no record: the error takes the next record's index, which the record keeps.
-      const next = message.includes('","') ? 1 : 2;
-      expect(brief(entries), what).toEqual([
-        `${container}[0] parse`,
-        `${container}[1] broken`,
-        `${container}[${next}] parse`,
-      ]);
-      expect(entries[1]?.message, what).toContain(message);
-      expect(JSON.parse(entries[2]?.text as string), what).toEqual(record('B'));
+      // Damage between records breaks none: the error takes the next record's index, which the record keeps.
+      const between = message.includes('in an array');
+      const expected = between
+        ? ['0 parse', ...(what === 'a stray bracket' ? ['1 parse', '2 broken', '2 parse'] : ['1 broken', '1 parse'])]
+        : ['0 parse', '1 broken', '2 parse'];
+      expect(brief(entries), what).toEqual(
+        expected.map((entry) => `${container}[${entry.split(' ')[0]}] ${entry.split(' ')[1]}`),
+      );
+      expect(entries.find((entry) => entry.verdict === 'broken')?.message, what).toContain(message);
+      expect(JSON.parse(entries.at(-1)?.text as string), what).toEqual(record('B'));
     }
   });
 
@@ -197,14 +202,16 @@ describe('RecordScanner', () => {
     expect(brief(between.entries)).toEqual(['Records[0] parse', 'Records[1] broken']);
     expect(between.entries[1]?.message).toMatch(/^the text ends before the log file closes/);
     expect(brief(scan([`{"Records":[${a}]`]).entries)).toEqual(['Records[0] parse', 'Records[1] broken']);
-    // A record cut short with a whole one after it in the text (a cut string swallows the structure after it).
+    // A record cut short with whole ones after it in the text (a cut string turns the quotes after it inside out).
     const swallowed = scan([`{"Records":[${a},{"eventVersion":"1","x":"cu,${b},${b}`]);
     expect(brief(swallowed.entries)).toEqual([
       'Records[0] parse',
       'Records[1] broken',
       'Records[2] parse',
-      'Records[3] broken',
+      'Records[3] parse',
+      'Records[4] broken',
     ]);
+    expect(swallowed.entries[1]?.message).toMatch(/^unexpected text after a string on line 1/);
     for (const entry of [inside, between, swallowed]) expect(entry.stop).toBeUndefined();
   });
 
@@ -225,6 +232,44 @@ describe('RecordScanner', () => {
       '1 1 Records[1] broken',
       '2 2 Records[0] parse',
     ]);
+  });
+
+  it('tells a string cut short, a missing brace or comma, and an event array from the record in its detail', () => {
+    const [a, b] = [JSON.stringify(record('A')), JSON.stringify(record('B', { say: 'a "quoted" word' }))];
+    const cases: [string, string, string[]][] = [
+      // The quotes after a cut string pair the wrong way: text follows what reads as a string, at once.
+      [
+        'a cut string, then escaped quotes',
+        `{"Records":[${a},{"eventVersion":"1","x":"cu,${b},${a}]}`,
+        ['0 parse', '1 broken', '2 parse', '3 parse'],
+      ],
+      [
+        'a missing opening brace',
+        `{"Records":[${a},"eventVersion":"1","x":1},${b}]}`,
+        ['0 parse', '1 broken', '2 parse'],
+      ],
+      ['a missing comma', `{"Records":[${a}\n${b}]}`, ['0 parse', '1 broken', '1 parse']],
+    ];
+    for (const [what, text, expected] of cases) {
+      const { entries, stop } = scan([text]);
+      expect(stop, what).toBeUndefined();
+      expect(brief(entries), what).toEqual(expected.map((entry) => `Records[${entry.replace(' ', '] ')}`));
+    }
+    const event = (id: string, resources: string) =>
+      `{"version":"0","id":"${id}","detail-type":"AWS API Call via CloudTrail","source":"aws.cloudtrail","resources":${resources},"detail":${a}}`;
+    const events = scan([`[${event('1', '[]')},${event('2', '[}')},${event('3', '[]')}]`]);
+    expect(brief(events.entries)).toEqual(['array[0] parse', 'array[1] broken', 'array[2] parse']);
+    expect(JSON.parse(events.entries[2]?.text as string).id).toBe('3');
+  });
+
+  it('stops reading on, in linear time, when every record after the damage is broken too', () => {
+    // Each record opens a bracket it never closes: each holds the ones after it and, within a depth limit raised that
+    // far, runs to the end of the text, which would be scanned again and again from each record start.
+    const text = `{"Records":[${Array.from({ length: 3000 }, (_, i) => `{"eventVersion":"1","n":${i},"a":[`).join(',')}`;
+    const { entries, stop } = scan([text], { limits: { ...LIMITS, maxDepth: 100_000 } });
+    expect(stop).toMatchObject({ kind: 'syntax', message: expect.stringMatching(/^broken structure again and again/) });
+    expect(entries.length).toBeGreaterThan(10);
+    expect(entries.length).toBeLessThan(3000);
   });
 
   it('reads broken structure the same whatever pieces the text comes in', () => {

@@ -4,7 +4,7 @@ import { describeFailure } from './bytes.js';
 import { fromDocument } from './documents.js';
 import { limitMessage } from './limits.js';
 import type { InputItem } from './read-input.js';
-import { inputError } from './records.js';
+import { inputError, isObject } from './records.js';
 import { RecordScanner, type ScanLimits, valueVerdict } from './scan.js';
 import type { ReadContext } from './scanned.js';
 import { JSON_LINES_FILE } from './sources.js';
@@ -129,8 +129,9 @@ const parseJson = (text: string): Parsed => {
 };
 
 /**
- * Whether the second non-blank line of `text` is a JSON value on its own: a text whose first value is broken is then
- * read as JSON Lines with a bad first line, as readLines reads it. Looks at no more than the first two lines.
+ * Whether the second non-blank line of `text` is a JSON value on its own other than a log file: a text whose first
+ * value is broken is then read as JSON Lines with a bad first line, as readLines reads it (log files one per line
+ * are read on by the scanner, which costs the broken one only its broken records). Looks at the first two lines.
  */
 const secondLineParses = (text: string): boolean => {
   let start = 0;
@@ -139,7 +140,10 @@ const secondLineParses = (text: string): boolean => {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
     const line = text.slice(start, end);
-    if (!isBlank(line) && ++seen === 2) return parseJson(line).ok;
+    if (!isBlank(line) && ++seen === 2) {
+      const parsed = parseJson(line);
+      return parsed.ok && !(isObject(parsed.value) && Array.isArray(parsed.value.Records));
+    }
     start = end + 1;
   }
   return false;

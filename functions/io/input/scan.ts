@@ -94,8 +94,30 @@ const HEADER_LOOKAHEAD = 256;
  */
 const RESYNC_RECORDS = /\{\s*"(?:eventVersion"\s*:|Records"\s*:\s*\[)/g;
 const RESYNC_ARRAY = /\{\s*"(?:eventVersion"\s*:|version"\s*:|Records"\s*:\s*\[)/g;
+/** In an array of EventBridge events (the broken one starts with `version`): not the record in an event's detail. */
+const RESYNC_EVENTS = /\{\s*"(?:version"\s*:|Records"\s*:\s*\[)/g;
+const EVENT_START = /^\{\s*"version"\s*:/;
+/**
+ * Text scanned again after broken elements, past which the scanner stops reading on (a `syntax` stop: the rest of
+ * the input is not read), so that damage that swallows every record after it costs linear time, not quadratic:
+ * this many characters plus as many as the input has given so far.
+ */
+const RESCAN_ALLOWANCE = 64 * 1024 * 1024;
+/**
+ * An element held longer than this (or twice the string limit, if more) without closing is broken: reading goes on
+ * at the next record start in what is held, so that a string cut short early in a huge file never holds the rest.
+ */
+const MAX_ELEMENT_CHARS = 32 * 1024 * 1024;
 /** How much of a piece's end the search for a record start carries over to the next piece (a start split between). */
 const RESYNC_CARRY = 64;
+
+/**
+ * Whether `code` (the first character after a string that is not whitespace; NaN at the end of the text) may follow
+ * a string in JSON: `:` after a key, `,` `}` `]` after a value. Anything else is broken structure, most often a string
+ * cut short, whose quotes after it then pair the wrong way.
+ */
+const followsString = (code: number): boolean =>
+  code === COLON || code === COMMA || code === CLOSE_BRACE || code === CLOSE_BRACKET || Number.isNaN(code);
 
 /** How many newlines `text[from, to)` holds. */
 const newlinesIn = (text: string, from: number, to: number): number => {
@@ -261,6 +283,14 @@ class RecordScanner {
   private nextBackslash = -1;
   /** After a broken element: the text to scan on from (the next record start), replacing the rest of the piece. */
   private resume: string | undefined;
+  /** What marks the next record start after a broken element (RESYNC_RECORDS, RESYNC_ARRAY, RESYNC_EVENTS). */
+  private resyncPattern = RESYNC_RECORDS;
+  /** Characters of the input so far, and of text scanned again after broken elements (RESCAN_ALLOWANCE). */
+  private scannedChars = 0;
+  private rescanned = 0;
+  /** Characters of the element held in `pieces`, and the most it may hold (MAX_ELEMENT_CHARS). */
+  private heldChars = 0;
+  private readonly maxElementChars: number;
 
   public constructor(options: ScannerOptions) {
     this.prefilter = options.prefilter;
@@ -268,11 +298,13 @@ class RecordScanner {
     this.emitEntry = options.emit;
     this.valueMode = options.mode === 'value';
     this.stack = new Uint8Array(Math.min(options.limits.maxDepth, 1 << 16) + 2);
+    this.maxElementChars = Math.max(MAX_ELEMENT_CHARS, 2 * options.limits.maxStringBytes);
   }
 
   /** Scans the next piece of text. */
   public push(piece: string): void {
     if (this.state === 'stopped') return;
+    this.scannedChars += piece.length;
     let text = piece;
     if (this.carry !== '') {
       text = this.carry + text;
@@ -348,12 +380,21 @@ class RecordScanner {
       this.line = this.elementLine;
     }
     this.pieces = [];
+    this.heldChars = 0;
     this.stringPieces = undefined;
     this.inString = false;
     this.state = 'resync';
+    this.resyncPattern =
+      this.container === 'Records' ? RESYNC_RECORDS : EVENT_START.test(search) ? RESYNC_EVENTS : RESYNC_ARRAY;
     // Not the broken element's own start: the search begins past its first character.
     const at = this.resync(search, element ? 1 : 0);
-    if (at >= 0) this.resume = search.slice(at);
+    if (at < 0) return;
+    this.rescanned += search.length - at;
+    if (this.rescanned > RESCAN_ALLOWANCE + this.scannedChars) {
+      this.halt({ kind: 'syntax', message: `broken structure again and again, the last on line ${this.line}` });
+      return;
+    }
+    this.resume = search.slice(at);
   }
 
   /**
@@ -363,7 +404,7 @@ class RecordScanner {
    * the last text, the value is over: `between`).
    */
   private resync(text: string, from: number): number {
-    const pattern = this.container === 'Records' ? RESYNC_RECORDS : RESYNC_ARRAY;
+    const pattern = this.resyncPattern;
     pattern.lastIndex = from;
     const found = pattern.exec(text);
     if (found !== null) {
@@ -454,7 +495,10 @@ class RecordScanner {
             code === CLOSE_BRACE ||
             (!this.needElement && !this.afterOpen)
           ) {
-            const message = `unexpected "${text[i]}" in an array on line ${this.line}`;
+            const message =
+              !this.needElement && !this.afterOpen && (code === OPEN_BRACE || code === OPEN_BRACKET || code === QUOTE)
+                ? `no "," between records on line ${this.line}`
+                : `unexpected "${text[i]}" in an array on line ${this.line}`;
             if (this.container === 'value') {
               this.halt({ kind: 'syntax', message });
               return;
@@ -512,11 +556,20 @@ class RecordScanner {
       const end = this.carryFrom >= 0 ? this.carryFrom : n;
       if (this.holding && this.state === 'element' && end > this.elementStart) {
         this.pieces.push(text.slice(this.elementStart, end));
+        this.heldChars += end - this.elementStart;
       }
       if (this.carryFrom >= 0) this.carry = text.slice(this.carryFrom);
       this.carryFrom = -1;
       this.elementStart = 0;
       if (!this.holding) this.elementLine = this.line;
+      if (this.heldChars > this.maxElementChars && this.state === 'element' && this.container !== 'value') {
+        // The carried text follows what is held: it is searched with it.
+        const carried = this.carry;
+        this.carry = '';
+        const size = Math.round(this.maxElementChars / (1024 * 1024));
+        this.broken(`this record runs on past ${size} MiB without closing`, carried, 0, true);
+        if (this.resume !== undefined) this.scan('', final);
+      }
     }
   }
 
@@ -604,6 +657,7 @@ class RecordScanner {
     this.inDetail = false;
     this.holding = endAt !== 'object';
     if (this.pieces.length > 0) this.pieces = [];
+    this.heldChars = 0;
     this.elementStart = i;
     this.elementLine = this.line;
     this.afterOpen = false;
@@ -648,6 +702,7 @@ class RecordScanner {
     if (this.breachKind === undefined) this.breachKind = kind;
     this.holding = false;
     this.pieces = [];
+    this.heldChars = 0;
     this.stringPieces = undefined;
   }
 
@@ -761,6 +816,10 @@ class RecordScanner {
         this.carryFrom = 0;
         return n;
       }
+      if (!followsString(after) || (after === COLON && this.depth === 0 && this.endAt !== 'object')) {
+        this.damaged(`unexpected ${after === COLON ? 'key' : 'text after a string'} on line ${this.line}`, text);
+        return n;
+      }
       this.inString = false;
       if (!this.passed && this.breachKind === undefined && (this.depth === 1 || (this.inDetail && this.depth === 2))) {
         const content = (this.stringPieces?.join('') ?? '') + text.slice(0, close);
@@ -799,6 +858,11 @@ class RecordScanner {
         if (close !== -1 && close < nextBackslash && close - start <= maxString) {
           const next = text.charCodeAt(close + 1);
           if (next === COLON) {
+            if (depth === 0 && endAt !== 'object') {
+              // A key outside any object: a record's opening brace is missing, or an extra `}` closed it early.
+              this.damaged(`unexpected key on line ${this.line}`, text);
+              return n;
+            }
             if (keyPending && depth === 1) {
               // The record's first key: it says whether an object outside `Records` is one record.
               keyPending = false;
@@ -890,7 +954,9 @@ class RecordScanner {
         }
         depth--;
         if (depth === 1) inDetail = false;
-        if (depth === 0 && endAt === 'close') {
+        if (depth === 0 && endAt !== 'object') {
+          // The element's value is whole: what follows it (`,`, the array's `]`, or anything else, broken) is the
+          // array's to read.
           this.depth = 0;
           this.nextBackslash = nextBackslash;
           this.keyPending = keyPending;
@@ -959,8 +1025,17 @@ class RecordScanner {
         this.carryFrom = i;
         return -1;
       }
+      if (!followsString(next)) {
+        // A string cut short turns the quotes after it inside out: text follows what reads as a string.
+        this.damaged(`unexpected text after a string on line ${this.line}`, text);
+        return -1;
+      }
     }
     const key = next === COLON;
+    if (key && this.depth === 0 && this.endAt !== 'object') {
+      this.damaged(`unexpected key on line ${this.line}`, text);
+      return -1;
+    }
     const depth = this.depth;
     if ((depth === 1 || (depth === 2 && this.inDetail)) && !this.passed && this.breachKind === undefined) {
       this.noteField(text, start, close, escapes, key, depth);
