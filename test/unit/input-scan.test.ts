@@ -272,6 +272,28 @@ describe('RecordScanner', () => {
     expect(entries.length).toBeLessThan(3000);
   });
 
+  it('never takes valid JSON for broken structure, however it is laid out and cut', () => {
+    // Any JSON values in the records (strings with quotes, backslashes, colons, brackets; nested arrays of objects),
+    // any indentation, cut anywhere: every record comes out whole, as JSON.parse reads it.
+    const extra = fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 4 }), { maxKeys: 4 });
+    fc.assert(
+      fc.property(
+        fc.array(extra, { minLength: 1, maxLength: 5 }),
+        fc.constantFrom(undefined, 2, '\t', ' \n '),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (extras, indent, offsets) => {
+          const records = extras.map((fields, i) => ({ ...record(`E${i}`), fields }));
+          const text = JSON.stringify({ Records: records }, null, indent as string | number | undefined);
+          const { entries, stop } = scan(cut(text, offsets));
+          expect(stop).toBeUndefined();
+          expect(entries.map((entry) => entry.verdict)).toEqual(records.map(() => 'parse'));
+          expect(entries.map((entry) => JSON.parse(entry.text as string))).toEqual(records);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
   it('reads broken structure the same whatever pieces the text comes in', () => {
     const [a, b] = [JSON.stringify(record('A')), JSON.stringify(record('B', { note: 'x'.repeat(200) }))];
     const texts = [
