@@ -257,6 +257,13 @@ describe('RecordScanner', () => {
     }
     const event = (id: string, resources: string) =>
       `{"version":"0","id":"${id}","detail-type":"AWS API Call via CloudTrail","source":"aws.cloudtrail","resources":${resources},"detail":${a}}`;
+    const deep = scan([`{"Records":[${a},{"eventVersion":"1","x":${'['.repeat(70)},${b},${a}]}`]);
+    expect(brief(deep.entries)).toEqual([
+      'Records[0] parse',
+      'Records[1] broken',
+      'Records[2] parse',
+      'Records[3] parse',
+    ]);
     const events = scan([`[${event('1', '[]')},${event('2', '[}')},${event('3', '[]')}]`]);
     expect(brief(events.entries)).toEqual(['array[0] parse', 'array[1] broken', 'array[2] parse']);
     expect(JSON.parse(events.entries[2]?.text as string).id).toBe('3');
@@ -301,6 +308,8 @@ describe('RecordScanner', () => {
       `{"Records":[${a},{"eventVersion":"1","x":"cu,${b},${a}]}`,
       `{\n  "Records": [\n    ${a},\n    {"eventVersion":"1",\n "x":[}\n}, ${b}\n]}\n${JSON.stringify({ Records: [a] })}`,
       `[${a},,${b}]`,
+      // Too deep and broken: once dropped when the limit broke, its text is searched for the records it swallowed.
+      `{"Records":[${a},{"eventVersion":"1","x":${'['.repeat(70)},${b},${a}]}`,
     ];
     fc.assert(
       fc.property(

@@ -698,12 +698,18 @@ class RecordScanner {
     return this.breachKind;
   }
 
+  /**
+   * The element breaks a limit: it will be reported, not parsed. A string too long is no longer held (it may be
+   * hundreds of MB); a record of `Records` or an array too deep still is, up to maxElementChars, so that if it turns
+   * out broken too, reading goes on at the next record start inside what it swallowed. A top-level value is not.
+   */
   private overLimit(kind: 'deep' | 'long'): void {
     if (this.breachKind === undefined) this.breachKind = kind;
+    this.stringPieces = undefined;
+    if (kind === 'deep' && this.container !== 'value') return;
     this.holding = false;
     this.pieces = [];
     this.heldChars = 0;
-    this.stringPieces = undefined;
   }
 
   /** Where the string whose content starts at `from` closes in `text`, or -1; sets stringEscapes. */
