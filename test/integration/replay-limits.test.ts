@@ -256,8 +256,41 @@ describe('input limits', () => {
     expectRead(await read(['-'], { stdin: Readable.from(pieces) }), 'streamed');
   });
 
+  it('keeps the records before damage after the Records array, and reads on after damage that closed it early', async () => {
+    const r = (name: string) => JSON.stringify(record(name, { userIdentity: { type: 'Root' } }));
+    const cases: [string, string, string[]][] = [
+      ['trailer.json', `{"Records":[${r('A')}] "x":1}`, ['record Records[0] A', 'error']],
+      [
+        'trailing-comma.json',
+        `{"Records":[${r('A')},${r('B')},]}`,
+        ['record Records[0] A', 'record Records[1] B', 'error'],
+      ],
+      // A cut string, then a nested object that starts like a record, whose `]}` closes Records early.
+      [
+        'closed-early.json',
+        `{"Records":[${r('A')},{"eventVersion":"1","x":"cu,"y":[{"eventVersion":"1"}]},${r('C')},${r('D')}]}`,
+        ['record Records[0] A', 'error', 'error', 'error', 'record Records[3] C', 'record Records[4] D'],
+      ],
+      // One record a line, commas first, one of them cut: not JSON Lines.
+      [
+        'comma-first.json',
+        `{"Records":[\n${r('A')}\n,${r('B')}\n,{"eventVersion":"1","x":"cu\n,${r('D')}\n]}`,
+        ['record Records[0] A', 'record Records[1] B', 'error', 'record Records[3] D'],
+      ],
+    ];
+    for (const [name, text, expected] of cases) {
+      const items = await read([write(name, text)]);
+      expect(
+        items.map((line) => (line.startsWith('error') ? 'error' : line)),
+        `${name}: ${items.join(' | ')}`,
+      ).toEqual(expected);
+    }
+  });
+
   it('never holds the rest of a stream as one record whose closing brace is missing', async () => {
-    // The records after it nest inside it, brackets matching, until the end: once, the whole stream was held.
+    // The records after it nest inside it, brackets matching, until the end: once, the whole stream was held. Past
+    // 32 MiB it is no longer held, nor searched for records (a valid record's nested objects could fake them): the
+    // records it swallowed are lost with it, in its one error, and reading goes on where its damage shows.
     const root = (id: string) => JSON.stringify(record(id, { userIdentity: { type: 'Root' } }));
     const padding = JSON.stringify(record('Padding', { requestParameters: { key: 'k'.repeat(450) } }));
     const head = `{"Records":[${root('A')},${root('B').slice(0, -1)},${root('C')}`;
@@ -265,9 +298,23 @@ describe('input limits', () => {
     const items = await read(['-'], { stdin: Readable.from(pieces) });
     expect(items.filter((line) => !line.endsWith(' Padding'))).toEqual([
       'record Records[0] A',
-      'error <stdin> (Records[1]): not valid JSON: this record runs on past 32 MiB without closing; reading goes on at the next record',
+      'error <stdin> (Records[1]): not valid JSON: mismatched "]" on line 1; reading goes on at the next record',
+      'record Records[2] D',
+    ]);
+    // A valid record that long, holding record-shaped objects: one error, no record made of its insides.
+    const nested = JSON.stringify({
+      eventVersion: '1.08',
+      items: [{ eventVersion: '1.08', userIdentity: { type: 'Root' } }],
+    });
+    const big = `{"eventVersion":"1.08","eventName":"Big","eventSource":"s","list":[${`${nested},`.repeat(450_000)}1]}`;
+    const chunks = Array.from({ length: Math.ceil(big.length / 65_536) }, (_, i) =>
+      big.slice(i * 65_536, (i + 1) * 65_536),
+    );
+    const valid = [`{"Records":[${root('A')},`, ...chunks, `,${root('C')}]}`];
+    expect(await read(['-'], { stdin: Readable.from(valid) })).toEqual([
+      'record Records[0] A',
+      'error <stdin> (Records[1]): is longer than 32 MiB, or its closing brace is missing: skipped (a record may be twice --max-string-bytes)',
       'record Records[2] C',
-      'record Records[80003] D',
     ]);
   });
 

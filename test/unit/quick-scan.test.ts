@@ -422,7 +422,7 @@ describe('quickScan against the scanner, on log files broken at random (fast-che
         const full = scanText(text, 'trail.json', prefilter, limits);
         expect(full.kind, text).toBe('scanned');
         if (full.kind !== 'scanned') return;
-        expect(full.overRecords, text).toBe(undefined);
+        expect(full.stopped, text).toBe(undefined);
         expect(
           full.entries.map((entry) => [entry.container, entry.value, entry.verdict]),
           text,

@@ -102,6 +102,18 @@ const parseLimit = (limit: keyof InputLimits, text: string): number => {
 const withDefaults = (limits: Partial<InputLimits> | undefined): InputLimits => ({ ...DEFAULT_LIMITS, ...limits });
 
 /** What a breach of each limit says (after the file and position): `nested deeper than 64 levels (--max-depth)`. */
+/**
+ * The longest record of a log file or array the scanner holds (characters): 32 MiB, or twice `maxStringBytes` if
+ * more. Far past any record AWS writes (a record's requestParameters and responseElements are capped at 100 KB
+ * each): a longer one most likely lost its closing brace, and is reported and skipped, never held.
+ */
+const maxRecordChars = (limits: Pick<InputLimits, 'maxStringBytes'>): number =>
+  Math.max(32 * MIB, 2 * limits.maxStringBytes);
+
+/** What the error says of a record longer than maxRecordChars. */
+const bigRecordMessage = (limits: Pick<InputLimits, 'maxStringBytes'>): string =>
+  `is longer than ${formatBytes(maxRecordChars(limits))}, or its closing brace is missing: skipped (a record may be twice --max-string-bytes)`;
+
 const limitMessage = (limit: keyof InputLimits, value: number): string => {
   const flag = LIMIT_FLAGS[limit];
   switch (limit) {
@@ -125,4 +137,4 @@ class FileTooLargeError extends Error {
 }
 
 export type { InputLimits };
-export { DEFAULT_LIMITS, FileTooLargeError, limitMessage, parseLimit, withDefaults };
+export { bigRecordMessage, DEFAULT_LIMITS, FileTooLargeError, limitMessage, maxRecordChars, parseLimit, withDefaults };

@@ -129,9 +129,10 @@ const parseJson = (text: string): Parsed => {
 };
 
 /**
- * Whether the second non-blank line of `text` is a JSON value on its own other than a log file: a text whose first
- * value is broken is then read as JSON Lines with a bad first line, as readLines reads it (log files one per line
- * are read on by the scanner, which costs the broken one only its broken records). Looks at the first two lines.
+ * Whether the second non-blank line of `text`, and the third if there is one, are JSON values on their own other than
+ * log files: a text whose first value is broken is then read as JSON Lines with a bad first line, as readLines reads
+ * it (log files one per line are read on by the scanner, which costs the broken one only its broken records). Looks
+ * at the first three lines.
  */
 const secondLineParses = (text: string): boolean => {
   let start = 0;
@@ -140,13 +141,15 @@ const secondLineParses = (text: string): boolean => {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
     const line = text.slice(start, end);
-    if (!isBlank(line) && ++seen === 2) {
+    if (!isBlank(line) && ++seen >= 2) {
       const parsed = parseJson(line);
-      return parsed.ok && !(isObject(parsed.value) && Array.isArray(parsed.value.Records));
+      // A third line, if any, must be one too: a log file laid out one record a line, commas first, is not.
+      if (!parsed.ok || (isObject(parsed.value) && Array.isArray(parsed.value.Records))) return false;
+      if (seen === 3) return true;
     }
     start = end + 1;
   }
-  return false;
+  return seen >= 2;
 };
 
 /**

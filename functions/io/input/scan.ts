@@ -1,4 +1,5 @@
 import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
+import { maxRecordChars } from './limits.js';
 import {
   BACKSLASH,
   CLOSE_BRACE,
@@ -103,11 +104,6 @@ const EVENT_START = /^\{\s*"version"\s*:/;
  * this many characters plus as many as the input has given so far.
  */
 const RESCAN_ALLOWANCE = 64 * 1024 * 1024;
-/**
- * An element held longer than this (or twice the string limit, if more) without closing is broken: reading goes on
- * at the next record start in what is held, so that a string cut short early in a huge file never holds the rest.
- */
-const MAX_ELEMENT_CHARS = 32 * 1024 * 1024;
 /** How much of a piece's end the search for a record start carries over to the next piece (a start split between). */
 const RESYNC_CARRY = 64;
 
@@ -140,11 +136,13 @@ interface ScanLimits {
  *   record or event: it needs no parsing.
  * - `parse`: its text is to be parsed (a string passes, there is no pre-filter, or it may be something else).
  * - `deep`: nested deeper than maxDepth. - `long`: holds a string longer than maxStringBytes. Neither is held.
+ * - `big`: an element of `Records` or of an array longer than limits.ts maxRecordChars: not held past it, never
+ *   parsed.
  * - `broken`: an element of `Records` or of an array whose structure is broken (a stray or mismatched bracket, a
  *   string cut short, the text ending inside it); `message` says what and where. Reading goes on at the next record
  *   start found after it (RESYNC).
  */
-type Verdict = 'skip' | 'parse' | 'deep' | 'long' | 'broken';
+type Verdict = 'skip' | 'parse' | 'deep' | 'long' | 'big' | 'broken';
 
 /** Where a record sits: an element of `Records`, an element of a top-level array, or a top-level value itself. */
 type Container = 'Records' | 'array' | 'value';
@@ -283,13 +281,20 @@ class RecordScanner {
   private nextBackslash = -1;
   /** After a broken element: the text to scan on from (the next record start), replacing the rest of the piece. */
   private resume: string | undefined;
+  /** The current top-level value had a broken element: text after it is read on from, not a stop. */
+  private damagedValue = false;
   /** What marks the next record start after a broken element (RESYNC_RECORDS, RESYNC_ARRAY, RESYNC_EVENTS). */
   private resyncPattern = RESYNC_RECORDS;
   /** Characters of the input so far, and of text scanned again after broken elements (RESCAN_ALLOWANCE). */
   private scannedChars = 0;
   private rescanned = 0;
-  /** Characters of the element held in `pieces`, and the most it may hold (MAX_ELEMENT_CHARS). */
+  /**
+   * Characters of the element held in `pieces`, and the most it may hold (limits.ts maxRecordChars): longer, it is
+   * reported (`big`) and no longer held, so that a record whose closing brace is missing never holds a huge file.
+   */
   private heldChars = 0;
+  /** The element ran past maxElementChars: its verdict is `big`. */
+  private tooBig = false;
   private readonly maxElementChars: number;
 
   public constructor(options: ScannerOptions) {
@@ -298,7 +303,7 @@ class RecordScanner {
     this.emitEntry = options.emit;
     this.valueMode = options.mode === 'value';
     this.stack = new Uint8Array(Math.min(options.limits.maxDepth, 1 << 16) + 2);
-    this.maxElementChars = Math.max(MAX_ELEMENT_CHARS, 2 * options.limits.maxStringBytes);
+    this.maxElementChars = maxRecordChars(options.limits);
   }
 
   /** Scans the next piece of text. */
@@ -362,6 +367,7 @@ class RecordScanner {
    */
   private broken(message: string, text: string, from: number, element: boolean): void {
     const { container, index, value, valueLine, valueOnLine, sharesLine } = this;
+    this.damagedValue = true;
     this.entries++;
     this.emitEntry({
       container,
@@ -463,6 +469,12 @@ class RecordScanner {
             i++;
             continue;
           }
+          if (this.state === 'between' && this.damagedValue && code !== OPEN_BRACE && code !== OPEN_BRACKET) {
+            // Text after a log file that was broken: its damage closed it early (a `]}` inside a broken record).
+            this.broken(`unexpected "${text[i]}" on line ${this.line}`, text, i, false);
+            i = n;
+            continue;
+          }
           if (this.state === 'between' && !(this.multiValue && !this.valueMode)) {
             this.halt({ kind: 'trailing' });
             return;
@@ -533,8 +545,14 @@ class RecordScanner {
             this.state = 'members';
             continue;
           }
-          this.halt({ kind: 'syntax', message: `unexpected "${text[i]}" after Records on line ${this.line}` });
-          return;
+          const message = `unexpected "${text[i]}" after Records on line ${this.line}`;
+          if (!this.damagedValue) {
+            this.halt({ kind: 'syntax', message });
+            return;
+          }
+          this.broken(message, text, i, false);
+          i = n;
+          continue;
         }
         case 'element':
         case 'members': {
@@ -563,12 +581,13 @@ class RecordScanner {
       this.elementStart = 0;
       if (!this.holding) this.elementLine = this.line;
       if (this.heldChars > this.maxElementChars && this.state === 'element' && this.container !== 'value') {
-        // The carried text follows what is held: it is searched with it.
-        const carried = this.carry;
-        this.carry = '';
-        const size = Math.round(this.maxElementChars / (1024 * 1024));
-        this.broken(`this record runs on past ${size} MiB without closing`, carried, 0, true);
-        if (this.resume !== undefined) this.scan('', final);
+        // Far longer than any record AWS writes: reported (`big`), no longer held, and never searched for records,
+        // which a valid record's nested objects could fake.
+        this.tooBig = true;
+        this.holding = false;
+        this.pieces = [];
+        this.heldChars = 0;
+        this.elementLine = this.line;
       }
     }
   }
@@ -616,6 +635,7 @@ class RecordScanner {
   }
 
   private openValue(): void {
+    this.damagedValue = false;
     this.value++;
     this.sharesLine = this.valueEndLine === this.line;
     this.valueOnLine = this.valueLine === this.line && this.value > 1 ? this.valueOnLine + 1 : 1;
@@ -658,6 +678,7 @@ class RecordScanner {
     this.holding = endAt !== 'object';
     if (this.pieces.length > 0) this.pieces = [];
     this.heldChars = 0;
+    this.tooBig = false;
     this.elementStart = i;
     this.elementLine = this.line;
     this.afterOpen = false;
@@ -672,9 +693,14 @@ class RecordScanner {
     }
     const verdict: Verdict =
       this.breachKind ??
-      (!this.passed && this.isObject && (this.container === 'Records' || this.recordKey) && readsAsRecord(this.fields)
-        ? 'skip'
-        : 'parse');
+      (this.tooBig
+        ? 'big'
+        : !this.passed &&
+            this.isObject &&
+            (this.container === 'Records' || this.recordKey) &&
+            readsAsRecord(this.fields)
+          ? 'skip'
+          : 'parse');
     let entryText: string | undefined;
     if (verdict === 'parse') {
       const tail = text.slice(this.elementStart, end);

@@ -2,7 +2,7 @@ import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
 import { toError } from '../../errors.js';
 import { describeFailure } from './bytes.js';
 import { fromArrayEntry, fromDocument } from './documents.js';
-import { type InputLimits, limitMessage } from './limits.js';
+import { bigRecordMessage, type InputLimits, limitMessage } from './limits.js';
 import { lineBatches, readLines, secondLineParses } from './lines.js';
 import type { InputItem } from './read-input.js';
 import { inputError, toItem } from './records.js';
@@ -109,6 +109,9 @@ const fromEntry = (
     case 'broken':
       out.push(inputError(file, position, `not valid JSON: ${entry.message}`));
       return true;
+    case 'big':
+      out.push(inputError(file, position, bigRecordMessage(context.limits)));
+      return true;
     case 'parse':
       break;
   }
@@ -126,6 +129,12 @@ const fromEntry = (
   return true;
 };
 
+/** What the error says of where scanning stopped early: the records limit, or structure it cannot read on from. */
+const stopMessage = (stop: ScanStop, limits: InputLimits): string =>
+  stop.kind === 'records'
+    ? limitMessage('maxRecords', limits.maxRecords)
+    : `not valid JSON: ${stop.kind === 'syntax' ? `${stop.message}: the rest of the file is not read` : 'unexpected text'}`;
+
 /** The error item for where scanning stopped early: a limit, or broken structure past the text held. */
 const stopItem = (
   stop: ScanStop,
@@ -133,11 +142,7 @@ const stopItem = (
   file: string,
   prefix: string | undefined,
   limits: InputLimits,
-): InputItem => {
-  const position = positionOf(scanner.container, scanner.index, prefix);
-  if (stop.kind === 'records') return inputError(file, position, limitMessage('maxRecords', limits.maxRecords));
-  return inputError(file, position, `not valid JSON: ${stop.kind === 'syntax' ? stop.message : 'unexpected text'}`);
-};
+): InputItem => inputError(file, positionOf(scanner.container, scanner.index, prefix), stopMessage(stop, limits));
 
 /**
  * What scanning a whole text found, as plain data (it crosses from a worker thread): the entries to parse or report
@@ -150,21 +155,31 @@ type TextScan =
       readonly prefix: string | undefined;
       readonly entries: ScannedEntry[];
       readonly skipped: number;
-      /** Past maxRecords: where the first record not read is. */
-      readonly overRecords?: {
+      /** Where scanning stopped early (past maxRecords, or structure it cannot read on from), and why. */
+      readonly stopped?: {
         readonly container: ScannedEntry['container'];
         readonly index: number;
         readonly prefix: string | undefined;
+        readonly message: string;
       };
     }
   | { readonly kind: 'fallback' };
 
 /**
- * Whether a text the scanner found broken structure in reads better as JSON Lines: its second non-blank line is a
- * value on its own (a log file's broken first line, records one per line after it), as readLines reads it.
+ * Whether a text the scanner found broken structure in reads better as JSON Lines: its second and third non-blank
+ * lines are values on their own (a log file's broken first line, records one per line after it), as readLines reads
+ * it.
  */
 const brokenLines = (entries: readonly ScannedEntry[], text: () => string): boolean =>
   entries.some((entry) => entry.verdict === 'broken') && secondLineParses(text());
+
+/**
+ * Whether the scanner, stopped by `stop`, should hand the text to the line reader (lines.ts): not when the stop is
+ * the records limit, nor when it came after records of a log file or array (`inRecords`) in a text that is not JSON
+ * Lines: the records before it stand then, and the stop is one error where it happened.
+ */
+const fallsBack = (stop: ScanStop | undefined, inRecords: boolean, text: () => string): boolean =>
+  stop !== undefined && stop.kind !== 'records' && (stop.kind !== 'syntax' || !inRecords || secondLineParses(text()));
 
 /**
  * Scans a whole decoded text (a file read whole): one CloudTrail log file or one array, else `fallback`.
@@ -185,12 +200,14 @@ const scanText = (
 ): TextScan => {
   const entries: ScannedEntry[] = [];
   let skipped = 0;
+  let inRecords = false;
   const values = new ValueLines();
   const scanner = new RecordScanner({
     prefilter,
     limits,
     emit: (entry) => {
       values.note(entry);
+      if (entry.container !== 'value') inRecords = true;
       if (entry.verdict === 'skip') skipped++;
       else entries.push(entry);
     },
@@ -199,20 +216,21 @@ const scanText = (
   scanner.multiValue = true;
   scanner.push(text);
   scanner.end();
-  if (scanner.stop !== undefined && scanner.stop.kind !== 'records') return { kind: 'fallback' };
-  if (brokenLines(entries, () => text)) return { kind: 'fallback' };
+  const stop = scanner.stop;
+  if (fallsBack(stop, inRecords, () => text) || brokenLines(entries, () => text)) return { kind: 'fallback' };
   const prefix = values.firstPrefix(file, scanner);
   return {
     kind: 'scanned',
     prefix,
     entries,
     skipped,
-    ...(scanner.stop?.kind === 'records'
+    ...(stop !== undefined
       ? {
-          overRecords: {
+          stopped: {
             container: scanner.container,
             index: scanner.index,
             prefix: scanner.value === 1 ? prefix : laterValuePrefix(scanner),
+            message: stopMessage(stop, limits),
           },
         }
       : {}),
@@ -235,11 +253,9 @@ const itemsOfScan = (
     if (!fromEntry(entry, file, prefix, explicit, context, out)) return undefined;
   }
   if (scan.skipped > 0) context.onSkipped(scan.skipped);
-  if (scan.overRecords !== undefined) {
-    const { container, index, prefix } = scan.overRecords;
-    out.push(
-      inputError(file, positionOf(container, index, prefix), limitMessage('maxRecords', context.limits.maxRecords)),
-    );
+  if (scan.stopped !== undefined) {
+    const { container, index, prefix, message } = scan.stopped;
+    out.push(inputError(file, positionOf(container, index, prefix), message));
   }
   return out;
 };
@@ -290,11 +306,13 @@ async function* readScanned(
     fromEntry(entry, file, prefixOf(entry), explicit, context, out, 'report');
   };
   const values = new ValueLines();
+  let inRecords = false;
   const scanner = new RecordScanner({
     prefilter: context.prefilter,
     limits: context.limits,
     emit: (entry) => {
       values.note(entry);
+      if (entry.container !== 'value') inRecords = true;
       if (committed) deliver(entry);
       else pending.push(entry);
     },
@@ -379,7 +397,8 @@ async function* readScanned(
   } else scanner.end();
   const stop = scanner.stop;
   if (!committed) {
-    if ((stop !== undefined && stop.kind !== 'records') || brokenLines(pending, () => held.join(''))) {
+    const heldText = () => held.join('');
+    if (fallsBack(stop, inRecords, heldText) || brokenLines(pending, heldText)) {
       yield* fallback();
       return;
     }
