@@ -162,6 +162,15 @@ describe('RecordScanner', () => {
     expect(scan(['{"Records":[{"a":1}],"x":{"y":"}"}}\n']).stop).toBeUndefined();
   });
 
+  it('reads a second Records array too, which JSON.parse would keep alone, hiding the first', () => {
+    const [a, b] = [JSON.stringify(record('A')), JSON.stringify(record('B'))];
+    const text = `{"Records":[${a}], \n "Records" : [${b}],"x":{"y":1}}`;
+    const whole = scan([text]);
+    expect(whole.stop).toBeUndefined();
+    expect(whole.entries.map((entry) => JSON.parse(entry.text as string).eventName)).toEqual(['A', 'B']);
+    for (let at = 1; at < text.length; at++) expect(scan([text.slice(0, at), text.slice(at)]), `${at}`).toEqual(whole);
+  });
+
   it('costs a record with broken structure only itself: reading goes on at the next record start', () => {
     const [a, b] = [JSON.stringify(record('A')), JSON.stringify(record('B'))];
     const cases: [string, string, string][] = [

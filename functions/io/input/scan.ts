@@ -33,6 +33,8 @@ const NONE_AHEAD = Number.MAX_SAFE_INTEGER;
 
 /** `{"Records":[`, whitespace allowed between the tokens. */
 const RECORDS_HEADER = /\{\s*"Records"\s*:\s*\[/y;
+/** `"Records":[` again after the first Records array's `],`. */
+const RECORDS_AGAIN = /\s*"Records"\s*:\s*\[/y;
 /*
  * What the scanner notes of a record's fields, so that it skips only what reads as a record or event (records.ts
  * toItem): string eventName and eventSource, or a string detail-type and an object detail holding them.
@@ -539,6 +541,19 @@ class RecordScanner {
             continue;
           }
           if (code === COMMA) {
+            // A second Records array (JSON.parse would keep only it, hiding the first): its records are read too.
+            RECORDS_AGAIN.lastIndex = i + 1;
+            if (RECORDS_AGAIN.test(text)) {
+              this.line += newlinesIn(text, i, RECORDS_AGAIN.lastIndex);
+              i = RECORDS_AGAIN.lastIndex;
+              this.openContainer('Records');
+              continue;
+            }
+            if (!final && n - i < HEADER_LOOKAHEAD) {
+              // Too little text to tell: wait for the next piece.
+              this.carry = text.slice(i);
+              return;
+            }
             // Members after Records (none in a CloudTrail log file): passed over, up to the object's close.
             i++;
             this.beginElement(text, i, 'object');
