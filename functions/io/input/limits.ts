@@ -101,7 +101,6 @@ const parseLimit = (limit: keyof InputLimits, text: string): number => {
 /** `limits` over the defaults. */
 const withDefaults = (limits: Partial<InputLimits> | undefined): InputLimits => ({ ...DEFAULT_LIMITS, ...limits });
 
-/** What a breach of each limit says (after the file and position): `nested deeper than 64 levels (--max-depth)`. */
 /**
  * The longest record of a log file or array the scanner holds (characters): 32 MiB, or twice `maxStringBytes` if
  * more. Far past any record AWS writes (a record's requestParameters and responseElements are capped at 100 KB
@@ -114,6 +113,7 @@ const maxRecordChars = (limits: Pick<InputLimits, 'maxStringBytes'>): number =>
 const bigRecordMessage = (limits: Pick<InputLimits, 'maxStringBytes'>): string =>
   `is longer than ${formatBytes(maxRecordChars(limits))}, or its closing brace is missing: skipped (a record may be twice --max-string-bytes)`;
 
+/** What a breach of each limit says (after the file and position): `nested deeper than 64 levels (--max-depth)`. */
 const limitMessage = (limit: keyof InputLimits, value: number): string => {
   const flag = LIMIT_FLAGS[limit];
   switch (limit) {

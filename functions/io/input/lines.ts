@@ -134,7 +134,7 @@ const parseJson = (text: string): Parsed => {
  * it (log files one per line are read on by the scanner, which costs the broken one only its broken records). Looks
  * at the first three lines.
  */
-const secondLineParses = (text: string): boolean => {
+const laterLinesParse = (text: string): boolean => {
   let start = 0;
   let seen = 0;
   while (start < text.length) {
@@ -548,4 +548,4 @@ async function* readLines(
   if (out.length > 0) yield out;
 }
 
-export { lineBatches, readLines, secondLineParses, textLineBatches };
+export { laterLinesParse, lineBatches, readLines, textLineBatches };

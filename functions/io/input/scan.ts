@@ -231,6 +231,9 @@ class RecordScanner {
   public index = 0;
   /** The top-level value being read, from 1 (0 before the first). */
   public value = 0;
+  /** Whether an element of `Records` or an array was emitted, and whether one of them was `broken`. */
+  public readRecords = false;
+  public brokeRecords = false;
 
   private readonly prefilter: StringPrefilter | undefined;
   private readonly limits: ScanLimits;
@@ -302,7 +305,10 @@ class RecordScanner {
   public constructor(options: ScannerOptions) {
     this.prefilter = options.prefilter;
     this.limits = options.limits;
-    this.emitEntry = options.emit;
+    this.emitEntry = (entry) => {
+      if (entry.container !== 'value') this.readRecords = true;
+      options.emit(entry);
+    };
     this.valueMode = options.mode === 'value';
     this.stack = new Uint8Array(Math.min(options.limits.maxDepth, 1 << 16) + 2);
     this.maxElementChars = maxRecordChars(options.limits);
@@ -370,6 +376,7 @@ class RecordScanner {
   private broken(message: string, text: string, from: number, element: boolean): void {
     const { container, index, value, valueLine, valueOnLine, sharesLine } = this;
     this.damagedValue = true;
+    this.brokeRecords = true;
     this.entries++;
     this.emitEntry({
       container,
@@ -839,6 +846,16 @@ class RecordScanner {
     return this.final ? Number.NaN : -1;
   }
 
+  /**
+   * What is wrong with `next` (afterString's) following a string at `depth`, or undefined: anything but `:` `,` `}`
+   * `]` (followsString), or a key outside any object, which an element never holds.
+   */
+  private afterStringProblem(next: number, depth: number): string | undefined {
+    if (!followsString(next)) return `unexpected text after a string on line ${this.line}`;
+    if (next === COLON && depth === 0 && this.endAt !== 'object') return `unexpected key on line ${this.line}`;
+    return undefined;
+  }
+
   /** Broken structure inside the element being read from `text`: a `broken` entry in Records or an array, else a stop. */
   private damaged(message: string, text: string): void {
     if (this.state === 'element' && this.container !== 'value') this.broken(message, text, this.elementStart, true);
@@ -863,8 +880,9 @@ class RecordScanner {
         this.carryFrom = 0;
         return n;
       }
-      if (!followsString(after) || (after === COLON && this.depth === 0 && this.endAt !== 'object')) {
-        this.damaged(`unexpected ${after === COLON ? 'key' : 'text after a string'} on line ${this.line}`, text);
+      const problem = this.afterStringProblem(after, this.depth);
+      if (problem !== undefined) {
+        this.damaged(problem, text);
         return n;
       }
       this.inString = false;
@@ -907,7 +925,7 @@ class RecordScanner {
           if (next === COLON) {
             if (depth === 0 && endAt !== 'object') {
               // A key outside any object: a record's opening brace is missing, or an extra `}` closed it early.
-              this.damaged(`unexpected key on line ${this.line}`, text);
+              this.damaged(this.afterStringProblem(next, depth) as string, text);
               return n;
             }
             if (keyPending && depth === 1) {
@@ -1072,17 +1090,14 @@ class RecordScanner {
         this.carryFrom = i;
         return -1;
       }
-      if (!followsString(next)) {
-        // A string cut short turns the quotes after it inside out: text follows what reads as a string.
-        this.damaged(`unexpected text after a string on line ${this.line}`, text);
-        return -1;
-      }
     }
-    const key = next === COLON;
-    if (key && this.depth === 0 && this.endAt !== 'object') {
-      this.damaged(`unexpected key on line ${this.line}`, text);
+    // A string cut short turns the quotes after it inside out: text follows what reads as a string.
+    const problem = this.afterStringProblem(next, this.depth);
+    if (problem !== undefined) {
+      this.damaged(problem, text);
       return -1;
     }
+    const key = next === COLON;
     const depth = this.depth;
     if ((depth === 1 || (depth === 2 && this.inDetail)) && !this.passed && this.breachKind === undefined) {
       this.noteField(text, start, close, escapes, key, depth);

@@ -3,7 +3,7 @@ import { toError } from '../../errors.js';
 import { describeFailure } from './bytes.js';
 import { fromArrayEntry, fromDocument } from './documents.js';
 import { bigRecordMessage, type InputLimits, limitMessage } from './limits.js';
-import { lineBatches, readLines, secondLineParses } from './lines.js';
+import { laterLinesParse, lineBatches, readLines } from './lines.js';
 import type { InputItem } from './read-input.js';
 import { inputError, toItem } from './records.js';
 import { RecordScanner, type ScannedEntry, type ScanStop } from './scan.js';
@@ -166,20 +166,16 @@ type TextScan =
   | { readonly kind: 'fallback' };
 
 /**
- * Whether a text the scanner found broken structure in reads better as JSON Lines: its second and third non-blank
- * lines are values on their own (a log file's broken first line, records one per line after it), as readLines reads
- * it.
+ * Whether the text a scanner read (or stopped in) is for the line reader (lines.ts) instead: a shape the scanner does
+ * not read, or broken structure in a text whose second and third lines are values on their own (JSON Lines with a
+ * bad first line, as readLines reads it). Not the records limit, and not structure the scanner stopped at after
+ * records of a log file or array otherwise: those records stand, and the stop is one error where it happened.
  */
-const brokenLines = (entries: readonly ScannedEntry[], text: () => string): boolean =>
-  entries.some((entry) => entry.verdict === 'broken') && secondLineParses(text());
-
-/**
- * Whether the scanner, stopped by `stop`, should hand the text to the line reader (lines.ts): not when the stop is
- * the records limit, nor when it came after records of a log file or array (`inRecords`) in a text that is not JSON
- * Lines: the records before it stand then, and the stop is one error where it happened.
- */
-const fallsBack = (stop: ScanStop | undefined, inRecords: boolean, text: () => string): boolean =>
-  stop !== undefined && stop.kind !== 'records' && (stop.kind !== 'syntax' || !inRecords || secondLineParses(text()));
+const readsAsLines = (scanner: RecordScanner, text: () => string): boolean => {
+  const stop = scanner.stop;
+  if (stop !== undefined && stop.kind !== 'records' && (stop.kind !== 'syntax' || !scanner.readRecords)) return true;
+  return (scanner.brokeRecords || stop?.kind === 'syntax') && laterLinesParse(text());
+};
 
 /**
  * Scans a whole decoded text (a file read whole): one CloudTrail log file or one array, else `fallback`.
@@ -200,14 +196,12 @@ const scanText = (
 ): TextScan => {
   const entries: ScannedEntry[] = [];
   let skipped = 0;
-  let inRecords = false;
   const values = new ValueLines();
   const scanner = new RecordScanner({
     prefilter,
     limits,
     emit: (entry) => {
       values.note(entry);
-      if (entry.container !== 'value') inRecords = true;
       if (entry.verdict === 'skip') skipped++;
       else entries.push(entry);
     },
@@ -217,7 +211,7 @@ const scanText = (
   scanner.push(text);
   scanner.end();
   const stop = scanner.stop;
-  if (fallsBack(stop, inRecords, () => text) || brokenLines(entries, () => text)) return { kind: 'fallback' };
+  if (readsAsLines(scanner, () => text)) return { kind: 'fallback' };
   const prefix = values.firstPrefix(file, scanner);
   return {
     kind: 'scanned',
@@ -306,13 +300,11 @@ async function* readScanned(
     fromEntry(entry, file, prefixOf(entry), explicit, context, out, 'report');
   };
   const values = new ValueLines();
-  let inRecords = false;
   const scanner = new RecordScanner({
     prefilter: context.prefilter,
     limits: context.limits,
     emit: (entry) => {
       values.note(entry);
-      if (entry.container !== 'value') inRecords = true;
       if (committed) deliver(entry);
       else pending.push(entry);
     },
@@ -397,8 +389,7 @@ async function* readScanned(
   } else scanner.end();
   const stop = scanner.stop;
   if (!committed) {
-    const heldText = () => held.join('');
-    if (fallsBack(stop, inRecords, heldText) || brokenLines(pending, heldText)) {
+    if (readsAsLines(scanner, () => held.join(''))) {
       yield* fallback();
       return;
     }
