@@ -303,7 +303,8 @@ describe('RecordScanner', () => {
           const { entries, stop } = scan(cut(text, offsets));
           expect(stop).toBeUndefined();
           expect(entries.map((entry) => entry.verdict)).toEqual(records.map(() => 'parse'));
-          expect(entries.map((entry) => JSON.parse(entry.text as string))).toEqual(records);
+          // As JSON.parse reads the whole text (a generated -0 is written, and read back, as 0).
+          expect(entries.map((entry) => JSON.parse(entry.text as string))).toEqual(JSON.parse(text).Records);
         },
       ),
       { numRuns: 400 },
