@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../functions/errors.js';
 import {
@@ -232,7 +234,7 @@ describe('readInput', () => {
     const next = write('truncated/next.json', JSON.stringify({ Records: [record('GetSessionToken')] }));
 
     expect(await read([truncated, next])).toEqual([
-      'error truncated/trail.json.gz (Records[0]): corrupt or truncated gzip data: unexpected end of file',
+      'error truncated/trail.json.gz (Records[0]): corrupt or truncated gzip data: unexpected end of file: its compressed data is cut short',
       'record Records[0] GetSessionToken',
     ]);
   });
@@ -478,8 +480,13 @@ describe('readInput', () => {
       'record Records[1] A2',
       'record Records[0] B',
       'record Records[1] B2',
-      'error folder/c.json.gz (Records[0]): corrupt or truncated gzip data: unexpected end of file',
-      'error folder/d.json.gz: corrupt or truncated gzip data: incorrect header check',
+      'error folder/c.json.gz (Records[0]): corrupt or truncated gzip data: unexpected end of file: its compressed data is cut short',
+      // Data after a complete member costs only itself (zlib alone gave "incorrect header check" and no record).
+      'record Records[0] D',
+      'record Records[1] D2',
+      expect.stringMatching(
+        /^error folder\/d\.json\.gz: damaged gzip data, every intact member read \(bytes [\d,]+–[\d,]+ after 1 intact member: not gzip: skipped\)$/,
+      ),
       'record Records[0] E',
       'record Records[1] E2',
     ]);
@@ -810,6 +817,8 @@ describe('readInput: CloudWatch Logs subscription payloads', () => {
       lambdaEvent(subscriptionData({ ...payload([]), logEvents: 'none' })),
       { awslogs: {} },
       good('Logout'),
+      // zlib stops without a word at a zero byte after the gzip data: what follows is named, not dropped.
+      lambdaEvent(Buffer.concat([gzipped, Buffer.alloc(1), gzipped]).toString('base64')),
     ];
     const path = write('subscription/corrupt.jsonl', ndjson(lines));
 
@@ -825,6 +834,7 @@ describe('readInput: CloudWatch Logs subscription payloads', () => {
       'error subscription/corrupt.jsonl (line 7, awslogs.data): logEvents is string, expected an array of log events',
       'error subscription/corrupt.jsonl (line 8): awslogs.data is missing: expected a subscription payload in base64',
       'record line 9, awslogs.data, logEvents[0].message Logout',
+      `error subscription/corrupt.jsonl (line 10, awslogs.data): data after the gzip data (from byte ${gzipped.length}) is not read`,
     ]);
   });
 });
@@ -894,18 +904,22 @@ describe('readInput: log files one after another', () => {
     expect([...positions]).toEqual(Array.from({ length: 8 }, (_, index) => [`line 1, value ${index + 1}`, 10_000]));
   });
 
-  it('keeps the log files read before a corrupt gzip member', async () => {
+  it('reads every log file around one whose gzip is cut short, as cat writes a partial download among others', async () => {
     const file = gzipSync(trail(...Array.from({ length: 3000 }, (_, index) => `Event${index}`)));
-    const truncated = gzipSync(trail('Lost'));
-    const stdin = Readable.from([Buffer.concat([file, file, truncated.subarray(0, truncated.length - 10), file])]);
+    const lost = gzipSync(trail('Lost'));
+    // Cut in its trailer, at the end of its deflate data, and in its middle: zlib read the next member's header as
+    // the rest of it, and the log file after it was lost.
+    for (const cut of [1, 10, 20, Math.floor(lost.length / 2)]) {
+      const stdin = Readable.from([Buffer.concat([file, file, lost.subarray(0, lost.length - cut), file])]);
 
-    const items = await read(['-'], { stdin });
+      const items = await read(['-'], { stdin });
 
-    expect(items.length).toBeGreaterThan(3000);
-    expect(items.slice(0, 3000).every((line) => line.startsWith('record line 1, value 1, Records['))).toBe(true);
-    expect(items.at(-1)).toMatch(
-      /^error <stdin> \(line 1, value \d, Records\[\d+\]\): corrupt or truncated gzip data: /,
-    );
+      const records = items.filter((line) => line.startsWith('record ') && !line.endsWith(' Lost'));
+      expect(records, `cut ${cut}`).toHaveLength(9000);
+      expect(items.at(-1), `cut ${cut}`).toMatch(
+        /^error <stdin>: damaged gzip data, every intact member read \(bytes 19,000–[\d,]+ after 2 intact members: a member /,
+      );
+    }
   });
 });
 
@@ -922,5 +936,153 @@ describe('readInput: a shape it does not read', () => {
       expect.stringMatching(/^error unknown\/mixed\.jsonl \(line 2\): not CloudTrail input: /),
       'record line 3 Logout',
     ]);
+  });
+});
+
+describe('readInput: damaged gzip data', () => {
+  /** A gzipped log file whose records are named TAG0, TAG1, … */
+  const member = (tag: string, count: number): Buffer =>
+    gzipSync(JSON.stringify({ Records: Array.from({ length: count }, (_, index) => record(`${tag}${index}`)) }));
+  const names = (tag: string, count: number): string[] => Array.from({ length: count }, (_, index) => `${tag}${index}`);
+  const pieces = (bytes: Buffer, size: number): Buffer[] =>
+    Array.from({ length: Math.ceil(bytes.length / size) }, (_, index) =>
+      bytes.subarray(index * size, (index + 1) * size),
+    );
+  /** The items of `bytes` read as a file (whole, when small) and streamed on stdin in `size`-byte pieces: both. */
+  const readBoth = async (name: string, bytes: Buffer, size = 4096): Promise<[string[], string[]]> => {
+    const path = write(`damaged/${name}`, bytes);
+    const whole = (await read([path])).map((line) => line.replaceAll(`damaged/${name}`, 'FILE'));
+    const stdin = Readable.from(pieces(bytes, size));
+    const streamed = (await read(['-'], { stdin })).map((line) => line.replaceAll('<stdin>', 'FILE'));
+    return [whole, streamed];
+  };
+  const recordNames = (items: string[]): string[] =>
+    items.filter((line) => line.startsWith('record ')).map((line) => line.slice(line.lastIndexOf(' ') + 1));
+
+  it('reads every record of a log file with data after its gzip member, read whole or streamed', async () => {
+    const a = member('A', 20);
+    const [whole, streamed] = await readBoth('trailing.json.gz', Buffer.concat([a, Buffer.from('not gzip\n')]));
+
+    // zlib alone made this file one "incorrect header check" error, and no record.
+    expect(recordNames(whole)).toEqual(names('A', 20));
+    expect(whole.at(-1)).toBe(
+      `error FILE: damaged gzip data, every intact member read (bytes ${a.length.toLocaleString('en-US')}–${(a.length + 8).toLocaleString('en-US')} after 1 intact member: not gzip: skipped)`,
+    );
+    expect(whole).toHaveLength(21);
+    expect(streamed).toEqual(whole);
+  });
+
+  it('keeps the last records of a streamed file before data after its member', async () => {
+    // Past 1 MiB gzipped, so streamed: zlib lost the text of the last piece it inflated with the error.
+    const pad = (index: number) =>
+      [1, 2, 3, 4].map((round) => createHash('sha256').update(`${round}:${index}`).digest('base64')).join('');
+    const records = Array.from({ length: 12_000 }, (_, index) => ({
+      ...record(`B${index}`),
+      requestParameters: { pad: pad(index) },
+    }));
+    const big = gzipSync(JSON.stringify({ Records: records }));
+    expect(big.length).toBeGreaterThan(1024 * 1024);
+    const path = write('damaged/big.json.gz', Buffer.concat([big, Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02])]));
+
+    const items = await read([path]);
+
+    expect(recordNames(items)).toEqual(names('B', 12_000));
+    expect(items.at(-1)).toBe(
+      `error damaged/big.json.gz (Records[12000]): corrupt or truncated gzip data: unexpected end of file in gzip member 2 (from byte ${big.length.toLocaleString('en-US')}): inside a member header`,
+    );
+  });
+
+  it("reads the members after a zero byte, where Node's gunzip stops without a word", async () => {
+    const joined = Buffer.concat([member('A', 2), Buffer.alloc(1), member('C', 2), Buffer.alloc(512)]);
+    const [whole, streamed] = await readBoth('zero.json.gz', joined, 7);
+
+    expect(whole).toEqual([
+      'record line 1, value 1, Records[0] A0',
+      'record line 1, value 1, Records[1] A1',
+      'record line 1, value 2, Records[0] C0',
+      'record line 1, value 2, Records[1] C1',
+    ]);
+    expect(streamed).toEqual(whole);
+  });
+
+  it('reads the members around a corrupt one, and names its bytes', async () => {
+    const [a, b, c] = [member('A', 3), member('B', 3), member('C', 3)];
+    for (let at = 30; at < 60; at++) b[at] = (b[at] as number) ^ 0x5a;
+    const [whole, streamed] = await readBoth('middle.json.gz', Buffer.concat([a, b, c]), 100);
+    const from = a.length.toLocaleString('en-US');
+    const to = (a.length + b.length - 1).toLocaleString('en-US');
+
+    expect(recordNames(whole)).toEqual([...names('A', 3), ...names('C', 3)]);
+    expect(whole.at(-1)).toMatch(
+      new RegExp(
+        `^error FILE: damaged gzip data, every intact member read \\(bytes ${from}–${to} after 1 intact member: a member that does not inflate \\([a-z ]+\\): its text up to the damage was read, the rest skipped\\)$`,
+      ),
+    );
+    expect(streamed).toEqual(whole);
+  });
+
+  it('names a member that fails its CRC-32 check, whose text is read, and reads on', async () => {
+    const a = member('A', 2);
+    a[a.length - 8] = (a[a.length - 8] as number) ^ 1;
+    const [whole, streamed] = await readBoth('crc.json.gz', Buffer.concat([a, member('C', 1)]));
+
+    expect(whole).toEqual([
+      // The damaged member's text ends its line.
+      'record line 1, Records[0] A0',
+      'record line 1, Records[1] A1',
+      'record line 2, Records[0] C0',
+      `error FILE: damaged gzip data, every intact member read (bytes 0–${(a.length - 1).toLocaleString('en-US')}: a member that fails its CRC-32 or size check: its text was read and may be damaged)`,
+    ]);
+    expect(streamed).toEqual(whole);
+  });
+
+  // Log files concatenated (cat *.json.gz), any of them cut short, corrupted or followed by junk, read as a file and
+  // as stdin in pieces of any size: every record of every member left intact is read, and a cut one is named.
+  it('reads every intact member of any damaged concatenation', async () => {
+    const damage = fc.oneof(
+      fc.constant({ kind: 'none' as const }),
+      fc.record({ kind: fc.constant('cut' as const), at: fc.double({ min: 0, max: 0.98, noNaN: true }) }),
+      fc.record({
+        kind: fc.constant('flip' as const),
+        at: fc.double({ min: 0, max: 0.99, noNaN: true }),
+        length: fc.integer({ min: 1, max: 40 }),
+      }),
+      fc.record({ kind: fc.constant('junk' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
+    );
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ records: fc.integer({ min: 1, max: 3 }), damage }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 5000 }),
+        async (members, size) => {
+          const parts: Buffer[] = [];
+          const intact: string[] = [];
+          const cut = false;
+          for (const [index, { records, damage }] of members.entries()) {
+            const bytes = member(`M${index}R`, records);
+            if (damage.kind === 'none' || damage.kind === 'junk') intact.push(...names(`M${index}R`, records));
+            // The input's first two bytes stay the gzip magic bytes: without them it is read as text.
+            const first = index === 0 ? 2 : 0;
+            if (damage.kind === 'cut')
+              parts.push(bytes.subarray(0, Math.max(first, Math.floor(damage.at * bytes.length))));
+            else if (damage.kind === 'flip') {
+              const start = Math.max(first, Math.floor(damage.at * bytes.length));
+              for (let at = start; at < Math.min(bytes.length, start + damage.length); at++)
+                bytes[at] = (bytes[at] as number) ^ 0xa5;
+              parts.push(bytes);
+            } else parts.push(bytes);
+            if (damage.kind === 'junk') parts.push(Buffer.from(damage.bytes));
+          }
+          const [whole, streamed] = await readBoth(`property-${run++}.json.gz`, Buffer.concat(parts), size);
+
+          for (const items of [whole, streamed]) {
+            const read = new Set(recordNames(items));
+            expect(intact.filter((name) => !read.has(name))).toEqual([]);
+            if (cut) expect(items.some((line) => line.startsWith('error FILE'))).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

@@ -1,6 +1,5 @@
-import { gunzipSync } from 'node:zlib';
 import { toError } from '../../errors.js';
-import { describeFailure } from './bytes.js';
+import { describeFailure, gunzipPayload } from './bytes.js';
 import { limitMessage } from './limits.js';
 import type { InputItem } from './read-input.js';
 import { describeType, fieldPosition, inputError, isObject, toItem } from './records.js';
@@ -128,7 +127,7 @@ const decodeSubscriptionData = (data: string): Decoded => {
   }
   let text: string;
   try {
-    text = gunzipSync(bytes, { maxOutputLength: MAX_PAYLOAD_BYTES }).toString('utf8');
+    text = gunzipPayload(bytes, MAX_PAYLOAD_BYTES).toString('utf8');
   } catch (error) {
     return { ok: false, message: describeFailure(error) };
   }

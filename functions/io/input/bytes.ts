@@ -1,10 +1,11 @@
 import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { pipeline, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { promisify } from 'node:util';
-import { createGunzip, gunzip, gunzipSync } from 'node:zlib';
+import { gunzip, gunzipSync, type ZlibOptions } from 'node:zlib';
+import { groupDigits } from '../../core/render/text.js';
 import { toError } from '../../errors.js';
+import { type GzipFault, gunzipMembers } from './gzip-members.js';
 import { FileTooLargeError } from './limits.js';
 
 /*
@@ -53,8 +54,13 @@ async function* countBytes(source: AsyncIterable<Buffer | string>, counter: { by
   }
 }
 
-/** The bytes of a stream, gunzipped when they start with the gzip magic bytes 1f 8b, whatever the file name. */
-async function* decompressed(raw: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+/**
+ * The bytes of a stream, gunzipped when they start with the gzip magic bytes 1f 8b, whatever the file name, member by
+ * member (gzip-members.ts): damaged gzip data is skipped to the next intact member and pushed to `faults`.
+ *
+ * @throws GzipCutError when the gzip data ends inside a member, after the text before the cut.
+ */
+async function* decompressed(raw: AsyncGenerator<Buffer>, faults: GzipFault[]): AsyncGenerator<Buffer> {
   const head: Buffer[] = [];
   let headLength = 0;
   while (headLength < 2) {
@@ -72,11 +78,7 @@ async function* decompressed(raw: AsyncGenerator<Buffer>): AsyncGenerator<Buffer
     yield* replayed();
     return;
   }
-  const gunzip = createGunzip();
-  // pipeline destroys the gunzip stream with the source's error, so iterating it throws; and
-  // stopping early destroys the source. Errors reach us through the iteration, not this callback.
-  pipeline(Readable.from(replayed()), gunzip, () => {});
-  yield* gunzip;
+  yield* gunzipMembers(replayed(), faults);
 }
 
 /**
@@ -127,7 +129,25 @@ const readSmallFile = (path: string): Buffer | undefined => {
   }
 };
 
-const gunzipAsync = promisify(gunzip);
+const gunzipAsync = promisify(gunzip) as unknown as (bytes: Buffer, options: GunzipOptions) => Promise<Gunzipped>;
+const gunzipInfoSync = gunzipSync as unknown as (bytes: Buffer, options: GunzipOptions) => Gunzipped;
+type GunzipOptions = ZlibOptions & { info: true };
+
+/** What zlib gives with `info: true`: the text, and the engine, whose bytesWritten is the compressed bytes it read. */
+interface Gunzipped {
+  buffer: Buffer;
+  engine: { bytesWritten: number };
+}
+
+/**
+ * The text of gzip bytes gunzipped whole, or undefined when zlib left bytes unread that are not zero padding: Node's
+ * gunzip stops without an error at a zero byte after a member, so `a.gz`, a zero byte, then `b.gz` would lose b. Such
+ * bytes, like every other fault, are for the stream (gunzipMembers) to read past and report.
+ */
+const allOf = ({ buffer, engine }: Gunzipped, bytes: Buffer): Buffer | undefined => {
+  for (let at = engine.bytesWritten; at < bytes.length; at += 1) if (bytes[at] !== 0) return undefined;
+  return buffer;
+};
 
 /**
  * The output chunk size for gunzipping `bytes` whole: the size its gzip trailer states (ISIZE, the last 4 bytes:
@@ -166,7 +186,7 @@ const readWhole = async (path: string, maxFileBytes: number): Promise<string | u
 const textOfBytes = async (bytes: Buffer, maxFileBytes: number): Promise<string | undefined> => {
   const max = outputLimit(maxFileBytes);
   try {
-    return wholeText(isGzip(bytes) ? await gunzipAsync(bytes, gunzipOptions(bytes, max)) : bytes, max);
+    return wholeText(isGzip(bytes) ? allOf(await gunzipAsync(bytes, gunzipOptions(bytes, max)), bytes) : bytes, max);
   } catch {
     return undefined;
   }
@@ -177,10 +197,27 @@ const readWholeSync = (path: string, maxFileBytes: number): string | undefined =
   const max = outputLimit(maxFileBytes);
   try {
     const bytes = readSmallFile(path);
-    return wholeText(bytes !== undefined && isGzip(bytes) ? gunzipSync(bytes, gunzipOptions(bytes, max)) : bytes, max);
+    const text =
+      bytes !== undefined && isGzip(bytes) ? allOf(gunzipInfoSync(bytes, gunzipOptions(bytes, max)), bytes) : bytes;
+    return wholeText(text, max);
   } catch {
     return undefined;
   }
+};
+
+/**
+ * One gzip payload (a CloudWatch Logs subscription's) gunzipped on the calling thread, at most `maxOutputLength`
+ * bytes of it.
+ *
+ * @throws zlib's errors (code Z_…), and an Error when bytes other than zero padding follow a zero byte after the
+ *   gzip data: zlib stops there without a word.
+ */
+const gunzipPayload = (bytes: Buffer, maxOutputLength: number): Buffer => {
+  const result = gunzipInfoSync(bytes, { info: true, maxOutputLength });
+  const text = allOf(result, bytes);
+  if (text === undefined)
+    throw new Error(`data after the gzip data (from byte ${groupDigits(result.engine.bytesWritten)}) is not read`);
+  return text;
 };
 
 /** The most text a file read whole may give: past it (or past the limit), it is streamed, and the stream reports. */
@@ -188,7 +225,8 @@ const outputLimit = (maxFileBytes: number): number => Math.min(WHOLE_FILE_TEXT_B
 
 const isGzip = (bytes: Buffer): boolean => bytes[0] === 0x1f && bytes[1] === 0x8b;
 
-const gunzipOptions = (bytes: Buffer, maxOutputLength: number) => ({
+const gunzipOptions = (bytes: Buffer, maxOutputLength: number): GunzipOptions => ({
+  info: true as const,
   maxOutputLength,
   chunkSize: chunkSizeFor(bytes, maxOutputLength),
 });
@@ -209,6 +247,7 @@ export {
   decodeText,
   decompressed,
   describeFailure,
+  gunzipPayload,
   limitBytes,
   PROGRESS_STEP,
   readWhole,

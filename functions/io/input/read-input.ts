@@ -13,6 +13,7 @@ import {
   textOfBytes,
   WHOLE_FILE_BYTES,
 } from './bytes.js';
+import { type GzipFault, gzipFaultsMessage } from './gzip-members.js';
 import { type InputLimits, withDefaults } from './limits.js';
 import { readLines, textLineBatches } from './lines.js';
 import { inputError } from './records.js';
@@ -85,15 +86,22 @@ const WORKER_MIN_FILES = 8;
 /** Files read whole ahead of the one being consumed, per worker: enough to keep every worker busy. */
 const AHEAD_PER_WORKER = 4;
 
-/** The items of a stream of (possibly gzipped) UTF-8 bytes, at most maxFileBytes of them once gunzipped. */
-const readStream = (
+/**
+ * The items of a stream of (possibly gzipped) UTF-8 bytes, at most maxFileBytes of them once gunzipped; then one error
+ * naming the damaged gzip data read past, if any (the intact members around it are read).
+ */
+async function* readStream(
   file: string,
   raw: AsyncGenerator<Buffer>,
   explicit: boolean,
   tick: () => void,
   context: ReadContext,
-): AsyncGenerator<InputItem[]> =>
-  readScanned(file, decodeText(limitBytes(decompressed(raw), context.limits.maxFileBytes)), explicit, tick, context);
+): AsyncGenerator<InputItem[]> {
+  const faults: GzipFault[] = [];
+  const text = decodeText(limitBytes(decompressed(raw, faults), context.limits.maxFileBytes));
+  yield* readScanned(file, text, explicit, tick, context);
+  if (faults.length > 0) yield [inputError(file, undefined, gzipFaultsMessage(faults))];
+}
 
 /** What reading all the paths shares: the progress so far, whether stdin was read, and how to report. */
 interface ReadState {

@@ -567,12 +567,9 @@ class RecordScanner {
             this.state = 'members';
             continue;
           }
-          const message = `unexpected "${text[i]}" after Records on line ${this.line}`;
-          if (!this.damagedValue) {
-            this.halt({ kind: 'syntax', message });
-            return;
-          }
-          this.broken(message, text, i, false);
+          // Damage after the array: the records before stand, and reading goes on at the next record start (the next
+          // log file, when files were concatenated and one was cut short just before its closing brace).
+          this.broken(`unexpected "${text[i]}" after Records on line ${this.line}`, text, i, false);
           i = n;
           continue;
         }

@@ -1,0 +1,508 @@
+import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
+import { groupDigits } from '../../core/render/text.js';
+
+/*
+ * A gzip stream read member by member, so that damage costs only the damaged bytes. A gzip file is a series of
+ * members, each a header, a deflate stream and an 8-byte trailer (RFC 1952 section 2.2,
+ * https://www.rfc-editor.org/rfc/rfc1952#section-2.2); `cat a.gz b.gz` writes one. zlib's own gunzip fails the
+ * whole write on data after a member (the text of its last 64 KiB is lost with it) and, in Node, stops without a
+ * word at a zero byte after a member, dropping every member after it. Here each member is inflated on its own:
+ * bytes that are not gzip are skipped up to the next member header, a member that fails to inflate is searched
+ * for the next header from its second byte, and each such fault is recorded for the caller to report.
+ */
+
+const NEWLINE = Buffer.from('\n');
+/** Flag bits of a member header's FLG byte (RFC 1952 section 2.3.1). */
+const FHCRC = 0x02;
+const FEXTRA = 0x04;
+const FNAME = 0x08;
+const FCOMMENT = 0x10;
+const FRESERVED = 0xe0;
+/** ID1, ID2 and CM (8: deflate), the first three bytes of every member. */
+const MAGIC = [0x1f, 0x8b, 0x08] as const;
+const FIXED_HEADER = 10;
+const TRAILER = 8;
+/** A file name or comment in a header longer than this is taken for damage, not read on. */
+const MAX_HEADER_TEXT = 64 * 1024;
+/** Compressed bytes written to the inflater at once, and the size of its output buffers. */
+const SLICE = 64 * 1024;
+/** Compressed bytes written at once when a failed member is inflated again up to its damage. */
+const RETRY_PIECE = 256;
+/** The last compressed bytes of a member kept, so that a member that fails can be searched for a later header. */
+const KEPT_FOR_SEARCH = 1024 * 1024;
+/** Bytes looked at again after members that failed, past which the search stops (see gunzipMembers). */
+const SEARCH_ALLOWANCE = 64 * 1024 * 1024;
+
+/**
+ * One fault read past: bytes `from` to `to` (0-based offsets into the compressed input, `to` exclusive) that gave
+ * no intact member, or a member whose trailer check failed. `membersBefore` intact members came before it.
+ */
+interface GzipFault {
+  readonly from: number;
+  readonly to: number;
+  /** Why, in words for the error item: `not gzip: skipped`, `a member that does not inflate (zlib's reason): …`, … */
+  readonly reason: string;
+  readonly membersBefore: number;
+}
+
+/** The compressed input: pulled chunk by chunk, with bytes looked at before they are taken, and put back. */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  private held = 0;
+  private done = false;
+  /** The input offset of the first byte held. */
+  offset = 0;
+
+  constructor(private readonly source: AsyncIterator<Buffer>) {}
+
+  get length(): number {
+    return this.held;
+  }
+
+  /** Whether the input has no byte left. */
+  async atEnd(): Promise<boolean> {
+    return !(await this.want(1));
+  }
+
+  /** Pulls until `n` bytes are held; false when the input ends first. */
+  async want(n: number): Promise<boolean> {
+    while (this.held < n && !this.done) {
+      const next = await this.source.next();
+      if (next.done) this.done = true;
+      else if (next.value.length > 0) {
+        this.chunks.push(next.value);
+        this.held += next.value.length;
+      }
+    }
+    return this.held >= n;
+  }
+
+  /** The first `n` bytes held (n ≤ length), in one buffer. */
+  peek(n: number): Buffer {
+    if (this.chunks[0] === undefined || this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
+    return (this.chunks[0] as Buffer).subarray(0, n);
+  }
+
+  /** Takes up to `n` bytes (at least one when any are held) from the front, without copying them. */
+  take(n: number): Buffer {
+    const first = this.chunks[0];
+    if (first === undefined) return Buffer.alloc(0);
+    const piece = first.length <= n ? first : first.subarray(0, n);
+    if (piece === first) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
+    this.held -= piece.length;
+    this.offset += piece.length;
+    return piece;
+  }
+
+  /** Drops `n` bytes (n ≤ length). */
+  skip(n: number): void {
+    for (let left = n; left > 0; ) left -= this.take(left).length;
+  }
+
+  /** Drops zero bytes (padding) at the front; false when the input ends in them. */
+  async skipZeros(): Promise<boolean> {
+    while (await this.want(1)) {
+      const first = this.peek(1)[0] === 0 ? (this.chunks[0] as Buffer) : undefined;
+      if (first === undefined) return true;
+      let zeros = 0;
+      while (zeros < first.length && first[zeros] === 0) zeros += 1;
+      this.skip(zeros);
+    }
+    return false;
+  }
+
+  /** Puts bytes taken back at the front: they start at input offset `offset`. */
+  unshift(bytes: Buffer, offset: number): void {
+    if (bytes.length === 0) return;
+    this.chunks.unshift(bytes);
+    this.held += bytes.length;
+    this.offset = offset;
+  }
+
+  /** The offset (relative to the front) of the first `byte` at or after `from`, pulling up to `from + within`; -1. */
+  async indexOf(byte: number, from: number, within: number): Promise<number> {
+    for (let at = from; ; ) {
+      if (!(await this.want(at + 1))) return -1;
+      const found = this.peek(this.held).indexOf(byte, at);
+      if (found >= 0) return found - from < within ? found : -1;
+      at = this.held;
+      if (at - from >= within) return -1;
+    }
+  }
+
+  /**
+   * Drops bytes up to the next place a member header could start (ID1 ID2 CM and a FLG with no reserved bit), pulling
+   * as needed; false when the input ends first (everything is dropped then).
+   */
+  async skipToHeader(): Promise<boolean> {
+    for (;;) {
+      if (!(await this.want(4))) {
+        this.skip(this.held);
+        return false;
+      }
+      const bytes = this.peek(this.held);
+      let at = bytes.indexOf(MAGIC[0]);
+      while (at >= 0 && at + 4 <= bytes.length && !looksLikeHeader(bytes, at)) at = bytes.indexOf(MAGIC[0], at + 1);
+      if (at < 0) {
+        this.skip(this.held);
+        continue;
+      }
+      this.skip(at);
+      if (at + 4 <= bytes.length) return true;
+      // The candidate's first bytes end the held input: pull more, then look again from it.
+      if (!(await this.want(4))) {
+        this.skip(this.held);
+        return false;
+      }
+      if (looksLikeHeader(this.peek(4), 0)) return true;
+      this.skip(1);
+    }
+  }
+}
+
+const looksLikeHeader = (bytes: Buffer, at: number): boolean =>
+  bytes[at] === MAGIC[0] &&
+  bytes[at + 1] === MAGIC[1] &&
+  bytes[at + 2] === MAGIC[2] &&
+  ((bytes[at + 3] as number) & FRESERVED) === 0;
+
+/**
+ * The length of the member header at the front of `input`: a number, `not gzip` when the bytes there are not one,
+ * or `cut` when the input ends inside it. Checks the header's CRC-16 when FHCRC is set.
+ */
+const headerLength = async (input: ByteQueue): Promise<number | 'not gzip' | 'cut'> => {
+  if (!(await input.want(FIXED_HEADER)))
+    return input.length >= 4 && looksLikeHeader(input.peek(4), 0) ? 'cut' : 'not gzip';
+  const fixed = input.peek(FIXED_HEADER);
+  if (!looksLikeHeader(fixed, 0)) return 'not gzip';
+  const flags = fixed[3] as number;
+  let length = FIXED_HEADER;
+  if (flags & FEXTRA) {
+    if (!(await input.want(length + 2))) return 'cut';
+    length += 2 + input.peek(length + 2).readUInt16LE(length);
+  }
+  for (const flag of [FNAME, FCOMMENT]) {
+    if ((flags & flag) === 0) continue;
+    const zero = await input.indexOf(0, length, MAX_HEADER_TEXT);
+    if (zero < 0) return input.length < length + MAX_HEADER_TEXT ? 'cut' : 'not gzip';
+    length = zero + 1;
+  }
+  if (flags & FHCRC) {
+    if (!(await input.want(length + 2))) return 'cut';
+    const header = input.peek(length + 2);
+    if ((crc32(header.subarray(0, length)) & 0xffff) !== header.readUInt16LE(length)) return 'not gzip';
+    length += 2;
+  }
+  return (await input.want(length)) ? length : 'cut';
+};
+
+/**
+ * How inflating a member's deflate stream ended. `kept` holds the last compressed bytes written to it (about
+ * KEPT_FOR_SEARCH of them), from input offset `keptFrom`, to search again for a member header after a fault.
+ */
+type Inflated =
+  | { readonly kind: 'done'; readonly crc: number; readonly size: number; readonly kept: Kept }
+  /** `reason`: zlib's; `textRead`: how far the member's text was read (`up to the damage`, `before byte N`). */
+  | { readonly kind: 'failed'; readonly reason: string; readonly textRead: string; readonly kept: Kept }
+  | { readonly kind: 'cut'; readonly reason: string; readonly kept: Kept };
+
+/** Compressed bytes kept: the pieces, and the input offset of the first. */
+interface Kept {
+  readonly pieces: readonly Buffer[];
+  readonly from: number;
+}
+
+/** Writes one piece to the inflater and yields its output as it comes; throws the inflater's error. */
+async function* inflatePiece(inflater: InflateRaw, piece: Buffer): AsyncGenerator<Buffer> {
+  let written = false;
+  let failure: Error | undefined;
+  let wake: () => void = () => {};
+  const onError = (error: Error) => {
+    failure = error;
+    wake();
+  };
+  const onReadable = () => wake();
+  inflater.on('error', onError);
+  inflater.on('readable', onReadable);
+  try {
+    const settled = new Promise<void>((resolve) => {
+      inflater.write(piece, () => {
+        written = true;
+        resolve();
+      });
+    });
+    for (;;) {
+      for (let out = inflater.read() as Buffer | null; out !== null; out = inflater.read() as Buffer | null) yield out;
+      if (failure !== undefined) throw failure;
+      if (written) return;
+      await Promise.race([settled, new Promise<void>((resolve) => (wake = resolve))]);
+    }
+  } finally {
+    inflater.off('error', onError);
+    inflater.off('readable', onReadable);
+  }
+}
+
+/**
+ * Inflates the deflate stream at the front of `input` (its header taken), yielding its text; the bytes after the
+ * stream's end are put back. Keeps the last KEPT_FOR_SEARCH compressed bytes, for the search after a failure.
+ */
+async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, Inflated> {
+  const deflateFrom = input.offset;
+  const inflater = createInflateRaw({ chunkSize: SLICE });
+  let crc = 0;
+  let size = 0;
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  try {
+    for (;;) {
+      if (await input.atEnd()) {
+        const reason = await finish(inflater);
+        const why =
+          reason === undefined
+            ? 'its 8-byte trailer is missing'
+            : reason === 'unexpected end of file'
+              ? 'its compressed data is cut short'
+              : reason;
+        return { kind: 'cut', reason: why, kept: { pieces: kept, from: input.offset - keptBytes } };
+      }
+      const from = input.offset;
+      const piece = input.take(SLICE);
+      kept.push(piece);
+      keptBytes += piece.length;
+      while (keptBytes - (kept[0] as Buffer).length >= KEPT_FOR_SEARCH) keptBytes -= (kept.shift() as Buffer).length;
+      const before = inflater.bytesWritten;
+      try {
+        for await (const out of inflatePiece(inflater, piece)) {
+          crc = crc32(out, crc);
+          size += out.length;
+          yield out;
+        }
+      } catch (error) {
+        // zlib gives no text from a write that fails: inflate the member again, the failed piece in small steps.
+        const keptFrom = from + piece.length - keptBytes;
+        const again = keptFrom === deflateFrom;
+        if (again) yield* textBeforeDamage(Buffer.concat(kept), from - deflateFrom, size);
+        const textRead = again ? 'up to the damage' : `before byte ${groupDigits(from)}`;
+        return { kind: 'failed', reason: (error as Error).message, textRead, kept: { pieces: kept, from: keptFrom } };
+      }
+      const used = inflater.bytesWritten - before;
+      if (used < piece.length) {
+        input.unshift(piece.subarray(used), from + used);
+        return { kind: 'done', crc, size, kept: { pieces: kept, from: from + piece.length - keptBytes } };
+      }
+    }
+  } finally {
+    inflater.destroy();
+  }
+}
+
+/**
+ * The text of a deflate stream that fails, past the `given` bytes of it already given: `bytes` (the stream from its
+ * start) inflated again, the first `good` bytes at once (they gave `given`), the rest RETRY_PIECE bytes at a time up to
+ * the one that fails, so that only the text of that small piece is lost.
+ */
+async function* textBeforeDamage(bytes: Buffer, good: number, given: number): AsyncGenerator<Buffer> {
+  const inflater = createInflateRaw({ chunkSize: SLICE });
+  let skip = given;
+  try {
+    for (let at = 0; at < bytes.length; ) {
+      const end = at < good ? good : Math.min(at + RETRY_PIECE, bytes.length);
+      for await (const out of inflatePiece(inflater, bytes.subarray(at, end))) {
+        if (out.length <= skip) skip -= out.length;
+        else {
+          yield out.subarray(skip);
+          skip = 0;
+        }
+      }
+      at = end;
+    }
+  } catch {
+    // The damage: the text before it has been given.
+  } finally {
+    inflater.destroy();
+  }
+}
+
+/** Ends the inflater at the end of the input: undefined when its deflate stream was complete, else zlib's reason. */
+const finish = (inflater: InflateRaw): Promise<string | undefined> =>
+  new Promise((resolve) => {
+    inflater.once('error', (error) => resolve(error.message));
+    inflater.once('end', () => resolve(undefined));
+    inflater.end();
+    inflater.resume();
+  });
+
+/** Thrown when the input ends inside a member: the text before the cut has been given. */
+class GzipCutError extends Error {
+  /** Read as zlib's own errors are (bytes.ts describeFailure). */
+  readonly code = 'Z_BUF_ERROR';
+}
+
+/**
+ * The text of a gzip stream (starting with a member header), member after member. Every intact member is read;
+ * bytes that give none are skipped to the next member header, and each such run, or a member whose CRC-32 or size
+ * check fails (its text is given), is pushed to `faults` as it is passed. A zero byte where a member could start
+ * (padding) is passed over without a fault. The text a damaged member gives is followed by a newline when a member
+ * follows it, so that the next log file starts a line of its own.
+ *
+ * @throws GzipCutError (code Z_BUF_ERROR) when the input ends inside a member, after the text up to the cut; its
+ *   message names the cut and the faults before it.
+ */
+async function* gunzipMembers(source: AsyncIterator<Buffer>, faults: GzipFault[]): AsyncGenerator<Buffer> {
+  try {
+    yield* readMembers(new ByteQueue(source), faults);
+  } finally {
+    await source.return?.();
+  }
+}
+
+/** gunzipMembers, once the input is a queue. */
+async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerator<Buffer> {
+  let members = 0;
+  let searched = 0;
+  /** Where the bytes that gave no member began, and why, while a member is being looked for after damage. */
+  let damage: { from: number; reason: string } | undefined;
+  const fault = (from: number, to: number, reason: string) => faults.push({ from, to, reason, membersBefore: members });
+  /** Ends the run of damage at `to`, where a member starts or the input ends. */
+  const closeDamage = (to: number) => {
+    if (damage !== undefined) fault(damage.from, to, damage.reason);
+    damage = undefined;
+  };
+  const cut = (start: number, reason: string): GzipCutError => {
+    closeDamage(start);
+    return cutError(start, members, faults, reason);
+  };
+  /**
+   * After a fault in the member at `start`: the input from its second byte (as far back as kept) up to where it was
+   * read, put back and skipped to the next member header, since a member cut short is followed by the next. False when
+   * the search is over: the input ended, or more bytes were looked at again than SEARCH_ALLOWANCE (the rest is then
+   * not read, so that no input costs quadratic time).
+   */
+  const lookAgain = async (start: number, header: Buffer, kept: Kept): Promise<'found' | 'end' | 'gave up'> => {
+    // The header too, when the whole member is kept: a header cut short runs on into the next member's.
+    const whole = kept.from === start + header.length;
+    const keptFrom = whole ? start : kept.from;
+    const from = Math.max(start + 1, keptFrom);
+    const bytes = Buffer.concat(whole ? [header, ...kept.pieces] : kept.pieces);
+    const again = bytes.subarray(from - keptFrom, input.offset - keptFrom);
+    searched += again.length;
+    if (searched > SEARCH_ALLOWANCE) {
+      const reason = `the search for the next member gave up after ${groupDigits(SEARCH_ALLOWANCE)} bytes: the rest is not read`;
+      if (damage !== undefined) damage.reason += `; ${reason}`;
+      else damage = { from: input.offset, reason };
+      closeDamage(input.offset);
+      return 'gave up';
+    }
+    input.unshift(again, from);
+    return (await input.skipToHeader()) ? 'found' : 'end';
+  };
+  // The text of a damaged member ends its line when a member follows, so that the text after it starts afresh: the
+  // next log file is then read even when the damaged text is not the start of one (as a line of its own).
+  for (;;) {
+    if (!(await input.skipZeros())) break;
+    const start = input.offset;
+    const header = await headerLength(input);
+    if (header === 'cut') {
+      // The input ends inside the header, or the header names more than there is: a later member is read all the same.
+      input.skip(1);
+      if (!(await input.skipToHeader())) throw cut(start, 'inside a member header');
+      damage ??= { from: start, reason: 'a member header cut short: skipped' };
+      continue;
+    }
+    if (header === 'not gzip') {
+      damage ??= { from: start, reason: 'not gzip: skipped' };
+      input.skip(1);
+      if (!(await input.skipToHeader())) break;
+      continue;
+    }
+    const headerBytes = input.peek(header);
+    input.skip(header);
+    const member = inflateMember(input);
+    let next = await member.next();
+    let gave = false;
+    while (!next.done) {
+      gave = true;
+      yield next.value;
+      next = await member.next();
+    }
+    const end = next.value;
+    const trailer = end.kind === 'done' && (await input.want(TRAILER)) ? input.peek(TRAILER) : undefined;
+    const checks =
+      end.kind === 'done' &&
+      trailer !== undefined &&
+      trailer.readUInt32LE(0) === end.crc &&
+      trailer.readUInt32LE(4) === end.size % 2 ** 32;
+    if (end.kind === 'cut') {
+      // Its text has been given. Nothing follows a member cut by the end of the input, unless its damage swallowed a
+      // later member: that one is read, and the cut is a fault of its own.
+      const before = damage;
+      damage ??= { from: start, reason: `a member cut short (${end.reason}): its text was read` };
+      const found = await lookAgain(start, headerBytes, end.kept);
+      if (found === 'found') {
+        if (gave) yield NEWLINE;
+        continue;
+      }
+      if (found === 'gave up') break;
+      damage = before;
+      throw cut(start, end.reason);
+    }
+    if (end.kind === 'failed') {
+      damage ??= {
+        from: start,
+        reason: `a member that does not inflate (${end.reason}): its text ${end.textRead} was read, the rest skipped`,
+      };
+      if ((await lookAgain(start, headerBytes, end.kept)) !== 'found') break;
+      if (gave) yield NEWLINE;
+      continue;
+    }
+    if (trailer === undefined) throw cut(start, 'its 8-byte trailer is cut short');
+    closeDamage(start);
+    members += 1;
+    if (checks) {
+      input.skip(TRAILER);
+      continue;
+    }
+    // Its text has been given. A member cut short can inflate to an end on the next member's first bytes (no trailer
+    // then): the next member is looked for from this one's second byte, and bytes after its trailer that give none
+    // are damage of their own.
+    faults.push({
+      from: start,
+      to: input.offset + TRAILER,
+      reason: 'a member that fails its CRC-32 or size check: its text was read and may be damaged',
+      membersBefore: members - 1,
+    });
+    const after = input.offset + TRAILER;
+    const found = await lookAgain(start, headerBytes, end.kept);
+    if (found === 'gave up') break;
+    if (found === 'found' && gave) yield NEWLINE;
+    if (input.offset > after)
+      faults.push({ from: after, to: input.offset, reason: 'not gzip: skipped', membersBefore: members });
+    if (found === 'end') break;
+  }
+  closeDamage(input.offset);
+}
+
+const cutError = (start: number, members: number, faults: readonly GzipFault[], reason: string): GzipCutError => {
+  const where = members === 0 && start === 0 ? '' : ` in gzip member ${members + 1} (from byte ${groupDigits(start)})`;
+  const before = faults.length === 0 ? '' : `; before it, ${gzipFaultsMessage(faults)}`;
+  return new GzipCutError(`unexpected end of file${where}: ${reason}${before}`);
+};
+
+/** The faults of one stream as one sentence for its error item, the first three in full. */
+const gzipFaultsMessage = (faults: readonly GzipFault[]): string => {
+  const shown = faults.slice(0, 3).map((fault) => {
+    const bytes = `bytes ${groupDigits(fault.from)}–${groupDigits(fault.to - 1)}`;
+    const after =
+      fault.membersBefore === 0
+        ? ''
+        : ` after ${fault.membersBefore} intact member${fault.membersBefore === 1 ? '' : 's'}`;
+    return `${bytes}${after}: ${fault.reason}`;
+  });
+  const more = faults.length > 3 ? `, and ${faults.length - 3} more` : '';
+  return `damaged gzip data, every intact member read (${shown.join('; ')}${more})`;
+};
+
+export type { GzipFault };
+export { GzipCutError, gunzipMembers, gzipFaultsMessage };
