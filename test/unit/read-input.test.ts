@@ -327,6 +327,28 @@ describe('readInput', () => {
     ]);
   });
 
+  it('says so when a folder holds no file it reads, rather than reading nothing in silence', async () => {
+    write('notice/nothing/app.log', 'not read\n');
+    write('notice/nothing/2024/trail.log.gz', gzipSync('not read\n'));
+    mkdirSync(join(root, 'notice/nothing/2025'), { recursive: true });
+    mkdirSync(join(root, 'notice/empty'), { recursive: true });
+    const full = write('notice/full/trail.json', JSON.stringify({ Records: [record('ConsoleLogin')] }));
+    const notices: string[] = [];
+
+    const items = await read(
+      [join(root, 'notice/nothing'), join(root, 'notice/empty'), dirname(full), join(root, 'notice/nothing')],
+      {
+        onNotice: (message) => notices.push(message.replaceAll(`${root}/`, '')),
+      },
+    );
+
+    expect(items).toEqual(['record Records[0] ConsoleLogin']);
+    expect(notices).toEqual([
+      'notice/nothing: no log file (.json, .jsonl, .ndjson, each optionally .gz) in this folder or below; 2 other files are skipped for their names (name a file to read it whatever its name)',
+      'notice/empty: no log file (.json, .jsonl, .ndjson, each optionally .gz) in this folder or below',
+    ]);
+  });
+
   it('walks a directory tree in sorted order, taking only JSON, JSON Lines and their gzips', async () => {
     const trail = (name: string): string => JSON.stringify({ Records: [record(name)] });
     write('tree/2024/05/02/b.json.gz', gzipSync(trail('B')));

@@ -203,7 +203,7 @@ async function* oneChunk(bytes: Buffer): AsyncGenerator<Buffer> {
 async function* readLocalBatches(paths: string[], state: ReadState): AsyncGenerator<InputItem[]> {
   const { progress, context, options } = state;
   const { limits, prefilter } = context;
-  const sources = await findSources(paths);
+  const sources = await findSources(paths, options.onNotice);
   for (const source of sources) {
     if (source.kind === 'file') progress.bytesTotal += source.size;
     if (source.kind !== 'error') progress.filesTotal++;

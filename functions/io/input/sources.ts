@@ -26,13 +26,14 @@ const byName = (a: { name: string }, b: { name: string }): number => (a.name < b
  * .jsonl or .ndjson, each optionally .gz. Dot-files and dot-directories are skipped. Symbolic links
  * are followed, each directory read once.
  */
-const walk = async (dir: string, sources: Source[], seen: Set<string>): Promise<void> => {
+const walk = async (dir: string, sources: Source[], seen: Set<string>, skipped: { files: number }): Promise<void> => {
   try {
     const real = await realpath(dir);
     if (seen.has(real)) return;
     seen.add(real);
     const entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
     entries.sort(byName);
+    skipped.files += entries.filter((entry) => !entry.isDirectory() && !INPUT_FILE.test(entry.name)).length;
     // Stat in parallel, then take the entries in order.
     const stats = entries.map((entry) =>
       entry.isDirectory() || (entry.isFile() && !INPUT_FILE.test(entry.name))
@@ -42,7 +43,7 @@ const walk = async (dir: string, sources: Source[], seen: Set<string>): Promise<
     for (const [index, entry] of entries.entries()) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
-        await walk(path, sources, seen);
+        await walk(path, sources, seen, skipped);
         continue;
       }
       const found = await stats[index];
@@ -51,7 +52,8 @@ const walk = async (dir: string, sources: Source[], seen: Set<string>): Promise<
         // A broken link, or a file gone since readdir: worth saying only for a file we would read.
         if (INPUT_FILE.test(entry.name)) sources.push({ kind: 'error', error: failure(path, found) });
       } else if (found.isDirectory()) {
-        await walk(path, sources, seen);
+        skipped.files -= INPUT_FILE.test(entry.name) ? 0 : 1;
+        await walk(path, sources, seen, skipped);
       } else if (found.isFile() && INPUT_FILE.test(entry.name)) {
         sources.push({ kind: 'file', path, size: found.size, regular: true, explicit: false });
       }
@@ -61,11 +63,22 @@ const walk = async (dir: string, sources: Source[], seen: Set<string>): Promise<
   }
 };
 
+const noLogFile = (dir: string, skipped: number): string => {
+  const others =
+    skipped === 0
+      ? ''
+      : `; ${skipped} other ${skipped === 1 ? 'file is' : 'files are'} skipped for ${skipped === 1 ? 'its name' : 'their names'} (name a file to read it whatever its name)`;
+  return `${dir}: no log file (.json, .jsonl, .ndjson, each optionally .gz) in this folder or below${others}`;
+};
+
 const failure = (file: string, error: unknown): InputError =>
   new InputError(file, undefined, describeFailure(error), { cause: error });
 
-/** Everything to read, in order, with the sizes the progress bar needs. */
-const findSources = async (paths: string[]): Promise<Source[]> => {
+/**
+ * Everything to read, in order, with the sizes the progress bar needs. A directory that holds no file to read is said
+ * through `onNotice` (with the number of files skipped for their names), so that an empty run is never silent.
+ */
+const findSources = async (paths: string[], onNotice?: (message: string) => void): Promise<Source[]> => {
   const sources: Source[] = [];
   const seen = new Set<string>();
   for (const path of paths) {
@@ -75,7 +88,13 @@ const findSources = async (paths: string[]): Promise<Source[]> => {
     }
     try {
       const stats = await stat(path);
-      if (stats.isDirectory()) await walk(path, sources, seen);
+      if (stats.isDirectory()) {
+        const [before, walked] = [sources.length, seen.size];
+        const skipped = { files: 0 };
+        await walk(path, sources, seen, skipped);
+        // Not for a directory read already (named twice, or under another named one).
+        if (sources.length === before && seen.size > walked) onNotice?.(noLogFile(path, skipped.files));
+      }
       // Pipes and devices (e.g. `<(zcat ...)`) are read too; only regular files have a size.
       else {
         const regular = stats.isFile();
