@@ -207,6 +207,9 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   if (positionals.length === 0) {
     throw new UsageError('replay needs at least one PATH (a file, a directory, - for stdin, or s3://BUCKET/PREFIX)');
   }
+  if (positionals.filter((path) => path === '-').length > 1) {
+    throw new UsageError('- (stdin) is given more than once: stdin can be read only once');
+  }
   // Each s3: path checked before anything is read (UsageError for `s3:/b`, `s3:b`, a bad bucket name), its scheme
   // written `s3://` whatever its case (`S3://b`).
   const paths = positionals.map((path) => {
@@ -371,7 +374,7 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
     const isUsage = isUsageError(err);
     // One line without control or bidi characters: the message may quote a hostile command-line value.
     // Node's own usage messages (parseArgs) come on several lines: one line of words, not ⏎ marks.
-    const message = isUsage ? err.message.replace(/\s*\n\s*/g, ' ') : err.message;
+    const message = isUsage ? usageWords(err.message) : err.message;
     io.stderr.write(`rootwatch: ${cleanLine(message)}\n`);
     if (isUsage) {
       // The mistake and where to read more; the whole help would bury the one line that matters.
@@ -381,6 +384,18 @@ const runCli = async (argv: string[], io: CliIo): Promise<number> => {
     if (err instanceof AlerterError) return 2;
     throw err;
   }
+};
+
+/**
+ * A usage message on one line, and parseArgs' message for a flag followed by an argument starting with "-"
+ * (`--max-depth -1`), which asks about "ambiguous" arguments, in our words.
+ */
+const usageWords = (message: string): string => {
+  const line = message.replace(/\s*\n\s*/g, ' ');
+  const flag = /^Option '(--[a-z-]+)' argument is ambiguous\b/.exec(line)?.[1];
+  return flag === undefined
+    ? line
+    : `${flag} takes a value, and the argument after it starts with "-": give a value that starts with "-" as ${flag}=VALUE`;
 };
 
 export { runCli };

@@ -292,7 +292,7 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
 const formatSummary = (summary: ReplaySummary): string => {
   const counts = SEVERITIES.toReversed()
     .filter((s) => summary.bySeverity[s] > 0)
-    .map((s) => `${s} ${summary.bySeverity[s]}`);
+    .map((s) => `${s} ${groupDigits(summary.bySeverity[s])}`);
   const rate = summary.seconds > 0 ? Math.round(summary.records / summary.seconds) : summary.records;
   const n = groupDigits;
   const plural = (value: number, one: string, many = `${one}s`) => `${n(value)} ${value === 1 ? one : many}`;

@@ -64,7 +64,7 @@ describe('input limits', () => {
     const next = write('next.json', log([record('After')]));
 
     expect(await read([bomb, next], { limits: { maxFileBytes: 10 * MIB } })).toEqual([
-      'error bomb.json.gz: decompresses to more than 10 MiB: the rest of the file is not read (--max-file-bytes)',
+      'error bomb.json.gz: holds more than 10 MiB of text (gunzipped, if gzip): the rest of the file is not read (--max-file-bytes)',
       'record Records[0] After',
     ]);
   });
@@ -80,7 +80,7 @@ describe('input limits', () => {
     expect(error).toBeGreaterThan(1000);
     expect(items.slice(0, error)).toEqual(records.slice(0, error).map((_, i) => `record Records[${i}] E${i}`));
     expect(items.slice(error)).toEqual([
-      `error big-log.json.gz (Records[${error}]): decompresses to more than 10 MiB: the rest of the file is not read (--max-file-bytes)`,
+      `error big-log.json.gz (Records[${error}]): holds more than 10 MiB of text (gunzipped, if gzip): the rest of the file is not read (--max-file-bytes)`,
       'record Records[0] After',
     ]);
   });
@@ -492,6 +492,13 @@ describe('rootwatch replay: limit flags', () => {
     [['--max-file-bytes', '2T'], /--max-file-bytes must be a whole number of bytes from 1, optionally with K, M or G/],
     [['--max-string-bytes', '0x10'], /--max-string-bytes must be/],
     [['--workers', 'many'], /--workers must be a whole number from 0 to 256/],
+    // parseArgs takes "-1" for an option and calls the argument ambiguous: the message says what to write instead.
+    [
+      ['--max-depth', '-1'],
+      /rootwatch: --max-depth takes a value, and the argument after it starts with "-": give a value that starts with "-" as --max-depth=VALUE\n/,
+    ],
+    [['--max-depth=-1'], /--max-depth must be a whole number from 1 \(got "-1"\)/],
+    [['-', '-'], /rootwatch: - \(stdin\) is given more than once: stdin can be read only once\n/],
   ])('refuses %j', async (flags, message) => {
     const { code, stderr } = await runCliCaptured(['replay', ...flags, dir]);
 

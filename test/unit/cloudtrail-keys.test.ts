@@ -182,4 +182,17 @@ describe('formatSummary', () => {
     );
     expect(formatSummary({ ...summary, outOfScope: 0 })).toBe(formatSummary(summary));
   });
+
+  it('groups the digits of every count, those per severity too', () => {
+    const many = {
+      ...summary,
+      records: 12_345,
+      alerts: 2_035,
+      bySeverity: { ...summary.bySeverity, critical: 2_035, high: 0 },
+    };
+
+    expect(formatSummary(many)).toBe(
+      '12,345 records, 2,035 alerts (critical 2,035), 0 unreadable, 0.5 s (24,690 records/s)',
+    );
+  });
 });

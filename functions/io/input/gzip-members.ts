@@ -505,4 +505,4 @@ const gzipFaultsMessage = (faults: readonly GzipFault[]): string => {
 };
 
 export type { GzipFault };
-export { GzipCutError, gunzipMembers, gzipFaultsMessage };
+export { gunzipMembers, gzipFaultsMessage };

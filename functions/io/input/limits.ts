@@ -72,7 +72,7 @@ const formatBytes = (bytes: number): string => {
   ] as const) {
     if (bytes >= size && bytes % size === 0) return `${groupDigits(bytes / size)} ${unit}`;
   }
-  return `${groupDigits(bytes)} bytes`;
+  return `${groupDigits(bytes)} ${bytes === 1 ? 'byte' : 'bytes'}`;
 };
 
 /**
@@ -118,9 +118,9 @@ const limitMessage = (limit: keyof InputLimits, value: number): string => {
   const flag = LIMIT_FLAGS[limit];
   switch (limit) {
     case 'maxFileBytes':
-      return `decompresses to more than ${formatBytes(value)}: the rest of the file is not read (${flag})`;
+      return `holds more than ${formatBytes(value)} of text (gunzipped, if gzip): the rest of the file is not read (${flag})`;
     case 'maxDepth':
-      return `nested deeper than ${value} levels: skipped (${flag})`;
+      return `nested deeper than ${groupDigits(value)} ${value === 1 ? 'level' : 'levels'}: skipped (${flag})`;
     case 'maxStringBytes':
       return `holds a string longer than ${formatBytes(value)}: skipped (${flag})`;
     case 'maxRecords':
