@@ -1058,6 +1058,112 @@ describe('readInput: damaged gzip data', () => {
     expect(streamed).toEqual(whole);
   });
 
+  it('reads the member after one damaged in its last bytes, whose text runs on into the next member', async () => {
+    // B inflates on into C's header, and its text goes on after its own `]}` on the same line: that used to stop the
+    // file there, with C's records and the gzip fault unreported.
+    const [a, b, c] = [member('A', 3), member('B', 3), member('C', 3)];
+    // Its text can even repeat B's records (back-references into B's window): they are B's own, read again.
+    for (const damaged of [b.subarray(0, b.length - 10), b.subarray(0, b.length - 9)]) {
+      const [whole, streamed] = await readBoth('last-bytes.json.gz', Buffer.concat([a, damaged, c]), 64);
+
+      expect(recordNames(whole)).toEqual(expect.arrayContaining([...names('A', 3), ...names('C', 3)]));
+      expect(whole.at(-1)).toMatch(/^error FILE: damaged gzip data, every intact member read \(bytes /);
+      expect(streamed).toEqual(whole);
+    }
+  });
+
+  it('reads log files with junk between them, as the text of a damaged member leaves it', async () => {
+    const trail = (tag: string) => JSON.stringify({ Records: [record(`${tag}0`), record(`${tag}1`)] });
+    const stdin = Readable.from([`${trail('A')}y+++"x\u0001${trail('B')}\n1\n${trail('C')}`]);
+
+    const items = await read(['-'], { stdin });
+
+    expect(recordNames(items)).toEqual(['A0', 'A1', 'B0', 'B1', 'C0', 'C1']);
+    expect(items.filter((line) => line.startsWith('error'))).toEqual([
+      'error <stdin> (line 1, value 1, Records[2]): not valid JSON: unexpected "y" on line 1; reading goes on at the next record',
+      'error <stdin> (line 1, value 2, Records[2]): not valid JSON: unexpected "1" on line 2; reading goes on at the next record',
+    ]);
+  });
+
+  it('reads past junk full of false member headers, in time linear in its size', async () => {
+    const fakes = (pattern: number[], bytes: number) =>
+      Buffer.alloc(bytes).map((_, index) => pattern[index % 4] as number);
+    for (const pattern of [
+      [0x1f, 0x8b, 0x08, 0x00], // a header whose deflate data fails at once
+      [0x1f, 0x8b, 0x08, 0x08], // a header whose file name never ends
+    ]) {
+      const [whole, streamed] = await readBoth(
+        'fakes.json.gz',
+        Buffer.concat([member('A', 2), fakes(pattern, 256 * 1024), member('C', 2)]),
+      );
+
+      expect(recordNames(whole)).toEqual(['A0', 'A1', 'C0', 'C1']);
+      expect(whole.at(-1)).toMatch(
+        /^error FILE: damaged gzip data, every intact member read \(bytes [\d,]+–[\d,]+ after 1 intact member: /,
+      );
+      expect(streamed).toEqual(whole);
+    }
+  });
+
+  it('reads every member after many that fail their CRC-32 check, and counts only intact ones as intact', async () => {
+    const failing = Array.from({ length: 5 }, (_, index) => {
+      const bytes = member(`F${index}-`, 1);
+      bytes[bytes.length - 6] = (bytes[bytes.length - 6] as number) ^ 1;
+      return bytes;
+    });
+    const [whole] = await readBoth('crc-many.json.gz', Buffer.concat([...failing, member('Z', 2)]));
+
+    expect(recordNames(whole)).toEqual(['F0-0', 'F1-0', 'F2-0', 'F3-0', 'F4-0', 'Z0', 'Z1']);
+    expect(whole.at(-1)).toMatch(
+      /^error FILE: damaged gzip data, every intact member read \(bytes 0–\d+: a member that fails its CRC-32 or size check: .*; bytes [\d,]+–[\d,]+: a member that fails .*; 2 more\)$/,
+    );
+  });
+
+  it('reads a member whose file name is longer than 64 KiB, whole and streamed alike', async () => {
+    const a = member('A', 2);
+    // FNAME (flag 0x08): a zero-terminated name after the fixed 10 bytes (RFC 1952 section 2.3.1).
+    const named = Buffer.concat([
+      a.subarray(0, 3),
+      Buffer.from([0x08]),
+      a.subarray(4, 10),
+      Buffer.alloc(100_000, 0x61),
+      Buffer.alloc(1),
+      a.subarray(10),
+    ]);
+    const [whole, streamed] = await readBoth('long-name.json.gz', Buffer.concat([named, member('C', 1)]));
+
+    expect(whole).toEqual([
+      'record line 1, value 1, Records[0] A0',
+      'record line 1, value 1, Records[1] A1',
+      'record line 1, value 2, Records[0] C0',
+    ]);
+    expect(streamed).toEqual(whole);
+  });
+
+  it('reads a .gz file damaged before its first member: junk, zero padding, a flipped magic byte', async () => {
+    const [a, c] = [member('A', 2), member('C', 2)];
+    const flipped = Buffer.from(a);
+    flipped[0] = 0x1e;
+    const cases: Array<[string, Buffer, string[]]> = [
+      ['junk', Buffer.concat([Buffer.from('this is no gzip\n'), a, c]), ['A0', 'A1', 'C0', 'C1']],
+      ['zeros', Buffer.concat([Buffer.alloc(512), a, c]), ['A0', 'A1', 'C0', 'C1']],
+      ['flipped', Buffer.concat([flipped, c]), ['C0', 'C1']],
+    ];
+    for (const [name, bytes, expected] of cases) {
+      const path = write(`damaged/start-${name}.json.gz`, bytes);
+      const items = await read([path]);
+
+      expect(recordNames(items), name).toEqual(expected);
+      if (name !== 'zeros')
+        expect(items.at(-1), name).toMatch(
+          /^error damaged\/start-\w+\.json\.gz: damaged gzip data, every intact member read \(bytes 0–/,
+        );
+    }
+    // A .gz name alone makes no gzip: plain JSON under it is read as text.
+    const plain = write('damaged/plain.json.gz', JSON.stringify({ Records: [record('P')] }));
+    expect(await read([plain])).toEqual(['record Records[0] P']);
+  });
+
   // Log files concatenated (cat *.json.gz), any of them cut short, corrupted or followed by junk, read as a file and
   // as stdin in pieces of any size: every record of every member left intact is read, and a cut one is named.
   it('reads every intact member of any damaged concatenation', async () => {

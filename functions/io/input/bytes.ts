@@ -60,7 +60,7 @@ async function* countBytes(source: AsyncIterable<Buffer | string>, counter: { by
  *
  * @throws GzipCutError when the gzip data ends inside a member, after the text before the cut.
  */
-async function* decompressed(raw: AsyncGenerator<Buffer>, faults: GzipFault[]): AsyncGenerator<Buffer> {
+async function* decompressed(raw: AsyncGenerator<Buffer>, faults: GzipFault[], name = ''): AsyncGenerator<Buffer> {
   const head: Buffer[] = [];
   let headLength = 0;
   while (headLength < 2) {
@@ -73,8 +73,8 @@ async function* decompressed(raw: AsyncGenerator<Buffer>, faults: GzipFault[]): 
     yield* head;
     yield* raw;
   }
-  const start = Buffer.concat(head, Math.min(headLength, 2));
-  if (start[0] !== 0x1f || start[1] !== 0x8b) {
+  const start = Buffer.concat(head);
+  if ((start[0] !== 0x1f || start[1] !== 0x8b) && !damagedGzip(start, name)) {
     yield* replayed();
     return;
   }
@@ -176,15 +176,16 @@ const readWhole = async (path: string, maxFileBytes: number): Promise<string | u
   } catch {
     return undefined;
   }
-  return bytes === undefined ? undefined : textOfBytes(bytes, maxFileBytes);
+  return bytes === undefined ? undefined : textOfBytes(bytes, maxFileBytes, path);
 };
 
 /**
  * readWhole for bytes already in memory (an S3 object's body): their text, gunzipped (when they start with the gzip
  * magic bytes) on the thread pool, or undefined when they are to be streamed instead (too much text, corrupt gzip).
  */
-const textOfBytes = async (bytes: Buffer, maxFileBytes: number): Promise<string | undefined> => {
+const textOfBytes = async (bytes: Buffer, maxFileBytes: number, name: string): Promise<string | undefined> => {
   const max = outputLimit(maxFileBytes);
+  if (!isGzip(bytes) && damagedGzip(bytes, name)) return undefined;
   try {
     return wholeText(isGzip(bytes) ? allOf(await gunzipAsync(bytes, gunzipOptions(bytes, max)), bytes) : bytes, max);
   } catch {
@@ -197,6 +198,7 @@ const readWholeSync = (path: string, maxFileBytes: number): string | undefined =
   const max = outputLimit(maxFileBytes);
   try {
     const bytes = readSmallFile(path);
+    if (bytes !== undefined && !isGzip(bytes) && damagedGzip(bytes, path)) return undefined;
     const text =
       bytes !== undefined && isGzip(bytes) ? allOf(gunzipInfoSync(bytes, gunzipOptions(bytes, max)), bytes) : bytes;
     return wholeText(text, max);
@@ -224,6 +226,22 @@ const gunzipPayload = (bytes: Buffer, maxOutputLength: number): Buffer => {
 const outputLimit = (maxFileBytes: number): number => Math.min(WHOLE_FILE_TEXT_BYTES, maxFileBytes);
 
 const isGzip = (bytes: Buffer): boolean => bytes[0] === 0x1f && bytes[1] === 0x8b;
+
+/**
+ * Whether bytes that do not start with the gzip magic bytes are gzip all the same, damaged at the start (a flipped
+ * magic byte, zero padding, junk before the first member): their name ends `.gz`, and their first byte is one no text
+ * starts with (not a tab, newline, carriage return, printable ASCII or a UTF-8 byte-order mark's first byte) or they
+ * hold a member's first bytes `1f 8b 08` (0x1f never stands unescaped in JSON). They are then read member by member
+ * (gzip-members.ts), which skips to the first intact member and names what it skipped; a `.gz` file of plain JSON is
+ * still read as text. `bytes`: the file, or the first piece of a stream.
+ */
+const damagedGzip = (bytes: Buffer, name: string): boolean => {
+  const first = bytes[0];
+  if (first === undefined || !/\.gz$/i.test(name)) return false;
+  const text = first === 0x09 || first === 0x0a || first === 0x0d || (first >= 0x20 && first <= 0x7e) || first === 0xef;
+  return !text || bytes.includes(MEMBER_START);
+};
+const MEMBER_START = Buffer.from([0x1f, 0x8b, 0x08]);
 
 const gunzipOptions = (bytes: Buffer, maxOutputLength: number): GunzipOptions => ({
   info: true as const,

@@ -22,15 +22,32 @@ const FRESERVED = 0xe0;
 const MAGIC = [0x1f, 0x8b, 0x08] as const;
 const FIXED_HEADER = 10;
 const TRAILER = 8;
-/** A file name or comment in a header longer than this is taken for damage, not read on. */
-const MAX_HEADER_TEXT = 64 * 1024;
+/**
+ * A file name or comment in a header longer than this is taken for damage, not read on (RFC 1952 sets no bound). It is
+ * bytes.ts's WHOLE_FILE_BYTES: a file gunzipped whole (by zlib, which has no bound) is smaller, so a member is read
+ * alike whole or streamed.
+ */
+const MAX_HEADER_TEXT = 1024 * 1024;
 /** Compressed bytes written to the inflater at once, and the size of its output buffers. */
 const SLICE = 64 * 1024;
+/**
+ * The first piece of a member written to the inflater; each next is four times as long, up to SLICE. A false header
+ * that passes deflateStartFails then costs about this much zlib work, not a whole SLICE.
+ */
+const FIRST_PIECE = 1024;
+/**
+ * What a member that fails costs of SEARCH_ALLOWANCE at the least: about the work of starting an inflater, in bytes.
+ * False headers in junk made to pass deflateStartFails are then bounded in time, not only in bytes.
+ */
+const FAILED_MEMBER_COST = 16 * 1024;
 /** Compressed bytes written at once when a failed member is inflated again up to its damage. */
 const RETRY_PIECE = 256;
 /** The last compressed bytes of a member kept, so that a member that fails can be searched for a later header. */
 const KEPT_FOR_SEARCH = 1024 * 1024;
-/** Bytes looked at again after members that failed, past which the search stops (see gunzipMembers). */
+/**
+ * Bytes inflated or looked at again for members that failed, past which the search stops, beyond the input's own
+ * size: so that no input costs more than linear time (see lookAgain).
+ */
 const SEARCH_ALLOWANCE = 64 * 1024 * 1024;
 
 /**
@@ -43,6 +60,8 @@ interface GzipFault {
   /** Why, in words for the error item: `not gzip: skipped`, `a member that does not inflate (zlib's reason): …`, … */
   readonly reason: string;
   readonly membersBefore: number;
+  /** The last fault: the search for a member gave up, and the rest of the input is not read. */
+  readonly stop?: true;
 }
 
 /** The compressed input: pulled chunk by chunk, with bytes looked at before they are taken, and put back. */
@@ -120,16 +139,50 @@ class ByteQueue {
     this.offset = offset;
   }
 
-  /** The offset (relative to the front) of the first `byte` at or after `from`, pulling up to `from + within`; -1. */
-  async indexOf(byte: number, from: number, within: number): Promise<number> {
-    for (let at = from; ; ) {
-      if (!(await this.want(at + 1))) return -1;
-      const found = this.peek(this.held).indexOf(byte, at);
-      if (found >= 0) return found - from < within ? found : -1;
+  /**
+   * The offset (relative to the front) of the first zero byte at or after `from`, pulling up to `from + within`; -1.
+   * The last search is remembered (input offsets: where it began, the zero it found or -1, how far it looked), so
+   * that headers looked at one after another in junk (`1f 8b 08 08` repeated) search each byte once, not once each.
+   */
+  async indexOfZero(from: number, within: number): Promise<number> {
+    const start = this.offset + from;
+    const last = this.lastZero;
+    let at = from;
+    if (last !== undefined && start >= last.from) {
+      if (last.at >= start) return last.at - start < within ? last.at - this.offset : -1;
+      if (last.at < 0) {
+        if (last.seen - start >= within) return -1;
+        at = Math.max(from, last.seen - this.offset);
+      }
+    }
+    for (;;) {
+      if (at - from >= within || !(await this.want(at + 1))) {
+        this.lastZero = { from: start, at: -1, seen: this.offset + Math.min(at, this.held) };
+        return -1;
+      }
+      const found = this.findZero(at);
+      if (found >= 0) {
+        this.lastZero = { from: start, at: this.offset + found, seen: this.offset + found };
+        return found - from < within ? found : -1;
+      }
       at = this.held;
-      if (at - from >= within) return -1;
     }
   }
+
+  /** The first zero byte held at or after `from` (relative to the front), chunk by chunk, without joining them; -1. */
+  private findZero(from: number): number {
+    let base = 0;
+    for (const chunk of this.chunks) {
+      if (from < base + chunk.length) {
+        const found = chunk.indexOf(0, Math.max(0, from - base));
+        if (found >= 0) return base + found;
+      }
+      base += chunk.length;
+    }
+    return -1;
+  }
+
+  private lastZero: { from: number; at: number; seen: number } | undefined;
 
   /**
    * Drops bytes up to the next place a member header could start (ID1 ID2 CM and a FLG with no reserved bit), pulling
@@ -184,7 +237,7 @@ const headerLength = async (input: ByteQueue): Promise<number | 'not gzip' | 'cu
   }
   for (const flag of [FNAME, FCOMMENT]) {
     if ((flags & flag) === 0) continue;
-    const zero = await input.indexOf(0, length, MAX_HEADER_TEXT);
+    const zero = await input.indexOfZero(length, MAX_HEADER_TEXT);
     if (zero < 0) return input.length < length + MAX_HEADER_TEXT ? 'cut' : 'not gzip';
     length = zero + 1;
   }
@@ -198,13 +251,36 @@ const headerLength = async (input: ByteQueue): Promise<number | 'not gzip' | 'cu
 };
 
 /**
+ * Whether the first deflate block header (RFC 1951 section 3.2.3, https://www.rfc-editor.org/rfc/rfc1951#section-3.2.3)
+ * at the start of `bytes` (5 of them) is one zlib refuses: block type 3; a stored block whose LEN and NLEN are not
+ * complements (section 3.2.4); a dynamic block naming more than 286 literal/length or 30 distance codes (section
+ * 3.2.7; zlib's "too many length or distance symbols"). Bits are read from each byte's least significant bit.
+ */
+const deflateStartFails = (bytes: Buffer): boolean => {
+  const first = bytes[0] as number;
+  const type = (first >> 1) & 3;
+  if (type === 3) return true;
+  if (type === 0) return (bytes.readUInt16LE(1) ^ bytes.readUInt16LE(3)) !== 0xffff;
+  if (type === 1) return false;
+  const bits = first | ((bytes[1] as number) << 8);
+  return ((bits >> 3) & 31) > 29 || ((bits >> 8) & 31) > 29;
+};
+
+/**
  * How inflating a member's deflate stream ended. `kept` holds the last compressed bytes written to it (about
  * KEPT_FOR_SEARCH of them), from input offset `keptFrom`, to search again for a member header after a fault.
  */
 type Inflated =
   | { readonly kind: 'done'; readonly crc: number; readonly size: number; readonly kept: Kept }
   /** `reason`: zlib's; `textRead`: how far the member's text was read (`up to the damage`, `before byte N`). */
-  | { readonly kind: 'failed'; readonly reason: string; readonly textRead: string; readonly kept: Kept }
+  | {
+      readonly kind: 'failed';
+      readonly reason: string;
+      readonly textRead: string;
+      readonly kept: Kept;
+      /** Compressed bytes zlib looked at (an upper bound), for SEARCH_ALLOWANCE. */
+      readonly looked: number;
+    }
   | { readonly kind: 'cut'; readonly reason: string; readonly kept: Kept };
 
 /** Compressed bytes kept: the pieces, and the input offset of the first. */
@@ -255,6 +331,7 @@ async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, Inflated
   let size = 0;
   const kept: Buffer[] = [];
   let keptBytes = 0;
+  let pieceSize = FIRST_PIECE;
   try {
     for (;;) {
       if (await input.atEnd()) {
@@ -268,7 +345,8 @@ async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, Inflated
         return { kind: 'cut', reason: why, kept: { pieces: kept, from: input.offset - keptBytes } };
       }
       const from = input.offset;
-      const piece = input.take(SLICE);
+      const piece = input.take(pieceSize);
+      pieceSize = Math.min(SLICE, pieceSize * 4);
       kept.push(piece);
       keptBytes += piece.length;
       while (keptBytes - (kept[0] as Buffer).length >= KEPT_FOR_SEARCH) keptBytes -= (kept.shift() as Buffer).length;
@@ -285,7 +363,14 @@ async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, Inflated
         const again = keptFrom === deflateFrom;
         if (again) yield* textBeforeDamage(Buffer.concat(kept), from - deflateFrom, size);
         const textRead = again ? 'up to the damage' : `before byte ${groupDigits(from)}`;
-        return { kind: 'failed', reason: (error as Error).message, textRead, kept: { pieces: kept, from: keptFrom } };
+        const looked = Math.max(FAILED_MEMBER_COST, (again ? 2 : 1) * (from + piece.length - deflateFrom));
+        return {
+          kind: 'failed',
+          reason: (error as Error).message,
+          textRead,
+          kept: { pieces: kept, from: keptFrom },
+          looked,
+        };
       }
       const used = inflater.bytesWritten - before;
       if (used < piece.length) {
@@ -360,14 +445,17 @@ async function* gunzipMembers(source: AsyncIterator<Buffer>, faults: GzipFault[]
 
 /** gunzipMembers, once the input is a queue. */
 async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerator<Buffer> {
+  /** Members read to their trailer, and those of them whose trailer checks held. */
   let members = 0;
+  let intact = 0;
   let searched = 0;
   /** Where the bytes that gave no member began, and why, while a member is being looked for after damage. */
   let damage: { from: number; reason: string } | undefined;
-  const fault = (from: number, to: number, reason: string) => faults.push({ from, to, reason, membersBefore: members });
+  const fault = (from: number, to: number, reason: string, stop?: true) =>
+    faults.push({ from, to, reason, membersBefore: intact, ...(stop ? { stop } : {}) });
   /** Ends the run of damage at `to`, where a member starts or the input ends. */
-  const closeDamage = (to: number) => {
-    if (damage !== undefined) fault(damage.from, to, damage.reason);
+  const closeDamage = (to: number, stop?: true) => {
+    if (damage !== undefined) fault(damage.from, to, damage.reason, stop);
     damage = undefined;
   };
   const cut = (start: number, reason: string): GzipCutError => {
@@ -377,22 +465,30 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
   /**
    * After a fault in the member at `start`: the input from its second byte (as far back as kept) up to where it was
    * read, put back and skipped to the next member header, since a member cut short is followed by the next. False when
-   * the search is over: the input ended, or more bytes were looked at again than SEARCH_ALLOWANCE (the rest is then
-   * not read, so that no input costs quadratic time).
+   * the search is over: the input ended, or the bytes looked at again (each also inflated once, at most) are more
+   * than SEARCH_ALLOWANCE beyond the input read so far (the rest is then not read, so that no input costs more than
+   * linear time).
    */
-  const lookAgain = async (start: number, header: Buffer, kept: Kept): Promise<'found' | 'end' | 'gave up'> => {
+  const lookAgain = async (
+    start: number,
+    header: Buffer,
+    kept: Kept,
+    looked = 0,
+  ): Promise<'found' | 'end' | 'gave up'> => {
     // The header too, when the whole member is kept: a header cut short runs on into the next member's.
     const whole = kept.from === start + header.length;
     const keptFrom = whole ? start : kept.from;
     const from = Math.max(start + 1, keptFrom);
-    const bytes = Buffer.concat(whole ? [header, ...kept.pieces] : kept.pieces);
+    const pieces = whole ? [header, ...kept.pieces] : kept.pieces;
+    const bytes = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
     const again = bytes.subarray(from - keptFrom, input.offset - keptFrom);
-    searched += again.length;
-    if (searched > SEARCH_ALLOWANCE) {
-      const reason = `the search for the next member gave up after ${groupDigits(SEARCH_ALLOWANCE)} bytes: the rest is not read`;
+    // What zlib looked at, given; else (a member inflated to its end) the bytes to be looked at again.
+    searched += looked > 0 ? looked : again.length;
+    if (searched > SEARCH_ALLOWANCE + input.offset) {
+      const reason = `damaged again and again: the search for the next member stopped after ${groupDigits(searched)} bytes looked at again, and the rest of the input is not read`;
       if (damage !== undefined) damage.reason += `; ${reason}`;
       else damage = { from: input.offset, reason };
-      closeDamage(input.offset);
+      closeDamage(input.offset, true);
       return 'gave up';
     }
     input.unshift(again, from);
@@ -413,6 +509,17 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
     }
     if (header === 'not gzip') {
       damage ??= { from: start, reason: 'not gzip: skipped' };
+      input.skip(1);
+      if (!(await input.skipToHeader())) break;
+      continue;
+    }
+    if ((await input.want(header + 5)) && deflateStartFails(input.peek(header + 5).subarray(header))) {
+      // zlib would fail on its first bytes: no inflater is started for it (a false header in junk, most often).
+      damage ??= {
+        from: start,
+        reason: 'a member that does not inflate (its first deflate block is invalid): skipped',
+      };
+      searched += header + 5;
       input.skip(1);
       if (!(await input.skipToHeader())) break;
       continue;
@@ -453,7 +560,7 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
         from: start,
         reason: `a member that does not inflate (${end.reason}): its text ${end.textRead} was read, the rest skipped`,
       };
-      if ((await lookAgain(start, headerBytes, end.kept)) !== 'found') break;
+      if ((await lookAgain(start, headerBytes, end.kept, end.looked)) !== 'found') break;
       if (gave) yield NEWLINE;
       continue;
     }
@@ -461,6 +568,7 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
     closeDamage(start);
     members += 1;
     if (checks) {
+      intact += 1;
       input.skip(TRAILER);
       continue;
     }
@@ -471,14 +579,14 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
       from: start,
       to: input.offset + TRAILER,
       reason: 'a member that fails its CRC-32 or size check: its text was read and may be damaged',
-      membersBefore: members - 1,
+      membersBefore: intact,
     });
     const after = input.offset + TRAILER;
     const found = await lookAgain(start, headerBytes, end.kept);
     if (found === 'gave up') break;
     if (found === 'found' && gave) yield NEWLINE;
     if (input.offset > after)
-      faults.push({ from: after, to: input.offset, reason: 'not gzip: skipped', membersBefore: members });
+      faults.push({ from: after, to: input.offset, reason: 'not gzip: skipped', membersBefore: intact });
     if (found === 'end') break;
   }
   closeDamage(input.offset);
@@ -490,18 +598,24 @@ const cutError = (start: number, members: number, faults: readonly GzipFault[], 
   return new GzipCutError(`unexpected end of file${where}: ${reason}${before}`);
 };
 
-/** The faults of one stream as one sentence for its error item, the first three in full. */
+/** The faults of one stream as one sentence for its error item: the first three in full, and the one that stopped. */
 const gzipFaultsMessage = (faults: readonly GzipFault[]): string => {
-  const shown = faults.slice(0, 3).map((fault) => {
+  const words = (fault: GzipFault): string => {
     const bytes = `bytes ${groupDigits(fault.from)}–${groupDigits(fault.to - 1)}`;
-    const after =
-      fault.membersBefore === 0
-        ? ''
-        : ` after ${fault.membersBefore} intact member${fault.membersBefore === 1 ? '' : 's'}`;
+    const count = fault.membersBefore;
+    const after = count === 0 ? '' : ` after ${count} intact member${count === 1 ? '' : 's'}`;
     return `${bytes}${after}: ${fault.reason}`;
-  });
-  const more = faults.length > 3 ? `, and ${faults.length - 3} more` : '';
-  return `damaged gzip data, every intact member read (${shown.join('; ')}${more})`;
+  };
+  const last = faults.at(-1);
+  const more = (count: number) => `${count} more`;
+  const parts =
+    faults.length <= 3
+      ? faults.map(words)
+      : last?.stop
+        ? [...faults.slice(0, 2).map(words), more(faults.length - 3), words(last)]
+        : [...faults.slice(0, 3).map(words), more(faults.length - 3)];
+  const read = last?.stop ? 'intact members read up to where the search stopped' : 'every intact member read';
+  return `damaged gzip data, ${read} (${parts.join('; ')})`;
 };
 
 export type { GzipFault };

@@ -98,7 +98,7 @@ async function* readStream(
   context: ReadContext,
 ): AsyncGenerator<InputItem[]> {
   const faults: GzipFault[] = [];
-  const text = decodeText(limitBytes(decompressed(raw, faults), context.limits.maxFileBytes));
+  const text = decodeText(limitBytes(decompressed(raw, faults, file), context.limits.maxFileBytes));
   yield* readScanned(file, text, explicit, tick, context);
   if (faults.length > 0) yield [inputError(file, undefined, gzipFaultsMessage(faults))];
 }
@@ -181,7 +181,7 @@ async function* readS3Batches(url: string, s3: TrailBucket, state: ReadState): A
     } else {
       const bytes = body.bytes;
       const again: Reread = {
-        text: () => textOfBytes(bytes, context.limits.maxFileBytes),
+        text: () => textOfBytes(bytes, context.limits.maxFileBytes, item.name),
         stream: () => countBytes(oneChunk(bytes), { bytes: 0 }),
       };
       const file = await scanWholeBytes(bytes, item.name, context.prefilter, context.limits);

@@ -478,8 +478,14 @@ class RecordScanner {
             i++;
             continue;
           }
-          if (this.state === 'between' && this.damagedValue && code !== OPEN_BRACE && code !== OPEN_BRACKET) {
-            // Text after a log file that was broken: its damage closed it early (a `]}` inside a broken record).
+          if (
+            this.state === 'between' &&
+            (this.damagedValue || (this.multiValue && !this.valueMode && this.container === 'Records')) &&
+            code !== OPEN_BRACE &&
+            code !== OPEN_BRACKET
+          ) {
+            // Text after a log file that was broken (its damage closed it early: a `]}` inside a broken record), or
+            // junk between log files one after another (a damaged gzip member's text): reading goes on at the next.
             this.broken(`unexpected "${text[i]}" on line ${this.line}`, text, i, false);
             i = n;
             continue;

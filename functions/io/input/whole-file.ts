@@ -52,7 +52,7 @@ const scanWholeBytes = async (
   name: string,
   prefilter: StringPrefilter | undefined,
   limits: InputLimits,
-): Promise<WholeFile> => fromText(await textOfBytes(bytes, limits.maxFileBytes), name, prefilter, limits);
+): Promise<WholeFile> => fromText(await textOfBytes(bytes, limits.maxFileBytes, name), name, prefilter, limits);
 
 export type { WholeFile };
 export { scanWholeBytes, scanWholeFile, scanWholeFileSync };
