@@ -573,7 +573,7 @@ if (SKIP_MEMORY) {
     const namingLine = errorLines.find((line) => line.includes(basename(attack.file)));
     const named = namingLine !== undefined;
     /** The error as the README shows it: without the temporary folder, at most 140 characters. */
-    const shown = namingLine?.replace(`${attackDir}/`, '').slice(0, 140);
+    const shown = namingLine?.replace(`${attackDir}/`, '').slice(0, 200);
     const flat = flatLimitKb !== undefined && result.peakRssKb !== undefined && result.peakRssKb <= flatLimitKb;
     const fileAlerts = alertIds.filter((id) => id !== AFTER_ID).length;
     const pass =
