@@ -1085,12 +1085,61 @@ describe('readInput: damaged gzip data', () => {
     ]);
   });
 
+  it('reads the log files after a value that never closes or breaks among them', async () => {
+    const trail = (tag: string) => JSON.stringify({ Records: [record(`${tag}0`), record(`${tag}1`)] });
+    for (const junk of ['{\n', '{"a":1', '{"eventVersion":"1.08","x":"ab']) {
+      const items = await read(['-'], { stdin: Readable.from([`${trail('A')}${junk}${trail('B')}${trail('C')}`]) });
+
+      expect(recordNames(items), junk).toEqual(['A0', 'A1', 'B0', 'B1', 'C0', 'C1']);
+      expect(
+        items.filter((line) => line.startsWith('error')),
+        junk,
+      ).toEqual([
+        expect.stringMatching(
+          /^error <stdin> \(line 1, value 2\): not valid JSON: .*; reading goes on at the next record$/,
+        ),
+      ]);
+    }
+  });
+
+  it('reads the log files after a damaged first member holding JSON Lines', async () => {
+    const lines = gzipSync(`${JSON.stringify(record('L0'))}\n${JSON.stringify(record('L1'))}\n`);
+    const damaged = Buffer.from(lines);
+    damaged[damaged.length - 20] = (damaged[damaged.length - 20] as number) ^ 0x10;
+    const [whole, streamed] = await readBoth(
+      'jsonl-first.json.gz',
+      Buffer.concat([damaged, member('B', 2), member('C', 2)]),
+    );
+
+    expect(recordNames(whole)).toEqual(expect.arrayContaining(['B0', 'B1', 'C0', 'C1']));
+    expect(whole.at(-1)).toMatch(/^error FILE: damaged gzip data, every intact member read \(bytes 0–/);
+    expect(streamed).toEqual(whole);
+  });
+
+  it('names the faults before a cut last member once, beside the cut', async () => {
+    const b = member('B', 2);
+    const bytes = Buffer.concat([member('A', 2), Buffer.from('junk'), b.subarray(0, b.length - 20)]);
+    const path = write('damaged/cut-after-junk.json.gz', bytes);
+
+    const errors = (await read([path])).filter((line) => line.startsWith('error'));
+
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(
+      /corrupt or truncated gzip data: unexpected end of file in gzip member 2 \(from byte [\d,]+\): its compressed data is cut short$/,
+    );
+    expect(errors[1]).toMatch(
+      /damaged gzip data, every intact member read \(bytes [\d,]+–[\d,]+ after 1 intact member: not gzip: skipped\)$/,
+    );
+  });
+
   it('reads past junk full of false member headers, in time linear in its size', async () => {
     const fakes = (pattern: number[], bytes: number) =>
       Buffer.alloc(bytes).map((_, index) => pattern[index % 4] as number);
     for (const pattern of [
       [0x1f, 0x8b, 0x08, 0x00], // a header whose deflate data fails at once
       [0x1f, 0x8b, 0x08, 0x08], // a header whose file name never ends
+      [0x1f, 0x8b, 0x08, 0x0a], // the same with a header CRC (FHCRC)
+      [0x1f, 0x8b, 0x08, 0x18], // a name and a comment
     ]) {
       const [whole, streamed] = await readBoth(
         'fakes.json.gz',

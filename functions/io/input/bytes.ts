@@ -20,8 +20,12 @@ const PROGRESS_STEP = 1024 * 1024;
  * progress inside it either, so progress is the same both ways.
  */
 const WHOLE_FILE_BYTES = PROGRESS_STEP;
-/** A small file that gunzips to more than this is streamed after all, so it is never held whole. */
-const WHOLE_FILE_TEXT_BYTES = 64 * 1024 * 1024;
+/**
+ * A small file that gunzips to more than this is streamed after all, so it is never held whole: with workers, several
+ * files are read ahead (read-input.ts AHEAD_PER_WORKER), and 16 files of 60 MiB each once took 2.5 GB. A CloudTrail
+ * log file under WHOLE_FILE_BYTES gzipped is a few MiB of text.
+ */
+const WHOLE_FILE_TEXT_BYTES = 16 * 1024 * 1024;
 /** Output chunk size for gunzipping a file read whole: one step on the thread pool, not one per 16 KiB. */
 const WHOLE_FILE_CHUNK = 1024 * 1024;
 

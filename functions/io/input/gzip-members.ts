@@ -12,6 +12,8 @@ import { groupDigits } from '../../core/render/text.js';
  */
 
 const NEWLINE = Buffer.from('\n');
+/** `{` and `[`: the text of a member that starts a JSON object or array. */
+const OPENERS = new Set([0x7b, 0x5b]);
 /** Flag bits of a member header's FLG byte (RFC 1952 section 2.3.1). */
 const FHCRC = 0x02;
 const FEXTRA = 0x04;
@@ -28,6 +30,8 @@ const TRAILER = 8;
  * alike whole or streamed.
  */
 const MAX_HEADER_TEXT = 1024 * 1024;
+/** A header this long or shorter has its CRC-16 checked (FHCRC); real headers are a few dozen bytes. */
+const CHECKED_HEADER = 4096;
 /** Compressed bytes written to the inflater at once, and the size of its output buffers. */
 const SLICE = 64 * 1024;
 /**
@@ -141,28 +145,28 @@ class ByteQueue {
 
   /**
    * The offset (relative to the front) of the first zero byte at or after `from`, pulling up to `from + within`; -1.
-   * The last search is remembered (input offsets: where it began, the zero it found or -1, how far it looked), so
-   * that headers looked at one after another in junk (`1f 8b 08 08` repeated) search each byte once, not once each.
+   * The last two searches are remembered (lastZeros), so that headers looked at one after another in junk
+   * (`1f 8b 08 08` repeated, names and comments) search each byte once, not once each.
    */
   async indexOfZero(from: number, within: number): Promise<number> {
     const start = this.offset + from;
-    const last = this.lastZero;
     let at = from;
-    if (last !== undefined && start >= last.from) {
+    for (const last of this.lastZeros) {
+      if (start < last.from) continue;
       if (last.at >= start) return last.at - start < within ? last.at - this.offset : -1;
       if (last.at < 0) {
         if (last.seen - start >= within) return -1;
-        at = Math.max(from, last.seen - this.offset);
+        at = Math.max(at, last.seen - this.offset);
       }
     }
     for (;;) {
       if (at - from >= within || !(await this.want(at + 1))) {
-        this.lastZero = { from: start, at: -1, seen: this.offset + Math.min(at, this.held) };
+        this.remember({ from: start, at: -1, seen: this.offset + Math.min(at, this.held) });
         return -1;
       }
       const found = this.findZero(at);
       if (found >= 0) {
-        this.lastZero = { from: start, at: this.offset + found, seen: this.offset + found };
+        this.remember({ from: start, at: this.offset + found, seen: this.offset + found });
         return found - from < within ? found : -1;
       }
       at = this.held;
@@ -182,7 +186,15 @@ class ByteQueue {
     return -1;
   }
 
-  private lastZero: { from: number; at: number; seen: number } | undefined;
+  /**
+   * The last two searches (a header's name and its comment search one after the other), newest first: where each
+   * began, the zero found or -1, how far it looked (input offsets).
+   */
+  private lastZeros: Array<{ from: number; at: number; seen: number }> = [];
+
+  private remember(search: { from: number; at: number; seen: number }): void {
+    this.lastZeros = [search, ...this.lastZeros.slice(0, 1)];
+  }
 
   /**
    * Drops bytes up to the next place a member header could start (ID1 ID2 CM and a FLG with no reserved bit), pulling
@@ -222,7 +234,8 @@ const looksLikeHeader = (bytes: Buffer, at: number): boolean =>
 
 /**
  * The length of the member header at the front of `input`: a number, `not gzip` when the bytes there are not one,
- * or `cut` when the input ends inside it. Checks the header's CRC-16 when FHCRC is set.
+ * or `cut` when the input ends inside it. Checks the header's CRC-16 when FHCRC is set and the header is at most
+ * CHECKED_HEADER bytes.
  */
 const headerLength = async (input: ByteQueue): Promise<number | 'not gzip' | 'cut'> => {
   if (!(await input.want(FIXED_HEADER)))
@@ -243,8 +256,11 @@ const headerLength = async (input: ByteQueue): Promise<number | 'not gzip' | 'cu
   }
   if (flags & FHCRC) {
     if (!(await input.want(length + 2))) return 'cut';
+    // Checked for a header of common length only: false headers in junk can share a name of up to MAX_HEADER_TEXT,
+    // and checking each would cost that much; their deflate data is still checked.
     const header = input.peek(length + 2);
-    if ((crc32(header.subarray(0, length)) & 0xffff) !== header.readUInt16LE(length)) return 'not gzip';
+    if (length <= CHECKED_HEADER && (crc32(header.subarray(0, length)) & 0xffff) !== header.readUInt16LE(length))
+      return 'not gzip';
     length += 2;
   }
   return (await input.want(length)) ? length : 'cut';
@@ -433,7 +449,7 @@ class GzipCutError extends Error {
  * follows it, so that the next log file starts a line of its own.
  *
  * @throws GzipCutError (code Z_BUF_ERROR) when the input ends inside a member, after the text up to the cut; its
- *   message names the cut and the faults before it.
+ *   message names the cut (the faults before it are in `faults`, for the caller to report once).
  */
 async function* gunzipMembers(source: AsyncIterator<Buffer>, faults: GzipFault[]): AsyncGenerator<Buffer> {
   try {
@@ -448,11 +464,17 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
   /** Members read to their trailer, and those of them whose trailer checks held. */
   let members = 0;
   let intact = 0;
+  /** Whether the text given so far ends a line (or none was given). */
+  let lineStart = true;
   let searched = 0;
   /** Where the bytes that gave no member began, and why, while a member is being looked for after damage. */
   let damage: { from: number; reason: string } | undefined;
-  const fault = (from: number, to: number, reason: string, stop?: true) =>
-    faults.push({ from, to, reason, membersBefore: intact, ...(stop ? { stop } : {}) });
+  /** Records a fault; the bytes of one already recorded are not named again (a search can go back into them). */
+  const fault = (from: number, to: number, reason: string, stop?: true) => {
+    const start = Math.max(from, faults.at(-1)?.to ?? 0);
+    if (start < to || stop)
+      faults.push({ from: start, to: Math.max(start, to), reason, membersBefore: intact, ...(stop ? { stop } : {}) });
+  };
   /** Ends the run of damage at `to`, where a member starts or the input ends. */
   const closeDamage = (to: number, stop?: true) => {
     if (damage !== undefined) fault(damage.from, to, damage.reason, stop);
@@ -460,7 +482,7 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
   };
   const cut = (start: number, reason: string): GzipCutError => {
     closeDamage(start);
-    return cutError(start, members, faults, reason);
+    return cutError(start, members, reason);
   };
   /**
    * After a fault in the member at `start`: the input from its second byte (as far back as kept) up to where it was
@@ -519,7 +541,8 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
         from: start,
         reason: 'a member that does not inflate (its first deflate block is invalid): skipped',
       };
-      searched += header + 5;
+      // Its header's name, if any, was searched once for all the headers that share it: a small cost each.
+      searched += FIXED_HEADER + 5;
       input.skip(1);
       if (!(await input.skipToHeader())) break;
       continue;
@@ -530,7 +553,12 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
     let next = await member.next();
     let gave = false;
     while (!next.done) {
+      // After damage, a member whose text starts a JSON value starts a line too: the text before it may be a damaged
+      // member's that is not a log file, which would else make the next log files unreadable as lines.
+      const opens = OPENERS.has(next.value[0] as number);
+      if (!gave && !lineStart && opens && faults.length + (damage === undefined ? 0 : 1) > 0) yield NEWLINE;
       gave = true;
+      lineStart = next.value[next.value.length - 1] === 0x0a;
       yield next.value;
       next = await member.next();
     }
@@ -548,7 +576,10 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
       damage ??= { from: start, reason: `a member cut short (${end.reason}): its text was read` };
       const found = await lookAgain(start, headerBytes, end.kept);
       if (found === 'found') {
-        if (gave) yield NEWLINE;
+        if (gave) {
+          lineStart = true;
+          yield NEWLINE;
+        }
         continue;
       }
       if (found === 'gave up') break;
@@ -561,7 +592,10 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
         reason: `a member that does not inflate (${end.reason}): its text ${end.textRead} was read, the rest skipped`,
       };
       if ((await lookAgain(start, headerBytes, end.kept, end.looked)) !== 'found') break;
-      if (gave) yield NEWLINE;
+      if (gave) {
+        lineStart = true;
+        yield NEWLINE;
+      }
       continue;
     }
     if (trailer === undefined) throw cut(start, 'its 8-byte trailer is cut short');
@@ -575,27 +609,27 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
     // Its text has been given. A member cut short can inflate to an end on the next member's first bytes (no trailer
     // then): the next member is looked for from this one's second byte, and bytes after its trailer that give none
     // are damage of their own.
-    faults.push({
-      from: start,
-      to: input.offset + TRAILER,
-      reason: 'a member that fails its CRC-32 or size check: its text was read and may be damaged',
-      membersBefore: intact,
-    });
+    fault(
+      start,
+      input.offset + TRAILER,
+      'a member that fails its CRC-32 or size check: its text was read and may be damaged',
+    );
     const after = input.offset + TRAILER;
     const found = await lookAgain(start, headerBytes, end.kept);
     if (found === 'gave up') break;
-    if (found === 'found' && gave) yield NEWLINE;
-    if (input.offset > after)
-      faults.push({ from: after, to: input.offset, reason: 'not gzip: skipped', membersBefore: intact });
+    if (found === 'found' && gave) {
+      lineStart = true;
+      yield NEWLINE;
+    }
+    if (input.offset > after) fault(after, input.offset, 'not gzip: skipped');
     if (found === 'end') break;
   }
   closeDamage(input.offset);
 }
 
-const cutError = (start: number, members: number, faults: readonly GzipFault[], reason: string): GzipCutError => {
+const cutError = (start: number, members: number, reason: string): GzipCutError => {
   const where = members === 0 && start === 0 ? '' : ` in gzip member ${members + 1} (from byte ${groupDigits(start)})`;
-  const before = faults.length === 0 ? '' : `; before it, ${gzipFaultsMessage(faults)}`;
-  return new GzipCutError(`unexpected end of file${where}: ${reason}${before}`);
+  return new GzipCutError(`unexpected end of file${where}: ${reason}`);
 };
 
 /** The faults of one stream as one sentence for its error item: the first three in full, and the one that stopped. */

@@ -100,6 +100,8 @@ const RESYNC_ARRAY = /\{\s*"(?:eventVersion"\s*:|version"\s*:|Records"\s*:\s*\[)
 /** In an array of EventBridge events (the broken one starts with `version`): not the record in an event's detail. */
 const RESYNC_EVENTS = /\{\s*"(?:version"\s*:|Records"\s*:\s*\[)/g;
 const EVENT_START = /^\{\s*"version"\s*:/;
+/** After a broken top-level value among log files one after another: the next log file. */
+const RESYNC_DOCS = /\{\s*"Records"\s*:\s*\[/g;
 /**
  * Text scanned again after broken elements, past which the scanner stops reading on (a `syntax` stop: the rest of
  * the input is not read), so that damage that swallows every record after it costs linear time, not quadratic:
@@ -343,8 +345,13 @@ class RecordScanner {
       this.scan(text, true);
     }
     this.final = true;
-    while (this.state === 'element' && this.container !== 'value') {
-      this.broken('this record never closes (a string cut short or a bracket missing)', '', 0, true);
+    while (this.state === 'element') {
+      if (this.container !== 'value')
+        this.broken('this record never closes (a string cut short or a bracket missing)', '', 0, true);
+      else if (this.multiValue && !this.valueMode && this.logFileFollows(''))
+        // A value that never closes among log files one after another swallowed the next: read on at it.
+        this.broken('this value never closes (a string cut short or a bracket missing)', '', 0, true, RESYNC_DOCS);
+      else break;
       this.scan('', true);
     }
     if (this.stopped) return;
@@ -373,7 +380,7 @@ class RecordScanner {
    * it and `text` from `from`: this.resume is the text from there; found nowhere yet, the search goes on in the
    * pieces to come (state `resync`).
    */
-  private broken(message: string, text: string, from: number, element: boolean): void {
+  private broken(message: string, text: string, from: number, element: boolean, pattern?: RegExp): void {
     const { container, index, value, valueLine, valueOnLine, sharesLine } = this;
     this.damagedValue = true;
     this.brokeRecords = true;
@@ -400,7 +407,8 @@ class RecordScanner {
     this.inString = false;
     this.state = 'resync';
     this.resyncPattern =
-      this.container === 'Records' ? RESYNC_RECORDS : EVENT_START.test(search) ? RESYNC_EVENTS : RESYNC_ARRAY;
+      pattern ??
+      (this.container === 'Records' ? RESYNC_RECORDS : EVENT_START.test(search) ? RESYNC_EVENTS : RESYNC_ARRAY);
     // Not the broken element's own start: the search begins past its first character.
     const at = this.resync(search, element ? 1 : 0);
     if (at < 0) return;
@@ -862,7 +870,17 @@ class RecordScanner {
   /** Broken structure inside the element being read from `text`: a `broken` entry in Records or an array, else a stop. */
   private damaged(message: string, text: string): void {
     if (this.state === 'element' && this.container !== 'value') this.broken(message, text, this.elementStart, true);
+    else if (this.state === 'element' && this.multiValue && !this.valueMode && this.logFileFollows(text))
+      // A broken value among log files one after another (a damaged gzip member's text): read on at the next one.
+      this.broken(message, text, this.elementStart, true, RESYNC_DOCS);
     else this.halt({ kind: 'syntax', message });
+  }
+
+  /** Whether a log file starts in what is held of the broken top-level value and `text`, after its first character. */
+  private logFileFollows(text: string): boolean {
+    const search = (this.holding ? this.pieces.join('') : '') + text.slice(Math.max(0, this.elementStart));
+    RESYNC_DOCS.lastIndex = 1;
+    return RESYNC_DOCS.test(search);
   }
 
   /** Scans the element from `i`; returns where it stopped (the text's end, or just past the element). */
