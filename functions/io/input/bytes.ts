@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { gunzip, gunzipSync, type ZlibOptions } from 'node:zlib';
 import { groupDigits } from '../../core/render/text.js';
 import { toError } from '../../errors.js';
-import { type GzipFault, gunzipMembers } from './gzip-members.js';
+import { type GzipFault, gunzipMembers, MEMBER_START } from './gzip-members.js';
 import { FileTooLargeError } from './limits.js';
 
 /*
@@ -78,7 +78,7 @@ async function* decompressed(raw: AsyncGenerator<Buffer>, faults: GzipFault[], n
     yield* raw;
   }
   const start = Buffer.concat(head);
-  if ((start[0] !== 0x1f || start[1] !== 0x8b) && !damagedGzip(start, name)) {
+  if (!isGzip(start) && !damagedGzip(start, name)) {
     yield* replayed();
     return;
   }
@@ -189,7 +189,7 @@ const readWhole = async (path: string, maxFileBytes: number): Promise<string | u
  */
 const textOfBytes = async (bytes: Buffer, maxFileBytes: number, name: string): Promise<string | undefined> => {
   const max = outputLimit(maxFileBytes);
-  if (!isGzip(bytes) && damagedGzip(bytes, name)) return undefined;
+  if (damagedGzip(bytes, name)) return undefined;
   try {
     return wholeText(isGzip(bytes) ? allOf(await gunzipAsync(bytes, gunzipOptions(bytes, max)), bytes) : bytes, max);
   } catch {
@@ -202,7 +202,7 @@ const readWholeSync = (path: string, maxFileBytes: number): string | undefined =
   const max = outputLimit(maxFileBytes);
   try {
     const bytes = readSmallFile(path);
-    if (bytes !== undefined && !isGzip(bytes) && damagedGzip(bytes, path)) return undefined;
+    if (bytes !== undefined && damagedGzip(bytes, path)) return undefined;
     const text =
       bytes !== undefined && isGzip(bytes) ? allOf(gunzipInfoSync(bytes, gunzipOptions(bytes, max)), bytes) : bytes;
     return wholeText(text, max);
@@ -232,7 +232,7 @@ const outputLimit = (maxFileBytes: number): number => Math.min(WHOLE_FILE_TEXT_B
 const isGzip = (bytes: Buffer): boolean => bytes[0] === 0x1f && bytes[1] === 0x8b;
 
 /**
- * Whether bytes that do not start with the gzip magic bytes are gzip all the same, damaged at the start (a flipped
+ * Whether bytes that do not start with the gzip magic bytes (false when they do) are gzip all the same, damaged at the start (a flipped
  * magic byte, zero padding, junk before the first member): their name ends `.gz`, and their first byte is one no text
  * starts with (not a tab, newline, carriage return, printable ASCII or a UTF-8 byte-order mark's first byte) or they
  * hold a member's first bytes `1f 8b 08` (0x1f never stands unescaped in JSON). They are then read member by member
@@ -241,11 +241,10 @@ const isGzip = (bytes: Buffer): boolean => bytes[0] === 0x1f && bytes[1] === 0x8
  */
 const damagedGzip = (bytes: Buffer, name: string): boolean => {
   const first = bytes[0];
-  if (first === undefined || !/\.gz$/i.test(name)) return false;
+  if (first === undefined || isGzip(bytes) || !/\.gz$/i.test(name)) return false;
   const text = first === 0x09 || first === 0x0a || first === 0x0d || (first >= 0x20 && first <= 0x7e) || first === 0xef;
   return !text || bytes.includes(MEMBER_START);
 };
-const MEMBER_START = Buffer.from([0x1f, 0x8b, 0x08]);
 
 const gunzipOptions = (bytes: Buffer, maxOutputLength: number): GunzipOptions => ({
   info: true as const,

@@ -22,6 +22,8 @@ const FCOMMENT = 0x10;
 const FRESERVED = 0xe0;
 /** ID1, ID2 and CM (8: deflate), the first three bytes of every member. */
 const MAGIC = [0x1f, 0x8b, 0x08] as const;
+/** The same bytes, to search for. */
+const MEMBER_START = Buffer.from(MAGIC);
 const FIXED_HEADER = 10;
 const TRAILER = 8;
 /**
@@ -347,6 +349,9 @@ async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, Inflated
   let size = 0;
   const kept: Buffer[] = [];
   let keptBytes = 0;
+  /** The input offset just past the last piece written: the kept pieces end there. */
+  let written = deflateFrom;
+  const keptNow = (): Kept => ({ pieces: kept, from: written - keptBytes });
   let pieceSize = FIRST_PIECE;
   try {
     for (;;) {
@@ -358,11 +363,12 @@ async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, Inflated
             : reason === 'unexpected end of file'
               ? 'its compressed data is cut short'
               : reason;
-        return { kind: 'cut', reason: why, kept: { pieces: kept, from: input.offset - keptBytes } };
+        return { kind: 'cut', reason: why, kept: keptNow() };
       }
       const from = input.offset;
       const piece = input.take(pieceSize);
       pieceSize = Math.min(SLICE, pieceSize * 4);
+      written = from + piece.length;
       kept.push(piece);
       keptBytes += piece.length;
       while (keptBytes - (kept[0] as Buffer).length >= KEPT_FOR_SEARCH) keptBytes -= (kept.shift() as Buffer).length;
@@ -375,23 +381,16 @@ async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, Inflated
         }
       } catch (error) {
         // zlib gives no text from a write that fails: inflate the member again, the failed piece in small steps.
-        const keptFrom = from + piece.length - keptBytes;
-        const again = keptFrom === deflateFrom;
+        const again = keptNow().from === deflateFrom;
         if (again) yield* textBeforeDamage(Buffer.concat(kept), from - deflateFrom, size);
         const textRead = again ? 'up to the damage' : `before byte ${groupDigits(from)}`;
-        const looked = Math.max(FAILED_MEMBER_COST, (again ? 2 : 1) * (from + piece.length - deflateFrom));
-        return {
-          kind: 'failed',
-          reason: (error as Error).message,
-          textRead,
-          kept: { pieces: kept, from: keptFrom },
-          looked,
-        };
+        const looked = Math.max(FAILED_MEMBER_COST, (again ? 2 : 1) * (written - deflateFrom));
+        return { kind: 'failed', reason: (error as Error).message, textRead, kept: keptNow(), looked };
       }
       const used = inflater.bytesWritten - before;
       if (used < piece.length) {
         input.unshift(piece.subarray(used), from + used);
-        return { kind: 'done', crc, size, kept: { pieces: kept, from: from + piece.length - keptBytes } };
+        return { kind: 'done', crc, size, kept: keptNow() };
       }
     }
   } finally {
@@ -653,4 +652,4 @@ const gzipFaultsMessage = (faults: readonly GzipFault[]): string => {
 };
 
 export type { GzipFault };
-export { gunzipMembers, gzipFaultsMessage };
+export { gunzipMembers, gzipFaultsMessage, MEMBER_START };

@@ -348,7 +348,7 @@ class RecordScanner {
     while (this.state === 'element') {
       if (this.container !== 'value')
         this.broken('this record never closes (a string cut short or a bracket missing)', '', 0, true);
-      else if (this.multiValue && !this.valueMode && this.logFileFollows(''))
+      else if (this.logFileFollows(''))
         // A value that never closes among log files one after another swallowed the next: read on at it.
         this.broken('this value never closes (a string cut short or a bracket missing)', '', 0, true, RESYNC_DOCS);
       else break;
@@ -488,7 +488,7 @@ class RecordScanner {
           }
           if (
             this.state === 'between' &&
-            (this.damagedValue || (this.multiValue && !this.valueMode && this.container === 'Records')) &&
+            (this.damagedValue || (this.logFilesInRow && this.container === 'Records')) &&
             code !== OPEN_BRACE &&
             code !== OPEN_BRACKET
           ) {
@@ -498,7 +498,7 @@ class RecordScanner {
             i = n;
             continue;
           }
-          if (this.state === 'between' && !(this.multiValue && !this.valueMode)) {
+          if (this.state === 'between' && !this.logFilesInRow) {
             this.halt({ kind: 'trailing' });
             return;
           }
@@ -870,14 +870,23 @@ class RecordScanner {
   /** Broken structure inside the element being read from `text`: a `broken` entry in Records or an array, else a stop. */
   private damaged(message: string, text: string): void {
     if (this.state === 'element' && this.container !== 'value') this.broken(message, text, this.elementStart, true);
-    else if (this.state === 'element' && this.multiValue && !this.valueMode && this.logFileFollows(text))
+    else if (this.state === 'element' && this.logFileFollows(text))
       // A broken value among log files one after another (a damaged gzip member's text): read on at the next one.
       this.broken(message, text, this.elementStart, true, RESYNC_DOCS);
     else this.halt({ kind: 'syntax', message });
   }
 
-  /** Whether a log file starts in what is held of the broken top-level value and `text`, after its first character. */
+  /** Whether values are read one after another as log files are (`multiValue`, not `valueMode`). */
+  private get logFilesInRow(): boolean {
+    return this.multiValue && !this.valueMode;
+  }
+
+  /**
+   * Whether, reading log files one after another, a log file starts in what is held of the broken top-level value and
+   * `text`, after its first character: reading then goes on at it.
+   */
   private logFileFollows(text: string): boolean {
+    if (!this.logFilesInRow) return false;
     const search = (this.holding ? this.pieces.join('') : '') + text.slice(Math.max(0, this.elementStart));
     RESYNC_DOCS.lastIndex = 1;
     return RESYNC_DOCS.test(search);

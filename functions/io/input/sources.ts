@@ -33,7 +33,6 @@ const walk = async (dir: string, sources: Source[], seen: Set<string>, skipped: 
     seen.add(real);
     const entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
     entries.sort(byName);
-    skipped.files += entries.filter((entry) => !entry.isDirectory() && !INPUT_FILE.test(entry.name)).length;
     // Stat in parallel, then take the entries in order.
     const stats = entries.map((entry) =>
       entry.isDirectory() || (entry.isFile() && !INPUT_FILE.test(entry.name))
@@ -47,14 +46,14 @@ const walk = async (dir: string, sources: Source[], seen: Set<string>, skipped: 
         continue;
       }
       const found = await stats[index];
-      if (found === undefined) continue;
-      if (found instanceof Error) {
-        // A broken link, or a file gone since readdir: worth saying only for a file we would read.
-        if (INPUT_FILE.test(entry.name)) sources.push({ kind: 'error', error: failure(path, found) });
-      } else if (found.isDirectory()) {
-        skipped.files -= INPUT_FILE.test(entry.name) ? 0 : 1;
+      if (found !== undefined && !(found instanceof Error) && found.isDirectory()) {
         await walk(path, sources, seen, skipped);
-      } else if (found.isFile() && INPUT_FILE.test(entry.name)) {
+      } else if (!INPUT_FILE.test(entry.name)) {
+        skipped.files += 1;
+      } else if (found instanceof Error) {
+        // A broken link, or a file gone since readdir: worth saying only for a file we would read.
+        sources.push({ kind: 'error', error: failure(path, found) });
+      } else if (found?.isFile()) {
         sources.push({ kind: 'file', path, size: found.size, regular: true, explicit: false });
       }
     }
