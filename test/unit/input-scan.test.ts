@@ -4,6 +4,7 @@ import type { StringPrefilter } from '../../functions/core/event-pattern/tokens.
 import { DEFAULT_LIMITS } from '../../functions/io/input/limits.js';
 import { toItem } from '../../functions/io/input/records.js';
 import { RecordScanner, type ScanLimits, type ScannedEntry, valueVerdict } from '../../functions/io/input/scan.js';
+import { backslashFrom } from '../../functions/io/input/values.js';
 
 /** A pre-filter passing the given strings exactly, and any string starting with one of `prefixes`. */
 const prefilterOf = (exact: readonly string[], prefixes: readonly string[] = []): StringPrefilter => {
@@ -351,6 +352,17 @@ describe('RecordScanner', () => {
       ['array', 0, 2, 1, 2, true, 'parse'],
       ['value', 0, 3, 2, 1, false, 'parse'],
     ]);
+  });
+});
+
+describe('backslashFrom', () => {
+  it('finds the first backslash at or after a position, whatever was searched before', () => {
+    const text = 'ab\\cd\\\\e';
+    expect([0, 2, 3, 5, 6, 7, 9].map((from) => backslashFrom(text, from, -7))).toEqual([2, 2, 5, 5, 6, -7, -7]);
+    // Searching a longer text first leaves nothing behind that a search of another text sees.
+    expect(backslashFrom(`${'x'.repeat(100)}\\`, 50, -7)).toBe(100);
+    expect(backslashFrom('x\\', 0, -7)).toBe(1);
+    expect(backslashFrom('', 0, -7)).toBe(-7);
   });
 });
 

@@ -3,6 +3,7 @@ import type { InputLimits } from './limits.js';
 import type { ScannedEntry } from './scan.js';
 import {
   BACKSLASH,
+  backslashFrom,
   CLOSE_BRACE,
   CLOSE_BRACKET,
   COLON,
@@ -125,10 +126,7 @@ const layoutOf = (text: string, limits: InputLimits): RecordLayout | undefined =
         let escaped = false;
         at = text.indexOf('"', open + 1);
         if (at === -1) return undefined;
-        if (nextBackslash < open) {
-          nextBackslash = text.indexOf('\\', open);
-          if (nextBackslash === -1) nextBackslash = n;
-        }
+        if (nextBackslash < open) nextBackslash = backslashFrom(text, open, n);
         if (nextBackslash < at) {
           // Escapes: the string read character by character.
           escaped = true;

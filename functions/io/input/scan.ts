@@ -2,6 +2,7 @@ import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
 import { maxRecordChars } from './limits.js';
 import {
   BACKSLASH,
+  backslashFrom,
   CLOSE_BRACE,
   CLOSE_BRACKET,
   COLON,
@@ -28,8 +29,11 @@ const BOM = 0xfeff;
 const LOWER_D = 0x64;
 const LOWER_E = 0x65;
 const UPPER_N = 0x4e;
-/** No backslash ahead in the current piece. */
-const NONE_AHEAD = Number.MAX_SAFE_INTEGER;
+/**
+ * No backslash ahead in the current piece: past any index of a string (V8 holds at most 2^29 - 24 characters), and a
+ * small integer, so that the hot loop's comparisons with it stay on 32-bit integers.
+ */
+const NONE_AHEAD = 2 ** 30 - 1;
 
 /** `{"Records":[`, whitespace allowed between the tokens. */
 const RECORDS_HEADER = /\{\s*"Records"\s*:\s*\[/y;
@@ -774,10 +778,7 @@ class RecordScanner {
   /** Where the string whose content starts at `from` closes in `text`, or -1; sets stringEscapes. */
   private closingQuote(text: string, from: number, low: number): number {
     let quote = text.indexOf('"', from);
-    if (this.nextBackslash < from) {
-      const found = text.indexOf('\\', from);
-      this.nextBackslash = found === -1 ? NONE_AHEAD : found;
-    }
+    if (this.nextBackslash < from) this.nextBackslash = backslashFrom(text, from, NONE_AHEAD);
     if (this.nextBackslash >= (quote === -1 ? text.length : quote)) {
       this.stringEscapes = false;
       return quote;
@@ -923,7 +924,9 @@ class RecordScanner {
       this.onString(text, 0, close, escapes, this.stringLength + close, after === COLON);
       i = close + 1;
     }
-    const { maxDepth, maxStringBytes: maxString } = this.limits;
+    // Small integers in the hot loop, as NONE_AHEAD (a limit may be set as high as 2^53 - 1, a double).
+    const maxDepth = Math.min(this.limits.maxDepth, NONE_AHEAD);
+    const maxString = Math.min(this.limits.maxStringBytes, NONE_AHEAD);
     const prefilter = this.prefilter as StringPrefilter;
     const stack = this.stack;
     const stackSize = stack.length;
@@ -944,10 +947,7 @@ class RecordScanner {
       if (code === QUOTE) {
         const start = i + 1;
         const close = text.indexOf('"', start);
-        if (nextBackslash < start) {
-          nextBackslash = text.indexOf('\\', start);
-          if (nextBackslash === -1) nextBackslash = NONE_AHEAD;
-        }
+        if (nextBackslash < start) nextBackslash = backslashFrom(text, start, NONE_AHEAD);
         // The common case: the string closes in this piece, holds no backslash, is not too long, and a `:` (a key)
         // or `,` `}` `]` (a value) follows it at once.
         if (close !== -1 && close < nextBackslash && close - start <= maxString) {
@@ -1097,10 +1097,7 @@ class RecordScanner {
   private generalString(text: string, i: number, n: number): number {
     const start = i + 1;
     let close = text.indexOf('"', start);
-    if (this.nextBackslash < start) {
-      const found = text.indexOf('\\', start);
-      this.nextBackslash = found === -1 ? NONE_AHEAD : found;
-    }
+    if (this.nextBackslash < start) this.nextBackslash = backslashFrom(text, start, NONE_AHEAD);
     let escapes = false;
     if (close === -1 || this.nextBackslash < close) {
       close = this.closingQuote(text, start, start);
