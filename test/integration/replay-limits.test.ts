@@ -347,6 +347,49 @@ describe('input limits', () => {
     ]);
   });
 
+  it("never holds a JSON Lines line longer than a record may be, nor the blanks after a line's record", async () => {
+    const root = (id: string) => JSON.stringify(record(id, { userIdentity: { type: 'Root' } }));
+    const tooLong =
+      'is longer than 32 MiB, or its closing brace is missing: skipped (a record may be twice --max-string-bytes)';
+    // A record of 3.5 million small keys (40 MB): scanning it once took minutes (every key searched the rest of the
+    // line for a backslash); past 32 MiB it is one error, and the lines after it are read.
+    const keys = Array.from({ length: 3_500_000 }, (_, key) => `"k${key}":${key}`).join(',');
+    const big = `{"eventVersion":"1.08","eventName":"Big","requestParameters":{${keys}}}`;
+    const path = write('keys.jsonl.gz', gzipSync([root('Before'), big, root('After')].join('\n')));
+    expect(await read([path])).toEqual([
+      'record line 1 Before',
+      `error keys.jsonl.gz (line 2): ${tooLong}`,
+      'record line 3 After',
+    ]);
+    // Under 32 MiB the same record is read (300,000 keys, 5 MB).
+    const smaller = `{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"Keys","requestParameters":{${keys.slice(0, keys.indexOf('"k300000"') - 1)}}}`;
+    const readable = write('some-keys.jsonl.gz', gzipSync([root('Before'), smaller, root('After')].join('\n')));
+    expect(await read([readable])).toEqual(['record line 1 Before', 'record line 2 Keys', 'record line 3 After']);
+    // 40 MiB of spaces after a record on its line are not held: the record is read, and the next line.
+    const padded = write('padded.jsonl.gz', gzipSync(`${root('Padded')}${' '.repeat(40 * MIB)}\n${root('After')}`));
+    expect(await read([padded])).toEqual(['record line 1 Padded', 'record line 2 After']);
+    // 40 MiB of other text after it make the line one error that says so (as a short one does), and reading goes on.
+    const junk = write('junk.jsonl.gz', gzipSync(`${root('Junk')}${'x'.repeat(40 * MIB)}\n${root('After')}`));
+    expect(await read([junk])).toEqual([
+      'error junk.jsonl.gz (line 1): is longer than 32 MiB, most of it text after its JSON value: skipped',
+      'record line 2 After',
+    ]);
+  });
+
+  it('keeps a record followed by blank lines past the size limit, and names the line where reading stopped', async () => {
+    const root = JSON.stringify(record('ConsoleLogin', { userIdentity: { type: 'Root' } }));
+    for (const blank of ['\n', '   \n']) {
+      const path = write('blank-after.json', `${root}\n${blank.repeat(6000)}`);
+      const items = await read([path], { limits: { maxFileBytes: 4096 } });
+      expect(items, JSON.stringify(blank)).toEqual([
+        'record document ConsoleLogin',
+        expect.stringMatching(
+          /^error blank-after\.json \(line \d+\): holds more than 4 KiB of text \(gunzipped, if gzip\): the rest of the file is not read \(--max-file-bytes\)$/,
+        ),
+      ]);
+    }
+  });
+
   it('reads past millions of empty lines, read whole or streamed, every line number true', async () => {
     // A gzip of a few hundred KB of newlines once held one array entry per line and crashed Node.
     const blank = (count: number) => '\n'.repeat(count);

@@ -137,4 +137,13 @@ class FileTooLargeError extends Error {
 }
 
 export type { InputLimits };
-export { bigRecordMessage, DEFAULT_LIMITS, FileTooLargeError, limitMessage, maxRecordChars, parseLimit, withDefaults };
+export {
+  bigRecordMessage,
+  DEFAULT_LIMITS,
+  FileTooLargeError,
+  formatBytes,
+  limitMessage,
+  maxRecordChars,
+  parseLimit,
+  withDefaults,
+};

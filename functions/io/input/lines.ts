@@ -2,7 +2,7 @@ import { toError } from '../../errors.js';
 import { fromSubscriptionData, isSubscriptionData } from './aws-tools.js';
 import { describeFailure } from './bytes.js';
 import { fromDocument } from './documents.js';
-import { limitMessage } from './limits.js';
+import { bigRecordMessage, formatBytes, type InputLimits, limitMessage, maxRecordChars } from './limits.js';
 import type { InputItem } from './read-input.js';
 import { inputError, isObject } from './records.js';
 import { RecordScanner, type ScanLimits, valueVerdict } from './scan.js';
@@ -40,10 +40,16 @@ const NEWLINE = 0x0a;
 /** What a JSON value, or the base64 text of a subscription payload, may start with. */
 const VALUE_START = /[{["\-0-9tfnA-Za-z+/=]/;
 
-/** A line, or one of the JSON values a long line holds one after another. */
-/** A line dropped as it streamed, for breaking the depth or string limit: reported as that, at its line. */
+/** A log file's opening, `{"Records":[`, at the start of a line. */
+const LOG_FILE_LINE = /^\s*\{\s*"Records"\s*:\s*\[/;
+
+/**
+ * A line dropped as it streamed, reported at its line: it broke the depth or string limit (`deep`, `long`), or it is
+ * longer than a record may be (`big`: limits.ts maxRecordChars; `trailing`, when text that is not whitespace follows
+ * its value) or, a log file on one line, than a document read whole (`huge`: MAX_DOCUMENT_CHARS).
+ */
 interface LineBreach {
-  readonly breach: 'deep' | 'long';
+  readonly breach: 'deep' | 'long' | 'big' | 'trailing' | 'huge';
 }
 /** Consecutive empty lines (`\n` only), counted rather than handed on one by one. */
 interface EmptyLines {
@@ -120,6 +126,22 @@ class HeldLines {
   }
 }
 
+/** What the error of a line dropped as it streamed says, after its file and line. */
+const lineBreachMessage = (breach: LineBreach['breach'], limits: InputLimits): string => {
+  switch (breach) {
+    case 'deep':
+      return limitMessage('maxDepth', limits.maxDepth);
+    case 'long':
+      return limitMessage('maxStringBytes', limits.maxStringBytes);
+    case 'big':
+      return bigRecordMessage(limits);
+    case 'trailing':
+      return `is longer than ${formatBytes(maxRecordChars(limits))}, most of it text after its JSON value: skipped`;
+    case 'huge':
+      return `is a log file longer than ${formatBytes(MAX_DOCUMENT_CHARS)} on one line among other lines: skipped (given as a file of its own, a log file of any size is read record by record)`;
+  }
+};
+
 const parseJson = (text: string): Parsed => {
   try {
     return { ok: true, value: JSON.parse(text) };
@@ -156,7 +178,8 @@ const laterLinesParse = (text: string): boolean => {
  * The lines of decoded text, one batch per piece (possibly empty); a BOM is dropped. A line longer
  * than SPLIT_LINE_CHARS that holds JSON values one after another comes as those values instead; a
  * long line that cannot be JSON is cut to its first GARBAGE_PROBE_CHARS characters; a long line that
- * breaks the depth or string limit (`limits`) is dropped as it streams and comes as a LineBreach.
+ * breaks the depth or string limit (`limits`), or runs past maxRecordChars (MAX_DOCUMENT_CHARS for a log file on one
+ * line), is dropped as it streams and comes as a LineBreach. Whitespace after a long line's value is not held.
  */
 async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): AsyncGenerator<LineEntry[]> {
   let partial: string[] = [];
@@ -171,7 +194,10 @@ async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): 
    * held whole.
    */
   let probe: RecordScanner | undefined;
-  let breach: 'deep' | 'long' | undefined;
+  let breach: LineBreach['breach'] | undefined;
+  /** The most characters the long line being read may hold: a record's, or a log file's read whole. */
+  let lineLimit = 0;
+  const recordLimit = maxRecordChars(limits);
   /** The line being read, once it is being split into its values. */
   let values: LineValues | undefined;
   let batch: LineEntry[] = [];
@@ -199,9 +225,15 @@ async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): 
           emit: () => {},
         });
         for (const piece of partial) probe.push(piece);
+        lineLimit = LOG_FILE_LINE.test(partial.join('').slice(0, 1024)) ? MAX_DOCUMENT_CHARS : recordLimit;
       }
+      // Whitespace after the line's value (a record padded with hundreds of MB of blanks): nothing to hold.
+      const after = probe.betweenValues;
       probe.push(text);
-      breach = probe.breach;
+      if (after && isBlank(text)) return;
+      if (probe.breach !== undefined) breach = probe.breach;
+      else if (partialChars + text.length > lineLimit)
+        breach = lineLimit !== recordLimit ? 'huge' : probe.stop?.kind === 'trailing' ? 'trailing' : 'big';
       if (breach !== undefined) {
         dropping = true;
         partial = [];
@@ -451,8 +483,7 @@ async function* readLines(
             held = new HeldLines();
             fromFirst(first, `line ${first.line}`, out);
           }
-          const limit = entry.breach === 'deep' ? 'maxDepth' : 'maxStringBytes';
-          out.push(inputError(file, `line ${lineNumber}`, limitMessage(limit, context.limits[limit])));
+          out.push(inputError(file, `line ${lineNumber}`, lineBreachMessage(entry.breach, context.limits)));
           continue;
         } else {
           // One of several JSON values on one long line (lineBatches): a document of its own.
@@ -513,13 +544,18 @@ async function* readLines(
     }
   } catch (error) {
     // Items already yielded stand; the error names where reading stopped.
+    const out: InputItem[] = [];
+    // One value and blank lines so far (a record padded with newlines past the size limit): it stands, as at the end.
+    if (mode === 'detect' && first !== undefined)
+      fromFirst(first, JSON_LINES_FILE.test(file) ? `line ${first.line}` : undefined, out);
     const position =
-      mode !== 'lines'
+      mode === 'document' || (mode === 'detect' && first === undefined)
         ? undefined
         : lastValue > 0
           ? `line ${lineNumber}, value ${lastValue + 1}`
           : `line ${lineNumber + 1}`;
-    yield [inputError(file, position, describeFailure(error), error)];
+    out.push(inputError(file, position, describeFailure(error), error));
+    yield out;
     return;
   }
 

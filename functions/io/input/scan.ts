@@ -453,6 +453,11 @@ class RecordScanner {
     return -1;
   }
 
+  /** Whether the last top-level value read has ended, and only whitespace has followed it. */
+  public get betweenValues(): boolean {
+    return this.state === 'between';
+  }
+
   /** Whether the scan is over (stopped early, or ended). */
   public get stopped(): boolean {
     return this.state === 'stopped';
