@@ -9,6 +9,9 @@
  *   records, plain JSON (the same 10,000 records again and again, each copy with its own eventIDs);
  * - a gzip of `mib` MiB of nothing but newlines, or nothing but spaces (a few hundred KB that hold no record: a
  *   file of hundreds of millions of empty lines once crashed replay);
+ * - a JSON Lines line holding one record of `keys` small keys (millions: once minutes of scanning, as every string
+ *   searched the rest of the line for a backslash), gzipped;
+ * - a JSON Lines line of one record followed by `mib` MiB of spaces (once held whole, and lost), gzipped;
  * - a normal file of one Root console sign-in, read after each of them to see whether replay went on.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
@@ -70,6 +73,30 @@ const writeHugeString = (path: string, mib: number): number => {
   );
   return writeGzipMembers(path, [`{"Records":[${head}`, [filler('A', 16), Math.ceil(mib / 16)], `${tail}]}`]);
 };
+
+/**
+ * JSON Lines: one Root record whose requestParameters hold `keys` keys (`"k0":0,"k1":1,…`) on line 1, gzipped a million
+ * keys to a member. Returns the file's size.
+ */
+const writeManyKeys = (path: string, keys: number): number => {
+  const [head, tail] = rootRecord('bench-keys-0000-4000-8000-000000000001', '{\u0000}').split('\u0000');
+  const parts: string[] = [head as string];
+  for (let from = 0; from < keys; from += 1_000_000) {
+    const chunk: string[] = [];
+    for (let key = from; key < Math.min(keys, from + 1_000_000); key++) chunk.push(`"k${key}":${key}`);
+    parts.push(`${from === 0 ? '' : ','}${chunk.join(',')}`);
+  }
+  parts.push(`${tail}\n`);
+  return writeGzipMembers(path, parts);
+};
+
+/** JSON Lines: one Root record, then `mib` MiB (a multiple of 64) of spaces on its line, gzipped. Returns the size. */
+const writePaddedRecord = (path: string, mib: number): number =>
+  writeGzipMembers(path, [
+    rootRecord('bench-padded-0000-4000-8000-000000000001', 'null'),
+    [filler(' ', 64), mib / 64],
+    '\n',
+  ]);
 
 /**
  * A pretty-printed log of about `mb` MB (10^6 bytes): the records of 10 files of the bench corpus (seed 97, so other
@@ -141,4 +168,13 @@ const writeNormalFile = (dir: string, id: string): string => {
   return path;
 };
 
-export { writeBlankFile, writeDeepNesting, writeGzipBomb, writeHugeString, writeNormalFile, writePrettyPrinted };
+export {
+  writeBlankFile,
+  writeDeepNesting,
+  writeGzipBomb,
+  writeHugeString,
+  writeManyKeys,
+  writeNormalFile,
+  writePaddedRecord,
+  writePrettyPrinted,
+};

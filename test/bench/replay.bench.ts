@@ -41,7 +41,9 @@ import {
   writeDeepNesting,
   writeGzipBomb,
   writeHugeString,
+  writeManyKeys,
   writeNormalFile,
+  writePaddedRecord,
   writePrettyPrinted,
 } from './attacks.js';
 import { EXCLUSIONS, type Exclusion, writeCorpus } from './corpus.js';
@@ -469,6 +471,8 @@ interface Attack {
   expect: 'error' | 'read';
   /** For `read`: how many alerts replay should make for the file. */
   alerts?: number;
+  /** The most time the run may take (ms), where the input once took minutes. */
+  maxMs?: number;
   write: () => string;
 }
 
@@ -524,6 +528,34 @@ if (SKIP_MEMORY) {
       }),
     ),
     {
+      name: 'a record of 300,000 keys on a JSON Lines line (5 MB, under the 32 MiB a record may be)',
+      file: join(attackDir, 'keys.jsonl.gz'),
+      expect: 'read',
+      alerts: 1,
+      maxMs: 10_000,
+      write() {
+        return `${n(writeManyKeys(this.file, 300_000))} B gzipped`;
+      },
+    },
+    {
+      name: 'a record of 6,000,000 keys on a JSON Lines line (110 MB)',
+      file: join(attackDir, 'many-keys.jsonl.gz'),
+      expect: 'error',
+      maxMs: 30_000,
+      write() {
+        return `${(writeManyKeys(this.file, 6_000_000) / 1e6).toFixed(1)} MB gzipped`;
+      },
+    },
+    {
+      name: `a record followed by ${BLANK_MIB} MiB of spaces on its JSON Lines line`,
+      file: join(attackDir, 'padded.jsonl.gz'),
+      expect: 'read',
+      alerts: 1,
+      write() {
+        return `${n(writePaddedRecord(this.file, Math.ceil(BLANK_MIB / 64) * 64))} B gzipped`;
+      },
+    },
+    {
       name: `pretty-printed {"Records": [...]} of ~${PRETTY_MB} MB`,
       file: join(attackDir, 'pretty.json'),
       expect: 'read',
@@ -576,8 +608,10 @@ if (SKIP_MEMORY) {
     const shown = namingLine?.replace(`${attackDir}/`, '').slice(0, 200);
     const flat = flatLimitKb !== undefined && result.peakRssKb !== undefined && result.peakRssKb <= flatLimitKb;
     const fileAlerts = alertIds.filter((id) => id !== AFTER_ID).length;
+    const inTime = attack.maxMs === undefined || result.wallMs <= attack.maxMs;
     const pass =
       !crashed &&
+      inTime &&
       laterRead &&
       flat &&
       (attack.expect === 'error' ? result.code === 1 && named : result.code === 0 && fileAlerts === attack.alerts);
@@ -592,8 +626,8 @@ if (SKIP_MEMORY) {
       measured: `${result.timedOut ? 'timeout' : crashed ? `crash (${result.code ?? result.signal})` : `exit ${result.code}`}, ${attack.expect === 'error' ? (shown ? `"${shown}"` : 'no error naming the file') : `${n(fileAlerts)}/${n(attack.alerts ?? 0)} alerts`}, peak RSS ${result.peakRssKb === undefined ? '?' : mib(result.peakRssKb * 1024)}, ${s(result.wallMs)}, later input ${laterRead ? 'read' : 'NOT read'}`,
       target:
         attack.expect === 'error'
-          ? 'named error (exit 1), flat memory, later input read'
-          : 'read in full (exit 0, every alert), flat memory, later input read',
+          ? `named error (exit 1), flat memory, later input read${attack.maxMs === undefined ? '' : `, within ${s(attack.maxMs)}`}`
+          : `read in full (exit 0, every alert), flat memory, later input read${attack.maxMs === undefined ? '' : `, within ${s(attack.maxMs)}`}`,
       pass,
     });
     rmSync(attack.file, { force: true });
