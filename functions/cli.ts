@@ -204,19 +204,6 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
     return 0;
   }
   const output = alertOutputOf(values);
-  if (positionals.length === 0) {
-    throw new UsageError('replay needs at least one PATH (a file, a directory, - for stdin, or s3://BUCKET/PREFIX)');
-  }
-  if (positionals.filter((path) => path === '-').length > 1) {
-    throw new UsageError('- (stdin) is given more than once: stdin can be read only once');
-  }
-  // Each s3: path checked before anything is read (UsageError for `s3:/b`, `s3:b`, a bad bucket name), its scheme
-  // written `s3://` whatever its case (`S3://b`).
-  const paths = positionals.map((path) => {
-    if (!isS3Url(path)) return path;
-    parseS3Url(path);
-    return `s3://${path.slice('s3://'.length)}`;
-  });
   if (values.region !== undefined && !isRegionName(values.region)) {
     throw new UsageError(`--region "${values.region}" is not a region name (us-east-1)`);
   }
@@ -247,6 +234,20 @@ const runReplay = async (args: string[], io: CliIo): Promise<number> => {
   if (workers !== undefined && !(/^\d+$/.test(values.workers ?? '') && workers <= 256)) {
     throw new UsageError(`--workers must be a whole number from 0 to 256 (got "${values.workers}")`);
   }
+  // The paths last: a flag's bad value (`--max-depth a.json`, the path taken as the value) is named, not the paths.
+  if (positionals.length === 0) {
+    throw new UsageError('replay needs at least one PATH (a file, a directory, - for stdin, or s3://BUCKET/PREFIX)');
+  }
+  if (positionals.filter((path) => path === '-').length > 1) {
+    throw new UsageError('- (stdin) is given more than once: stdin can be read only once');
+  }
+  // Each s3: path checked before anything is read (UsageError for `s3:/b`, `s3:b`, a bad bucket name), its scheme
+  // written `s3://` whatever its case (`S3://b`).
+  const paths = positionals.map((path) => {
+    if (!isS3Url(path)) return path;
+    parseS3Url(path);
+    return `s3://${path.slice('s3://'.length)}`;
+  });
   const { exitCode, summary } = await replay({
     limits,
     ...(workers === undefined ? {} : { workers }),

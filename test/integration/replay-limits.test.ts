@@ -549,6 +549,18 @@ describe('rootwatch replay: limit flags', () => {
     expect(stderr).toMatch(message);
   });
 
+  it('names a flag that took the only path as its value, not the missing path', async () => {
+    const path = write('cli-path.json', log([record('A')]));
+
+    for (const flag of ['--max-depth', '--max-records', '--max-file-bytes', '--workers']) {
+      const { code, stderr } = await runCliCaptured(['replay', flag, path]);
+
+      expect(code, flag).toBe(2);
+      expect(stderr, flag).toContain(`rootwatch: ${flag} must be a whole number`);
+      expect(stderr, flag).toContain(`(got "${path}")`);
+    }
+  });
+
   it('takes K, M and G suffixes for byte limits', async () => {
     const path = write('cli-small.json', log([record('A')]));
 
