@@ -287,6 +287,27 @@ describe('input limits', () => {
     }
   });
 
+  it('reads the records of a log file whose "[" is lost, and the log files after it, on every path', async () => {
+    // Once JSON.parse's message alone, every record lost, and the intact log file after it in the same stream too.
+    const first = `{"Records":${JSON.stringify(record('A'))},${JSON.stringify(record('B'))}]}`;
+    const text = `${first}\n${log([record('C')])}`;
+    const message = (file: string, position: string) =>
+      `error ${file} (${position}): not valid JSON: "[" missing after "Records" on line 1; reading goes on at the next record`;
+    const after = ['record line 1, Records[0] A', 'record line 1, Records[1] B', 'record line 2, Records[0] C'];
+    for (const [name, content] of [
+      ['lost-bracket.json', text],
+      ['lost-bracket.json.gz', gzipSync(text)],
+    ] as const) {
+      const items = await read([write(name, content)], { workers: 0 });
+      expect(items, name).toEqual([message(name, 'line 1, Records[0]'), ...after]);
+      expect(await read([write(name, content)]), `${name}, workers`).toEqual(items);
+    }
+    expect(await read(['-'], { stdin: Readable.from([text.slice(0, 40), text.slice(40)]) })).toEqual([
+      message('<stdin>', 'line 1, Records[0]'),
+      ...after,
+    ]);
+  });
+
   it('never holds the rest of a stream as one record whose closing brace is missing', async () => {
     // The records after it nest inside it, brackets matching, until the end: once, the whole stream was held. Past
     // 32 MiB it is no longer held, nor searched for records (a valid record's nested objects could fake them): the

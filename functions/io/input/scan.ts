@@ -37,6 +37,11 @@ const NONE_AHEAD = 2 ** 30 - 1;
 
 /** `{"Records":[`, whitespace allowed between the tokens. */
 const RECORDS_HEADER = /\{\s*"Records"\s*:\s*\[/y;
+/**
+ * `{"Records":` then a record's start, `{"eventVersion":`: a log file whose array lost its `[` (the header's end is
+ * lastIndex). Another object there (valid JSON, not a log file) is the document's to report.
+ */
+const RECORDS_WITHOUT_ARRAY = /\{\s*"Records"\s*:\s*(?=\{\s*"eventVersion"\s*:)/y;
 /** `"Records":[` again after the first Records array's `],`. */
 const RECORDS_AGAIN = /\s*"Records"\s*:\s*\[/y;
 /*
@@ -652,6 +657,17 @@ class RecordScanner {
         for (let at = i; at < end; at++) if (text.charCodeAt(at) === NEWLINE) this.line++;
         this.openContainer('Records');
         return end;
+      }
+      RECORDS_WITHOUT_ARRAY.lastIndex = i;
+      if (RECORDS_WITHOUT_ARRAY.test(text)) {
+        // A log file whose `[` is lost: its records are read from the first (as after any damage), and its `]}`
+        // closes it.
+        const end = RECORDS_WITHOUT_ARRAY.lastIndex;
+        this.openValue();
+        this.line += newlinesIn(text, i, end);
+        this.openContainer('Records');
+        this.broken(`"[" missing after "Records" on line ${this.line}`, text, end, false);
+        return this.state === 'stopped' ? -1 : text.length;
       }
     }
     if (!this.valueMode && code === OPEN_BRACKET) {
