@@ -279,6 +279,23 @@ describe('RecordScanner', () => {
     expect(JSON.parse(events.entries[2]?.text as string).id).toBe('3');
   });
 
+  it('reads on to the end past thousands of broken records, each costing only itself', () => {
+    // A bit flipped in a gzip member breaks every tenth record after it. Once, each broken record counted the rest of
+    // its piece as scanned again, and the scanner stopped thousands of records early, the file's end never reached.
+    const records = Array.from({ length: 30_000 }, (_, i) =>
+      i % 10 === 5 ? `{"eventVersion":"1.08","n":${i},"s":"ab"c"}` : `{"eventVersion":"1.08","n":${i},"s":"abc"}`,
+    );
+    const text = `{"Records":[${records.join(',')}]}`;
+    const pieces = Array.from({ length: Math.ceil(text.length / 65_536) }, (_, i) =>
+      text.slice(i * 65_536, (i + 1) * 65_536),
+    );
+    const { entries, stop } = scan(pieces);
+    expect(stop).toBeUndefined();
+    expect(entries.filter((entry) => entry.verdict === 'broken')).toHaveLength(3000);
+    expect(entries.filter((entry) => entry.verdict === 'parse')).toHaveLength(27_000);
+    expect(entries.at(-1)).toMatchObject({ index: 29_999, verdict: 'parse' });
+  });
+
   it('stops reading on, in linear time, when every record after the damage is broken too', () => {
     // Each record opens a bracket it never closes: each holds the ones after it and, within a depth limit raised that
     // far, runs to the end of the text, which would be scanned again and again from each record start.

@@ -387,9 +387,17 @@ class RecordScanner {
    * (`message`): a `broken` entry at its position (the element's index is used up; a separator's is not). Scanning
    * goes on at the next record start (RESYNC_RECORDS, RESYNC_ARRAY) after the element's start, in what is held of
    * it and `text` from `from`: this.resume is the text from there; found nowhere yet, the search goes on in the
-   * pieces to come (state `resync`).
+   * pieces to come (state `resync`). `scannedTo`: how far `text` was scanned (where the damage showed), so that only
+   * text read again counts against RESCAN_ALLOWANCE.
    */
-  private broken(message: string, text: string, from: number, element: boolean, pattern?: RegExp): void {
+  private broken(
+    message: string,
+    text: string,
+    from: number,
+    element: boolean,
+    pattern?: RegExp,
+    scannedTo: number = from,
+  ): void {
     const { container, index, value, valueLine, valueOnLine, sharesLine } = this;
     this.damagedValue = true;
     this.brokeRecords = true;
@@ -405,9 +413,15 @@ class RecordScanner {
       message: `${message}; reading goes on at the next record`,
     });
     let search = text.slice(from);
+    /** Characters of `search` scanned already: those read again from the next record start count as rescanned. */
+    let scanned = Math.max(0, scannedTo - from);
     if (element) {
       this.index++;
-      if (this.holding && this.pieces.length > 0) search = this.pieces.join('') + search;
+      if (this.holding && this.pieces.length > 0) {
+        const held = this.pieces.join('');
+        search = held + search;
+        scanned += held.length;
+      }
       this.line = this.elementLine;
     }
     this.pieces = [];
@@ -421,7 +435,7 @@ class RecordScanner {
     // Not the broken element's own start: the search begins past its first character.
     const at = this.resync(search, element ? 1 : 0);
     if (at < 0) return;
-    this.rescanned += search.length - at;
+    this.rescanned += Math.max(0, scanned - at);
     if (this.rescanned > RESCAN_ALLOWANCE + this.scannedChars) {
       this.halt({ kind: 'syntax', message: `broken structure again and again, the last on line ${this.line}` });
       return;
@@ -890,11 +904,12 @@ class RecordScanner {
   }
 
   /** Broken structure inside the element being read from `text`: a `broken` entry in Records or an array, else a stop. */
-  private damaged(message: string, text: string): void {
-    if (this.state === 'element' && this.container !== 'value') this.broken(message, text, this.elementStart, true);
+  private damaged(message: string, text: string, at: number): void {
+    if (this.state === 'element' && this.container !== 'value')
+      this.broken(message, text, this.elementStart, true, undefined, at);
     else if (this.state === 'element' && this.logFileFollows(text))
       // A broken value among log files one after another (a damaged gzip member's text): read on at the next one.
-      this.broken(message, text, this.elementStart, true, RESYNC_DOCS);
+      this.broken(message, text, this.elementStart, true, RESYNC_DOCS, at);
     else this.halt({ kind: 'syntax', message });
   }
 
@@ -934,7 +949,7 @@ class RecordScanner {
       }
       const problem = this.afterStringProblem(after, this.depth);
       if (problem !== undefined) {
-        this.damaged(problem, text);
+        this.damaged(problem, text, close + 1);
         return n;
       }
       this.inString = false;
@@ -976,7 +991,7 @@ class RecordScanner {
           if (next === COLON) {
             if (depth === 0 && endAt !== 'object') {
               // A key outside any object: a record's opening brace is missing, or an extra `}` closed it early.
-              this.damaged(this.afterStringProblem(next, depth) as string, text);
+              this.damaged(this.afterStringProblem(next, depth) as string, text, close + 1);
               return n;
             }
             if (keyPending && depth === 1) {
@@ -1057,7 +1072,7 @@ class RecordScanner {
             this.finishElement(text, i);
             return i + 1;
           }
-          this.damaged(`unexpected "${text[i]}" on line ${this.line}`, text);
+          this.damaged(`unexpected "${text[i]}" on line ${this.line}`, text, i);
           return n;
         }
         if (
@@ -1065,7 +1080,7 @@ class RecordScanner {
           depth < stackSize &&
           stack[depth] !== (code === CLOSE_BRACE ? OPEN_BRACE : OPEN_BRACKET)
         ) {
-          this.damaged(`mismatched "${text[i]}" on line ${this.line}`, text);
+          this.damaged(`mismatched "${text[i]}" on line ${this.line}`, text, i);
           return n;
         }
         depth--;
@@ -1142,7 +1157,7 @@ class RecordScanner {
     // A string cut short turns the quotes after it inside out: text follows what reads as a string.
     const problem = this.afterStringProblem(next, this.depth);
     if (problem !== undefined) {
-      this.damaged(problem, text);
+      this.damaged(problem, text, close + 1);
       return -1;
     }
     const key = next === COLON;
