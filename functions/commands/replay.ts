@@ -69,6 +69,12 @@ interface ReplayOptions {
   concurrency?: number;
 }
 
+/**
+ * The errors at a position (a record, a line) printed per file; the rest are counted in the summary's unreadable, and
+ * one line after them says how many were left out.
+ */
+const SHOWN_ERRORS_PER_FILE = 20;
+
 interface ReplaySummary {
   /** Records read: those parsed, and those counted but skipped unparsed because no detection could match them. */
   records: number;
@@ -194,9 +200,34 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
   const progress = createProgressBar(options.stderr);
   const scope = options.scope !== undefined && isScoped(options.scope) ? options.scope : undefined;
   if (scope) summary.outOfScope = 0;
+  // Errors at a position in the file errorFile: past SHOWN_ERRORS_PER_FILE they are counted, not printed (a bit
+  // flipped in a gzip member breaks every record after it), and one line then says how many were left out.
+  let errorFile: string | undefined;
+  let shownInFile = 0;
+  let hiddenInFile = 0;
+  const noteHidden = () => {
+    if (hiddenInFile > 0) {
+      options.stderr.write(
+        `rootwatch: ${cleanLine(errorFile ?? '')}: ${groupDigits(hiddenInFile)} more unreadable ${hiddenInFile === 1 ? 'record' : 'records'} not shown (the first ${SHOWN_ERRORS_PER_FILE} of a file are)\n`,
+      );
+    }
+    hiddenInFile = 0;
+  };
   const report = (error: Error) => {
     summary.errors += 1;
     progress.clear();
+    if (error instanceof InputError) {
+      if (error.file !== errorFile) {
+        noteHidden();
+        errorFile = error.file;
+        shownInFile = 0;
+      }
+      if (error.position === undefined) noteHidden();
+      else if (shownInFile >= SHOWN_ERRORS_PER_FILE) {
+        hiddenInFile += 1;
+        return;
+      } else shownInFile += 1;
+    }
     // One line, no control or bidi characters: the message quotes the input, which may be hostile (render/text.ts).
     options.stderr.write(`rootwatch: ${cleanLine(error.message)}\n`);
   };
@@ -265,6 +296,7 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
       }
     }
   }
+  noteHidden();
   if (sessions) await flushAll(sessions.openFolds());
   if (options.sessions && sessions) {
     const printer = createSessionPrinter(options.format as SessionFormat, options.stdout);

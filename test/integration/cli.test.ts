@@ -238,6 +238,32 @@ describe('rootwatch replay', () => {
     expect(stderr).toMatch(/3 unreadable/);
   });
 
+  it('shows the first 20 errors at a position of a file, then how many more, every one counted', async () => {
+    const dir = tmp();
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(
+      bad,
+      [...Array.from({ length: 45 }, (_, i) => `{"n":${i}}`), JSON.stringify(readSample('root-create-access-key.json'))]
+        .join('\n')
+        .concat('\n'),
+    );
+    const next = join(dir, 'next.jsonl');
+    writeFileSync(next, '{"n":1}\n{"n":2}\n');
+    const { code, stdout, stderr } = await run(['replay', '--format', 'ndjson', bad, next]);
+    const lines = stderr.trim().split('\n');
+
+    expect(code).toBe(1);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(lines.filter((line) => line.startsWith(`rootwatch: ${bad} (line `))).toHaveLength(20);
+    expect(lines).toContain(`rootwatch: ${bad}: 25 more unreadable records not shown (the first 20 of a file are)`);
+    // The next file's errors are shown again, and the summary counts every error.
+    expect(lines.filter((line) => line.startsWith(`rootwatch: ${next} (line `))).toHaveLength(2);
+    expect(lines.indexOf(`rootwatch: ${bad}: 25 more unreadable records not shown (the first 20 of a file are)`)).toBe(
+      20,
+    );
+    expect(lines.at(-1)).toMatch(/, 47 unreadable, /);
+  });
+
   it.each([
     [['replay'], /at least one PATH/],
     [['replay', '--format', 'xml', 'x'], /--format must be one of table, ndjson, json/],
