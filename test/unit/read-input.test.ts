@@ -327,25 +327,35 @@ describe('readInput', () => {
     ]);
   });
 
-  it('says so when a folder holds no file it reads, rather than reading nothing in silence', async () => {
+  it('says so when a folder holds no file it reads, or files it skips beside them, never passing over in silence', async () => {
     write('notice/nothing/app.log', 'not read\n');
     write('notice/nothing/2024/trail.log.gz', gzipSync('not read\n'));
     mkdirSync(join(root, 'notice/nothing/2025'), { recursive: true });
     mkdirSync(join(root, 'notice/empty'), { recursive: true });
     const full = write('notice/full/trail.json', JSON.stringify({ Records: [record('ConsoleLogin')] }));
+    // Beside a log file, files skipped for their names are named too, the first three of them.
+    const mixed = write('notice/mixed/trail.json', JSON.stringify({ Records: [record('Logout')] }));
+    for (const name of ['a.log', 'b.json.bz2', 'c.txt', 'd/e.csv']) write(`notice/mixed/${name}`, 'not read\n');
     const notices: string[] = [];
 
     const items = await read(
-      [join(root, 'notice/nothing'), join(root, 'notice/empty'), dirname(full), join(root, 'notice/nothing')],
+      [
+        join(root, 'notice/nothing'),
+        join(root, 'notice/empty'),
+        dirname(full),
+        join(root, 'notice/nothing'),
+        dirname(mixed),
+      ],
       {
         onNotice: (message) => notices.push(message.replaceAll(`${root}/`, '')),
       },
     );
 
-    expect(items).toEqual(['record Records[0] ConsoleLogin']);
+    expect(items).toEqual(['record Records[0] ConsoleLogin', 'record Records[0] Logout']);
     expect(notices).toEqual([
-      'notice/nothing: no log file (.json, .jsonl, .ndjson, each optionally .gz) in this folder or below; 2 other files are skipped for their names (name a file to read it whatever its name)',
+      'notice/nothing: no log file (.json, .jsonl, .ndjson, each optionally .gz) in this folder or below; 2 other files are skipped for their names (notice/nothing/2024/trail.log.gz, notice/nothing/app.log; name a file to read it whatever its name)',
       'notice/empty: no log file (.json, .jsonl, .ndjson, each optionally .gz) in this folder or below',
+      'notice/mixed: 4 files are skipped for their names (notice/mixed/a.log, notice/mixed/b.json.bz2, notice/mixed/c.txt, …; name a file to read it whatever its name)',
     ]);
   });
 

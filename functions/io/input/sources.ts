@@ -1,6 +1,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, toError } from '../../errors.js';
+import { groupDigits } from '../../core/render/text.js';
 import { describeFailure } from './bytes.js';
 
 /*
@@ -26,7 +27,7 @@ const byName = (a: { name: string }, b: { name: string }): number => (a.name < b
  * .jsonl or .ndjson, each optionally .gz. Dot-files and dot-directories are skipped. Symbolic links
  * are followed, each directory read once.
  */
-const walk = async (dir: string, sources: Source[], seen: Set<string>, skipped: { files: number }): Promise<void> => {
+const walk = async (dir: string, sources: Source[], seen: Set<string>, skipped: Skipped): Promise<void> => {
   try {
     const real = await realpath(dir);
     if (seen.has(real)) return;
@@ -50,6 +51,7 @@ const walk = async (dir: string, sources: Source[], seen: Set<string>, skipped: 
         await walk(path, sources, seen, skipped);
       } else if (!INPUT_FILE.test(entry.name)) {
         skipped.files += 1;
+        if (skipped.names.length < SKIPPED_NAMES_SHOWN) skipped.names.push(path);
       } else if (found instanceof Error) {
         // A broken link, or a file gone since readdir: worth saying only for a file we would read.
         sources.push({ kind: 'error', error: failure(path, found) });
@@ -62,20 +64,30 @@ const walk = async (dir: string, sources: Source[], seen: Set<string>, skipped: 
   }
 };
 
-const noLogFile = (dir: string, skipped: number): string => {
-  const others =
-    skipped === 0
-      ? ''
-      : `; ${skipped} other ${skipped === 1 ? 'file is' : 'files are'} skipped for ${skipped === 1 ? 'its name' : 'their names'} (name a file to read it whatever its name)`;
-  return `${dir}: no log file (.json, .jsonl, .ndjson, each optionally .gz) in this folder or below${others}`;
-};
+/** Files a directory walk passed over for their names: how many, and the paths of the first SKIPPED_NAMES_SHOWN. */
+interface Skipped {
+  files: number;
+  names: string[];
+}
+const SKIPPED_NAMES_SHOWN = 3;
+
+/**
+ * `3 files are skipped for their names (a.log, b.txt, c.csv; name a file to read it whatever its name)`, with `other`
+ * `3 other files are …`.
+ */
+const skippedFiles = ({ files, names }: Skipped, other: boolean): string =>
+  `${groupDigits(files)} ${other ? 'other ' : ''}${files === 1 ? 'file is' : 'files are'} skipped for ${files === 1 ? 'its name' : 'their names'} (${names.join(', ')}${files > names.length ? ', …' : ''}; name a file to read it whatever its name)`;
+
+const noLogFile = (dir: string, skipped: Skipped): string =>
+  `${dir}: no log file (.json, .jsonl, .ndjson, each optionally .gz) in this folder or below${skipped.files === 0 ? '' : `; ${skippedFiles(skipped, true)}`}`;
 
 const failure = (file: string, error: unknown): InputError =>
   new InputError(file, undefined, describeFailure(error), { cause: error });
 
 /**
  * Everything to read, in order, with the sizes the progress bar needs. A directory that holds no file to read is said
- * through `onNotice` (with the number of files skipped for their names), so that an empty run is never silent.
+ * through `onNotice` (with the number of files skipped for their names), so that an empty run is never silent; one
+ * that holds files skipped for their names beside files to read, too (how many, and the first three).
  */
 const findSources = async (paths: string[], onNotice?: (message: string) => void): Promise<Source[]> => {
   const sources: Source[] = [];
@@ -89,10 +101,12 @@ const findSources = async (paths: string[], onNotice?: (message: string) => void
       const stats = await stat(path);
       if (stats.isDirectory()) {
         const [before, walked] = [sources.length, seen.size];
-        const skipped = { files: 0 };
+        const skipped: Skipped = { files: 0, names: [] };
         await walk(path, sources, seen, skipped);
         // Not for a directory read already (named twice, or under another named one).
-        if (sources.length === before && seen.size > walked) onNotice?.(noLogFile(path, skipped.files));
+        if (sources.length === before && seen.size > walked) onNotice?.(noLogFile(path, skipped));
+        // Beside log files, files of other names (`.log`, `.json.bz2`) are named too: none is passed over silently.
+        else if (skipped.files > 0) onNotice?.(`${path}: ${skippedFiles(skipped, false)}`);
       }
       // Pipes and devices (e.g. `<(zcat ...)`) are read too; only regular files have a size.
       else {
