@@ -356,6 +356,28 @@ describe('RecordScanner', () => {
     );
   });
 
+  it('with multiValue ends a log file cut after a record where the next log file starts, however cut into pieces', () => {
+    // A log file cut after a record's `,` (a damaged gzip member), then the next log file: once read as its record.
+    const text = `{"Records":[${JSON.stringify(record('A'))},\n${JSON.stringify({ Records: [record('B'), record('C')] })}`;
+    const expected = [
+      ['Records', 0, 1, 'parse'],
+      ['Records', 1, 1, 'broken'],
+      ['Records', 0, 2, 'parse'],
+      ['Records', 1, 2, 'parse'],
+    ];
+    for (let cut = 0; cut <= text.length; cut++) {
+      const { entries, stop } = scan([text.slice(0, cut), text.slice(cut)], { multiValue: true });
+      expect(stop, `cut at ${cut}`).toBeUndefined();
+      expect(
+        entries.map((e) => [e.container, e.index, e.value, e.verdict]),
+        `cut at ${cut}`,
+      ).toEqual(expected);
+    }
+    expect(scan([text], { multiValue: true }).entries[1]?.message).toBe(
+      'a log file starts on line 2 where a record should: the one before it is cut short; reading goes on at the next record',
+    );
+  });
+
   it('with multiValue reads values one after another, with the line each starts on', () => {
     const text = `${JSON.stringify({ Records: [record('A')] })}${JSON.stringify([record('B')])}\n${JSON.stringify(record('C'))}`;
 

@@ -42,6 +42,8 @@ const RECORDS_HEADER = /\{\s*"Records"\s*:\s*\[/y;
  * lastIndex). Another object there (valid JSON, not a log file) is the document's to report.
  */
 const RECORDS_WITHOUT_ARRAY = /\{\s*"Records"\s*:\s*(?=\{\s*"eventVersion"\s*:)/y;
+/** The start of a log file's opening (`{"Rec`), up to the end of the text: too little to tell. */
+const RECORDS_HEADER_START = /^\{\s*(?:"(?:R(?:e(?:c(?:o(?:r(?:d(?:s(?:"\s*(?::\s*)?)?)?)?)?)?)?)?)?)?$/;
 /** `"Records":[` again after the first Records array's `],`. */
 const RECORDS_AGAIN = /\s*"Records"\s*:\s*\[/y;
 /*
@@ -569,6 +571,27 @@ class RecordScanner {
             this.broken(message, text, i, false);
             i = n;
             continue;
+          }
+          if (this.container === 'Records' && code === OPEN_BRACE && this.logFilesInRow) {
+            RECORDS_HEADER.lastIndex = i;
+            if (RECORDS_HEADER.test(text)) {
+              // A log file where a record should be: the one being read was cut short (a damaged gzip member, a file
+              // cut before `cat` wrote the next). It ends here, and the next is read.
+              this.broken(
+                `a log file starts on line ${this.line} where a record should: the one before it is cut short`,
+                text,
+                i,
+                false,
+                RESYNC_DOCS,
+              );
+              i = n;
+              continue;
+            }
+            if (!final && RECORDS_HEADER_START.test(text.slice(i, i + HEADER_LOOKAHEAD))) {
+              // The piece ends in what may be a log file's opening: wait for the next piece to tell.
+              this.carry = text.slice(i);
+              return;
+            }
           }
           if (this.entries >= this.limits.maxRecords) {
             this.halt({ kind: 'records' });
