@@ -1082,6 +1082,38 @@ describe('readInput: damaged gzip data', () => {
     }
   });
 
+  it('reads a member cut short anywhere up to the next, none of the next member read as its text', async () => {
+    // The cut member inflates on into the next member's bytes: their garbage once made records (alerts of no event,
+    // counted twice with the next member's), the damage named bytes of the intact member, and a log file cut after a
+    // record took the next log file for one of its records.
+    const a = member('A', 200);
+    const lines = gzipSync(ndjson(names('A', 200).map(record)));
+    for (const [shape, cutMember] of [
+      ['log file', a],
+      ['JSON Lines', lines],
+    ] as const) {
+      for (const fraction of [0.2, 0.5, 0.8, 0.95, 0.99]) {
+        const cut = Math.floor(cutMember.length * fraction);
+        const [whole, streamed] = await readBoth(
+          'cut-then-intact.json.gz',
+          Buffer.concat([cutMember.subarray(0, cut), member('B', 3)]),
+        );
+        const found = recordNames(whole);
+        const context = `${shape}, cut at ${fraction}`;
+
+        // A's records from the first on, none twice, then all of B's: nothing else.
+        expect(found, context).toEqual([...names('A', found.length - 3), ...names('B', 3)]);
+        // One fault, ending where B starts.
+        expect(whole.at(-1), context).toMatch(
+          new RegExp(
+            `^error FILE: damaged gzip data, every intact member read \\(bytes 0–${(cut - 1).toLocaleString('en-US')}: [^;]*\\)$`,
+          ),
+        );
+        expect(streamed, context).toEqual(whole);
+      }
+    }
+  });
+
   it('reads log files with junk between them, as the text of a damaged member leaves it', async () => {
     const trail = (tag: string) => JSON.stringify({ Records: [record(`${tag}0`), record(`${tag}1`)] });
     const stdin = Readable.from([`${trail('A')}y+++"x\u0001${trail('B')}\n1\n${trail('C')}`]);

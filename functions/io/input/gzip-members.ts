@@ -51,6 +51,14 @@ const RETRY_PIECE = 256;
 /** The last compressed bytes of a member kept, so that a member that fails can be searched for a later header. */
 const KEPT_FOR_SEARCH = 1024 * 1024;
 /**
+ * Compressed bytes past a member header found inside a member's deflate data (a member cut short runs on into the next
+ * member's bytes, inflating them to garbage), within which the member's text is held back: if the member then fails or
+ * is cut and the next member is found at that header, the held text (from the next member's bytes) is dropped. Past
+ * this many bytes, or HOLD_TEXT of text, with no fault, the header was a false one and the text is given.
+ */
+const HOLD_INPUT = 64 * 1024;
+const HOLD_TEXT = 4 * 1024 * 1024;
+/**
  * Bytes inflated or looked at again for members that failed, past which the search stops, beyond the input's own
  * size: so that no input costs more than linear time (see lookAgain).
  */
@@ -288,7 +296,7 @@ const deflateStartFails = (bytes: Buffer): boolean => {
  * How inflating a member's deflate stream ended. `kept` holds the last compressed bytes written to it (about
  * KEPT_FOR_SEARCH of them), from input offset `keptFrom`, to search again for a member header after a fault.
  */
-type Inflated =
+type Inflated = (
   | { readonly kind: 'done'; readonly crc: number; readonly size: number; readonly kept: Kept }
   /** `reason`: zlib's; `textRead`: how far the member's text was read (`up to the damage`, `before byte N`). */
   | {
@@ -299,7 +307,30 @@ type Inflated =
       /** Compressed bytes zlib looked at (an upper bound), for SEARCH_ALLOWANCE. */
       readonly looked: number;
     }
-  | { readonly kind: 'cut'; readonly reason: string; readonly kept: Kept };
+  | { readonly kind: 'cut'; readonly reason: string; readonly kept: Kept }
+) & {
+  /** Text held back (not yet given) since a member header found at input offset `at` (HOLD_INPUT). */
+  readonly held?: Held;
+};
+
+/** The text of a member inflated from the bytes after a member header inside it, not yet given. */
+interface Held {
+  readonly at: number;
+  readonly text: readonly Buffer[];
+}
+
+/**
+ * Where a member header's first bytes (MEMBER_START) are in `piece`: an index, 0 for one that starts in the last two
+ * bytes of `before` (the piece written just before), or -1.
+ */
+const headerIn = (before: Buffer | undefined, piece: Buffer): { index: number; at: number } | undefined => {
+  if (before !== undefined && before.length >= 2) {
+    const seam = Buffer.concat([before.subarray(-2), piece.subarray(0, 2)]).indexOf(MEMBER_START);
+    if (seam >= 0 && seam < 2) return { index: 0, at: seam - 2 };
+  }
+  const index = piece.indexOf(MEMBER_START);
+  return index < 0 ? undefined : { index, at: index };
+};
 
 /** Compressed bytes kept: the pieces, and the input offset of the first. */
 interface Kept {
@@ -353,8 +384,27 @@ async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, Inflated
   let written = deflateFrom;
   const keptNow = (): Kept => ({ pieces: kept, from: written - keptBytes });
   let pieceSize = FIRST_PIECE;
+  /** The input offset of a member header inside this member, from which its text is held (-1: none). */
+  let holdAt = -1;
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  const heldNow = (): { held?: Held } => (holdAt < 0 ? {} : { held: { at: holdAt, text: held } });
+  /** Text to give: held while holdAt is set. Answers the text to yield now (none while held). */
+  const give = (out: Buffer): Buffer | undefined => {
+    if (holdAt < 0) return out;
+    held.push(out);
+    heldBytes += out.length;
+    return undefined;
+  };
   try {
     for (;;) {
+      if (holdAt >= 0 && (written - holdAt > HOLD_INPUT || heldBytes > HOLD_TEXT)) {
+        // No fault so far past the header: a false one, inside intact data.
+        for (const out of held) yield out;
+        holdAt = -1;
+        held = [];
+        heldBytes = 0;
+      }
       if (await input.atEnd()) {
         const reason = await finish(inflater);
         const why =
@@ -363,34 +413,47 @@ async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, Inflated
             : reason === 'unexpected end of file'
               ? 'its compressed data is cut short'
               : reason;
-        return { kind: 'cut', reason: why, kept: keptNow() };
+        return { kind: 'cut', reason: why, kept: keptNow(), ...heldNow() };
       }
       const from = input.offset;
       const piece = input.take(pieceSize);
       pieceSize = Math.min(SLICE, pieceSize * 4);
       written = from + piece.length;
+      const header = holdAt < 0 ? headerIn(kept.at(-1), piece) : undefined;
       kept.push(piece);
       keptBytes += piece.length;
       while (keptBytes - (kept[0] as Buffer).length >= KEPT_FOR_SEARCH) keptBytes -= (kept.shift() as Buffer).length;
-      const before = inflater.bytesWritten;
-      try {
-        for await (const out of inflatePiece(inflater, piece)) {
-          crc = crc32(out, crc);
-          size += out.length;
-          yield out;
+      // Written in two parts around a header inside it: the text of the bytes after it is held.
+      const parts = header === undefined || header.index === 0 ? [0] : [0, header.index];
+      for (const [index, partFrom] of parts.entries()) {
+        const part = piece.subarray(partFrom, parts[index + 1] ?? piece.length);
+        if (header !== undefined && partFrom === header.index) holdAt = from + header.at;
+        const before = inflater.bytesWritten;
+        try {
+          for await (const out of inflatePiece(inflater, part)) {
+            crc = crc32(out, crc);
+            size += out.length;
+            const now = give(out);
+            if (now !== undefined) yield now;
+          }
+        } catch (error) {
+          // zlib gives no text from a write that fails: inflate the member again, the failed part in small steps.
+          const again = keptNow().from === deflateFrom;
+          if (again) {
+            for await (const out of textBeforeDamage(Buffer.concat(kept), from + partFrom - deflateFrom, size)) {
+              const now = give(out);
+              if (now !== undefined) yield now;
+            }
+          }
+          const textRead = again ? 'up to the damage' : `before byte ${groupDigits(from + partFrom)}`;
+          const looked = Math.max(FAILED_MEMBER_COST, (again ? 2 : 1) * (written - deflateFrom));
+          return { kind: 'failed', reason: (error as Error).message, textRead, kept: keptNow(), looked, ...heldNow() };
         }
-      } catch (error) {
-        // zlib gives no text from a write that fails: inflate the member again, the failed piece in small steps.
-        const again = keptNow().from === deflateFrom;
-        if (again) yield* textBeforeDamage(Buffer.concat(kept), from - deflateFrom, size);
-        const textRead = again ? 'up to the damage' : `before byte ${groupDigits(from)}`;
-        const looked = Math.max(FAILED_MEMBER_COST, (again ? 2 : 1) * (written - deflateFrom));
-        return { kind: 'failed', reason: (error as Error).message, textRead, kept: keptNow(), looked };
-      }
-      const used = inflater.bytesWritten - before;
-      if (used < piece.length) {
-        input.unshift(piece.subarray(used), from + used);
-        return { kind: 'done', crc, size, kept: keptNow() };
+        const used = inflater.bytesWritten - before;
+        if (used < part.length) {
+          input.unshift(piece.subarray(partFrom + used), from + partFrom + used);
+          return { kind: 'done', crc, size, kept: keptNow(), ...heldNow() };
+        }
       }
     }
   } finally {
@@ -562,6 +625,19 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
       next = await member.next();
     }
     const end = next.value;
+    /**
+     * The text held back from a header inside the member: dropped when the next member was found there (`found`: it
+     * is the text of the next member's bytes read as this one's), else given.
+     */
+    const settle = function* (found: boolean): Generator<Buffer> {
+      const held = end.held;
+      if (held === undefined || (found && input.offset === held.at)) return;
+      for (const out of held.text) {
+        gave = true;
+        lineStart = out[out.length - 1] === 0x0a;
+        yield out;
+      }
+    };
     const trailer = end.kind === 'done' && (await input.want(TRAILER)) ? input.peek(TRAILER) : undefined;
     const checks =
       end.kind === 'done' &&
@@ -574,6 +650,7 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
       const before = damage;
       damage ??= { from: start, reason: `a member cut short (${end.reason}): its text was read` };
       const found = await lookAgain(start, headerBytes, end.kept);
+      yield* settle(found === 'found');
       if (found === 'found') {
         if (gave) {
           lineStart = true;
@@ -590,17 +667,23 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
         from: start,
         reason: `a member that does not inflate (${end.reason}): its text ${end.textRead} was read, the rest skipped`,
       };
-      if ((await lookAgain(start, headerBytes, end.kept, end.looked)) !== 'found') break;
+      const found = await lookAgain(start, headerBytes, end.kept, end.looked);
+      yield* settle(found === 'found');
+      if (found !== 'found') break;
       if (gave) {
         lineStart = true;
         yield NEWLINE;
       }
       continue;
     }
-    if (trailer === undefined) throw cut(start, 'its 8-byte trailer is cut short');
+    if (trailer === undefined) {
+      yield* settle(false);
+      throw cut(start, 'its 8-byte trailer is cut short');
+    }
     closeDamage(start);
     members += 1;
     if (checks) {
+      yield* settle(false);
       intact += 1;
       input.skip(TRAILER);
       continue;
@@ -608,13 +691,20 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
     // Its text has been given. A member cut short can inflate to an end on the next member's first bytes (no trailer
     // then): the next member is looked for from this one's second byte, and bytes after its trailer that give none
     // are damage of their own.
+    const before = faults.length;
     fault(
       start,
       input.offset + TRAILER,
       'a member that fails its CRC-32 or size check: its text was read and may be damaged',
     );
+    const crcFault = faults.length > before ? faults.length - 1 : -1;
     const after = input.offset + TRAILER;
     const found = await lookAgain(start, headerBytes, end.kept);
+    yield* settle(found === 'found');
+    // The next member found inside this one's bytes (it was cut short, and ran on into them): the fault ends there.
+    const failed = faults[crcFault];
+    if (found === 'found' && failed !== undefined && input.offset < failed.to)
+      faults[crcFault] = { ...failed, to: Math.max(failed.from, input.offset) };
     if (found === 'gave up') break;
     if (found === 'found' && gave) {
       lineStart = true;
