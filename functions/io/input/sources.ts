@@ -1,7 +1,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, toError } from '../../errors.js';
 import { groupDigits } from '../../core/render/text.js';
+import { InputError, toError } from '../../errors.js';
 import { describeFailure } from './bytes.js';
 
 /*
