@@ -397,6 +397,37 @@ describe('input limits', () => {
     ]);
   });
 
+  it("never holds one of a long line's values past 32 MiB, nor junk after them, and reads the lines after", async () => {
+    const root = (id: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify(record(id, { userIdentity: { type: 'Root' }, ...extra }));
+    // Past 8 MiB, a line of values one after another is split into them as it streams: once, a value of hundreds of
+    // MB among them was held whole ("Invalid string length"), and the lines after it were lost.
+    const padded = root('Padded', { requestParameters: { pad: 'p'.repeat(9 * MIB) } });
+    const huge = `{"k":[${'1,'.repeat(20 * MIB)}1]}`;
+    const path = write(
+      'values.jsonl.gz',
+      gzipSync([root('Before'), `${padded}${root('Second')}${huge}`, root('After')].join('\n')),
+    );
+    expect(await read([path])).toEqual([
+      'record line 1 Before',
+      'record line 2, value 1 Padded',
+      'record line 2, value 2 Second',
+      'error values.jsonl.gz (line 2, value 3): is longer than 32 MiB, or its closing brace is missing: skipped (a record may be twice --max-string-bytes)',
+      'record line 3 After',
+    ]);
+    // Junk after the values: its first MiB is kept for the error, the rest passed over.
+    const junk = write(
+      'values-junk.jsonl.gz',
+      gzipSync([`${padded}${root('Second')}${'x'.repeat(40 * MIB)}`, root('After')].join('\n')),
+    );
+    expect(await read([junk])).toEqual([
+      'record line 1, value 1 Padded',
+      'record line 1, value 2 Second',
+      expect.stringMatching(/^error values-junk\.jsonl\.gz \(line 1, value 3\): not valid JSON: /),
+      'record line 2 After',
+    ]);
+  });
+
   it('keeps a record followed by blank lines past the size limit, and names the line where reading stopped', async () => {
     const root = JSON.stringify(record('ConsoleLogin', { userIdentity: { type: 'Root' } }));
     for (const blank of ['\n', '   \n']) {

@@ -198,6 +198,8 @@ async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): 
   /** The most characters the long line being read may hold: a record's, or a log file's read whole. */
   let lineLimit = 0;
   const recordLimit = maxRecordChars(limits);
+  /** The most characters one of a long line's values may hold: a record's, or a log file's read whole. */
+  const valueLimit = (head: string): number => (LOG_FILE_LINE.test(head) ? MAX_DOCUMENT_CHARS : recordLimit);
   /** The line being read, once it is being split into its values. */
   let values: LineValues | undefined;
   let batch: LineEntry[] = [];
@@ -225,7 +227,7 @@ async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): 
           emit: () => {},
         });
         for (const piece of partial) probe.push(piece);
-        lineLimit = LOG_FILE_LINE.test(partial.join('').slice(0, 1024)) ? MAX_DOCUMENT_CHARS : recordLimit;
+        lineLimit = valueLimit(partial.join('').slice(0, 1024));
       }
       // Whitespace after the line's value (a record padded with hundreds of MB of blanks): nothing to hold.
       const after = probe.betweenValues;
@@ -250,7 +252,7 @@ async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): 
       (VALUE_BOUNDARY.test(text) ||
         (previous !== undefined && VALUE_BOUNDARY.test(previous.slice(-64) + text.slice(0, 64))))
     ) {
-      values = new LineValues(emit);
+      values = new LineValues(emit, valueLimit);
       for (const piece of partial) values.add(piece);
       partial = [];
       partialChars = 0;
@@ -312,7 +314,7 @@ async function* lineBatches(pieces: AsyncIterable<string>, limits: ScanLimits): 
     // unfinished line that holds several stand, as the lines before it do.
     batch = [];
     if (values === undefined) {
-      values = new LineValues(emit);
+      values = new LineValues(emit, valueLimit);
       for (const piece of partial) values.add(piece);
     }
     values.abort();
@@ -490,6 +492,19 @@ async function* readLines(
           line = entry.text;
           lastValue = entry.value;
           if (entry.value === 1) lineNumber++;
+          if (entry.over !== undefined) {
+            // Dropped as it streamed, for its length: its error, at its place.
+            if (mode === 'detect') {
+              mode = 'lines';
+              held = new HeldLines();
+              if (first !== undefined) fromFirst(first, `line ${first.line}`, out);
+            }
+            const breach = entry.over === MAX_DOCUMENT_CHARS ? 'huge' : 'big';
+            out.push(
+              inputError(file, `line ${lineNumber}, value ${entry.value}`, lineBreachMessage(breach, context.limits)),
+            );
+            continue;
+          }
           if (mode !== 'document') {
             if (mode === 'detect') {
               mode = 'lines';

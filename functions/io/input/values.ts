@@ -152,10 +152,16 @@ const splitValues = (text: string): { line: number; text: string }[] => {
 
 /** One of the JSON values one line holds one after another. */
 interface LineValue {
+  /** Its JSON text ('' when `over`). */
   readonly text: string;
   /** Which value of its line, from 1. */
   readonly value: number;
+  /** It ran past the most characters a value may hold (LineValues' `limit`), so its text was dropped as it came. */
+  readonly over?: number;
 }
+
+/** The text after a character that cannot start a value, kept for the error that names it: its first MiB. */
+const REST_KEPT_CHARS = 1024 * 1024;
 
 /**
  * Splits one line into its JSON values as its text streams in, so that a long line of many log
@@ -165,19 +171,33 @@ interface LineValue {
  */
 class LineValues {
   private readonly state = newScanState();
-  /** The text of the value being read, in pieces. */
+  /** The text of the value being read, in pieces, and its length so far. */
   private current: string[] = [];
+  private currentChars = 0;
+  /** The most characters the value being read may hold (from `limit`), and whether it ran past them (not held). */
+  private currentLimit = 0;
+  private over = false;
   /** The line's first value, held until a second one shows that the line holds several. */
-  private first: string | undefined;
+  private first: Omit<LineValue, 'value'> | undefined;
   private emitted = 0;
-  /** After a character that cannot start a value: the rest of the line. */
+  /** After a character that cannot start a value: the rest of the line (its first REST_KEPT_CHARS). */
   private rest: string[] | undefined;
+  private restChars = 0;
 
-  public constructor(private readonly emit: (value: LineValue) => void) {}
+  /**
+   * @param emit called with each value of a line that holds several, in order.
+   * @param limit the most characters a value may hold, given its first characters (up to 1,024 of them): a longer
+   *   one is dropped as it streams, and emitted as `over`.
+   */
+  public constructor(
+    private readonly emit: (value: LineValue) => void,
+    private readonly limit: (head: string) => number = () => Number.POSITIVE_INFINITY,
+  ) {}
 
   public add(text: string): void {
     if (this.rest !== undefined) {
-      this.rest.push(text);
+      if (this.restChars < REST_KEPT_CHARS) this.rest.push(text.slice(0, REST_KEPT_CHARS - this.restChars));
+      this.restChars += text.length;
       return;
     }
     for (let from = 0; ; ) {
@@ -185,25 +205,47 @@ class LineValues {
       if (this.state.depth > 0) this.state.start = from;
       const end = scanValues(this.state, text, from);
       if (end === NONE) {
-        if (this.state.depth > 0) this.current.push(text.slice(this.state.start));
+        if (this.state.depth > 0) this.hold(text.slice(this.state.start));
         return;
       }
       if (end === STRAY) {
-        this.rest = [text.slice(this.state.start)];
+        this.rest = [text.slice(this.state.start, this.state.start + REST_KEPT_CHARS)];
+        this.restChars = text.length - this.state.start;
         return;
       }
-      this.current.push(text.slice(this.state.start, end));
-      this.take(this.current.length === 1 ? (this.current[0] as string) : this.current.join(''));
+      this.hold(text.slice(this.state.start, end));
+      if (this.over) this.take({ text: '', over: this.currentLimit });
+      else this.take({ text: this.current.length === 1 ? (this.current[0] as string) : this.current.join('') });
       this.current = [];
+      this.currentChars = 0;
+      this.over = false;
       from = end;
     }
   }
 
+  /** Holds a piece of the value being read, unless it has run past its limit (it is then no longer held). */
+  private hold(piece: string): void {
+    if (this.currentChars === 0) this.currentLimit = this.limit(piece.slice(0, 1024));
+    this.currentChars += piece.length;
+    if (this.over) return;
+    if (this.currentChars > this.currentLimit) {
+      this.over = true;
+      this.current = [];
+      return;
+    }
+    this.current.push(piece);
+  }
+
   /** Ends the line: the line as plain text when it held one value or none; undefined when its values were emitted. */
   public end(): string | undefined {
-    const tail = this.state.depth > 0 ? this.current.join('') : this.rest?.join('');
-    if (this.emitted === 0 && (tail === undefined || this.first === undefined)) return this.first ?? tail ?? '';
-    if (tail !== undefined) this.take(tail);
+    const open = this.state.depth > 0;
+    // A value that never closes, past its limit: said as too long (it may be a value whose closing brace is lost).
+    if (open && this.over) this.take({ text: '', over: this.currentLimit });
+    const tail = open ? (this.over ? undefined : this.current.join('')) : this.rest?.join('');
+    const first = this.first;
+    if (this.emitted === 0 && (tail === undefined || first === undefined) && first?.over === undefined)
+      return first?.text ?? tail ?? '';
+    if (tail !== undefined) this.take({ text: tail });
     this.flushFirst();
     return undefined;
   }
@@ -217,18 +259,18 @@ class LineValues {
     this.flushFirst();
   }
 
-  private take(text: string): void {
+  private take(value: Omit<LineValue, 'value'>): void {
     if (this.emitted === 0 && this.first === undefined) {
-      this.first = text;
+      this.first = value;
       return;
     }
     this.flushFirst();
-    this.emit({ text, value: ++this.emitted });
+    this.emit({ ...value, value: ++this.emitted });
   }
 
   private flushFirst(): void {
     if (this.first === undefined) return;
-    this.emit({ text: this.first, value: ++this.emitted });
+    this.emit({ ...this.first, value: ++this.emitted });
     this.first = undefined;
   }
 }
