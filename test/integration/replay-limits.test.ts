@@ -428,6 +428,18 @@ describe('input limits', () => {
     ]);
   });
 
+  it('reports hundreds of thousands of non-records in Records one by one, streamed or not, without overflowing', async () => {
+    // Once `out.push(...items)` with them all as arguments: "Maximum call stack size exceeded", and the run aborted.
+    const text = `{"Records":[${JSON.stringify(record('First'))},${'1,'.repeat(200_000)}${JSON.stringify(record('Last'))}]}`;
+    const path = write('ones.json', text);
+    for (const items of [await read([path]), await read(['-'], { stdin: Readable.from([text]) })]) {
+      expect(items).toHaveLength(200_002);
+      expect(items[0]).toBe('record Records[0] First');
+      expect(items[1]).toMatch(/^error (ones\.json|<stdin>) \(Records\[1\]\): /);
+      expect(items.at(-1)).toBe('record Records[200001] Last');
+    }
+  });
+
   it('keeps a record followed by blank lines past the size limit, and names the line where reading stopped', async () => {
     const root = JSON.stringify(record('ConsoleLogin', { userIdentity: { type: 'Root' } }));
     for (const blank of ['\n', '   \n']) {

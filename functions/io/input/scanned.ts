@@ -321,7 +321,8 @@ async function* readScanned(
     for (const entry of pending) if (!fromEntry(entry, file, prefixOf(entry), explicit, counting, items)) return false;
     if (skipped > 0) context.onSkipped(skipped);
     pending = [];
-    out.push(...items);
+    // One by one: spread as arguments, hundreds of thousands of items (`{"Records":[1,1,…]}`) overflow the stack.
+    for (const item of items) out.push(item);
     return true;
   };
   const stopHere = (): InputItem[] => {
