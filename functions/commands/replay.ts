@@ -74,6 +74,11 @@ interface ReplayOptions {
  * one line after them says how many were left out.
  */
 const SHOWN_ERRORS_PER_FILE = 20;
+/**
+ * How an error that stopped reading a file ends (a limit, damage again and again): always shown, past the cap too,
+ * since what it says is that records are missing.
+ */
+const STOPPED_READING = /the rest of the (file|input) is not read( \([^)]*\))?$/;
 
 interface ReplaySummary {
   /** Records read: those parsed, and those counted but skipped unparsed because no detection could match them. */
@@ -223,7 +228,7 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
         shownInFile = 0;
       }
       if (error.position === undefined) noteHidden();
-      else if (shownInFile >= SHOWN_ERRORS_PER_FILE) {
+      else if (shownInFile >= SHOWN_ERRORS_PER_FILE && !STOPPED_READING.test(error.message)) {
         hiddenInFile += 1;
         return;
       } else shownInFile += 1;

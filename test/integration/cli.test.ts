@@ -262,6 +262,13 @@ describe('rootwatch replay', () => {
       20,
     );
     expect(lines.at(-1)).toMatch(/, 47 unreadable, /);
+
+    // An error that stopped reading the file is shown past the cap: it says records are missing.
+    const limited = await run(['replay', '--format', 'ndjson', '--max-records', '30', bad]);
+    expect(limited.stderr).toContain(
+      `rootwatch: ${bad} (line 31): holds more than 30 records: the rest of the file is not read (--max-records)\n`,
+    );
+    expect(limited.stderr).toContain(`rootwatch: ${bad}: 10 more unreadable records not shown`);
   });
 
   it.each([
