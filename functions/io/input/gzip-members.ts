@@ -320,8 +320,9 @@ interface Held {
 }
 
 /**
- * Where a member header's first bytes (MEMBER_START) are in `piece`: an index, 0 for one that starts in the last two
- * bytes of `before` (the piece written just before), or -1.
+ * Where a member header's first bytes (MEMBER_START) are in `piece`: `index` in it (0 for one that starts in the last
+ * two bytes of `before`, the piece written just before) and `at`, its offset from the piece's start (-2 or -1 then);
+ * undefined when there is none.
  */
 const headerIn = (before: Buffer | undefined, piece: Buffer): { index: number; at: number } | undefined => {
   if (before !== undefined && before.length >= 2) {
