@@ -164,7 +164,7 @@ const replay = async (options: ReplayOptions): Promise<{ exitCode: 0 | 1; summar
   const now = options.now ?? (() => performance.now());
   const started = now();
   // stdout is for alerts: the pipeline's per-alert info lines stay out; warnings go to stderr.
-  logger.setLogLevel('WARN');
+  logger.pinLogLevel('WARN');
   const folding = options.fold !== false || options.sessions === true;
   // With --sessions, the alerts and digests are counted, not printed: the sessions are.
   const sink = options.sessions

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import type { LogScope } from '../../commands/scope.js';
 import { isS3Url } from '../../core/cloudtrail-keys.js';
 import { patternsPrefilter } from '../../core/event-pattern/tokens.js';
@@ -199,11 +199,32 @@ async function* oneChunk(bytes: Buffer): AsyncGenerator<Buffer> {
   yield bytes;
 }
 
+/** Whether `path` is a directory (or a link to one); false when it cannot be found. */
+const isDirectory = (path: string): boolean => {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
+};
+
 /** The files, directories and stdin of a run of local paths. */
 async function* readLocalBatches(paths: string[], state: ReadState): AsyncGenerator<InputItem[]> {
   const { progress, context, options } = state;
   const { limits, prefilter } = context;
-  const sources = await findSources(paths, options.onNotice);
+  // A worker takes tens of milliseconds to start: when the paths may hold enough files for workers (a directory, or
+  // WORKER_MIN_FILES paths), they are started while the paths are walked, and stopped if the walk finds too few.
+  const early =
+    (options.workers ?? 0) > 0 && (paths.length >= WORKER_MIN_FILES || paths.some(isDirectory))
+      ? startScanPool(options.workers ?? 0, { patterns: options.patterns, limits })
+      : undefined;
+  let sources: Source[];
+  try {
+    sources = await findSources(paths, options.onNotice);
+  } catch (error) {
+    await early?.close();
+    throw error;
+  }
   for (const source of sources) {
     if (source.kind === 'file') progress.bytesTotal += source.size;
     if (source.kind !== 'error') progress.filesTotal++;
@@ -215,10 +236,11 @@ async function* readLocalBatches(paths: string[], state: ReadState): AsyncGenera
     source?.kind === 'file' && source.regular && source.size < WHOLE_FILE_BYTES;
   const wholeCount = sources.filter(readsWhole).length;
   const workers = Math.min(options.workers ?? 0, wholeCount);
-  const pool: ScanPool | undefined =
-    wholeCount >= WORKER_MIN_FILES && workers > 0
-      ? startScanPool(workers, { patterns: options.patterns, limits })
-      : undefined;
+  const wanted = wholeCount >= WORKER_MIN_FILES && workers > 0;
+  if (!wanted) await early?.close();
+  const pool: ScanPool | undefined = wanted
+    ? (early ?? startScanPool(workers, { patterns: options.patterns, limits }))
+    : undefined;
   /** Files read whole, by index in `sources`, read ahead of the one being consumed (one ahead on the main thread). */
   const ahead = new Map<number, Promise<WholeFile>>();
   const inThread = (path: string): Promise<WholeFile> => scanWholeFile(path, prefilter, limits);
