@@ -461,4 +461,23 @@ describe('rootwatch replay', () => {
     expect(JSON.parse(stdout).detections).toEqual(['root-credentials-changed']);
     expect(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).toContain('"rootwatch": "bin/rootwatch.mjs"');
   });
+
+  it('ends as the installed bin on a folder too small for its workers, which start early and are stopped', async () => {
+    // The workers start while the folder is walked; the walk finds two files, read on the main thread: a worker left
+    // running would keep the process alive past the timeout.
+    const folder = tmp();
+    const signIn = readSample('root-console-sign-in-no-mfa.json');
+    writeFileSync(join(folder, 'a.json.gz'), gzipSync(trailFile([signIn])));
+    writeFileSync(join(folder, 'b.json.gz'), gzipSync(trailFile([{ ...signIn, eventID: 'second-sign-in' }])));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(REPO_ROOT, 'bin/rootwatch.mjs'), 'replay', '--no-fold', '--format', 'ndjson', '--workers', '2', folder],
+      { timeout: 30_000 },
+    );
+    const ids = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).eventID);
+    expect(ids).toEqual([signIn.eventID, 'second-sign-in']);
+  });
 });

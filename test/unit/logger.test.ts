@@ -41,4 +41,18 @@ describe('logger', () => {
     });
     expect(lines.map((line) => line.message)).toEqual(['state table unavailable']);
   });
+
+  it('keeps a pinned level until setLogLevel changes it', () => {
+    logger.pinLogLevel('WARN');
+    expect(printed(() => logger.info('dropped while pinned at WARN'))).toEqual([]);
+    logger.pinLogLevel('INFO');
+    expect(printed(() => logger.info('printed while pinned at INFO')).map((line) => line.message)).toEqual([
+      'printed while pinned at INFO',
+    ]);
+    logger.pinLogLevel('WARN');
+    logger.setLogLevel('INFO');
+    expect(printed(() => logger.info('printed once unpinned')).map((line) => line.message)).toEqual([
+      'printed once unpinned',
+    ]);
+  });
 });
