@@ -308,19 +308,33 @@ describe('input limits', () => {
     ]);
   });
 
-  it('never holds the rest of a stream as one record whose closing brace is missing', async () => {
-    // The records after it nest inside it, brackets matching, until the end: once, the whole stream was held. Past
-    // 32 MiB it is no longer held, nor searched for records (a valid record's nested objects could fake them): the
-    // records it swallowed are lost with it, in its one error, and reading goes on where its damage shows.
+  it('costs a record whose closing brace is missing only itself, and never holds the rest of a stream', async () => {
+    // Once, the records after it nested inside it, brackets matching, until the array's end: the whole stream was
+    // held, then past 32 MiB dropped, and every record it swallowed lost with it. Its damage shows at the next
+    // record's "{", where a key should be.
     const root = (id: string) => JSON.stringify(record(id, { userIdentity: { type: 'Root' } }));
     const padding = JSON.stringify(record('Padding', { requestParameters: { key: 'k'.repeat(450) } }));
-    const head = `{"Records":[${root('A')},${root('B').slice(0, -1)},${root('C')}`;
-    const pieces = [head, ...Array.from({ length: 80 }, () => `,${padding}`.repeat(1000)), `,${root('D')}]}`];
-    const items = await read(['-'], { stdin: Readable.from(pieces) });
+    const pieces = (cutShort: string) => [
+      `{"Records":[${root('A')},${cutShort}${root('C')}`,
+      ...Array.from({ length: 80 }, () => `,${padding}`.repeat(1000)),
+      `,${root('D')}]}`,
+    ];
+    const items = await read(['-'], { stdin: Readable.from(pieces(`${root('B').slice(0, -1)},`)) });
+    expect(items.filter((line) => line.startsWith('record')).length).toBe(80_003);
     expect(items.filter((line) => !line.endsWith(' Padding'))).toEqual([
       'record Records[0] A',
-      'error <stdin> (Records[1]): not valid JSON: mismatched "]" on line 1; reading goes on at the next record',
-      'record Records[2] D',
+      'error <stdin> (Records[1]): not valid JSON: unexpected "{" where a key should be on line 1; reading goes on at the next record',
+      'record Records[2] C',
+      'record Records[80003] D',
+    ]);
+    // Cut short into an array whose elements the records after it are, without a comma between: valid structure to
+    // the end. Past 32 MiB it is no longer held, nor searched for records (a valid record's nested objects could fake
+    // them): what it swallowed is lost with it, in its one error.
+    const swallowed = await read(['-'], { stdin: Readable.from(pieces(`${root('B').slice(0, -1)},"x":[`)) });
+    expect(swallowed).toEqual([
+      'record Records[0] A',
+      'error <stdin> (Records[1]): is longer than 32 MiB, or its closing brace is missing: skipped (a record may be twice --max-string-bytes)',
+      expect.stringMatching(/^error <stdin> \(Records\[2\]\): not valid JSON: /),
     ]);
     // A valid record that long, holding record-shaped objects: one error, no record made of its insides.
     const nested = JSON.stringify({

@@ -182,7 +182,12 @@ describe('RecordScanner', () => {
         'unexpected "}" in an array on line 1',
       ],
       ['a string cut short', `{"Records":[${a},{"eventVersion":"1","x":"cu,${b}]}`, 'unexpected text after a string'],
-      ['a record without its last brace', `{"Records":[${a},${a.slice(0, -1)},${b}]}`, 'mismatched "]" on line 1'],
+      // Shown at the next record's `{`, where a key should be: the record cut short costs only itself.
+      [
+        'a record without its last brace',
+        `{"Records":[${a},${a.slice(0, -1)},${b}]}`,
+        'unexpected "{" where a key should be on line 1',
+      ],
       ['two commas', `{"Records":[${a},,${b}]}`, 'unexpected "," in an array on line 1'],
       ['an array of records', `[${a},{"eventVersion":"1","x":[}],${b}]`, 'mismatched "}" on line 1'],
     ];
@@ -201,6 +206,60 @@ describe('RecordScanner', () => {
       expect(entries.find((entry) => entry.verdict === 'broken')?.message, what).toContain(message);
       expect(JSON.parse(entries.at(-1)?.text as string), what).toEqual(record('B'));
     }
+  });
+
+  it('shows damage that would make the records after it its own insides at the record, however cut', () => {
+    // Pairing brackets alone read each of these as a record that swallows the ones after it, its damage showing only
+    // at the array's end (or never): every record after it read again from there, or lost once it was too long to hold.
+    const [a, b] = [JSON.stringify(record('A')), JSON.stringify(record('B'))];
+    const cases: [string, string, string][] = [
+      ['its last brace missing', `${a.slice(0, -1)},${b}`, 'unexpected "{" where a key should be'],
+      ['an array opened at its end', `${a.slice(0, -1)},"x":[,${b}`, 'unexpected ","'],
+      ['a key inside an array', '{"eventVersion":"1","a":[1,"b":2]}', 'unexpected key inside an array'],
+      ['a key where a value should be', '{"eventVersion":"1","a":"b":"c"}', 'unexpected key where a value should be'],
+      ['an object after a value in an array', '{"eventVersion":"1","a":[1{"b":2}]}', 'unexpected "{" after a value'],
+      [
+        'an array after a literal',
+        `{"eventVersion":"1","readOnly":true[${b}]}`,
+        'unexpected "[" where a key should be',
+      ],
+      ['a key without its value', '{"eventVersion":"1","a",{"b":2}}', 'unexpected "{" where a key should be'],
+    ];
+    for (const [what, broken, message] of cases) {
+      for (const indent of [undefined, 2]) {
+        const before = JSON.stringify(record('Before'), null, indent);
+        const after = JSON.stringify(record('After'), null, indent);
+        const text = `{"Records":[${before},${broken},${after}]}`;
+        for (const offsets of [[], [text.indexOf(broken) + broken.length - 3], [5, 40, 77, 200]]) {
+          const { entries, stop } = scan(cut(text, offsets));
+          const label = `${what}, indent ${indent}, cut at ${offsets.join(' ')}`;
+          expect(stop, label).toBeUndefined();
+          expect(brief(entries).slice(0, 2), label).toEqual(['Records[0] parse', 'Records[1] broken']);
+          expect(entries[1]?.message, label).toContain(message);
+          expect(JSON.parse(entries.at(-1)?.text as string), label).toEqual(record('After'));
+        }
+      }
+    }
+  });
+
+  it('reads to the end of a large log file with records cut short, each costing only itself', () => {
+    // Once each cut record was read to the array's end and the text after it read again: ten in 12 MB made the
+    // scanner stop ("broken structure again and again"), the rest of the file and the log files after it unread.
+    const records = Array.from({ length: 60_000 }, (_, i) => {
+      const text = JSON.stringify(record(`E${i}`, { requestParameters: { note: 'n'.repeat(150) } }));
+      return i % 6000 === 3 ? text.slice(0, -1) : text;
+    });
+    const text = `{"Records":[${records.join(',')}]}\n${JSON.stringify({ Records: [record('Next')] })}`;
+    const pieces = Array.from({ length: Math.ceil(text.length / 65_536) }, (_, i) =>
+      text.slice(i * 65_536, (i + 1) * 65_536),
+    );
+    const { entries, stop } = scan(pieces, { multiValue: true });
+    expect(stop).toBeUndefined();
+    expect(entries.filter((entry) => entry.verdict === 'broken').map((entry) => entry.index)).toEqual(
+      Array.from({ length: 10 }, (_, k) => k * 6000 + 3),
+    );
+    expect(entries.filter((entry) => entry.verdict === 'parse')).toHaveLength(59_991);
+    expect(JSON.parse(entries.at(-1)?.text as string).eventName).toBe('Next');
   });
 
   it('ends a file cut short with a broken entry, the records before it and any whole one in the cut part standing', () => {
@@ -297,9 +356,10 @@ describe('RecordScanner', () => {
   });
 
   it('stops reading on, in linear time, when every record after the damage is broken too', () => {
-    // Each record opens a bracket it never closes: each holds the ones after it and, within a depth limit raised that
-    // far, runs to the end of the text, which would be scanned again and again from each record start.
-    const text = `{"Records":[${Array.from({ length: 3000 }, (_, i) => `{"eventVersion":"1","n":${i},"a":[`).join(',')}`;
+    // Each record opens an array it never closes, and the next record is its element: each holds the ones after it
+    // and, within a depth limit raised that far, runs to the end of the text, which would be scanned again and again
+    // from each record start.
+    const text = `{"Records":[${Array.from({ length: 3000 }, (_, i) => `{"eventVersion":"1","n":${i},"a":[`).join('')}`;
     const { entries, stop } = scan([text], { limits: { ...LIMITS, maxDepth: 100_000 } });
     expect(stop).toMatchObject({ kind: 'syntax', message: expect.stringMatching(/^broken structure again and again/) });
     expect(entries.length).toBeGreaterThan(10);

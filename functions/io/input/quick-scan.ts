@@ -16,7 +16,8 @@ import {
 
 /*
  * The fast path of a CloudTrail log file as CloudTrail writes it: `{"Records":[{…},{…}]}`, compact. One tight pass
- * over the text checks its structure as the scanner (scan.ts) would (strings, brackets paired by kind, the limits) and
+ * over the text checks its structure as the scanner (scan.ts) would (strings, brackets paired by kind, keys and values
+ * and commas where they belong, the limits) and
  * notes, per record, where it ends and its top-level eventName and eventSource; one regular-expression search (native
  * code) finds the places a passing string could be. Only the records that may match are handed on to be parsed.
  * Anything unusual (another shape, whitespace between tokens, a second document, a record past a limit, a non-object
@@ -90,7 +91,8 @@ const keyField = (text: string, from: number, to: number): number => {
 /**
  * One pass over a text that starts with HEAD: each element of `Records`, which must be an object, its strings and
  * brackets as the scanner reads them (a bracket closes only its own kind; a string ends at an unescaped quote, is at
- * most maxStringBytes long as written, and is followed at once by `:`, `,`, `}` or `]`), nested at most maxDepth
+ * most maxStringBytes long as written, and is followed at once by `:`, `,`, `}` or `]`; a key is in an object after
+ * its `{` or a `,`; a `{` or `[` follows a `:` in an object, `[` or `,` in an array; a `,` follows a value), nested at most maxDepth
  * deep (the record itself is level 1), the limits as the scanner counts them. Between records exactly `,`; after the
  * last, `]}` and only whitespace. Undefined when any of this does not hold, or past maxRecords: the scanner decides.
  */
@@ -145,6 +147,10 @@ const layoutOf = (text: string, limits: InputLimits): RecordLayout | undefined =
         if (at - open - 1 > maxStringBytes) return undefined;
         const after = text.charCodeAt(at + 1);
         if (after === COLON) {
+          // A key: in an object, after its `{` or a `,` (as the scanner checks, lest a record cut short swallow the
+          // records after it).
+          const before = text.charCodeAt(open - 1);
+          if ((before !== OPEN_BRACE && before !== COMMA) || stack[depth] !== OPEN_BRACE) return undefined;
           if (depth === 1) {
             if (escaped) flag |= MUST_PARSE;
             field = keyField(text, open + 1, at);
@@ -168,6 +174,10 @@ const layoutOf = (text: string, limits: InputLimits): RecordLayout | undefined =
           if (after === COMMA) at++;
         } else return undefined;
       } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+        // A member's value after its `:`, or an element after `[` or `,`.
+        const before = text.charCodeAt(at - 1);
+        if (stack[depth] === OPEN_BRACE ? before !== COLON : before !== OPEN_BRACKET && before !== COMMA)
+          return undefined;
         if (depth === 1) field = OTHER_KEY;
         depth++;
         if (depth > maxDepth) return undefined;
@@ -175,6 +185,10 @@ const layoutOf = (text: string, limits: InputLimits): RecordLayout | undefined =
       } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
         if (stack[depth] !== code - PAIR_OFFSET) return undefined;
         depth--;
+      } else if (code === COMMA) {
+        // After a value (a string's comma is passed over with it), never after `[`, `{`, `:` or another `,`.
+        const before = text.charCodeAt(at - 1);
+        if (before === OPEN_BRACKET || before === OPEN_BRACE || before === COLON || before === COMMA) return undefined;
       }
     }
     starts.push(start);

@@ -299,6 +299,8 @@ class RecordScanner {
   private nextBackslash = -1;
   /** After a broken element: the text to scan on from (the next record start), replacing the rest of the piece. */
   private resume: string | undefined;
+  /** The last character of the pieces before this one that is not whitespace (-1: none yet), for significantBefore. */
+  private lastOfPieces = -1;
   /** The current top-level value had a broken element: text after it is read on from, not a stop. */
   private damagedValue = false;
   /** What marks the next record start after a broken element (RESYNC_RECORDS, RESYNC_ARRAY, RESYNC_EVENTS). */
@@ -656,6 +658,13 @@ class RecordScanner {
     // The piece ends inside an element: keep its text (up to what is carried over to the next piece).
     if ((this.state === 'element' || this.state === 'members') && this.elementStart >= 0) {
       const end = this.carryFrom >= 0 ? this.carryFrom : n;
+      for (let at = end - 1; at >= 0; at--) {
+        const code = text.charCodeAt(at);
+        if (!isSpace(code)) {
+          this.lastOfPieces = code;
+          break;
+        }
+      }
       if (this.holding && this.state === 'element' && end > this.elementStart) {
         this.pieces.push(text.slice(this.elementStart, end));
         this.heldChars += end - this.elementStart;
@@ -926,6 +935,65 @@ class RecordScanner {
     return undefined;
   }
 
+  /**
+   * The last character before `at` in `text` that is not whitespace, looking into the pieces before when `text` has
+   * none there; -1 when nothing came before.
+   */
+  private significantBefore(text: string, at: number): number {
+    let i = at - 1;
+    while (i >= 0 && isSpace(text.charCodeAt(i))) i--;
+    return i < 0 ? this.lastOfPieces : text.charCodeAt(i);
+  }
+
+  /**
+   * What is wrong with a key (a string a `:` follows) whose opening quote is at `quote` in `text`, `depth` levels into
+   * the element (1: the record's own keys), or undefined. A key belongs in an object, after its `{` or a `,`: one
+   * inside an array, or where a value should be (after a `:`), is broken structure that pairing brackets alone
+   * would find only far away, if at all (a record cut short swallows the records after it). Not checked deeper than
+   * the stack, or at the top level (the scanner's own checks); `quote` -1: the key began in an earlier piece, and
+   * only whether it is inside an array is checked.
+   */
+  private keyProblem(text: string, quote: number, depth: number): string | undefined {
+    if (depth < 1 || depth >= this.stack.length || depth > this.limits.maxDepth) return undefined;
+    if (this.stack[depth] !== OPEN_BRACE) return `unexpected key inside an array on line ${this.line}`;
+    if (quote < 0) return undefined;
+    const before = this.significantBefore(text, quote);
+    return before === OPEN_BRACE || before === COMMA || before === -1
+      ? undefined
+      : `unexpected key where a value should be on line ${this.line}`;
+  }
+
+  /**
+   * What is wrong with a `{` or `[` at `at` in `text`, inside the object or array `depth` levels into the element, or
+   * undefined: inside an object it must be a member's value, after a `:`. A `{` where a key should be is most often
+   * the next record's, the one before it cut short. Not checked where keyProblem is not.
+   */
+  private openProblem(text: string, at: number, depth: number): string | undefined {
+    if (depth < 1 || depth >= this.stack.length || depth > this.limits.maxDepth) return undefined;
+    const before = this.significantBefore(text, at);
+    if (this.stack[depth] === OPEN_BRACE) {
+      return before === COLON || before === -1
+        ? undefined
+        : `unexpected "${text[at]}" where a key should be on line ${this.line}`;
+    }
+    return before === OPEN_BRACKET || before === COMMA || before === -1
+      ? undefined
+      : `unexpected "${text[at]}" after a value on line ${this.line}`;
+  }
+
+  /**
+   * What is wrong with a `,` at `at` in `text`, `depth` levels into the element, or undefined: a comma follows a
+   * value, never an opening bracket, a `:` or another comma (`[,{…}` would make the records after it elements of an
+   * array the record opened). Not checked where keyProblem is not.
+   */
+  private commaProblem(text: string, at: number, depth: number): string | undefined {
+    if (depth < 1 || depth >= this.stack.length || depth > this.limits.maxDepth) return undefined;
+    const before = this.significantBefore(text, at);
+    return before === OPEN_BRACKET || before === OPEN_BRACE || before === COMMA || before === COLON
+      ? `unexpected "," on line ${this.line}`
+      : undefined;
+  }
+
   /** Broken structure inside the element being read from `text`: a `broken` entry in Records or an array, else a stop. */
   private damaged(message: string, text: string, at: number): void {
     if (this.state === 'element' && this.container !== 'value')
@@ -970,7 +1038,10 @@ class RecordScanner {
         this.carryFrom = 0;
         return n;
       }
-      const problem = this.afterStringProblem(after, this.depth);
+      // The key's opening quote was in an earlier piece: only whether it is inside an array can be checked.
+      const problem =
+        this.afterStringProblem(after, this.depth) ??
+        (after === COLON ? this.keyProblem(text, -1, this.depth) : undefined);
       if (problem !== undefined) {
         this.damaged(problem, text, close + 1);
         return n;
@@ -1016,6 +1087,15 @@ class RecordScanner {
               // A key outside any object: a record's opening brace is missing, or an extra `}` closed it early.
               this.damaged(this.afterStringProblem(next, depth) as string, text, close + 1);
               return n;
+            }
+            const before = text.charCodeAt(i - 1);
+            if (depth > 0 && ((before !== OPEN_BRACE && before !== COMMA) || stack[depth] !== OPEN_BRACE)) {
+              const problem = this.keyProblem(text, i, depth);
+              if (problem !== undefined) {
+                this.depth = depth;
+                this.damaged(problem, text, i);
+                return n;
+              }
             }
             if (keyPending && depth === 1) {
               // The record's first key: it says whether an object outside `Records` is one record.
@@ -1065,6 +1145,20 @@ class RecordScanner {
         watching = !passed && this.breachKind === undefined;
         i = end;
       } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+        const before = text.charCodeAt(i - 1);
+        // What is sure to be right goes without a call: after a `:`, or in an array after `[` or `,`.
+        if (
+          depth > 0 &&
+          before !== COLON &&
+          (stack[depth] === OPEN_BRACE || (before !== COMMA && before !== OPEN_BRACKET))
+        ) {
+          const problem = this.openProblem(text, i, depth);
+          if (problem !== undefined) {
+            this.depth = depth;
+            this.damaged(problem, text, i);
+            return n;
+          }
+        }
         if (depth === 1) {
           if (code === OPEN_BRACE && lastKey === DETAIL_KEY) {
             fields |= DETAIL_OBJECT;
@@ -1122,7 +1216,23 @@ class RecordScanner {
           return i + 1;
         }
       } else if (code === COMMA) {
-        if (depth === 0 && endAt === 'separator') {
+        if (depth > 0) {
+          const before = text.charCodeAt(i - 1);
+          if (
+            before === OPEN_BRACKET ||
+            before === OPEN_BRACE ||
+            before === COMMA ||
+            before === COLON ||
+            isSpace(before)
+          ) {
+            const problem = this.commaProblem(text, i, depth);
+            if (problem !== undefined) {
+              this.depth = depth;
+              this.damaged(problem, text, i);
+              return n;
+            }
+          }
+        } else if (endAt === 'separator') {
           this.depth = 0;
           this.nextBackslash = nextBackslash;
           this.keyPending = keyPending;
@@ -1178,7 +1288,8 @@ class RecordScanner {
       }
     }
     // A string cut short turns the quotes after it inside out: text follows what reads as a string.
-    const problem = this.afterStringProblem(next, this.depth);
+    const problem =
+      this.afterStringProblem(next, this.depth) ?? (next === COLON ? this.keyProblem(text, i, this.depth) : undefined);
     if (problem !== undefined) {
       this.damaged(problem, text, close + 1);
       return -1;
