@@ -223,7 +223,14 @@ describe('RecordScanner', () => {
         `{"eventVersion":"1","readOnly":true[${b}]}`,
         'unexpected "[" where a key should be',
       ],
-      ['a key without its value', '{"eventVersion":"1","a",{"b":2}}', 'unexpected "{" where a key should be'],
+      ['a key without its value', '{"eventVersion":"1","a",{"b":2}}', 'unexpected string where a key should be'],
+      // A gzip member's text after a bit flip: a back-reference copied the wrong bytes into a nested object.
+      [
+        'text copied into an object',
+        '{"eventVersion":"1","items":[{"value":"v2131:role/i-2128","sessionContext36-x","eventID":"q"}]}',
+        'unexpected string where a key should be',
+      ],
+      ['a string after a value in an array', '{"eventVersion":"1","a":[1"b"]}', 'unexpected string after a value'],
     ];
     for (const [what, broken, message] of cases) {
       for (const indent of [undefined, 2]) {

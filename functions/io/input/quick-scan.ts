@@ -163,6 +163,10 @@ const layoutOf = (text: string, limits: InputLimits): RecordLayout | undefined =
           }
           at++;
         } else if (after === COMMA || after === CLOSE_BRACE || after === CLOSE_BRACKET) {
+          // A value: after its key's `:` in an object, after `[` or `,` in an array.
+          const before = text.charCodeAt(open - 1);
+          if (stack[depth] === OPEN_BRACE ? before !== COLON : before !== OPEN_BRACKET && before !== COMMA)
+            return undefined;
           if (depth === 1) {
             if (field === NAME_KEY) {
               if (escaped) flag |= MUST_PARSE;

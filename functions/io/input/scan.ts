@@ -299,6 +299,8 @@ class RecordScanner {
   private nextBackslash = -1;
   /** After a broken element: the text to scan on from (the next record start), replacing the rest of the piece. */
   private resume: string | undefined;
+  /** For a string running into the next piece: significantBefore its opening quote, for keyProblem and valueProblem. */
+  private beforeString = -1;
   /** The last character of the pieces before this one that is not whitespace (-1: none yet), for significantBefore. */
   private lastOfPieces = -1;
   /** The current top-level value had a broken element: text after it is read on from, not a stop. */
@@ -946,21 +948,33 @@ class RecordScanner {
   }
 
   /**
-   * What is wrong with a key (a string a `:` follows) whose opening quote is at `quote` in `text`, `depth` levels into
-   * the element (1: the record's own keys), or undefined. A key belongs in an object, after its `{` or a `,`: one
-   * inside an array, or where a value should be (after a `:`), is broken structure that pairing brackets alone
-   * would find only far away, if at all (a record cut short swallows the records after it). Not checked deeper than
-   * the stack, or at the top level (the scanner's own checks); `quote` -1: the key began in an earlier piece, and
-   * only whether it is inside an array is checked.
+   * What is wrong with a key (a string a `:` follows) `depth` levels into the element (1: the record's own keys), the
+   * last character before its opening quote that is not whitespace being `before` (-1: unknown), or undefined. A key
+   * belongs in an object, after its `{` or a `,`: one inside an array, or where a value should be (after a `:`), is
+   * broken structure that pairing brackets alone would find only far away, if at all (a record cut short swallows
+   * the records after it). Not checked deeper than the stack, or at the top level (the scanner's own checks).
    */
-  private keyProblem(text: string, quote: number, depth: number): string | undefined {
+  private keyProblem(before: number, depth: number): string | undefined {
     if (depth < 1 || depth >= this.stack.length || depth > this.limits.maxDepth) return undefined;
     if (this.stack[depth] !== OPEN_BRACE) return `unexpected key inside an array on line ${this.line}`;
-    if (quote < 0) return undefined;
-    const before = this.significantBefore(text, quote);
     return before === OPEN_BRACE || before === COMMA || before === -1
       ? undefined
       : `unexpected key where a value should be on line ${this.line}`;
+  }
+
+  /**
+   * What is wrong with a string value (one a `,`, `}` or `]` follows) `depth` levels into the element, `before` as
+   * keyProblem's, or undefined: in an object it follows its key's `:`, in an array a `[` or `,`.
+   * One where a key should be lets the object run on into the records after it. Not checked where keyProblem is not.
+   */
+  private valueProblem(before: number, depth: number): string | undefined {
+    if (depth < 1 || depth >= this.stack.length || depth > this.limits.maxDepth || before === -1) return undefined;
+    if (this.stack[depth] === OPEN_BRACE) {
+      return before === COLON ? undefined : `unexpected string where a key should be on line ${this.line}`;
+    }
+    return before === OPEN_BRACKET || before === COMMA
+      ? undefined
+      : `unexpected string after a value on line ${this.line}`;
   }
 
   /**
@@ -1038,10 +1052,12 @@ class RecordScanner {
         this.carryFrom = 0;
         return n;
       }
-      // The key's opening quote was in an earlier piece: only whether it is inside an array can be checked.
+      // Its opening quote was in an earlier piece, which noted what came before it.
       const problem =
         this.afterStringProblem(after, this.depth) ??
-        (after === COLON ? this.keyProblem(text, -1, this.depth) : undefined);
+        (after === COLON
+          ? this.keyProblem(this.beforeString, this.depth)
+          : this.valueProblem(this.beforeString, this.depth));
       if (problem !== undefined) {
         this.damaged(problem, text, close + 1);
         return n;
@@ -1090,7 +1106,7 @@ class RecordScanner {
             }
             const before = text.charCodeAt(i - 1);
             if (depth > 0 && ((before !== OPEN_BRACE && before !== COMMA) || stack[depth] !== OPEN_BRACE)) {
-              const problem = this.keyProblem(text, i, depth);
+              const problem = this.keyProblem(this.significantBefore(text, i), depth);
               if (problem !== undefined) {
                 this.depth = depth;
                 this.damaged(problem, text, i);
@@ -1112,6 +1128,18 @@ class RecordScanner {
             continue;
           }
           if ((next === COMMA || next === CLOSE_BRACE || next === CLOSE_BRACKET) && !keyPending) {
+            const before = text.charCodeAt(i - 1);
+            if (
+              depth > 0 &&
+              (stack[depth] === OPEN_BRACE ? before !== COLON : before !== OPEN_BRACKET && before !== COMMA)
+            ) {
+              const problem = this.valueProblem(this.significantBefore(text, i), depth);
+              if (problem !== undefined) {
+                this.depth = depth;
+                this.damaged(problem, text, i);
+                return n;
+              }
+            }
             if (watching) {
               if (depth === 1 || (depth === 2 && inDetail)) {
                 if (lastKey !== DETAIL_KEY) fields |= lastKey;
@@ -1273,6 +1301,7 @@ class RecordScanner {
       escapes = this.stringEscapes;
       if (close === -1) {
         this.stringPieces = undefined;
+        this.beforeString = this.significantBefore(text, i);
         this.continueString(text, start, start, n, n - start, escapes);
         return -1;
       }
@@ -1289,7 +1318,10 @@ class RecordScanner {
     }
     // A string cut short turns the quotes after it inside out: text follows what reads as a string.
     const problem =
-      this.afterStringProblem(next, this.depth) ?? (next === COLON ? this.keyProblem(text, i, this.depth) : undefined);
+      this.afterStringProblem(next, this.depth) ??
+      (next === COLON
+        ? this.keyProblem(this.significantBefore(text, i), this.depth)
+        : this.valueProblem(this.significantBefore(text, i), this.depth));
     if (problem !== undefined) {
       this.damaged(problem, text, close + 1);
       return -1;
