@@ -287,6 +287,29 @@ describe('input limits', () => {
     }
   });
 
+  it('reads the log file after one whose damage closed Records early, however far on it starts', async () => {
+    // A damaged gzip member's text: its Records array closed by what the damage made of it, then text that is no
+    // JSON. Once, reading stopped there ("the rest of the file is not read") unless the next log file was in the same
+    // piece of text: the members after it, intact, were lost, and the damaged member's gzip fault never named.
+    const damaged = `{"Records":[${JSON.stringify(record('A'))}],"x":"cu,"y":1}`;
+    const next = log([record('C')]);
+    const filler = ' '.repeat(200_000);
+    const expected = [
+      'record line 1, Records[0] A',
+      'error <stdin> (line 1, Records[1]): not valid JSON: unexpected text after a string on line 1; reading goes on at the next record',
+      // As when both come in one piece: the first value on line 2.
+      'record line 2, value 1, Records[0] C',
+    ];
+    for (const pieces of [
+      [`${damaged}${filler}\n`, next],
+      [damaged, `${filler}\n${next}`],
+    ]) {
+      expect(await read(['-'], { stdin: Readable.from(pieces) })).toEqual(expected);
+    }
+    const members = [gzipSync(`${damaged}${filler}\n`), gzipSync(next)];
+    expect(await read(['-'], { stdin: Readable.from(members) })).toEqual(expected);
+  });
+
   it('reads the records of a log file whose "[" is lost, and the log files after it, on every path', async () => {
     // Once JSON.parse's message alone, every record lost, and the intact log file after it in the same stream too.
     const first = `{"Records":${JSON.stringify(record('A'))},${JSON.stringify(record('B'))}]}`;

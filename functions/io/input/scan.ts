@@ -1012,9 +1012,13 @@ class RecordScanner {
   private damaged(message: string, text: string, at: number): void {
     if (this.state === 'element' && this.container !== 'value')
       this.broken(message, text, this.elementStart, true, undefined, at);
-    else if (this.state === 'element' && this.logFileFollows(text))
-      // A broken value among log files one after another (a damaged gzip member's text): read on at the next one.
+    else if (this.state === 'element' && this.logFilesInRow)
+      // A broken value among log files one after another (a damaged gzip member's text): read on at the next one,
+      // which may come in a later piece (the next member); without one, the text is read to its end.
       this.broken(message, text, this.elementStart, true, RESYNC_DOCS, at);
+    else if (this.state === 'members' && this.logFilesInRow)
+      // Damage after what closed Records early (a damaged gzip member's text, most often): as above.
+      this.broken(message, text, this.elementStart, false, RESYNC_DOCS, at);
     else this.halt({ kind: 'syntax', message });
   }
 
