@@ -40,7 +40,12 @@ class InputError extends AlerterError {
     message: string,
     options?: ErrorOptions,
   ) {
+    // Bad input is data, not a bug: its error carries no stack (a `cause` keeps its own). Capturing one was most of
+    // what a file of millions of bad lines cost.
+    const stackLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${file}${position ? ` (${position})` : ''}: ${message}`, options);
+    Error.stackTraceLimit = stackLimit;
   }
 }
 

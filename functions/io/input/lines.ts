@@ -142,11 +142,16 @@ const lineBreachMessage = (breach: LineBreach['breach'], limits: InputLimits): s
   }
 };
 
+/** JSON.parse's value, or its message; a failure's SyntaxError is made without a stack (only its message is used). */
 const parseJson = (text: string): Parsed => {
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (error) {
     return { ok: false, message: toError(error).message };
+  } finally {
+    Error.stackTraceLimit = stackLimit;
   }
 };
 
