@@ -550,6 +550,32 @@ describe('input limits', () => {
     ]);
   });
 
+  it('skips a record of more values than any record holds, without parsing it, on every path', async () => {
+    // Once JSON.parse read a record of 10 million `{}` (30 MB, under the 32 MiB a record may be): 13 s and 1 GB.
+    const root = (id: string, values: number) =>
+      JSON.stringify(
+        record(id, { userIdentity: { type: 'Root' }, requestParameters: { list: Array(values).fill(0) } }),
+      );
+    const many = root('Many', 1_048_577);
+    const most = root('Most', 1_048_000);
+    const message =
+      'holds more than 1,048,576 values, too many to parse: skipped (a record may hold one per 32 characters of twice --max-string-bytes)';
+    const logFile = `{"Records":[${many},${most}]}`;
+    const expected = (position: (i: number) => string) => [
+      `error ${position(0)}: ${message}`,
+      `record ${position(1)} Most`,
+    ];
+    expect(await read([write('many.json', logFile)], { workers: 0 })).toEqual(
+      expected((i) => (i === 0 ? `many.json (Records[${i}])` : `Records[${i}]`)),
+    );
+    expect(await read(['-'], { stdin: Readable.from([logFile.slice(0, 70_000), logFile.slice(70_000)]) })).toEqual(
+      expected((i) => (i === 0 ? `<stdin> (Records[${i}])` : `Records[${i}]`)),
+    );
+    expect(await read([write('many.jsonl', `${many}\n${most}\n`)])).toEqual(
+      expected((i) => (i === 0 ? `many.jsonl (line ${i + 1})` : `line ${i + 1}`)),
+    );
+  });
+
   it('stops a file past the records limit, and reads the next', async () => {
     const many = write('many.json', log(Array.from({ length: 250 }, (_, i) => record(`E${i}`))));
     const lines = write('many.jsonl', Array.from({ length: 5 }, (_, i) => JSON.stringify(record(`L${i}`))).join('\n'));

@@ -4,7 +4,7 @@ import type { StringPrefilter } from '../../functions/core/event-pattern/tokens.
 import { DEFAULT_LIMITS } from '../../functions/io/input/limits.js';
 import { toItem } from '../../functions/io/input/records.js';
 import { RecordScanner, type ScanLimits, type ScannedEntry, valueVerdict } from '../../functions/io/input/scan.js';
-import { backslashFrom } from '../../functions/io/input/values.js';
+import { backslashFrom, valuesOver } from '../../functions/io/input/values.js';
 
 /** A pre-filter passing the given strings exactly, and any string starting with one of `prefixes`. */
 const prefilterOf = (exact: readonly string[], prefixes: readonly string[] = []): StringPrefilter => {
@@ -473,6 +473,23 @@ describe('backslashFrom', () => {
     expect(backslashFrom(`${'x'.repeat(100)}\\`, 50, -7)).toBe(100);
     expect(backslashFrom('x\\', 0, -7)).toBe(1);
     expect(backslashFrom('', 0, -7)).toBe(-7);
+  });
+});
+
+describe('valuesOver', () => {
+  it('counts the commas between values, not those in strings, escaped quotes and all', () => {
+    const values = (n: number) => `[${Array(n).fill('{}').join(',')}]`;
+    expect(valuesOver(values(10), 9)).toBe(true);
+    expect(valuesOver(values(10), 10)).toBe(false);
+    // 10 values, 9 commas between them; 20 in its strings, half of them after an escaped quote.
+    const text = JSON.stringify([...Array(9).fill(1), 'a,b\\",c'.repeat(10)]);
+    expect(text).toContain('\\\\\\",c');
+    expect(valuesOver(text, 10)).toBe(false);
+    expect(valuesOver(text, 9)).toBe(true);
+    expect(valuesOver('[1,2,3]', 2)).toBe(true);
+    expect(valuesOver('[1,2,3]', 3)).toBe(false);
+    // A text too short to hold more: not counted.
+    expect(valuesOver('[1,2,3]', 4)).toBe(false);
   });
 });
 

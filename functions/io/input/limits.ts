@@ -109,6 +109,18 @@ const withDefaults = (limits: Partial<InputLimits> | undefined): InputLimits => 
 const maxRecordChars = (limits: Pick<InputLimits, 'maxStringBytes'>): number =>
   Math.max(32 * MIB, 2 * limits.maxStringBytes);
 
+/**
+ * The most values a record may hold (members and elements at any depth, counted by the commas between them): one per
+ * 32 characters of maxRecordChars, 1,048,576 by default, far past any record AWS writes (a few thousand). JSON.parse
+ * of a record of millions of tiny values (`[{},{},…]`, 32 MiB of them) takes seconds and gigabytes.
+ */
+const maxRecordValues = (limits: Pick<InputLimits, 'maxStringBytes'>): number =>
+  Math.floor(maxRecordChars(limits) / 32);
+
+/** What the error says of a record holding more than maxRecordValues values. */
+const manyValuesMessage = (limits: Pick<InputLimits, 'maxStringBytes'>): string =>
+  `holds more than ${groupDigits(maxRecordValues(limits))} values, too many to parse: skipped (a record may hold one per 32 characters of twice --max-string-bytes)`;
+
 /** What the error says of a record longer than maxRecordChars. */
 const bigRecordMessage = (limits: Pick<InputLimits, 'maxStringBytes'>): string =>
   `is longer than ${formatBytes(maxRecordChars(limits))}, or its closing brace is missing: skipped (a record may be twice --max-string-bytes)`;
@@ -143,7 +155,9 @@ export {
   FileTooLargeError,
   formatBytes,
   limitMessage,
+  manyValuesMessage,
   maxRecordChars,
+  maxRecordValues,
   parseLimit,
   withDefaults,
 };

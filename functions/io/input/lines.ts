@@ -1,14 +1,23 @@
+import { groupDigits } from '../../core/render/text.js';
 import { toError } from '../../errors.js';
 import { fromSubscriptionData, isSubscriptionData } from './aws-tools.js';
 import { describeFailure } from './bytes.js';
 import { fromDocument } from './documents.js';
-import { bigRecordMessage, formatBytes, type InputLimits, limitMessage, maxRecordChars } from './limits.js';
+import {
+  bigRecordMessage,
+  formatBytes,
+  type InputLimits,
+  limitMessage,
+  manyValuesMessage,
+  maxRecordChars,
+  maxRecordValues,
+} from './limits.js';
 import type { InputItem } from './read-input.js';
 import { inputError, isObject } from './records.js';
 import { RecordScanner, type ScanLimits, valueVerdict } from './scan.js';
 import type { ReadContext } from './scanned.js';
 import { JSON_LINES_FILE } from './sources.js';
-import { type LineValue, LineValues, splitValues } from './values.js';
+import { type LineValue, LineValues, splitValues, valuesOver } from './values.js';
 
 /*
  * The text of an input as lines and JSON values: JSON Lines, one JSON document, or values one after
@@ -57,7 +66,8 @@ interface EmptyLines {
 }
 type LineEntry = string | LineValue | LineBreach | EmptyLines;
 
-type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
+/** JSON.parse's answer; `tooMany`: not parsed, holding more values than a record may (limits.ts maxRecordValues). */
+type Parsed = { ok: true; value: unknown } | { ok: false; message: string; tooMany?: true };
 
 const isBlank = (line: string): boolean => line.trim() === '';
 
@@ -142,8 +152,14 @@ const lineBreachMessage = (breach: LineBreach['breach'], limits: InputLimits): s
   }
 };
 
-/** JSON.parse's value, or its message; a failure's SyntaxError is made without a stack (only its message is used). */
-const parseJson = (text: string): Parsed => {
+/**
+ * JSON.parse's value, or its message; a failure's SyntaxError is made without a stack (only its message is used). A
+ * text of more than `maxValues` values (limits.ts maxRecordValues) is not parsed: that is its message.
+ */
+const parseJson = (text: string, maxValues: number): Parsed => {
+  if (valuesOver(text, maxValues)) {
+    return { ok: false, message: `holds more than ${groupDigits(maxValues)} values, too many to parse`, tooMany: true };
+  }
   const stackLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
@@ -161,7 +177,7 @@ const parseJson = (text: string): Parsed => {
  * it (log files one per line are read on by the scanner, which costs the broken one only its broken records). Looks
  * at the first three lines.
  */
-const laterLinesParse = (text: string): boolean => {
+const laterLinesParse = (text: string, maxValues: number): boolean => {
   let start = 0;
   let seen = 0;
   while (start < text.length) {
@@ -169,7 +185,7 @@ const laterLinesParse = (text: string): boolean => {
     if (end === -1) end = text.length;
     const line = text.slice(start, end);
     if (!isBlank(line) && ++seen >= 2) {
-      const parsed = parseJson(line);
+      const parsed = parseJson(line, maxValues);
       // A third line, if any, must be one too: a log file laid out one record a line, commas first, is not.
       if (!parsed.ok || (isObject(parsed.value) && Array.isArray(parsed.value.Records))) return false;
       if (seen === 3) return true;
@@ -394,6 +410,9 @@ async function* readLines(
    * Whether the text of a value at `position` is settled without parsing: a record none of whose strings passes the
    * pre-filter (counted, skipped), or one that breaks the depth or string limit (reported, skipped).
    */
+  /** The error of a value JSON.parse refused, or that held too many values to parse. */
+  const notParsed = (parsed: Parsed & { ok: false }): string =>
+    parsed.tooMany ? manyValuesMessage(context.limits) : `not valid JSON: ${parsed.message}`;
   const screened = (text: string, position: string | undefined, out: InputItem[]): boolean => {
     values++;
     if (values > context.limits.maxRecords) {
@@ -411,9 +430,9 @@ async function* readLines(
   };
   const fromValue = (text: string, position: string, out: InputItem[]): void => {
     if (screened(text, position, out)) return;
-    const parsed = parseJson(text);
+    const parsed = parseJson(text, maxRecordValues(context.limits));
     if (parsed.ok) fromDocument(parsed.value, file, position, explicit, out, context.limits);
-    else out.push(inputError(file, position, `not valid JSON: ${parsed.message}`));
+    else out.push(inputError(file, position, notParsed(parsed)));
   };
   /**
    * Text that is not one JSON value: a line (prefix `line N`) or the whole input (prefix undefined),
@@ -447,9 +466,10 @@ async function* readLines(
   const fromLine = (line: string, number: number, out: InputItem[]): void => {
     if (isBlank(line)) return;
     if (screened(line, `line ${number}`, out)) return;
-    const parsed = parseJson(line);
+    const parsed = parseJson(line, maxRecordValues(context.limits));
     if (parsed.ok) fromDocument(parsed.value, file, `line ${number}`, explicit, out, context.limits);
-    else fromUnparsed(line, `line ${number}`, number, `not valid JSON: ${parsed.message}`, out);
+    else if (parsed.tooMany) out.push(inputError(file, `line ${number}`, notParsed(parsed)));
+    else fromUnparsed(line, `line ${number}`, number, notParsed(parsed), out);
   };
   const fromFirst = (
     settled: Parsed & { line: number; text: string },
@@ -458,7 +478,8 @@ async function* readLines(
   ) => {
     if (settled.ok && screened(settled.text, prefix, out)) return;
     if (settled.ok) fromDocument(settled.value, file, prefix, explicit, out, context.limits);
-    else fromUnparsed(settled.text, prefix, settled.line, `not valid JSON: ${settled.message}`, out);
+    else if (settled.tooMany) out.push(inputError(file, prefix, notParsed(settled)));
+    else fromUnparsed(settled.text, prefix, settled.line, notParsed(settled), out);
   };
   const fromHeldLines = (out: InputItem[]): void => {
     held.forEachLine((line, number) => fromLine(line, number, out));
@@ -532,7 +553,7 @@ async function* readLines(
         held.push(line);
         if (isBlank(line)) continue;
         if (first === undefined) {
-          first = { ...parseJson(line), line: lineNumber, text: line };
+          first = { ...parseJson(line, maxRecordValues(context.limits)), line: lineNumber, text: line };
           continue;
         }
         if (mode === 'detect') {
@@ -544,7 +565,7 @@ async function* readLines(
             continue;
           }
           mode = 'document';
-          secondParses = parseJson(line).ok;
+          secondParses = parseJson(line, maxRecordValues(context.limits)).ok;
         }
         if (held.chars > MAX_DOCUMENT_CHARS) {
           if (!secondParses) {
@@ -590,7 +611,7 @@ async function* readLines(
       if (out.length > 0) yield out;
       return;
     }
-    const parsed = parseJson(text);
+    const parsed = parseJson(text, maxRecordValues(context.limits));
     if (parsed.ok) {
       held = new HeldLines();
       fromDocument(parsed.value, file, undefined, explicit, out, context.limits);

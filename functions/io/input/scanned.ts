@@ -2,12 +2,13 @@ import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
 import { toError } from '../../errors.js';
 import { describeFailure } from './bytes.js';
 import { fromArrayEntry, fromDocument } from './documents.js';
-import { bigRecordMessage, type InputLimits, limitMessage } from './limits.js';
+import { bigRecordMessage, type InputLimits, limitMessage, manyValuesMessage, maxRecordValues } from './limits.js';
 import { laterLinesParse, lineBatches, readLines } from './lines.js';
 import type { InputItem } from './read-input.js';
 import { inputError, toItem } from './records.js';
 import { RecordScanner, type ScannedEntry, type ScanStop } from './scan.js';
 import { JSON_LINES_FILE } from './sources.js';
+import { valuesOver } from './values.js';
 
 /*
  * CloudTrail log files and arrays of records read through the scanner (scan.ts): records split without parsing,
@@ -115,6 +116,10 @@ const fromEntry = (
     case 'parse':
       break;
   }
+  if (valuesOver(entry.text as string, maxRecordValues(context.limits))) {
+    out.push(inputError(file, position, manyValuesMessage(context.limits)));
+    return true;
+  }
   let value: unknown;
   try {
     value = JSON.parse(entry.text as string);
@@ -171,10 +176,10 @@ type TextScan =
  * bad first line, as readLines reads it). Not the records limit, and not structure the scanner stopped at after
  * records of a log file or array otherwise: those records stand, and the stop is one error where it happened.
  */
-const readsAsLines = (scanner: RecordScanner, text: () => string): boolean => {
+const readsAsLines = (scanner: RecordScanner, text: () => string, limits: InputLimits): boolean => {
   const stop = scanner.stop;
   if (stop !== undefined && stop.kind !== 'records' && (stop.kind !== 'syntax' || !scanner.readRecords)) return true;
-  return (scanner.brokeRecords || stop?.kind === 'syntax') && laterLinesParse(text());
+  return (scanner.brokeRecords || stop?.kind === 'syntax') && laterLinesParse(text(), maxRecordValues(limits));
 };
 
 /**
@@ -211,7 +216,7 @@ const scanText = (
   scanner.push(text);
   scanner.end();
   const stop = scanner.stop;
-  if (readsAsLines(scanner, () => text)) return { kind: 'fallback' };
+  if (readsAsLines(scanner, () => text, limits)) return { kind: 'fallback' };
   const prefix = values.firstPrefix(file, scanner);
   return {
     kind: 'scanned',
@@ -390,7 +395,7 @@ async function* readScanned(
   } else scanner.end();
   const stop = scanner.stop;
   if (!committed) {
-    if (readsAsLines(scanner, () => held.join(''))) {
+    if (readsAsLines(scanner, () => held.join(''), context.limits)) {
       yield* fallback();
       return;
     }

@@ -45,6 +45,36 @@ const backslashFrom = (text: string, from: number, none: number): number => {
 };
 
 /** JSON's whitespace (RFC 8259 section 2): space, line feed, carriage return, tab. */
+/**
+ * Whether the JSON text `text` holds more than `max` values (members and elements at any depth): `max` or more commas
+ * outside its strings, each separating two of them (a text of values that holds no comma is counted as one). At least
+ * two characters a value, a text of up to 2 × `max` characters cannot; longer ones are counted, stopping at `max`.
+ * Escapes in strings are followed (`\"` does not end one). Linear.
+ */
+const valuesOver = (text: string, max: number): boolean => {
+  if (text.length <= 2 * max) return false;
+  const next = /[",]/g;
+  let commas = 0;
+  for (let found = next.exec(text); found !== null; found = next.exec(text)) {
+    if (text.charCodeAt(found.index) === 0x2c) {
+      if (++commas >= max) return true;
+      continue;
+    }
+    // A string: its closing quote is the first one after an even run of backslashes.
+    let at = found.index + 1;
+    for (;;) {
+      const close = text.indexOf('"', at);
+      if (close === -1) return false;
+      let backslashes = 0;
+      for (let back = close - 1; text.charCodeAt(back) === 0x5c; back--) backslashes++;
+      at = close + 1;
+      if (backslashes % 2 === 0) break;
+    }
+    next.lastIndex = at;
+  }
+  return false;
+};
+
 const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
 
 /**
@@ -289,4 +319,5 @@ export {
   OPEN_BRACKET,
   QUOTE,
   splitValues,
+  valuesOver,
 };
