@@ -1138,8 +1138,47 @@ describe('readInput: damaged gzip data', () => {
         junk,
       ).toEqual([
         expect.stringMatching(
-          /^error <stdin> \(line 1, value 2\): not valid JSON: .*; reading goes on at the next record$/,
+          // `{` then a log file reads as a log file whose header has a `{` too many.
+          /^error <stdin> \(line 1, value 2(, Records\[0\])?\): not valid JSON: .*; reading goes on at the next record$/,
         ),
+      ]);
+    }
+  });
+
+  it('reads the records of a log file whose header is damaged, and the log files after it, however laid out', async () => {
+    // Once the log file was one error ("not CloudTrail input"), or, first in its file, the whole file was: one byte
+    // of a header lost every record of every log file after it on the same line or in the gzip members after it.
+    const logFile = (tag: string) => JSON.stringify({ Records: [record(`${tag}0`), record(`${tag}1`)] });
+    for (const damage of ['{""Records":[', '{"Recrds":[', '{"records":[', '{"Records:[', '{Records":[', '{"Re cords":[']) {
+      const first = logFile('A').replace('{"Records":[', damage);
+      const texts = [`${first}${logFile('B')}${logFile('C')}`, `${first}\n${logFile('B')}\n${logFile('C')}\n`];
+      const layouts: [string, Buffer][] = [
+        ['same-line.json', Buffer.from(texts[0] as string)],
+        ['lines.json', Buffer.from(texts[1] as string)],
+        ['members.json.gz', Buffer.concat([gzipSync(first), member('B', 2), member('C', 2)])],
+      ];
+      for (const [name, bytes] of layouts) {
+        const [whole, streamed] = await readBoth(name, bytes, 64);
+        expect(recordNames(whole), `${damage} ${name}`).toEqual(['A0', 'A1', 'B0', 'B1', 'C0', 'C1']);
+        expect(
+          whole.filter((line) => line.startsWith('error')),
+          `${damage} ${name}`,
+        ).toEqual([
+          expect.stringMatching(
+            /Records\[0\]\): not valid JSON: a damaged "\{"Records":\[" on line 1; reading goes on/,
+          ),
+        ]);
+        expect(streamed, `${damage} ${name}`).toEqual(whole);
+      }
+      // In the middle: only its own header is lost.
+      const middle = `${logFile('A')}\n${logFile('B').replace('{"Records":[', damage)}\n${logFile('C')}\n`;
+      expect(recordNames(await read(['-'], { stdin: Readable.from([middle]) })), damage).toEqual([
+        'A0',
+        'A1',
+        'B0',
+        'B1',
+        'C0',
+        'C1',
       ]);
     }
   });

@@ -43,6 +43,29 @@ const RECORDS_HEADER = /\{\s*"Records"\s*:\s*\[/y;
  */
 const RECORDS_WITHOUT_ARRAY = /\{\s*"Records"\s*:\s*(?=\{\s*"eventVersion"\s*:)/y;
 /** The start of a log file's opening (`{"Rec`), up to the end of the text: too little to tell. */
+/** The start of a record as CloudTrail writes it, its first key eventVersion. */
+const RECORD_START = /\{\s*"eventVersion"\s*:/g;
+/** A log file's header without whitespace, and the most edits (RFC-free: insert, delete, replace) a damaged one has. */
+const HEADER_TEXT = '{"Records":[';
+const HEADER_EDITS = 3;
+/** How far past a value's `{` its first record may start for the text before it to be a damaged header. */
+const DAMAGED_HEADER_CHARS = 64;
+
+/** The edit distance (Levenshtein) of two short strings; past `max`, any number above it. */
+const editDistance = (a: string, b: string, max: number): number => {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const replace = (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      next.push(Math.min(replace, (row[j] as number) + 1, (next[j - 1] as number) + 1));
+    }
+    row = next;
+  }
+  return row[b.length] as number;
+};
+
 const RECORDS_HEADER_START = /^\{\s*(?:"(?:R(?:e(?:c(?:o(?:r(?:d(?:s(?:"\s*(?::\s*)?)?)?)?)?)?)?)?)?)?$/;
 /** `"Records":[` again after the first Records array's `],`. */
 const RECORDS_AGAIN = /\s*"Records"\s*:\s*\[/y;
@@ -129,6 +152,19 @@ const RESYNC_CARRY = 64;
  */
 const followsString = (code: number): boolean =>
   code === COLON || code === COMMA || code === CLOSE_BRACE || code === CLOSE_BRACKET || Number.isNaN(code);
+
+/**
+ * Where the first record starts after a value's `{` at `i` in `text`, when what comes before it is a log file's header
+ * damaged by a few edits (`{""Records":[`, `{"Recrds":[`, `{"Records"[`); -1 otherwise. A lone record starts at `i`
+ * itself, another shape's value does not start with a header-like text.
+ */
+const damagedHeaderEnd = (text: string, i: number): number => {
+  RECORD_START.lastIndex = i + 1;
+  const found = RECORD_START.exec(text);
+  if (found === null || found.index - i > DAMAGED_HEADER_CHARS) return -1;
+  const before = text.slice(i, found.index).replace(/\s+/g, '');
+  return editDistance(before, HEADER_TEXT, HEADER_EDITS) <= HEADER_EDITS ? found.index : -1;
+};
 
 /** How many newlines `text[from, to)` holds. */
 const newlinesIn = (text: string, from: number, to: number): number => {
@@ -715,6 +751,18 @@ class RecordScanner {
         this.line += newlinesIn(text, i, end);
         this.openContainer('Records');
         this.broken(`"[" missing after "Records" on line ${this.line}`, text, end, false);
+        return this.state === 'stopped' ? -1 : text.length;
+      }
+    }
+    if (!this.valueMode && code === OPEN_BRACE) {
+      const recordAt = damagedHeaderEnd(text, i);
+      if (recordAt >= 0) {
+        // A log file whose header is damaged (a byte lost, added or changed): its records are read from the first.
+        this.openValue();
+        const line = this.line;
+        this.line += newlinesIn(text, i, recordAt);
+        this.openContainer('Records');
+        this.broken(`a damaged "{"Records":[" on line ${line}`, text, recordAt, false);
         return this.state === 'stopped' ? -1 : text.length;
       }
     }
