@@ -1149,7 +1149,14 @@ describe('readInput: damaged gzip data', () => {
     // Once the log file was one error ("not CloudTrail input"), or, first in its file, the whole file was: one byte
     // of a header lost every record of every log file after it on the same line or in the gzip members after it.
     const logFile = (tag: string) => JSON.stringify({ Records: [record(`${tag}0`), record(`${tag}1`)] });
-    for (const damage of ['{""Records":[', '{"Recrds":[', '{"records":[', '{"Records:[', '{Records":[', '{"Re cords":[']) {
+    for (const damage of [
+      '{""Records":[',
+      '{"Recrds":[',
+      '{"records":[',
+      '{"Records:[',
+      '{Records":[',
+      '{"Re cords":[',
+    ]) {
       const first = logFile('A').replace('{"Records":[', damage);
       const texts = [`${first}${logFile('B')}${logFile('C')}`, `${first}\n${logFile('B')}\n${logFile('C')}\n`];
       const layouts: [string, Buffer][] = [
