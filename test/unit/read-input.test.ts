@@ -1037,6 +1037,22 @@ describe('readInput: damaged gzip data', () => {
     expect(streamed).toEqual(whole);
   });
 
+  it('reads gzip whose first byte is damaged on stdin, or under a name that does not say gzip, as a .gz file', async () => {
+    // Found by helper-71: once read as text, every intact member lost, and the error said "not valid JSON".
+    const first = member('A', 2);
+    first[0] = (first[0] as number) ^ 0x80;
+    const bytes = Buffer.concat([first, member('B', 2), member('C', 2)]);
+    for (const name of ['flipped.json.gz', 'flipped.json']) {
+      const [whole, streamed] = await readBoth(name, bytes, 100);
+      expect(recordNames(whole), name).toEqual(['B0', 'B1', 'C0', 'C1']);
+      expect(whole.at(-1), name).toMatch(/^error FILE: damaged gzip data, every intact member read \(bytes 0–/);
+      expect(streamed, name).toEqual(whole);
+    }
+    // Text is still text: a JSON file whose first byte is not text, without a member's bytes, is not read as gzip.
+    const [text] = await readBoth('bom.json', Buffer.from(`\u0001${JSON.stringify({ Records: [record('T0')] })}`));
+    expect(text.at(-1)).toMatch(/^error FILE: not valid JSON/);
+  });
+
   it('reads the members around a corrupt one, and names its bytes', async () => {
     const [a, b, c] = [member('A', 3), member('B', 3), member('C', 3)];
     for (let at = 30; at < 60; at++) b[at] = (b[at] as number) ^ 0x5a;

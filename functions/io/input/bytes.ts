@@ -67,7 +67,20 @@ async function* countBytes(source: AsyncIterable<Buffer | string>, counter: { by
 async function* decompressed(raw: AsyncGenerator<Buffer>, faults: GzipFault[], name = ''): AsyncGenerator<Buffer> {
   const head: Buffer[] = [];
   let headLength = 0;
-  while (headLength < 2) {
+  // Two bytes tell gzip; a stream whose first byte no text starts with is read on (up to GZIP_LOOKAHEAD) for a
+  // member's first bytes, which make it gzip damaged at the start whatever its name (damagedGzip).
+  const wanted = (): boolean => {
+    if (headLength < 2) return true;
+    const first = head[0]?.[0];
+    return (
+      headLength < GZIP_LOOKAHEAD &&
+      first !== undefined &&
+      !startsText(first) &&
+      !isGzip(Buffer.concat(head)) &&
+      !head.some((piece) => piece.includes(MEMBER_START))
+    );
+  };
+  while (wanted()) {
     const next = await raw.next();
     if (next.done) break;
     head.push(next.value);
@@ -237,14 +250,22 @@ const isGzip = (bytes: Buffer): boolean => bytes[0] === 0x1f && bytes[1] === 0x8
  * starts with (not a tab, newline, carriage return, printable ASCII or a UTF-8 byte-order mark's first byte) or they
  * hold a member's first bytes `1f 8b 08` (0x1f never stands unescaped in JSON). They are then read member by member
  * (gzip-members.ts), which skips to the first intact member and names what it skipped; a `.gz` file of plain JSON is
- * still read as text. `bytes`: the file, or the first piece of a stream.
+ * still read as text. Without the name (stdin, or a name that does not say gzip) both must hold: a first byte no text
+ * starts with, and a member's first bytes. `bytes`: the file, or the first piece of a stream.
  */
 const damagedGzip = (bytes: Buffer, name: string): boolean => {
   const first = bytes[0];
-  if (first === undefined || isGzip(bytes) || !/\.gz$/i.test(name)) return false;
-  const text = first === 0x09 || first === 0x0a || first === 0x0d || (first >= 0x20 && first <= 0x7e) || first === 0xef;
-  return !text || bytes.includes(MEMBER_START);
+  if (first === undefined || isGzip(bytes)) return false;
+  const text = startsText(first);
+  return /\.gz$/i.test(name) ? !text || bytes.includes(MEMBER_START) : !text && bytes.includes(MEMBER_START);
 };
+
+/** Whether text may start with the byte `first`: a tab, newline, carriage return, printable ASCII, or a BOM's first. */
+const startsText = (first: number): boolean =>
+  first === 0x09 || first === 0x0a || first === 0x0d || (first >= 0x20 && first <= 0x7e) || first === 0xef;
+
+/** How far a stream that starts with a byte no text starts with is read for a gzip member's first bytes. */
+const GZIP_LOOKAHEAD = 64 * 1024;
 
 const gunzipOptions = (bytes: Buffer, maxOutputLength: number): GunzipOptions => ({
   info: true as const,
