@@ -1206,6 +1206,26 @@ describe('readInput: damaged gzip data', () => {
     }
   });
 
+  it('reads JSON Lines whose first two lines are broken line by line, a pretty-printed document still as one', async () => {
+    // Found by helper-71: once the whole file was one error ("not valid JSON or JSON Lines"), every intact line lost.
+    const lines = ['A0', 'A1', 'A2', 'A3'].map((name) => JSON.stringify(record(name)));
+    lines[0] = (lines[0] as string).slice(0, -1);
+    lines[1] = (lines[1] as string).slice(0, -1);
+    for (const name of ['broken-first.jsonl', 'broken-first.json']) {
+      const [whole, streamed] = await readBoth(name, Buffer.from(`${lines.join('\n')}\n`));
+      expect(recordNames(whole), name).toEqual(['A2', 'A3']);
+      expect(
+        whole.filter((line) => line.startsWith('error')).map((line) => line.slice(0, line.indexOf(':', 12))),
+        name,
+      ).toEqual(['error FILE (line 1)', 'error FILE (line 2)']);
+      expect(streamed, name).toEqual(whole);
+    }
+    // A broken pretty-printed document with objects nested in it is one error, as before.
+    const pretty = JSON.stringify({ Events: [{ a: 1 }, { b: 2 }] }, null, 2).replace('"a": 1', '"a": 1,,');
+    const [document] = await readBoth('pretty.json', Buffer.from(pretty));
+    expect(document.filter((line) => line.startsWith('error'))).toHaveLength(1);
+  });
+
   it('reads the log files after a damaged first member holding JSON Lines', async () => {
     const lines = gzipSync(`${JSON.stringify(record('L0'))}\n${JSON.stringify(record('L1'))}\n`);
     const damaged = Buffer.from(lines);

@@ -399,6 +399,10 @@ async function* readLines(
   /** Every line so far, while the shape is not settled. */
   let held = new HeldLines();
   let first: (Parsed & { line: number; text: string }) | undefined;
+  /**
+   * Whether the second line is a JSON value of its own, or a later one a non-empty object of its own: a text whose
+   * first lines are broken is then JSON Lines, each bad line one error, not one broken document.
+   */
   let secondParses = false;
   /** Which value of its line the last entry was (0: a whole line). */
   let lastValue = 0;
@@ -566,6 +570,14 @@ async function* readLines(
           }
           mode = 'document';
           secondParses = parseJson(line, maxRecordValues(context.limits)).ok;
+        } else if (mode === 'document' && !secondParses) {
+          // A record on a line of its own after two broken lines (a pretty-printed document's lines are not objects;
+          // only a line that starts with `{` and ends with `}` is parsed to see).
+          const trimmed = line.trim();
+          if (trimmed.startsWith('{') && trimmed.endsWith('}')) {
+            const parsed = parseJson(trimmed, maxRecordValues(context.limits));
+            secondParses = parsed.ok && isObject(parsed.value) && Object.keys(parsed.value).length > 0;
+          }
         }
         if (held.chars > MAX_DOCUMENT_CHARS) {
           if (!secondParses) {
