@@ -1193,6 +1193,9 @@ describe('readInput: damaged gzip data', () => {
         ]);
         expect(streamed, `${damage} ${name}`).toEqual(whole);
       }
+      // The first record's start lost with the header's end: read from the next record.
+      const cutStart = `${logFile('A').replace('{"Records":[{"ev', '{"Records"')}${logFile('B')}`;
+      expect(recordNames(await read(['-'], { stdin: Readable.from([cutStart]) }))).toEqual(['A1', 'B0', 'B1']);
       // In the middle: only its own header is lost.
       const middle = `${logFile('A')}\n${logFile('B').replace('{"Records":[', damage)}\n${logFile('C')}\n`;
       expect(recordNames(await read(['-'], { stdin: Readable.from([middle]) })), damage).toEqual([

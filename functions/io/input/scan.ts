@@ -155,15 +155,25 @@ const followsString = (code: number): boolean =>
 
 /**
  * Where the first record starts after a value's `{` at `i` in `text`, when what comes before it is a log file's header
- * damaged by a few edits (`{""Records":[`, `{"Recrds":[`, `{"Records"[`); -1 otherwise. A lone record starts at `i`
- * itself, another shape's value does not start with a header-like text.
+ * damaged by a few edits (`{""Records":[`, `{"Recrds":[`, `{"Records"[`), or the value starts like one and the first
+ * record's start is damaged too; -1 otherwise. A lone record starts at `i` itself, another shape's value does not
+ * start with a header-like text.
  */
 const damagedHeaderEnd = (text: string, i: number): number => {
   RECORD_START.lastIndex = i + 1;
   const found = RECORD_START.exec(text);
-  if (found === null || found.index - i > DAMAGED_HEADER_CHARS) return -1;
-  const before = text.slice(i, found.index).replace(/\s+/g, '');
-  return editDistance(before, HEADER_TEXT, HEADER_EDITS) <= HEADER_EDITS ? found.index : -1;
+  if (found === null) return -1;
+  if (found.index - i <= DAMAGED_HEADER_CHARS) {
+    const before = text.slice(i, found.index).replace(/\s+/g, '');
+    if (editDistance(before, HEADER_TEXT, HEADER_EDITS) <= HEADER_EDITS) return found.index;
+  }
+  // The header and the first record's start both damaged (`{"Records"entVersion":…`): the value starts like a log
+  // file, and is read from its next record start, the first record lost with its start.
+  const start = text
+    .slice(i, i + DAMAGED_HEADER_CHARS)
+    .replace(/\s+/g, '')
+    .slice(0, HEADER_TEXT.length);
+  return editDistance(start, HEADER_TEXT, HEADER_EDITS) <= HEADER_EDITS ? found.index : -1;
 };
 
 /** How many newlines `text[from, to)` holds. */
