@@ -1053,6 +1053,32 @@ describe('readInput: damaged gzip data', () => {
     expect(text.at(-1)).toMatch(/^error FILE: not valid JSON/);
   });
 
+  it('never breaks the text of a log file split into members with a line the damage did not make', async () => {
+    // Found by helper-71: after a member whose check alone failed, or after junk between members, a line break was
+    // put between members' texts: inside a record, or inside a string, when the log file went on in the next member.
+    const text = JSON.stringify({ Records: [record('A0'), record('A1')] }).replace(
+      '"A1"',
+      '"A1","userAgent":"[S3Console/0.4]"',
+    );
+    const at = text.indexOf('"[S3Console') + 1;
+    const split = [gzipSync(text.slice(0, at)), gzipSync(text.slice(at, at + 30)), gzipSync(text.slice(at + 30))];
+    const crc = Buffer.from(split[0] as Buffer);
+    crc[crc.length - 8] = (crc[crc.length - 8] as number) ^ 1;
+    const junk = Buffer.from('junk!!!!');
+    for (const [what, bytes] of [
+      ['a failed check', Buffer.concat([crc, split[1] as Buffer, split[2] as Buffer])],
+      ['junk between members', Buffer.concat([split[0] as Buffer, junk, split[1] as Buffer, split[2] as Buffer])],
+    ] as const) {
+      const [whole, streamed] = await readBoth('split.json.gz', bytes, 50);
+      expect(recordNames(whole), what).toEqual(['A0', 'A1']);
+      expect(
+        whole.filter((line) => line.startsWith('error')),
+        what,
+      ).toEqual([expect.stringMatching(/^error FILE: damaged gzip data, every intact member read/)]);
+      expect(streamed, what).toEqual(whole);
+    }
+  });
+
   it('reads the members around a corrupt one, and names its bytes', async () => {
     const [a, b, c] = [member('A', 3), member('B', 3), member('C', 3)];
     for (let at = 30; at < 60; at++) b[at] = (b[at] as number) ^ 0x5a;
@@ -1075,10 +1101,10 @@ describe('readInput: damaged gzip data', () => {
     const [whole, streamed] = await readBoth('crc.json.gz', Buffer.concat([a, member('C', 1)]));
 
     expect(whole).toEqual([
-      // The damaged member's text ends its line.
-      'record line 1, Records[0] A0',
-      'record line 1, Records[1] A1',
-      'record line 2, Records[0] C0',
+      // Its text is whole (only its check failed), and may go on in the next member: no line ends it.
+      'record line 1, value 1, Records[0] A0',
+      'record line 1, value 1, Records[1] A1',
+      'record line 1, value 2, Records[0] C0',
       `error FILE: damaged gzip data, every intact member read (bytes 0–${(a.length - 1).toLocaleString('en-US')}: a member that fails its CRC-32 or size check: its text was read and may be damaged)`,
     ]);
     expect(streamed).toEqual(whole);

@@ -26,6 +26,8 @@ const MAGIC = [0x1f, 0x8b, 0x08] as const;
 const MEMBER_START = Buffer.from(MAGIC);
 const FIXED_HEADER = 10;
 const TRAILER = 8;
+/** The fewest bytes a member takes: its fixed header, the smallest deflate data (an empty final block), its trailer. */
+const MIN_MEMBER = FIXED_HEADER + 2 + TRAILER;
 /**
  * A file name or comment in a header longer than this is taken for damage, not read on (RFC 1952 sets no bound). It is
  * bytes.ts's WHOLE_FILE_BYTES: a file gunzipped whole (by zlib, which has no bound) is smaller, so a member is read
@@ -529,6 +531,12 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
   let intact = 0;
   /** Whether the text given so far ends a line (or none was given). */
   let lineStart = true;
+  /**
+   * Whether the text given last may not join the next member's: a damaged member gave it, or gave none, or bytes
+   * enough to have held a member were skipped. Junk shorter than any member, or a member whose check alone failed
+   * (its text is whole), leaves the texts to join: one log file may go on in the next member.
+   */
+  let textBroken = false;
   let searched = 0;
   /** Where the bytes that gave no member began, and why, while a member is being looked for after damage. */
   let damage: { from: number; reason: string } | undefined;
@@ -588,6 +596,7 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
     if (header === 'cut') {
       // The input ends inside the header, or the header names more than there is: a later member is read all the same.
       input.skip(1);
+      textBroken = true;
       if (!(await input.skipToHeader())) throw cut(start, 'inside a member header');
       damage ??= { from: start, reason: 'a member header cut short: skipped' };
       continue;
@@ -595,7 +604,9 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
     if (header === 'not gzip') {
       damage ??= { from: start, reason: 'not gzip: skipped' };
       input.skip(1);
-      if (!(await input.skipToHeader())) break;
+      const found = await input.skipToHeader();
+      if (input.offset - start >= MIN_MEMBER) textBroken = true;
+      if (!found) break;
       continue;
     }
     if ((await input.want(header + 5)) && deflateStartFails(input.peek(header + 5).subarray(header))) {
@@ -607,7 +618,9 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
       // Its header's name, if any, was searched once for all the headers that share it: a small cost each.
       searched += FIXED_HEADER + 5;
       input.skip(1);
-      if (!(await input.skipToHeader())) break;
+      const found = await input.skipToHeader();
+      if (input.offset - start >= MIN_MEMBER) textBroken = true;
+      if (!found) break;
       continue;
     }
     const headerBytes = input.peek(header);
@@ -619,7 +632,8 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
       // After damage, a member whose text starts a JSON value starts a line too: the text before it may be a damaged
       // member's that is not a log file, which would else make the next log files unreadable as lines.
       const opens = OPENERS.has(next.value[0] as number);
-      if (!gave && !lineStart && opens && faults.length + (damage === undefined ? 0 : 1) > 0) yield NEWLINE;
+      if (!gave && !lineStart && opens && textBroken) yield NEWLINE;
+      textBroken = false;
       gave = true;
       lineStart = next.value[next.value.length - 1] === 0x0a;
       yield next.value;
@@ -656,7 +670,7 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
         if (gave) {
           lineStart = true;
           yield NEWLINE;
-        }
+        } else textBroken = true;
         continue;
       }
       if (found === 'gave up') break;
@@ -674,7 +688,7 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
       if (gave) {
         lineStart = true;
         yield NEWLINE;
-      }
+      } else textBroken = true;
       continue;
     }
     if (trailer === undefined) {
@@ -707,11 +721,16 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
     if (found === 'found' && failed !== undefined && input.offset < failed.to)
       faults[crcFault] = { ...failed, to: Math.max(failed.from, input.offset) };
     if (found === 'gave up') break;
-    if (found === 'found' && gave) {
+    // A member found inside its bytes (it was cut short, and ran on into them) ends its text's line; at its end, its
+    // text is whole, and may go on in the next member.
+    if (found === 'found' && gave && input.offset < after) {
       lineStart = true;
       yield NEWLINE;
     }
-    if (input.offset > after) fault(after, input.offset, 'not gzip: skipped');
+    if (input.offset > after) {
+      fault(after, input.offset, 'not gzip: skipped');
+      if (input.offset - after >= MIN_MEMBER) textBroken = true;
+    }
     if (found === 'end') break;
   }
   closeDamage(input.offset);
