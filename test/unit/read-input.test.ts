@@ -1040,7 +1040,8 @@ describe('readInput: damaged gzip data', () => {
   it('reads gzip whose first byte is damaged on stdin, or under a name that does not say gzip, as a .gz file', async () => {
     // Found by helper-71: once read as text, every intact member lost, and the error said "not valid JSON".
     const first = member('A', 2);
-    first[0] = (first[0] as number) ^ 0x80;
+    // Two bits: too far from a header to be read as one (one bit is, below), the member is skipped.
+    first[0] = (first[0] as number) ^ 0x81;
     const bytes = Buffer.concat([first, member('B', 2), member('C', 2)]);
     for (const name of ['flipped.json.gz', 'flipped.json']) {
       const [whole, streamed] = await readBoth(name, bytes, 100);
@@ -1076,6 +1077,27 @@ describe('readInput: damaged gzip data', () => {
         what,
       ).toEqual([expect.stringMatching(/^error FILE: damaged gzip data, every intact member read/)]);
       expect(streamed, what).toEqual(whole);
+    }
+  });
+
+  it('reads a member whose header has one bit flipped in its first four bytes, and names it', async () => {
+    // Found by helper-71: such a member was skipped whole ("not gzip"), its deflate data intact.
+    for (const [at, bit] of [
+      [0, 0x01],
+      [1, 0x80],
+      [2, 0x04],
+      [3, 0x20],
+    ] as const) {
+      for (const place of ['first', 'middle'] as const) {
+        const b = member('B', 2);
+        b[at] = (b[at] as number) ^ bit;
+        const parts = place === 'first' ? [b, member('C', 1)] : [member('A', 1), b, member('C', 1)];
+        const [whole, streamed] = await readBoth(`flipped-header-${at}.json.gz`, Buffer.concat(parts), 64);
+        const what = `byte ${at} ${place}`;
+        expect(recordNames(whole), what).toEqual([...(place === 'first' ? [] : ['A0']), 'B0', 'B1', 'C0']);
+        expect(whole.at(-1), what).toMatch(/a member header with one bit flipped: read as the member it is\)$/);
+        expect(streamed, what).toEqual(whole);
+      }
     }
   });
 
@@ -1349,7 +1371,10 @@ describe('readInput: damaged gzip data', () => {
     const cases: Array<[string, Buffer, string[]]> = [
       ['junk', Buffer.concat([Buffer.from('this is no gzip\n'), a, c]), ['A0', 'A1', 'C0', 'C1']],
       ['zeros', Buffer.concat([Buffer.alloc(512), a, c]), ['A0', 'A1', 'C0', 'C1']],
-      ['flipped', Buffer.concat([flipped, c]), ['C0', 'C1']],
+      // One bit from a header: read as the member it is.
+      ['flipped', Buffer.concat([flipped, c]), ['A0', 'A1', 'C0', 'C1']],
+      // Further from one: skipped.
+      ['mangled', Buffer.concat([Buffer.from(flipped).fill(0x42, 1, 2), c]), ['C0', 'C1']],
     ];
     for (const [name, bytes, expected] of cases) {
       const path = write(`damaged/start-${name}.json.gz`, bytes);

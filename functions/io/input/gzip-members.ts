@@ -112,6 +112,12 @@ class ByteQueue {
     return this.held >= n;
   }
 
+  /** Puts `bytes` in place of as many bytes at the front (a copy: the source's buffers are never written to). */
+  replaceFront(bytes: Buffer): void {
+    const front = this.peek(bytes.length);
+    this.chunks[0] = Buffer.concat([bytes, (this.chunks[0] as Buffer).subarray(front.length)]);
+  }
+
   /** The first `n` bytes held (n ≤ length), in one buffer. */
   peek(n: number): Buffer {
     if (this.chunks[0] === undefined || this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
@@ -237,6 +243,29 @@ class ByteQueue {
     }
   }
 }
+
+/** How many bits are set in a byte. */
+const bitsIn = (byte: number): number => {
+  let bits = 0;
+  for (let rest = byte & 0xff; rest !== 0; rest &= rest - 1) bits++;
+  return bits;
+};
+
+/**
+ * `fixed` (a member's 10 fixed header bytes) as the header it is but for one flipped bit in its magic bytes, its method
+ * or its reserved flag bits; undefined when it is a header, or further from one. Bit rot in a header would else cost
+ * the whole member, its deflate data intact.
+ */
+const repairedHeader = (fixed: Buffer): Buffer | undefined => {
+  const flags = fixed[3] as number;
+  let bits = bitsIn(flags & FRESERVED);
+  for (const [at, byte] of MAGIC.entries()) bits += bitsIn((fixed[at] as number) ^ byte);
+  if (bits !== 1) return undefined;
+  const repaired = Buffer.from(fixed);
+  repaired.set(MAGIC, 0);
+  repaired[3] = flags & ~FRESERVED;
+  return repaired;
+};
 
 const looksLikeHeader = (bytes: Buffer, at: number): boolean =>
   bytes[at] === MAGIC[0] &&
@@ -537,6 +566,8 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
    * (its text is whole), leaves the texts to join: one log file may go on in the next member.
    */
   let textBroken = false;
+  /** Where a header with one bit flipped was repaired (once each). */
+  const repairedAt = new Set<number>();
   let searched = 0;
   /** Where the bytes that gave no member began, and why, while a member is being looked for after damage. */
   let damage: { from: number; reason: string } | undefined;
@@ -599,6 +630,16 @@ async function* readMembers(input: ByteQueue, faults: GzipFault[]): AsyncGenerat
       textBroken = true;
       if (!(await input.skipToHeader())) throw cut(start, 'inside a member header');
       damage ??= { from: start, reason: 'a member header cut short: skipped' };
+      continue;
+    }
+    const repaired = header === 'not gzip' && input.length >= FIXED_HEADER && repairedHeader(input.peek(FIXED_HEADER));
+    if (repaired && !repairedAt.has(start)) {
+      // One bit flipped in a header where a member starts: read as the member it is (its deflate data and trailer
+      // check whether it was one).
+      repairedAt.add(start);
+      input.replaceFront(repaired);
+      closeDamage(start);
+      fault(start, start + 4, 'a member header with one bit flipped: read as the member it is');
       continue;
     }
     if (header === 'not gzip') {
