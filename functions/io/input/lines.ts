@@ -410,13 +410,14 @@ async function* readLines(
   /** Values (lines, values of a line, documents) read: past maxRecords the rest of the file is not read. */
   let values = 0;
   let overRecords = false;
+  const maxValues = maxRecordValues(context.limits);
+  /** The error of a value JSON.parse refused, or that held too many values to parse. */
+  const notParsed = (parsed: Parsed & { ok: false }): string =>
+    parsed.tooMany ? manyValuesMessage(context.limits) : `not valid JSON: ${parsed.message}`;
   /**
    * Whether the text of a value at `position` is settled without parsing: a record none of whose strings passes the
    * pre-filter (counted, skipped), or one that breaks the depth or string limit (reported, skipped).
    */
-  /** The error of a value JSON.parse refused, or that held too many values to parse. */
-  const notParsed = (parsed: Parsed & { ok: false }): string =>
-    parsed.tooMany ? manyValuesMessage(context.limits) : `not valid JSON: ${parsed.message}`;
   const screened = (text: string, position: string | undefined, out: InputItem[]): boolean => {
     values++;
     if (values > context.limits.maxRecords) {
@@ -434,7 +435,7 @@ async function* readLines(
   };
   const fromValue = (text: string, position: string, out: InputItem[]): void => {
     if (screened(text, position, out)) return;
-    const parsed = parseJson(text, maxRecordValues(context.limits));
+    const parsed = parseJson(text, maxValues);
     if (parsed.ok) fromDocument(parsed.value, file, position, explicit, out, context.limits);
     else out.push(inputError(file, position, notParsed(parsed)));
   };
@@ -470,7 +471,7 @@ async function* readLines(
   const fromLine = (line: string, number: number, out: InputItem[]): void => {
     if (isBlank(line)) return;
     if (screened(line, `line ${number}`, out)) return;
-    const parsed = parseJson(line, maxRecordValues(context.limits));
+    const parsed = parseJson(line, maxValues);
     if (parsed.ok) fromDocument(parsed.value, file, `line ${number}`, explicit, out, context.limits);
     else if (parsed.tooMany) out.push(inputError(file, `line ${number}`, notParsed(parsed)));
     else fromUnparsed(line, `line ${number}`, number, notParsed(parsed), out);
@@ -557,7 +558,7 @@ async function* readLines(
         held.push(line);
         if (isBlank(line)) continue;
         if (first === undefined) {
-          first = { ...parseJson(line, maxRecordValues(context.limits)), line: lineNumber, text: line };
+          first = { ...parseJson(line, maxValues), line: lineNumber, text: line };
           continue;
         }
         if (mode === 'detect') {
@@ -569,13 +570,13 @@ async function* readLines(
             continue;
           }
           mode = 'document';
-          secondParses = parseJson(line, maxRecordValues(context.limits)).ok;
+          secondParses = parseJson(line, maxValues).ok;
         } else if (mode === 'document' && !secondParses) {
           // A record on a line of its own after two broken lines (a pretty-printed document's lines are not objects;
           // only a line that starts with `{` and ends with `}` is parsed to see).
           const trimmed = line.trim();
           if (trimmed.startsWith('{') && trimmed.endsWith('}')) {
-            const parsed = parseJson(trimmed, maxRecordValues(context.limits));
+            const parsed = parseJson(trimmed, maxValues);
             secondParses = parsed.ok && isObject(parsed.value) && Object.keys(parsed.value).length > 0;
           }
         }
@@ -623,7 +624,7 @@ async function* readLines(
       if (out.length > 0) yield out;
       return;
     }
-    const parsed = parseJson(text, maxRecordValues(context.limits));
+    const parsed = parseJson(text, maxValues);
     if (parsed.ok) {
       held = new HeldLines();
       fromDocument(parsed.value, file, undefined, explicit, out, context.limits);

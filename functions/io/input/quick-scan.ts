@@ -92,7 +92,8 @@ const keyField = (text: string, from: number, to: number): number => {
  * One pass over a text that starts with HEAD: each element of `Records`, which must be an object, its strings and
  * brackets as the scanner reads them (a bracket closes only its own kind; a string ends at an unescaped quote, is at
  * most maxStringBytes long as written, and is followed at once by `:`, `,`, `}` or `]`; a key is in an object after
- * its `{` or a `,`; a `{` or `[` follows a `:` in an object, `[` or `,` in an array; a `,` follows a value), nested at most maxDepth
+ * its `{` or a `,`; a `{` or `[` follows a `:` in an object, `[` or `,` in an array; a `,` follows a value), nested
+ * at most maxDepth
  * deep (the record itself is level 1), the limits as the scanner counts them. Between records exactly `,`; after the
  * last, `]}` and only whitespace. Undefined when any of this does not hold, or past maxRecords: the scanner decides.
  */

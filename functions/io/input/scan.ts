@@ -1005,6 +1005,11 @@ class RecordScanner {
     return i < 0 ? this.lastOfPieces : text.charCodeAt(i);
   }
 
+  /** Whether keys, values, brackets and commas `depth` levels into the element are checked: inside it, within the stack. */
+  private checkable(depth: number): boolean {
+    return depth >= 1 && depth < this.stack.length && depth <= this.limits.maxDepth;
+  }
+
   /**
    * What is wrong with a key (a string a `:` follows) `depth` levels into the element (1: the record's own keys), the
    * last character before its opening quote that is not whitespace being `before` (-1: unknown), or undefined. A key
@@ -1013,7 +1018,7 @@ class RecordScanner {
    * the records after it). Not checked deeper than the stack, or at the top level (the scanner's own checks).
    */
   private keyProblem(before: number, depth: number): string | undefined {
-    if (depth < 1 || depth >= this.stack.length || depth > this.limits.maxDepth) return undefined;
+    if (!this.checkable(depth)) return undefined;
     if (this.stack[depth] !== OPEN_BRACE) return `unexpected key inside an array on line ${this.line}`;
     return before === OPEN_BRACE || before === COMMA || before === -1
       ? undefined
@@ -1026,7 +1031,7 @@ class RecordScanner {
    * One where a key should be lets the object run on into the records after it. Not checked where keyProblem is not.
    */
   private valueProblem(before: number, depth: number): string | undefined {
-    if (depth < 1 || depth >= this.stack.length || depth > this.limits.maxDepth || before === -1) return undefined;
+    if (!this.checkable(depth) || before === -1) return undefined;
     if (this.stack[depth] === OPEN_BRACE) {
       return before === COLON ? undefined : `unexpected string where a key should be on line ${this.line}`;
     }
@@ -1041,7 +1046,7 @@ class RecordScanner {
    * the next record's, the one before it cut short. Not checked where keyProblem is not.
    */
   private openProblem(text: string, at: number, depth: number): string | undefined {
-    if (depth < 1 || depth >= this.stack.length || depth > this.limits.maxDepth) return undefined;
+    if (!this.checkable(depth)) return undefined;
     const before = this.significantBefore(text, at);
     if (this.stack[depth] === OPEN_BRACE) {
       return before === COLON || before === -1
@@ -1059,7 +1064,7 @@ class RecordScanner {
    * array the record opened). Not checked where keyProblem is not.
    */
   private commaProblem(text: string, at: number, depth: number): string | undefined {
-    if (depth < 1 || depth >= this.stack.length || depth > this.limits.maxDepth) return undefined;
+    if (!this.checkable(depth)) return undefined;
     const before = this.significantBefore(text, at);
     return before === OPEN_BRACKET || before === OPEN_BRACE || before === COMMA || before === COLON
       ? `unexpected "," on line ${this.line}`

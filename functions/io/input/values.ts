@@ -60,17 +60,9 @@ const valuesOver = (text: string, max: number): boolean => {
       if (++commas >= max) return true;
       continue;
     }
-    // A string: its closing quote is the first one after an even run of backslashes.
-    let at = found.index + 1;
-    for (;;) {
-      const close = text.indexOf('"', at);
-      if (close === -1) return false;
-      let backslashes = 0;
-      for (let back = close - 1; text.charCodeAt(back) === 0x5c; back--) backslashes++;
-      at = close + 1;
-      if (backslashes % 2 === 0) break;
-    }
-    next.lastIndex = at;
+    const close = stringEnd(newScanState(), text, found.index + 1);
+    if (close === NONE) return false;
+    next.lastIndex = close + 1;
   }
   return false;
 };
