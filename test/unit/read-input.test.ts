@@ -1049,9 +1049,11 @@ describe('readInput: damaged gzip data', () => {
       expect(whole.at(-1), name).toMatch(/^error FILE: damaged gzip data, every intact member read \(bytes 0–/);
       expect(streamed, name).toEqual(whole);
     }
-    // Text is still text: a JSON file whose first byte is not text, without a member's bytes, is not read as gzip.
+    // Text is still text: a JSON file whose first byte is not text, without a member's bytes, is not read as gzip
+    // (the stray byte reads as a damaged log file header).
     const [text] = await readBoth('bom.json', Buffer.from(`\u0001${JSON.stringify({ Records: [record('T0')] })}`));
-    expect(text.at(-1)).toMatch(/^error FILE: not valid JSON/);
+    expect(recordNames(text)).toEqual(['T0']);
+    expect(text.join('\n')).not.toMatch(/gzip/);
   });
 
   it('never breaks the text of a log file split into members with a line the damage did not make', async () => {
@@ -1220,6 +1222,9 @@ describe('readInput: damaged gzip data', () => {
       '{"Records:[',
       '{Records":[',
       '{"Re cords":[',
+      // Its `{` lost, or its first two bytes (found by helper-72: the whole input was one error).
+      '"Records":[',
+      'Records":[',
     ]) {
       const first = logFile('A').replace('{"Records":[', damage);
       const texts = [`${first}${logFile('B')}${logFile('C')}`, `${first}\n${logFile('B')}\n${logFile('C')}\n`];

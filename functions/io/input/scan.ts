@@ -764,7 +764,8 @@ class RecordScanner {
         return this.state === 'stopped' ? -1 : text.length;
       }
     }
-    if (!this.valueMode && code === OPEN_BRACE) {
+    // A `{` or a header's first characters lost are damage too (`"Records":[{…`).
+    if (!this.valueMode && code !== OPEN_BRACKET) {
       const recordAt = damagedHeaderEnd(text, i);
       if (recordAt >= 0) {
         // A log file whose header is damaged (a byte lost, added or changed): its records are read from the first.
@@ -774,6 +775,11 @@ class RecordScanner {
         this.openContainer('Records');
         this.broken(`a damaged "{"Records":[" on line ${line}`, text, recordAt, false);
         return this.state === 'stopped' ? -1 : text.length;
+      }
+      if (code !== OPEN_BRACE && !final && text.length - i < HEADER_LOOKAHEAD) {
+        // Too little text to tell: wait for the next piece.
+        this.carry = text.slice(i);
+        return -1;
       }
     }
     if (!this.valueMode && code === OPEN_BRACKET) {
