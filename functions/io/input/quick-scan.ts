@@ -1,4 +1,5 @@
 import type { RecordSearch, StringPrefilter } from '../../core/event-pattern/tokens.js';
+import { wasmLayout } from './layout-wasm.js';
 import type { InputLimits } from './limits.js';
 import type { ScannedEntry } from './scan.js';
 import {
@@ -18,8 +19,9 @@ import {
  * The fast path of a CloudTrail log file as CloudTrail writes it: `{"Records":[{…},{…}]}`, compact. One tight pass
  * over the text checks its structure as the scanner (scan.ts) would (strings, brackets paired by kind, keys and values
  * and commas where they belong, the limits) and
- * notes, per record, where it ends and its top-level eventName and eventSource; one regular-expression search (native
- * code) finds the places a passing string could be. Only the records that may match are handed on to be parsed.
+ * notes, per record, where it ends and its top-level eventName and eventSource (in WebAssembly, layout.wat, when the text
+ * is ASCII; the same pass in JavaScript, layoutOf, otherwise); one regular-expression search (native code) finds the
+ * places a passing string could be. Only the records that may match are handed on to be parsed.
  * Anything unusual (another shape, whitespace between tokens, a second document, a record past a limit, a non-object
  * in Records) gives undefined, and the file is scanned string by string as before, which decides and reports. Where
  * both read a file they find the same records; this path parses more (a token in a key, an escape) and tests an
@@ -59,18 +61,24 @@ const EVENT_KEY = 3;
  */
 const writtenAsStringify = (code: number): boolean => STRINGIFY_ESCAPES.has(code);
 
-/** Where a file's records are and what of them decides a skip, from one pass (layoutOf). */
+/** A column of RecordLayout: a JavaScript array (layoutOf) or a view of WebAssembly memory (layout-wasm.ts). */
+interface Column {
+  readonly length: number;
+  [index: number]: number;
+}
+
+/** Where a file's records are and what of them decides a skip, from one pass (layoutOf, or layout.wat). */
 interface RecordLayout {
   /** Where each record starts (its `{`), ascending. */
-  readonly starts: number[];
+  readonly starts: Column;
   /** Just past each record's closing `}`. */
-  readonly ends: number[];
+  readonly ends: Column;
   /** Where each record's top-level eventName value starts (after its quote); -1 when it has none as a string. */
-  readonly nameFrom: number[];
+  readonly nameFrom: Column;
   /** Where that value's closing quote is. */
-  readonly nameTo: number[];
+  readonly nameTo: Column;
   /** HAS_SOURCE, MUST_PARSE, TOKEN, SEEN_NAME, SEEN_SOURCE. */
-  readonly flags: number[];
+  readonly flags: Column;
 }
 
 /**
@@ -212,6 +220,14 @@ const layoutOf = (text: string, limits: InputLimits): RecordLayout | undefined =
   }
 };
 
+/** layoutOf's answer, from layout.wat where it gives one (layout-wasm.ts), else from layoutOf. */
+const fastLayout = (text: string, limits: InputLimits): RecordLayout | undefined => {
+  const maxDepth = Math.min(limits.maxDepth, MAX_STACK);
+  if (maxDepth < 1) return undefined;
+  const layout = wasmLayout(text, maxDepth, limits.maxStringBytes, limits.maxRecords);
+  return layout === 'fallback' ? layoutOf(text, limits) : layout;
+};
+
 /**
  * Marks TOKEN on every record whose text holds a place `anywhere` finds (a match running over a record's end marks
  * the next ones it reaches too).
@@ -248,7 +264,7 @@ const quickScan = (
 ): { kind: 'scanned'; prefix: undefined; entries: ScannedEntry[]; skipped: number } | undefined => {
   const search: RecordSearch | undefined = prefilter?.search;
   if (search === undefined || !text.startsWith(HEAD)) return undefined;
-  const layout = layoutOf(text, limits);
+  const layout = fastLayout(text, limits);
   if (layout === undefined) return undefined;
   // One line (entries say line 1): a newline is allowed only after the last record.
   const newline = text.indexOf('\n');
@@ -279,4 +295,5 @@ const quickScan = (
   return { kind: 'scanned', prefix: undefined, entries, skipped: starts.length - entries.length };
 };
 
-export { quickScan };
+export type { RecordLayout };
+export { layoutOf, quickScan };
