@@ -75,11 +75,23 @@ interface RecordSearch {
    */
   readonly anywhere: RegExp | null;
   /**
+   * The same search as literal needles, in the order of `anywhere`'s alternatives (empty when it is null): where
+   * `anywhere` finds a place, the first needle in this order found there is the one it matched. For a search that
+   * reads bytes (io/input/layout.wat).
+   */
+  readonly needles: readonly RawNeedle[];
+  /**
    * The test of a record's own (top-level) eventName value, raw: text[start, end) between its quotes, holding no
    * backslash. True when it passes an eventName token. A record whose eventName cannot be read that way (absent, not
    * a string, escaped, or a second top-level eventName) must be treated as passing.
    */
   eventName(text: string, start: number, end: number): boolean;
+}
+
+/** One alternative of RecordSearch.anywhere: ASCII text as JSON writes it; with `fold`, its letters (all lower-case) match either case. */
+interface RawNeedle {
+  readonly text: string;
+  readonly fold: boolean;
 }
 
 /**
@@ -491,25 +503,36 @@ const buildPrefilter = (tokens: readonly ScopedToken[]): StringPrefilter => {
   const raw = stringTest(tokens.map(({ token }) => token));
   const anywhere = tokens.filter((token) => token.scope === 'anywhere').map(({ token }) => token);
   const eventName = stringTest(tokens.filter((token) => token.scope === 'eventName').map(({ token }) => token));
-  const search = anywhere.length === 0 ? null : rawTextSearch(anywhere);
+  const needles = rawTextNeedles(anywhere);
   return {
     raw,
     value: (value) => raw(value, 0, value.length),
-    search: search === undefined ? undefined : { anywhere: search, eventName },
+    search: needles === undefined ? undefined : { anywhere: rawTextSearch(needles), needles, eventName },
   };
 };
 
 const REGEXP_SPECIAL = /[\\^$.*+?()[\]{}|/]/g;
 
-/** `text` as JSON writes it inside a string (JSON.stringify's escapes), as a regular expression source. */
-const jsonSource = (text: string, ignoreCase: boolean): string => {
-  const written = JSON.stringify(text).slice(1, -1).replace(REGEXP_SPECIAL, '\\$&');
-  return ignoreCase ? written.replace(/[a-z]/g, (letter) => `[${letter}${letter.toUpperCase()}]`) : written;
+/** A needle as a regular expression's source: specials escaped, folded letters as `[xX]`. */
+const needleSource = ({ text, fold }: RawNeedle): string => {
+  const escaped = text.replace(REGEXP_SPECIAL, '\\$&');
+  return fold ? escaped.replace(/[a-z]/g, (letter) => `[${letter}${letter.toUpperCase()}]`) : escaped;
 };
 
-/** The search of StringPrefilter.search for these tokens, or undefined when one is not plain ASCII. */
-const rawTextSearch = (tokens: readonly PrefilterToken[]): RegExp | undefined => {
-  const sources = new Set<string>();
+/** `text` as JSON writes it inside a string's quotes. */
+const jsonBody = (text: string): string => JSON.stringify(text).slice(1, -1);
+
+/**
+ * The needles of StringPrefilter.search for these tokens, in the order the search tries them (those that open with a
+ * quote first), or undefined when one is not plain ASCII or a wildcard has no literal piece. Needles that search alike
+ * are kept once.
+ */
+const rawTextNeedles = (tokens: readonly PrefilterToken[]): RawNeedle[] | undefined => {
+  const needles = new Map<string, RawNeedle>();
+  const add = (needle: RawNeedle): void => {
+    const source = needleSource(needle);
+    if (!needles.has(source)) needles.set(source, needle);
+  };
   for (const token of tokens) {
     if (NON_ASCII.test(token.text)) return undefined;
     if (token.kind === 'wildcard') {
@@ -520,20 +543,29 @@ const rawTextSearch = (tokens: readonly PrefilterToken[]): RegExp | undefined =>
       );
       // A wildcard of stars alone has no literal to look for: the text must be scanned string by string.
       if ((pieces[longest] ?? '') === '') return undefined;
-      const piece = jsonSource(pieces[longest] ?? '', false);
       const opens = longest === 0 ? '"' : '';
       const closes = longest === pieces.length - 1 ? '"' : '';
-      sources.add(`${opens}${piece}${closes}`);
+      add({ text: `${opens}${jsonBody(pieces[longest] ?? '')}${closes}`, fold: false });
       continue;
     }
-    const body = jsonSource(token.text, token.ignoreCase);
-    sources.add(token.kind === 'equals' ? `"${body}"` : token.kind === 'prefix' ? `"${body}` : `${body}"`);
+    const body = jsonBody(token.text);
+    const text = token.kind === 'equals' ? `"${body}"` : token.kind === 'prefix' ? `"${body}` : `${body}"`;
+    add({ text, fold: token.ignoreCase });
   }
-  // The tokens that open with a quote share it, so that the engine looks for one character before trying them.
-  const quoted = [...sources].filter((source) => source.startsWith('"')).map((source) => source.slice(1));
-  const others = [...sources].filter((source) => !source.startsWith('"'));
-  const alternatives = [...(quoted.length > 0 ? [`"(?:${quoted.join('|')})`] : []), ...others];
-  return alternatives.length === 0 ? undefined : new RegExp(alternatives.join('|'), 'g');
+  const all = [...needles.values()];
+  return [...all.filter(({ text }) => text.startsWith('"')), ...all.filter(({ text }) => !text.startsWith('"'))];
+};
+
+/**
+ * The search of StringPrefilter.search for these needles: their alternatives in order, those that open with a quote
+ * sharing it, so that the engine looks for one character before trying them.
+ */
+const rawTextSearch = (needles: readonly RawNeedle[]): RegExp | null => {
+  if (needles.length === 0) return null;
+  const sources = needles.map(needleSource);
+  const quoted = sources.filter((source) => source.startsWith('"')).map((source) => source.slice(1));
+  const others = sources.filter((source) => !source.startsWith('"'));
+  return new RegExp([...(quoted.length > 0 ? [`"(?:${quoted.join('|')})`] : []), ...others].join('|'), 'g');
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -584,5 +616,5 @@ const prefilterSummary = (detections: readonly Detection[]): DetectionTokens[] =
   }));
 };
 
-export type { RecordSearch, StringPrefilter };
-export { catalogPrefilter, patternsPrefilter, prefilterSummary };
+export type { RawNeedle, RecordSearch, StringPrefilter };
+export { catalogPrefilter, patternsPrefilter, prefilterSummary, rawTextSearch };

@@ -210,15 +210,18 @@ const textOfBytes = async (bytes: Buffer, maxFileBytes: number, name: string): P
   }
 };
 
-/** readWhole on the calling thread (a worker's): the same answers, gunzipped synchronously. */
-const readWholeSync = (path: string, maxFileBytes: number): string | undefined => {
+/**
+ * readWhole on the calling thread (a worker's), gunzipped synchronously: the same answers, as the bytes of the text
+ * (UTF-8; textOf decodes them), so that a caller that reads bytes need not make a string.
+ */
+const readWholeBytesSync = (path: string, maxFileBytes: number): Buffer | undefined => {
   const max = outputLimit(maxFileBytes);
   try {
     const bytes = readSmallFile(path);
     if (bytes !== undefined && damagedGzip(bytes, path)) return undefined;
-    const text =
+    const whole =
       bytes !== undefined && isGzip(bytes) ? allOf(gunzipInfoSync(bytes, gunzipOptions(bytes, max)), bytes) : bytes;
-    return wholeText(text, max);
+    return whole === undefined || whole.length > max ? undefined : whole;
   } catch {
     return undefined;
   }
@@ -293,7 +296,8 @@ export {
   limitBytes,
   PROGRESS_STEP,
   readWhole,
-  readWholeSync,
+  readWholeBytesSync,
+  textOf,
   textOfBytes,
   WHOLE_FILE_BYTES,
 };

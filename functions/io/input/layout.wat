@@ -232,4 +232,100 @@
         (local.set $at (i32.add (local.get $at) (i32.const 1)))
         (br $space)))
     (unreachable))
+
+  ;; Whether the needle at `needle` (its length, 64 bytes to match, 64 bytes of case folds: 0x20 where a letter
+  ;; matches either case, else 0) is at `at`, all of it before `end`.
+  (func $needleAt (param $at i32) (param $needle i32) (param $end i32) (result i32)
+    (local $length i32) (local $k i32)
+    (local.set $length (i32.load (local.get $needle)))
+    (if (i32.gt_u (i32.add (local.get $at) (local.get $length)) (local.get $end)) (then (return (i32.const 0))))
+    (loop $byte
+      (if (i32.eq (local.get $k) (local.get $length)) (then (return (i32.const 1))))
+      (if (i32.ne
+            (i32.or
+              (i32.load8_u (i32.add (local.get $at) (local.get $k)))
+              (i32.load8_u (i32.add (i32.add (local.get $needle) (i32.const 68)) (local.get $k))))
+            (i32.load8_u (i32.add (i32.add (local.get $needle) (i32.const 4)) (local.get $k))))
+        (then (return (i32.const 0))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $byte))
+    (unreachable))
+
+  ;; The places, from `from` on, where one of the `count` needles at `needles` (132 bytes each, as $needleAt reads
+  ;; them) is found in the text at `text` (`n` bytes), as a JavaScript regular expression of the needles as
+  ;; alternatives finds them with exec: the leftmost place first, there the first needle in order, then on from its
+  ;; end. Candidates are found sixteen at a time by their first two bytes: at `filters`, 4 bytes the first may be and 8
+  ;; the second may be (repeated to fill; every needle is at least two bytes long). Writes each place and its needle's
+  ;; index at `out` (two columns of `cap`), and returns how many, or -2 when there are more than `cap`.
+  (func (export "search")
+    (param $text i32) (param $n i32) (param $from i32) (param $needles i32) (param $count i32) (param $filters i32)
+    (param $out i32) (param $cap i32) (result i32)
+    (local $end i32) (local $at i32) (local $place i32) (local $mask i32) (local $resume i32) (local $found i32)
+    (local $index i32) (local $needle i32) (local $chunk v128) (local $next v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $b4 v128) (local $b5 v128) (local $b6 v128) (local $b7 v128)
+    (local.set $end (i32.add (local.get $text) (local.get $n)))
+    (local.set $a0 (v128.load8_splat (local.get $filters)))
+    (local.set $a1 (v128.load8_splat offset=1 (local.get $filters)))
+    (local.set $a2 (v128.load8_splat offset=2 (local.get $filters)))
+    (local.set $a3 (v128.load8_splat offset=3 (local.get $filters)))
+    (local.set $b0 (v128.load8_splat offset=4 (local.get $filters)))
+    (local.set $b1 (v128.load8_splat offset=5 (local.get $filters)))
+    (local.set $b2 (v128.load8_splat offset=6 (local.get $filters)))
+    (local.set $b3 (v128.load8_splat offset=7 (local.get $filters)))
+    (local.set $b4 (v128.load8_splat offset=8 (local.get $filters)))
+    (local.set $b5 (v128.load8_splat offset=9 (local.get $filters)))
+    (local.set $b6 (v128.load8_splat offset=10 (local.get $filters)))
+    (local.set $b7 (v128.load8_splat offset=11 (local.get $filters)))
+    (local.set $at (i32.add (local.get $text) (local.get $from)))
+    (local.set $resume (local.get $at))
+    (block $done
+      (loop $chunks
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $chunk (v128.load (local.get $at)))
+        (local.set $next (v128.load offset=1 (local.get $at)))
+        (local.set $mask
+          (i8x16.bitmask
+            (v128.and
+              (v128.or
+                (v128.or (i8x16.eq (local.get $chunk) (local.get $a0)) (i8x16.eq (local.get $chunk) (local.get $a1)))
+                (v128.or (i8x16.eq (local.get $chunk) (local.get $a2)) (i8x16.eq (local.get $chunk) (local.get $a3))))
+              (v128.or
+                (v128.or
+                  (v128.or (i8x16.eq (local.get $next) (local.get $b0)) (i8x16.eq (local.get $next) (local.get $b1)))
+                  (v128.or (i8x16.eq (local.get $next) (local.get $b2)) (i8x16.eq (local.get $next) (local.get $b3))))
+                (v128.or
+                  (v128.or (i8x16.eq (local.get $next) (local.get $b4)) (i8x16.eq (local.get $next) (local.get $b5)))
+                  (v128.or (i8x16.eq (local.get $next) (local.get $b6)) (i8x16.eq (local.get $next) (local.get $b7))))))))
+        (block $candidates
+          (loop $candidate
+            (br_if $candidates (i32.eqz (local.get $mask)))
+            (local.set $place (i32.add (local.get $at) (i32.ctz (local.get $mask))))
+            (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
+            (br_if $done (i32.ge_u (local.get $place) (local.get $end)))
+            ;; Inside the last needle found: the search goes on from its end.
+            (br_if $candidate (i32.lt_u (local.get $place) (local.get $resume)))
+            (local.set $index (i32.const 0))
+            (block $tried
+              (loop $needles
+                (br_if $tried (i32.ge_u (local.get $index) (local.get $count)))
+                (local.set $needle (i32.add (local.get $needles) (i32.mul (local.get $index) (i32.const 132))))
+                (if (call $needleAt (local.get $place) (local.get $needle) (local.get $end))
+                  (then
+                    (if (i32.ge_u (local.get $found) (local.get $cap)) (then (return (i32.const -2))))
+                    (i32.store (i32.add (local.get $out) (i32.shl (local.get $found) (i32.const 2)))
+                      (i32.sub (local.get $place) (local.get $text)))
+                    (i32.store
+                      (i32.add (local.get $out) (i32.shl (i32.add (local.get $cap) (local.get $found)) (i32.const 2)))
+                      (local.get $index))
+                    (local.set $found (i32.add (local.get $found) (i32.const 1)))
+                    (local.set $resume (i32.add (local.get $place) (i32.load (local.get $needle))))
+                    (br $tried)))
+                (local.set $index (i32.add (local.get $index) (i32.const 1)))
+                (br $needles)))
+            (br $candidate)))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $chunks)))
+    (local.get $found))
 )

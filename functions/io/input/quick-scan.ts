@@ -1,5 +1,5 @@
-import type { RecordSearch, StringPrefilter } from '../../core/event-pattern/tokens.js';
-import { wasmLayout } from './layout-wasm.js';
+import type { RawNeedle, RecordSearch, StringPrefilter } from '../../core/event-pattern/tokens.js';
+import { type NeedlePlaces, wasmScan } from './layout-wasm.js';
 import type { InputLimits } from './limits.js';
 import type { ScannedEntry } from './scan.js';
 import {
@@ -220,14 +220,6 @@ const layoutOf = (text: string, limits: InputLimits): RecordLayout | undefined =
   }
 };
 
-/** layoutOf's answer, from layout.wat where it gives one (layout-wasm.ts), else from layoutOf. */
-const fastLayout = (text: string, limits: InputLimits): RecordLayout | undefined => {
-  const maxDepth = Math.min(limits.maxDepth, MAX_STACK);
-  if (maxDepth < 1) return undefined;
-  const layout = wasmLayout(text, maxDepth, limits.maxStringBytes, limits.maxRecords);
-  return layout === 'fallback' ? layoutOf(text, limits) : layout;
-};
-
 /**
  * Marks TOKEN on every record whose text holds a place `anywhere` finds (a match running over a record's end marks
  * the next ones it reaches too).
@@ -248,6 +240,70 @@ const markTokens = (text: string, anywhere: RegExp, layout: RecordLayout): void 
   }
 };
 
+/** markTokens for the places layout.wat's search found the needles, which are the same as the expression's. */
+const markPlaces = (places: NeedlePlaces, needles: readonly RawNeedle[], layout: RecordLayout): void => {
+  const { starts, ends, flags } = layout;
+  let record = 0;
+  for (let index = 0; index < places.at.length; index++) {
+    const at = places.at[index] as number;
+    const stop = at + (needles[places.needle[index] as number] as RawNeedle).text.length;
+    while (record < ends.length && (ends[record] as number) <= at) record++;
+    if (record === ends.length) return;
+    for (let marked = record; marked < ends.length && (starts[marked] as number) < stop; marked++) {
+      flags[marked] = (flags[marked] as number) | TOKEN;
+    }
+  }
+};
+
+/** What quickScan gives for a file it reads. */
+interface QuickScan {
+  readonly kind: 'scanned';
+  readonly prefix: undefined;
+  readonly entries: ScannedEntry[];
+  readonly skipped: number;
+}
+
+/**
+ * The records of a laid-out file, marked, to parse (quickScan says which), given how to test the eventName between
+ * two positions and how to take a record's text.
+ */
+const entriesOf = (
+  layout: RecordLayout,
+  eventNamePasses: (from: number, to: number) => boolean,
+  slice: (start: number, end: number) => string,
+): QuickScan => {
+  const { starts, ends, nameFrom, nameTo, flags } = layout;
+  const entries: ScannedEntry[] = [];
+  for (let index = 0; index < starts.length; index++) {
+    const flag = flags[index] as number;
+    const from = nameFrom[index] as number;
+    const skips =
+      (flag & (MUST_PARSE | TOKEN)) === 0 &&
+      (flag & HAS_SOURCE) !== 0 &&
+      from !== -1 &&
+      !eventNamePasses(from, nameTo[index] as number);
+    if (skips) continue;
+    entries.push({
+      container: 'Records',
+      index,
+      value: 1,
+      valueLine: 1,
+      valueOnLine: 1,
+      sharesLine: false,
+      verdict: 'parse',
+      text: slice(starts[index] as number, ends[index] as number),
+    });
+  }
+  return { kind: 'scanned', prefix: undefined, entries, skipped: starts.length - entries.length };
+};
+
+/** Whether a newline stands before the end of the last record (a file on one line allows one only after it). */
+const newlineInside = (newline: number, layout: RecordLayout): boolean =>
+  newline !== -1 && newline < (layout.ends[layout.ends.length - 1] as number);
+
+/** The depth layoutOf and layout.wat follow: the limit, at most MAX_STACK. */
+const stackDepth = (limits: InputLimits): number => Math.min(limits.maxDepth, MAX_STACK);
+
 /**
  * Reads a whole decoded text that is a compact CloudTrail log file (layoutOf). A record is counted as skipped when its
  * text holds no place `prefilter.search.anywhere` finds and no `\u` or `\/` escape, it has a top-level string
@@ -261,39 +317,66 @@ const quickScan = (
   text: string,
   prefilter: StringPrefilter | undefined,
   limits: InputLimits,
-): { kind: 'scanned'; prefix: undefined; entries: ScannedEntry[]; skipped: number } | undefined => {
+): QuickScan | undefined => {
   const search: RecordSearch | undefined = prefilter?.search;
-  if (search === undefined || !text.startsWith(HEAD)) return undefined;
-  const layout = fastLayout(text, limits);
-  if (layout === undefined) return undefined;
-  // One line (entries say line 1): a newline is allowed only after the last record.
-  const newline = text.indexOf('\n');
-  if (newline !== -1 && newline < (layout.ends[layout.ends.length - 1] as number)) return undefined;
-  if (search.anywhere !== null) markTokens(text, search.anywhere, layout);
-  const { starts, ends, nameFrom, nameTo, flags } = layout;
-  const entries: ScannedEntry[] = [];
-  for (let index = 0; index < starts.length; index++) {
-    const flag = flags[index] as number;
-    const from = nameFrom[index] as number;
-    const skips =
-      (flag & (MUST_PARSE | TOKEN)) === 0 &&
-      (flag & HAS_SOURCE) !== 0 &&
-      from !== -1 &&
-      !search.eventName(text, from, nameTo[index] as number);
-    if (skips) continue;
-    entries.push({
-      container: 'Records',
-      index,
-      value: 1,
-      valueLine: 1,
-      valueOnLine: 1,
-      sharesLine: false,
-      verdict: 'parse',
-      text: text.slice(starts[index], ends[index]),
-    });
-  }
-  return { kind: 'scanned', prefix: undefined, entries, skipped: starts.length - entries.length };
+  if (search === undefined || !text.startsWith(HEAD) || stackDepth(limits) < 1) return undefined;
+  const { needles } = search;
+  const scan = wasmScan(
+    text,
+    stackDepth(limits),
+    limits.maxStringBytes,
+    limits.maxRecords,
+    needles.length > 0 ? needles : undefined,
+  );
+  const layout = scan.layout === 'fallback' ? layoutOf(text, limits) : scan.layout;
+  if (layout === undefined || newlineInside(text.indexOf('\n'), layout)) return undefined;
+  if (scan.places !== undefined && scan.places !== 'fallback') markPlaces(scan.places, needles, layout);
+  else if (search.anywhere !== null) markTokens(text, search.anywhere, layout);
+  return entriesOf(
+    layout,
+    (from, to) => search.eventName(text, from, to),
+    (start, end) => text.slice(start, end),
+  );
 };
 
-export type { RecordLayout };
-export { layoutOf, quickScan };
+const HEAD_BYTES = Buffer.from(HEAD, 'latin1');
+
+/**
+ * quickScan for a file's bytes when they are all ASCII (the text is then their Latin-1 reading, position for
+ * position): the same answer, without making the whole text a string. Only the records to parse, and each record's
+ * eventName, become strings; where WebAssembly does not answer, the text is made and quickScan reads it.
+ */
+const quickScanBytes = (
+  bytes: Buffer,
+  prefilter: StringPrefilter | undefined,
+  limits: InputLimits,
+): QuickScan | undefined => {
+  const search: RecordSearch | undefined = prefilter?.search;
+  if (search === undefined || bytes.length < HEAD.length || stackDepth(limits) < 1) return undefined;
+  if (bytes.compare(HEAD_BYTES, 0, HEAD.length, 0, HEAD.length) !== 0) return undefined;
+  const { needles } = search;
+  const scan = wasmScan(
+    bytes,
+    stackDepth(limits),
+    limits.maxStringBytes,
+    limits.maxRecords,
+    needles.length > 0 ? needles : undefined,
+  );
+  if (scan.layout === 'fallback' || scan.places === 'fallback') {
+    return quickScan(bytes.toString('latin1'), prefilter, limits);
+  }
+  const { layout, places } = scan;
+  if (layout === undefined || newlineInside(bytes.indexOf(0x0a), layout)) return undefined;
+  if (places !== undefined) markPlaces(places, needles, layout);
+  return entriesOf(
+    layout,
+    (from, to) => {
+      const name = bytes.toString('latin1', from, to);
+      return search.eventName(name, 0, name.length);
+    },
+    (start, end) => bytes.toString('latin1', start, end),
+  );
+};
+
+export type { QuickScan, RecordLayout };
+export { layoutOf, markTokens, quickScan, quickScanBytes };

@@ -1,7 +1,8 @@
+import { isAscii } from 'node:buffer';
 import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
-import { readWhole, readWholeSync, textOfBytes } from './bytes.js';
+import { readWhole, readWholeBytesSync, textOf, textOfBytes } from './bytes.js';
 import type { InputLimits } from './limits.js';
-import { quickScan } from './quick-scan.js';
+import { type QuickScan, quickScan, quickScanBytes } from './quick-scan.js';
 import { firstValuePrefix, scanText, type TextScan } from './scanned.js';
 
 /*
@@ -21,23 +22,39 @@ type WholeFile =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'stream' };
 
+/** A file quickScan read. One line: named as JSON Lines, its records are at `line 1, Records[i]`, as the scanner says. */
+const quickFile = (quick: QuickScan, path: string): WholeFile => ({
+  kind: 'scanned',
+  scan: { ...quick, prefix: firstValuePrefix(path, 1, 1) },
+});
+
+/** A file's text scanned: by quickScan (unless `tryQuick` is false: it was tried), else by the scanner. */
 const fromText = (
   text: string | undefined,
   path: string,
   prefilter: StringPrefilter | undefined,
   limits: InputLimits,
+  tryQuick = true,
 ): WholeFile => {
   if (text === undefined) return { kind: 'stream' };
-  const quick = quickScan(text, prefilter, limits);
-  // One line: named as JSON Lines, its records are at `line 1, Records[i]`, as the scanner would say.
-  if (quick !== undefined) return { kind: 'scanned', scan: { ...quick, prefix: firstValuePrefix(path, 1, 1) } };
+  const quick = tryQuick ? quickScan(text, prefilter, limits) : undefined;
+  if (quick !== undefined) return quickFile(quick, path);
   const scan = scanText(text, path, prefilter, limits);
   return scan.kind === 'scanned' ? { kind: 'scanned', scan } : { kind: 'text', text };
 };
 
-/** Reads and scans a small file on the calling thread, blocking it (for a worker). */
-const scanWholeFileSync = (path: string, prefilter: StringPrefilter | undefined, limits: InputLimits): WholeFile =>
-  fromText(readWholeSync(path, limits.maxFileBytes), path, prefilter, limits);
+/**
+ * Reads and scans a small file on the calling thread, blocking it (for a worker). An ASCII file (nearly every
+ * CloudTrail log file) is read by quickScanBytes, and made a string only when that path does not take it.
+ */
+const scanWholeFileSync = (path: string, prefilter: StringPrefilter | undefined, limits: InputLimits): WholeFile => {
+  const bytes = readWholeBytesSync(path, limits.maxFileBytes);
+  if (bytes === undefined || !isAscii(bytes)) return fromText(bytes && textOf(bytes), path, prefilter, limits);
+  const quick = quickScanBytes(bytes, prefilter, limits);
+  return quick === undefined
+    ? fromText(bytes.toString('latin1'), path, prefilter, limits, false)
+    : quickFile(quick, path);
+};
 
 /** Reads a small file (gunzipped on libuv's thread pool) and scans it on the main thread. */
 const scanWholeFile = async (
