@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { assembleLayout, bytesModule, TARGET } from '../../build/wasm.mjs';
 import { catalogPrefilter, type RawNeedle, rawTextSearch } from '../../functions/core/event-pattern/tokens.js';
 import { loadDetections } from '../../functions/io/detections.js';
@@ -141,6 +141,22 @@ describe('layout.wat (the structure pass of quick-scan.ts in WebAssembly)', () =
     const tiny = logFile(Array.from({ length: 50 }, () => '{}'));
     expect(wasmScan(tiny, 64, 100, 100).layout).toBe('fallback');
     expect(plain(layoutOf(tiny, DEFAULT_LIMITS))?.starts).toHaveLength(50);
+  });
+
+  it('leaves the work to layoutOf when its memory cannot grow (fault injected), and quickScan still answers', () => {
+    const { records } = corpusRecords(1, { recordsPerFile: 1000 });
+    const big = logFile(Array.from({ length: 7 }, () => records.map((record) => JSON.stringify(record))).flat());
+    const grow = vi.spyOn(WebAssembly.Memory.prototype, 'grow').mockImplementation(() => {
+      throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+    });
+    try {
+      expect(wasmScan(big, 64, DEFAULT_LIMITS.maxStringBytes, DEFAULT_LIMITS.maxRecords).layout).toBe('fallback');
+      const prefilter = catalogPrefilter(loadDetections());
+      expect(quickScan(big, prefilter, DEFAULT_LIMITS)?.skipped).toBeGreaterThan(6000);
+      expect(grow).toHaveBeenCalled();
+    } finally {
+      grow.mockRestore();
+    }
   });
 
   it('reads a text bigger than the memory it keeps, and a small one after it, as layoutOf does', () => {

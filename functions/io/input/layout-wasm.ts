@@ -94,15 +94,22 @@ const layoutModule = (): WebAssembly.Module | null => {
   return compiled;
 };
 
-/** An instance with at least `bytes` of memory: the kept one, grown, or (past KEEP_BYTES) one for this call. */
-const instanceFor = (module: WebAssembly.Module, bytes: number): LayoutExports => {
+/**
+ * An instance with at least `bytes` of memory: the kept one, grown, or (past KEEP_BYTES) one for this call; undefined
+ * when the memory cannot be had (the JavaScript passes then do the work).
+ */
+const instanceFor = (module: WebAssembly.Module, bytes: number): LayoutExports | undefined => {
   const fresh = (): LayoutExports => new WebAssembly.Instance(module).exports as unknown as LayoutExports;
-  if (bytes > KEEP_BYTES) return grown(fresh(), bytes);
-  kept ??= fresh();
-  return grown(kept, bytes);
+  try {
+    if (bytes > KEEP_BYTES) return grown(fresh(), bytes);
+    kept ??= fresh();
+    return grown(kept, bytes);
+  } catch {
+    return undefined;
+  }
 };
 
-/** `instance` with its memory grown to at least `bytes`. */
+/** `instance` with its memory grown to at least `bytes`; throws a RangeError when it cannot grow so far. */
 const grown = (instance: LayoutExports, bytes: number): LayoutExports => {
   const missing = bytes - instance.memory.buffer.byteLength;
   if (missing > 0) instance.memory.grow(Math.ceil(missing / PAGE_BYTES));
@@ -193,6 +200,7 @@ const wasmScan = (
   const filtersAt = needlesAt + (table?.table.length ?? 0);
   const at = align16(filtersAt + FIRST_BYTES + SECOND_BYTES);
   const instance = instanceFor(module, at + n + TEXT_PADDING);
+  if (instance === undefined) return FALLBACK;
   const memory = new Uint8Array(instance.memory.buffer);
   if (typeof source === 'string') {
     // ASCII is copied byte for byte; any other character takes more bytes than one, and the copy stops short.
