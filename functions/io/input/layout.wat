@@ -1,7 +1,9 @@
 ;; The structure pass of quick-scan.ts (layoutOf) in WebAssembly, over the bytes of an ASCII text: the same checks, the
-;; same answers, several times faster than the JavaScript loop, since a string's bytes are passed over sixteen at a time
-;; (SIMD). layout-wasm.ts copies the text in and reads the answer out; `npm run build:wasm` assembles this file into
-;; layout-wasm-bytes.ts, and test/unit/layout-wasm.test.ts checks that both passes agree on every input it makes.
+;; same answers, in about a third of the JavaScript loop's time, since a string's bytes are passed over sixteen at a
+;; time (SIMD); and the search for the pre-filter's needles (`search`, at the end), which finds what the regular
+;; expression of RecordSearch.anywhere finds. layout-wasm.ts copies the text (or its bytes) in and reads the answers
+;; out; `npm run build:wasm` assembles this file into layout-wasm-bytes.ts, and test/unit/layout-wasm.test.ts checks
+;; that the passes agree with the JavaScript on every input it makes.
 ;;
 ;; Memory, laid out by the caller: the key names below at 0; the stack of open brackets at `stack` (maxDepth + 1
 ;; bytes); the answer at `out`, five columns of `cap` 32-bit integers (where each record starts, where it ends, where
