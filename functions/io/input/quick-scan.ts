@@ -304,6 +304,16 @@ const newlineInside = (newline: number, layout: RecordLayout): boolean =>
 /** The depth layoutOf and layout.wat follow: the limit, at most MAX_STACK. */
 const stackDepth = (limits: InputLimits): number => Math.min(limits.maxDepth, MAX_STACK);
 
+/** layout.wat's layout of a text or its bytes under `limits`, and where the needles are (when there are any). */
+const scanOf = (source: string | Uint8Array, needles: readonly RawNeedle[], limits: InputLimits) =>
+  wasmScan(
+    source,
+    stackDepth(limits),
+    limits.maxStringBytes,
+    limits.maxRecords,
+    needles.length > 0 ? needles : undefined,
+  );
+
 /**
  * Reads a whole decoded text that is a compact CloudTrail log file (layoutOf). A record is counted as skipped when its
  * text holds no place `prefilter.search.anywhere` finds and no `\u` or `\/` escape, it has a top-level string
@@ -321,13 +331,7 @@ const quickScan = (
   const search: RecordSearch | undefined = prefilter?.search;
   if (search === undefined || !text.startsWith(HEAD) || stackDepth(limits) < 1) return undefined;
   const { needles } = search;
-  const scan = wasmScan(
-    text,
-    stackDepth(limits),
-    limits.maxStringBytes,
-    limits.maxRecords,
-    needles.length > 0 ? needles : undefined,
-  );
+  const scan = scanOf(text, needles, limits);
   const layout = scan.layout === 'fallback' ? layoutOf(text, limits) : scan.layout;
   if (layout === undefined || newlineInside(text.indexOf('\n'), layout)) return undefined;
   if (scan.places !== undefined && scan.places !== 'fallback') markPlaces(scan.places, needles, layout);
@@ -355,13 +359,7 @@ const quickScanBytes = (
   if (search === undefined || bytes.length < HEAD.length || stackDepth(limits) < 1) return undefined;
   if (bytes.compare(HEAD_BYTES, 0, HEAD.length, 0, HEAD.length) !== 0) return undefined;
   const { needles } = search;
-  const scan = wasmScan(
-    bytes,
-    stackDepth(limits),
-    limits.maxStringBytes,
-    limits.maxRecords,
-    needles.length > 0 ? needles : undefined,
-  );
+  const scan = scanOf(bytes, needles, limits);
   if (scan.layout === 'fallback' || scan.places === 'fallback') {
     return quickScan(bytes.toString('latin1'), prefilter, limits);
   }
