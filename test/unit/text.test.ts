@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   cleanLine,
@@ -77,5 +78,62 @@ describe('escapeJsonForXml and toXmlSafeJson', () => {
 describe('cleanLine', () => {
   it('replaces U+FFFF, U+FFFE and lone surrogates, keeping emoji', () => {
     expect(cleanLine('a\uffff\ufffe\ud800😀')).toBe('a\ufffd\ufffd\ufffd😀');
+  });
+
+  it('leaves a value holding none of the characters it changes as it is, and changes every one of them (fast-check)', () => {
+    // Every unit it changes, one at a time amid plain text: each must change the line (its fast path must not skip it).
+    const changed = [
+      ...Array.from({ length: 0x20 }, (_, code) => code),
+      ...Array.from({ length: 0x21 }, (_, k) => 0x7f + k),
+      0x061c,
+      0x200e,
+      0x200f,
+      0x2028,
+      0x2029,
+      0x202a,
+      0x202e,
+      0x2066,
+      0x2069,
+      0xd800,
+      0xdfff,
+      0xfffe,
+      0xffff,
+    ];
+    for (const code of changed)
+      expect(cleanLine(`ab${String.fromCharCode(code)}cd`), code.toString(16)).not.toBe(
+        `ab${String.fromCharCode(code)}cd`,
+      );
+    // And the line is what a character-by-character reading gives: the same as before the fast path, on any text.
+    const reference = (value: string): string => {
+      let out = '';
+      let previous = 0;
+      for (const char of value) {
+        const code = char.codePointAt(0) ?? 0;
+        const crlf = code === 0x0a && previous === 0x0d;
+        previous = code;
+        const bidi =
+          (code >= 0x202a && code <= 0x202e) ||
+          (code >= 0x2066 && code <= 0x2069) ||
+          [0x200e, 0x200f, 0x061c].includes(code);
+        if (crlf || bidi) continue;
+        if ([0x0a, 0x0d, 0x85, 0x2028, 0x2029].includes(code)) out += ' ⏎ ';
+        else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) out += ' ';
+        else if ((code >= 0xd800 && code <= 0xdfff) || code === 0xfffe || code === 0xffff) out += '\ufffd';
+        else out += char;
+      }
+      return out;
+    };
+    const unit = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 3 }),
+      fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+      fc.constantFrom('\r\n', '\u202e', '\ud83d\ude00', '\ufeff', 'é'),
+    );
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 12 }), (units) => {
+        const value = units.join('');
+        expect(cleanLine(value)).toBe(reference(value));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
