@@ -110,19 +110,7 @@ const isLineBreak = (code: number): boolean =>
  * @example
  * cleanLine('line1\r\nline2\u202E\tx\uffff'); // "line1 ⏎ line2 x\ufffd"
  */
-const cleanLine = (value: string): string => (NEEDS_CLEANING.test(value) ? cleanEach(value) : value);
-
-/**
- * A UTF-16 unit cleanLine changes, or must look at (a surrogate: paired, it passes; alone, it does not): controls
- * (C0, DEL, C1, line breaks among them), U+2028, U+2029, the bidi controls of isBidiControl, U+FFFE and U+FFFF. A value
- * without one is its own clean line: nearly every value of a record, which skips the character-by-character loop.
- */
-const NEEDS_CLEANING =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]/;
-
-/** cleanLine, character by character. */
-const cleanEach = (value: string): string => {
+const cleanLine = (value: string): string => {
   let out = '';
   let previous = 0;
   for (const char of value) {
