@@ -221,7 +221,7 @@ const readWholeBytesSync = (path: string, maxFileBytes: number): Buffer | undefi
     if (bytes !== undefined && damagedGzip(bytes, path)) return undefined;
     const whole =
       bytes !== undefined && isGzip(bytes) ? allOf(gunzipInfoSync(bytes, gunzipOptions(bytes, max)), bytes) : bytes;
-    return whole === undefined || whole.length > max ? undefined : whole;
+    return within(whole, max);
   } catch {
     return undefined;
   }
@@ -276,9 +276,15 @@ const gunzipOptions = (bytes: Buffer, maxOutputLength: number): GunzipOptions =>
   chunkSize: chunkSizeFor(bytes, maxOutputLength),
 });
 
-/** The text of a file's (gunzipped) bytes, or undefined when there are none or more than `maxOutputLength`. */
-const wholeText = (bytes: Buffer | undefined, maxOutputLength: number): string | undefined =>
-  bytes === undefined || bytes.length > maxOutputLength ? undefined : textOf(bytes);
+/** A file's (gunzipped) bytes, or undefined when there are none or more than `maxOutputLength`. */
+const within = (bytes: Buffer | undefined, maxOutputLength: number): Buffer | undefined =>
+  bytes === undefined || bytes.length > maxOutputLength ? undefined : bytes;
+
+/** The text of a file's (gunzipped) bytes, or undefined as `within`. */
+const wholeText = (bytes: Buffer | undefined, maxOutputLength: number): string | undefined => {
+  const kept = within(bytes, maxOutputLength);
+  return kept === undefined ? undefined : textOf(kept);
+};
 
 /** UTF-8 bytes as text; ASCII (most CloudTrail logs) copied as Latin-1, which is the same text and half the work. */
 const textOf = (bytes: Buffer): string => {

@@ -79,6 +79,8 @@ const MIN_PLACES = 1024;
 const PLACE_BYTES = 64;
 const FOLD = 0x20;
 
+const ENCODER = new TextEncoder();
+
 let compiled: WebAssembly.Module | null | undefined;
 let kept: LayoutExports | undefined;
 
@@ -204,7 +206,7 @@ const wasmScan = (
   const memory = new Uint8Array(instance.memory.buffer);
   if (typeof source === 'string') {
     // ASCII is copied byte for byte; any other character takes more bytes than one, and the copy stops short.
-    const copied = new TextEncoder().encodeInto(source, memory.subarray(at, at + n));
+    const copied = ENCODER.encodeInto(source, memory.subarray(at, at + n));
     if (copied.read !== n || copied.written !== n) return FALLBACK;
   } else memory.set(source, at);
   const count = instance.layout(

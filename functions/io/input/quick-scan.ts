@@ -221,37 +221,37 @@ const layoutOf = (text: string, limits: InputLimits): RecordLayout | undefined =
 };
 
 /**
- * Marks TOKEN on every record whose text holds a place `anywhere` finds (a match running over a record's end marks
- * the next ones it reaches too).
+ * Marks TOKEN on every record a found span [at, stop) reaches, for spans given in ascending order (a span running
+ * over a record's end marks the next ones it reaches too). Returns false once past the last record.
  */
-const markTokens = (text: string, anywhere: RegExp, layout: RecordLayout): void => {
-  const { starts, ends, flags } = layout;
+const tokenMarker = ({ starts, ends, flags }: RecordLayout): ((at: number, stop: number) => boolean) => {
   let record = 0;
-  anywhere.lastIndex = starts[0] ?? 0;
-  for (let found = anywhere.exec(text); found !== null; found = anywhere.exec(text)) {
-    const at = found.index;
-    const stop = at + Math.max(found[0].length, 1);
-    if (found[0].length === 0) anywhere.lastIndex++;
+  return (at, stop) => {
     while (record < ends.length && (ends[record] as number) <= at) record++;
-    if (record === ends.length) return;
+    if (record === ends.length) return false;
     for (let marked = record; marked < ends.length && (starts[marked] as number) < stop; marked++) {
       flags[marked] = (flags[marked] as number) | TOKEN;
     }
+    return true;
+  };
+};
+
+/** Marks TOKEN on every record whose text holds a place `anywhere` finds (tokenMarker). */
+const markTokens = (text: string, anywhere: RegExp, layout: RecordLayout): void => {
+  const mark = tokenMarker(layout);
+  anywhere.lastIndex = layout.starts[0] ?? 0;
+  for (let found = anywhere.exec(text); found !== null; found = anywhere.exec(text)) {
+    if (found[0].length === 0) anywhere.lastIndex++;
+    if (!mark(found.index, found.index + Math.max(found[0].length, 1))) return;
   }
 };
 
 /** markTokens for the places layout.wat's search found the needles, which are the same as the expression's. */
 const markPlaces = (places: NeedlePlaces, needles: readonly RawNeedle[], layout: RecordLayout): void => {
-  const { starts, ends, flags } = layout;
-  let record = 0;
+  const mark = tokenMarker(layout);
   for (let index = 0; index < places.at.length; index++) {
     const at = places.at[index] as number;
-    const stop = at + (needles[places.needle[index] as number] as RawNeedle).text.length;
-    while (record < ends.length && (ends[record] as number) <= at) record++;
-    if (record === ends.length) return;
-    for (let marked = record; marked < ends.length && (starts[marked] as number) < stop; marked++) {
-      flags[marked] = (flags[marked] as number) | TOKEN;
-    }
+    if (!mark(at, at + (needles[places.needle[index] as number] as RawNeedle).text.length)) return;
   }
 };
 
@@ -315,7 +315,7 @@ const scanOf = (source: string | Uint8Array, needles: readonly RawNeedle[], limi
   );
 
 /**
- * Reads a whole decoded text that is a compact CloudTrail log file (layoutOf). A record is counted as skipped when its
+ * Reads a whole decoded text that is a compact CloudTrail log file (layout.wat, or layoutOf). A record is counted as skipped when its
  * text holds no place `prefilter.search.anywhere` finds and no `\u` or `\/` escape, it has a top-level string
  * eventSource, and its one top-level eventName is a string without escapes that passes no eventName token
  * (`prefilter.search.eventName`): no branch of any pattern can match it (core/event-pattern/tokens.ts), and the scanner
