@@ -64,22 +64,33 @@ if (stamp && !isStale(stamp)) {
 }
 // What a command prints goes out in one write per turn of the event loop (or per 64 KiB), not one per alert: a replay
 // prints thousands of lines, and each write is a system call. Interactive output (test-alert's hops, the demo) still
-// shows as it happens, since every turn flushes.
-let pending = [];
-let pendingChars = 0;
+// shows as it happens, since every turn flushes. The text is encoded into a buffer as it comes (joining thousands of
+// strings then encoding them took twice as long); each write gets a buffer of its own, since stdout may still hold it.
+const FLUSH_BYTES = 64 * 1024;
+/** Room for FLUSH_BYTES and one more piece of up to FLUSH_BYTES / 3 characters (UTF-8: 3 bytes at most per unit). */
+const BUFFER_BYTES = 2 * FLUSH_BYTES;
+let buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+let used = 0;
 let flushing = false;
 const flush = () => {
   flushing = false;
-  if (pending.length === 0) return;
-  const text = pending.join('');
-  pending = [];
-  pendingChars = 0;
-  process.stdout.write(text);
+  if (used === 0) return;
+  const bytes = buffer.subarray(0, used);
+  buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  used = 0;
+  process.stdout.write(bytes);
 };
 const print = (text) => {
-  pending.push(text);
-  pendingChars += text.length;
-  if (pendingChars >= 64 * 1024) flush();
+  if (used + 3 * text.length > BUFFER_BYTES) {
+    flush();
+    // A piece too long for the buffer goes out whole, after what came before it.
+    if (3 * text.length > BUFFER_BYTES) {
+      process.stdout.write(text);
+      return;
+    }
+  }
+  used += buffer.write(text, used);
+  if (used >= FLUSH_BYTES) flush();
   else if (!flushing) {
     flushing = true;
     setImmediate(flush);

@@ -1,12 +1,21 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from '../../build/cli.mjs';
 import { runCliCaptured } from '../helpers/cli.js';
-import { SAMPLES_DIR } from '../helpers/samples.js';
+import { readSampleRecord, SAMPLES_DIR } from '../helpers/samples.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -112,6 +121,36 @@ describe('the bundled command line (dist/, without tsx installed)', () => {
     expect(built).toContain('replay-worker.mjs');
     expect(bundled.code).toBe(sources.code);
     expect(bundled.stdout).toBe(sources.stdout);
+  });
+
+  it('prints hundreds of KB of documents with multi-byte characters, one longer than a write, exactly as the sources do', async () => {
+    // Arrange: ndjson of many alerts whose user agents hold 2-, 3- and 4-byte UTF-8 characters; ten whose records hold
+    // 40,000 euro signs (120,000 bytes, nearly all the room bin/rootwatch.mjs gathers before a write); and one whose
+    // record holds a 200,000-character string, more than that room
+    const sample = readSampleRecord('root-api-call-long-term-key.json');
+    const records = Array.from({ length: 400 }, (_, index) => ({
+      ...sample,
+      eventID: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
+      userAgent: `agent ${index} \u00e9\u20ac\u{1f680} ${'\u00fc'.repeat(index)}`,
+      ...(index % 40 === 7 ? { requestParameters: { padding: '\u20ac'.repeat(40_000) } } : {}),
+      ...(index === 200 ? { requestParameters: { padding: 'x\u00e9'.repeat(100_000) } } : {}),
+    }));
+    const dir = mkdtempSync(join(tmpdir(), 'rootwatch-cli-bundle-out-'));
+    const file = join(dir, 'records.json');
+    writeFileSync(file, JSON.stringify({ Records: records }));
+
+    // Act
+    const args = ['replay', '--no-fold', '--format', 'ndjson', file];
+    const bundled = await runBin(args);
+    const sources = await runCliCaptured(args);
+    rmSync(dir, { recursive: true, force: true });
+
+    // Assess
+    expect(bundled.code).toBe(sources.code);
+    expect(bundled.stdout.length).toBeGreaterThan(500_000);
+    expect(bundled.stdout.split('\n').filter(Boolean)).toHaveLength(400);
+    expect(bundled.stdout).toBe(sources.stdout);
+    expect(bundled.stdout).toContain('\u00e9\u20ac\u{1f680} ');
   });
 
   it('reports a usage mistake of a command whose modules it loads on demand (deploy) as the sources do', async () => {
