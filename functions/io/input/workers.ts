@@ -70,6 +70,17 @@ const workerEntry = (): URL | undefined => {
   return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
 };
 
+/**
+ * The young generation of each worker's V8 heap, in MiB (Node's `resourceLimits.maxYoungGenerationSizeMb`). A worker
+ * gunzips each file into a buffer of its own (about 1.4 MB for a CloudTrail log file) and drops it once scanned; the
+ * buffers are freed only when a garbage collection finds them dead. With V8's default young generation dozens of them
+ * were freed at once, glibc gave that memory back to the kernel, and the next files faulted it in again page by page
+ * (a fifth of a worker's time). A young generation this small collects every few files, so each freed buffer's memory
+ * is reused at once: over the bench corpus, 18 % less wall time and 40 % fewer page faults (2026-12-02, 2 cores). What
+ * a worker keeps between files is small (the catalog's pre-filter, the WebAssembly instance), so collections are cheap.
+ */
+const WORKER_YOUNG_GENERATION_MB = 1;
+
 /** A pool of workers reading small files; `scan` answers undefined when a worker failed (read it in-thread then). */
 interface ScanPool {
   scan(path: string): Promise<WholeFile | undefined>;
@@ -94,7 +105,10 @@ const startScanPool = (count: number, data: WorkerData): ScanPool | undefined =>
   for (let index = 0; index < count; index++) {
     let worker: Worker;
     try {
-      worker = new Worker(entry, { workerData: data });
+      worker = new Worker(entry, {
+        workerData: data,
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      });
     } catch {
       break;
     }
