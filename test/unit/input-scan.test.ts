@@ -163,8 +163,10 @@ describe('RecordScanner', () => {
     const second = scan(['[{"a":1}]{"a":[}'], { multiValue: true });
     expect(second.stop).toBeUndefined();
     expect(brief(second.entries)).toEqual(['array[0] parse', 'value[0] broken']);
-    // Members after Records (none in a log file) are passed over.
-    expect(scan(['{"Records":[{"a":1}],"x":{"y":"}"}}\n']).stop).toBeUndefined();
+    // Members after Records (none in a log file) are read to the object's close, a `}` in a string not counted.
+    const members = scan(['{"Records":[{"a":1}],"x":{"y":"}"}}\n']);
+    expect(members.stop).toBeUndefined();
+    expect(members.entries.at(-1)).toMatchObject({ container: 'members', verdict: 'parse', text: '{"x":{"y":"}"}}' });
   });
 
   it('reads a second Records array too, which JSON.parse would keep alone, hiding the first', () => {
@@ -172,8 +174,38 @@ describe('RecordScanner', () => {
     const text = `{"Records":[${a}], \n "Records" : [${b}],"x":{"y":1}}`;
     const whole = scan([text]);
     expect(whole.stop).toBeUndefined();
-    expect(whole.entries.map((entry) => JSON.parse(entry.text as string).eventName)).toEqual(['A', 'B']);
+    // Then the members beside them, as an object of their own (read as a record only if they look like one).
+    expect(whole.entries.map((entry) => [entry.container, entry.text])).toEqual([
+      ['Records', a],
+      ['Records', b],
+      ['members', '{"x":{"y":1}}'],
+    ]);
     for (let at = 1; at < text.length; at++) expect(scan([text.slice(0, at), text.slice(at)]), `${at}`).toEqual(whole);
+  });
+
+  it('gives the members beside Records as an object when a string among them passes, in pieces split anywhere', () => {
+    const prefilter = prefilterOf(['DeleteUser']);
+    const [a, b] = [JSON.stringify(record('A')), JSON.stringify(record('DeleteUser')).slice(1)];
+    const passing = `{"Records":[${a}], ${b}`;
+    const whole = scan([passing], { prefilter });
+    expect(brief(whole.entries)).toEqual(['Records[0] skip', 'members[1] parse']);
+    expect(JSON.parse(whole.entries[1]?.text as string)).toEqual(record('DeleteUser'));
+    for (let at = 1; at < passing.length; at++) {
+      expect(scan([passing.slice(0, at), passing.slice(at)], { prefilter }), `${at}`).toEqual(whole);
+    }
+    // None passes: no detection could match them, and nothing is given.
+    const quiet = scan([`{"Records":[${a}],${JSON.stringify(record('B')).slice(1)}`], { prefilter });
+    expect(brief(quiet.entries)).toEqual(['Records[0] skip']);
+    // Past a limit, or longer than a record may be: reported, not held.
+    const big = `{"Records":[],"eventName":"DeleteUser","pad":"${'x'.repeat(200)}"}`;
+    const limits = { ...LIMITS, maxStringBytes: 50 };
+    expect(brief(scan([big], { prefilter, limits }).entries)).toEqual(['members[0] long']);
+    // 34 MiB of members, past maxRecordChars (32 MiB), given 1 MiB at a time.
+    const huge = `{"Records":[],"eventName":"DeleteUser","pad":[${'"x",'.repeat(34 * 262_144)}"x"]}`;
+    const pieces = Array.from({ length: Math.ceil(huge.length / 2 ** 20) }, (_, k) =>
+      huge.slice(k * 2 ** 20, (k + 1) * 2 ** 20),
+    );
+    expect(brief(scan(pieces, { prefilter }).entries)).toEqual(['members[0] big']);
   });
 
   it('costs a record with broken structure only itself: reading goes on at the next record start', () => {

@@ -13,6 +13,7 @@ import {
   type ReadInputOptions,
   readInputBatches,
 } from '../../functions/io/input/read-input.js';
+import { detections } from '../helpers/pipeline.js';
 
 /** The items one by one, as the batches deliver them. */
 async function* readInput(paths: string[], options: ReadInputOptions = {}): AsyncGenerator<InputItem> {
@@ -1444,5 +1445,85 @@ describe('readInput: damaged gzip data', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+// CloudTrail writes no log file with members beside Records; one crafted so (`{"Records":[],"eventName":…}`) was read as
+// an empty log file and its record silently lost, unless it stood inside a compact log file.
+describe('readInput: a record given a Records member', () => {
+  const stopLogging = { ...record('StopLogging'), eventSource: 'cloudtrail.amazonaws.com' };
+  const crafted = { Records: [], ...stopLogging };
+  const shapes: Record<string, { file: string; content: string | Buffer; items: string[] }> = {
+    compact: { file: 'compact.json', content: JSON.stringify(crafted), items: ['record document StopLogging'] },
+    'pretty-printed': {
+      file: 'pretty.json',
+      content: JSON.stringify(crafted, null, 2),
+      items: ['record document StopLogging'],
+    },
+    gzipped: {
+      file: 'gzipped.json.gz',
+      content: gzipSync(JSON.stringify(crafted)),
+      items: ['record document StopLogging'],
+    },
+    'JSON Lines': {
+      file: 'lines.jsonl',
+      content: ndjson([crafted, crafted]),
+      items: ['record line 1 StopLogging', 'record line 2 StopLogging'],
+    },
+    'beside records of its own, spaced': {
+      file: 'beside.json',
+      content: JSON.stringify({ Records: [record('ConsoleLogin')], ...stopLogging }).replaceAll(',"', ', "'),
+      items: ['record Records[0] ConsoleLogin', 'record document StopLogging'],
+    },
+    'after a second Records array': {
+      file: 'second.json',
+      content: `{"Records":[${JSON.stringify(record('ConsoleLogin'))}],"Records":[],${JSON.stringify(stopLogging).slice(1)}`,
+      items: ['record Records[0] ConsoleLogin', 'record document StopLogging'],
+    },
+    'whose Records is not an array': {
+      file: 'not-array.json',
+      content: JSON.stringify({ Records: 'x', ...stopLogging }),
+      items: [
+        'error records-member/not-array.json: Records is string, expected an array of CloudTrail records',
+        'record document StopLogging',
+      ],
+    },
+    'members that are not a record': {
+      file: 'other.json',
+      content: JSON.stringify({ Records: [record('ConsoleLogin')], note: 'Root', size: 1 }),
+      items: ['record Records[0] ConsoleLogin'],
+    },
+  };
+  const patterns = detections.flatMap((detection) => detection.patterns);
+  for (const [name, { file, content, items }] of Object.entries(shapes)) {
+    it(`${name}: read the same with the catalog's pre-filter and without`, async () => {
+      const path = write(`records-member/${file}`, content);
+
+      expect(await read([path])).toEqual(items);
+      expect(await read([path], { patterns })).toEqual(items);
+    });
+  }
+
+  it('is read the same on worker threads, every shape in one directory', async () => {
+    for (const [name, { file, content }] of Object.entries(shapes))
+      write(`records-member-dir/${name}/${file}`, content);
+    const dir = join(root, 'records-member-dir');
+
+    const inThread = await read([dir], { patterns, workers: 0 });
+    const onWorkers = await read([dir], { patterns, workers: 2 });
+
+    expect(onWorkers).toEqual(inThread);
+    expect(inThread.filter((line) => line.endsWith(' StopLogging'))).toHaveLength(8);
+  });
+
+  it('members past the string limit are reported, not passed over', async () => {
+    const path = write(
+      'records-member/long.json',
+      JSON.stringify({ Records: [], ...stopLogging, requestParameters: { name: 'x'.repeat(2000) } }),
+    );
+
+    expect(await read([path], { patterns, limits: { maxStringBytes: 1000 } })).toEqual([
+      'error records-member/long.json: holds a string longer than 1,000 bytes: skipped (--max-string-bytes)',
+    ]);
   });
 });

@@ -88,16 +88,19 @@ const fromDocument = (
     return;
   }
   if (isObject(value) && 'Records' in value) {
-    const records = value.Records;
+    const { Records: records, ...members } = value;
     if (!Array.isArray(records)) {
       out.push(
         inputError(file, prefix, `Records is ${describeType(records)}, expected an array of CloudTrail records`),
       );
-      return;
+    } else {
+      for (let index = 0; index < records.length; index++) {
+        out.push(toItem(records[index], file, `${at}Records[${index}]`));
+      }
     }
-    for (let index = 0; index < records.length; index++) {
-      out.push(toItem(records[index], file, `${at}Records[${index}]`));
-    }
+    // The members beside Records (none in a log file CloudTrail writes) are a record when they look like one: a record
+    // given a Records member is read, not hidden by it.
+    if (looksLikeRecord(members)) out.push(toItem(members, file, prefix ?? 'document'));
     return;
   }
   const item = toItem(value, file, prefix ?? 'document');

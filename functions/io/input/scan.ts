@@ -209,7 +209,11 @@ type Verdict = 'skip' | 'parse' | 'deep' | 'long' | 'big' | 'broken';
 type Container = 'Records' | 'array' | 'value';
 
 interface ScannedEntry {
-  readonly container: Container;
+  /**
+   * Where it sits; `members`: the members beside a log file's `Records` (none in a log file CloudTrail writes), as an
+   * object of their own: a record given a `Records` member (`{"Records":[],"eventName":…}`) is read as a record.
+   */
+  readonly container: Container | 'members';
   /** Index in `Records` or the array; 0 for a value. */
   readonly index: number;
   /** Which top-level value of the text holds it, from 1. */
@@ -369,7 +373,7 @@ class RecordScanner {
     this.prefilter = options.prefilter;
     this.limits = options.limits;
     this.emitEntry = (entry) => {
-      if (entry.container !== 'value') this.readRecords = true;
+      if (entry.container === 'Records' || entry.container === 'array') this.readRecords = true;
       options.emit(entry);
     };
     this.valueMode = options.mode === 'value';
@@ -676,7 +680,7 @@ class RecordScanner {
               this.carry = text.slice(i);
               return;
             }
-            // Members after Records (none in a CloudTrail log file): passed over, up to the object's close.
+            // Members after Records (none in a CloudTrail log file): read up to the object's close (finishElement).
             i++;
             this.beginElement(text, i, 'object');
             this.state = 'members';
@@ -713,7 +717,7 @@ class RecordScanner {
           break;
         }
       }
-      if (this.holding && this.state === 'element' && end > this.elementStart) {
+      if (this.holding && end > this.elementStart) {
         this.pieces.push(text.slice(this.elementStart, end));
         this.heldChars += end - this.elementStart;
       }
@@ -721,7 +725,7 @@ class RecordScanner {
       this.carryFrom = -1;
       this.elementStart = 0;
       if (!this.holding) this.elementLine = this.line;
-      if (this.heldChars > this.maxElementChars && this.state === 'element' && this.container !== 'value') {
+      if (this.heldChars > this.maxElementChars && this.container !== 'value') {
         // Far longer than any record AWS writes: reported (`big`), no longer held, and never searched for records,
         // which a valid record's nested objects could fake.
         this.tooBig = true;
@@ -845,7 +849,7 @@ class RecordScanner {
     this.fields = 0;
     this.lastKey = 0;
     this.inDetail = false;
-    this.holding = endAt !== 'object';
+    this.holding = true;
     if (this.pieces.length > 0) this.pieces = [];
     this.heldChars = 0;
     this.tooBig = false;
@@ -857,8 +861,7 @@ class RecordScanner {
 
   private finishElement(text: string, end: number): void {
     if (this.state === 'members') {
-      this.pieces = [];
-      this.endValue();
+      this.finishMembers(text, end);
       return;
     }
     const verdict: Verdict =
@@ -887,6 +890,31 @@ class RecordScanner {
     this.index++;
     if (this.endAt === 'close') this.endValue();
     else this.state = 'elements';
+  }
+
+  /**
+   * The members beside Records end at `end` (the object's `}`): emitted as an object of their own (`members`) when a
+   * string among them passes the pre-filter (or there is none) or a limit broke, for fromEntry to read as a record if
+   * it is one; passed over otherwise, since no detection could match them.
+   */
+  private finishMembers(text: string, end: number): void {
+    const verdict: Verdict = this.breachKind ?? (this.tooBig ? 'big' : 'parse');
+    if (verdict !== 'parse' || this.passed) {
+      const { index, value, valueLine, valueOnLine, sharesLine } = this;
+      const members = verdict === 'parse' ? `{${this.pieces.join('')}${text.slice(this.elementStart, end + 1)}` : '';
+      this.emitEntry({
+        container: 'members',
+        index,
+        value,
+        valueLine,
+        valueOnLine,
+        sharesLine,
+        verdict,
+        ...(verdict === 'parse' ? { text: members } : {}),
+      });
+    }
+    this.pieces = [];
+    this.endValue();
   }
 
   /** The limit the record or value being read (or last read) broke, if any. */

@@ -5,7 +5,7 @@ import { fromArrayEntry, fromDocument } from './documents.js';
 import { bigRecordMessage, type InputLimits, limitMessage, manyValuesMessage, maxRecordValues } from './limits.js';
 import { laterLinesParse, lineBatches, readLines } from './lines.js';
 import type { InputItem } from './read-input.js';
-import { inputError, toItem } from './records.js';
+import { inputError, isObject, looksLikeRecord, toItem } from './records.js';
 import { RecordScanner, type ScannedEntry, type ScanStop } from './scan.js';
 import { JSON_LINES_FILE } from './sources.js';
 import { valuesOver } from './values.js';
@@ -38,7 +38,7 @@ const positionOf = (
   index: number,
   prefix: string | undefined,
 ): string | undefined => {
-  if (container === 'value') return prefix;
+  if (container === 'value' || container === 'members') return prefix;
   const at = prefix === undefined ? '' : `${prefix}, `;
   return container === 'Records' ? `${at}Records[${index}]` : `${at}[${index}]`;
 };
@@ -129,7 +129,11 @@ const fromEntry = (
     return true;
   }
   if (entry.container === 'Records') out.push(toItem(value, file, position as string));
-  else if (entry.container === 'array') fromArrayEntry(value, file, position as string, explicit, out, context.limits);
+  else if (entry.container === 'members') {
+    // Members beside Records that look like a record are one (a log file holds none).
+    if (isObject(value) && looksLikeRecord(value)) out.push(toItem(value, file, position ?? 'document'));
+  } else if (entry.container === 'array')
+    fromArrayEntry(value, file, position as string, explicit, out, context.limits);
   else fromDocument(value, file, prefix, explicit, out, context.limits);
   return true;
 };
