@@ -92,6 +92,7 @@ const FAULTY_KEYS = {
   denied: `${faultyFolder}${fileName(PLAIN, 'us-east-1', '01', '3denied')}`,
   kms: `${faultyFolder}${fileName(PLAIN, 'us-east-1', '01', '4kms')}`,
   good2: `${faultyFolder}${fileName(PLAIN, 'us-east-1', '01', '5good')}`,
+  empty: `${faultyFolder}${fileName(PLAIN, 'us-east-1', '01', '6empty')}`,
 };
 
 interface Seen {
@@ -196,6 +197,8 @@ beforeAll(async () => {
   await put(FAULTY, FAULTY_KEYS.denied, gz(recordsAt(PLAIN, 'us-east-1', '2026-10-01T03:00:00Z', 'denied')));
   await put(FAULTY, FAULTY_KEYS.kms, gz(recordsAt(PLAIN, 'us-east-1', '2026-10-01T04:00:00Z', 'kms')));
   await put(FAULTY, FAULTY_KEYS.good2, gz(recordsAt(PLAIN, 'us-east-1', '2026-10-01T05:00:00Z', 'good2')));
+  // An upload cut short: no bytes at all.
+  await put(FAULTY, FAULTY_KEYS.empty, Buffer.alloc(0));
   proxy.faults.set(`${FAULTY}/${FAULTY_KEYS.denied}`, { status: 403, code: 'AccessDenied', message: 'Access Denied' });
   proxy.faults.set(`${FAULTY}/${FAULTY_KEYS.kms}`, {
     status: 400,
@@ -322,7 +325,8 @@ describe('rootwatch replay s3://', () => {
     expect(stderr).toContain(`rootwatch: s3://${FAULTY}/${FAULTY_KEYS.kms}: KMS.DisabledException: `);
     expect(stderr).toContain("(needs kms:Decrypt on the trail's key");
     expect(stderr).toMatch(new RegExp(`rootwatch: s3://${FAULTY}/${FAULTY_KEYS.corrupt}.*corrupt or truncated gzip`));
-    expect(stderr).toContain(', 3 unreadable,');
+    expect(stderr).toContain(`rootwatch: s3://${FAULTY}/${FAULTY_KEYS.empty}: empty, though named .gz: `);
+    expect(stderr).toContain(', 4 unreadable,');
   });
 
   it('reports a bucket it cannot list as one error naming it, and reads the other paths', async () => {

@@ -229,6 +229,22 @@ describe('readInput', () => {
     ]);
   });
 
+  it('reports an empty .gz file, which CloudTrail never writes, and reads an empty file of another name as no record', async () => {
+    const gzipped = write('empty/cut.json.gz', '');
+    const plain = write('empty/nothing.json', '');
+    const next = write('empty/next.json', JSON.stringify({ Records: [record('Logout')] }));
+
+    expect(await read([gzipped, plain, next])).toEqual([
+      'error empty/cut.json.gz: empty, though named .gz: CloudTrail writes no empty log file, so a copy or download was cut short (nothing read)',
+      'record Records[0] Logout',
+    ]);
+    // Found by a directory walk too.
+    expect(await read([join(root, 'empty')])).toEqual([
+      expect.stringMatching(/^error empty\/cut\.json\.gz: empty, though named \.gz: /),
+      'record Records[0] Logout',
+    ]);
+  });
+
   it('reports a truncated .json.gz as one error and goes on with the next path', async () => {
     const gzipped = gzipSync(JSON.stringify({ Records: [record('ConsoleLogin'), record('Logout')] }));
     const truncated = write('truncated/trail.json.gz', gzipped.subarray(0, gzipped.length - 30));

@@ -103,6 +103,21 @@ async function* readStream(
   if (faults.length > 0) yield [inputError(file, undefined, gzipFaultsMessage(faults))];
 }
 
+/**
+ * The error for a file or S3 object that is empty though its name ends `.gz`, or undefined: a gzip file holds at least
+ * a header and a trailer (18 bytes, RFC 1952 section 2.2, https://www.rfc-editor.org/rfc/rfc1952#section-2.2), and
+ * CloudTrail writes no empty log file, so such a file was cut short (a copy or a download that stopped) and its records
+ * are missing. An empty file of another name holds no record and is no error.
+ */
+const emptyGzip = (name: string, size: number): InputItem | undefined =>
+  size === 0 && /\.gz$/i.test(name)
+    ? inputError(
+        name,
+        undefined,
+        'empty, though named .gz: CloudTrail writes no empty log file, so a copy or download was cut short (nothing read)',
+      )
+    : undefined;
+
 /** What reading all the paths shares: the progress so far, whether stdin was read, and how to report. */
 interface ReadState {
   readonly progress: InputProgress;
@@ -176,7 +191,9 @@ async function* readS3Batches(url: string, s3: TrailBucket, state: ReadState): A
       report(Math.min(counter.bytes, item.size));
     };
     const body = item.body;
-    if (body.kind === 'stream') {
+    const empty = emptyGzip(item.name, item.size);
+    if (empty !== undefined) yield [empty];
+    else if (body.kind === 'stream') {
       yield* readStream(item.name, countBytes(body.body, counter), false, tick, context);
     } else {
       const bytes = body.bytes;
@@ -284,7 +301,9 @@ async function* readLocalBatches(paths: string[], state: ReadState): AsyncGenera
           yield* readStream(STDIN_NAME, countBytes(stdin, counter), true, tick, context);
         } else {
           const file = whole === undefined ? undefined : await whole;
-          if (file?.kind === 'scanned' || file?.kind === 'text') {
+          const empty = source.regular ? emptyGzip(source.path, source.size) : undefined;
+          if (empty !== undefined) yield [empty];
+          else if (file?.kind === 'scanned' || file?.kind === 'text') {
             yield* readWholeFile(source.path, file, source.explicit, tick, context, fileReread(source.path, limits));
           } else {
             const raw = countBytes(createReadStream(source.path), counter);
