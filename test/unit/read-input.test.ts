@@ -1504,6 +1504,46 @@ describe('readInput: a record given a Records member', () => {
         'record document StopLogging',
       ],
     },
+    'beside lookup-events output in Events': {
+      file: 'events.json',
+      content: JSON.stringify({
+        Records: [],
+        Events: [{ EventId: 'e', CloudTrailEvent: JSON.stringify(stopLogging) }],
+      }),
+      items: ['record Events[0].CloudTrailEvent StopLogging'],
+    },
+    'beside a CloudWatch Logs subscription payload': {
+      file: 'log-events.json',
+      content: JSON.stringify({
+        Records: [],
+        messageType: 'DATA_MESSAGE',
+        logEvents: [{ id: '1', timestamp: 1, message: JSON.stringify(stopLogging) }],
+      }),
+      items: ['record logEvents[0].message StopLogging'],
+    },
+    'inside the Records of a record, pretty-printed': {
+      file: 'nested.json',
+      content: JSON.stringify({ Records: [{ ...record('ListBuckets'), Records: [stopLogging] }] }, null, 2),
+      items: ['record Records[0] ListBuckets', 'record Records[0].Records[0] StopLogging'],
+    },
+    'inside the Records of an array element and of an EventBridge detail': {
+      file: 'nested-array.json',
+      content: JSON.stringify([
+        { ...record('ListBuckets'), Records: [stopLogging] },
+        { ...event('ListBuckets'), detail: { ...record('ListBuckets'), Records: [stopLogging] } },
+      ]),
+      items: [
+        'record [0] ListBuckets',
+        'record [0].Records[0] StopLogging',
+        'event [1] ListBuckets',
+        'record [1].detail.Records[0] StopLogging',
+      ],
+    },
+    'an EventBridge event that carries a record of its own': {
+      file: 'event-and-record.json',
+      content: JSON.stringify({ ...stopLogging, 'detail-type': 'Foo', source: 'x', detail: record('ListBuckets') }),
+      items: ['event document ListBuckets', 'record document StopLogging'],
+    },
     'members that are not a record': {
       file: 'other.json',
       content: JSON.stringify({ Records: [record('ConsoleLogin')], note: 'Root', size: 1 }),
@@ -1529,7 +1569,7 @@ describe('readInput: a record given a Records member', () => {
     const onWorkers = await read([dir], { patterns, workers: 2 });
 
     expect(onWorkers).toEqual(inThread);
-    expect(inThread.filter((line) => line.endsWith(' StopLogging'))).toHaveLength(8);
+    expect(inThread.filter((line) => line.endsWith(' StopLogging'))).toHaveLength(14);
   });
 
   it('members past the string limit are reported, not passed over', async () => {

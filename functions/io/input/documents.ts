@@ -1,6 +1,6 @@
 import { fromAwsToolOutput } from './aws-tools.js';
 import type { InputItem } from './read-input.js';
-import { describeType, inputError, isObject, looksLikeRecord, toItem } from './records.js';
+import { describeType, inputError, isObject, looksLikeRecord, pushItems, toItem } from './records.js';
 import type { ScanLimits } from './scan.js';
 
 /*
@@ -64,7 +64,23 @@ const fromArrayEntry = (
 ): void => {
   const item = toItem(value, file, position);
   if (item.kind === 'error') fromOther(value, item, file, position, explicit, out, limits);
-  else out.push(item);
+  else pushItems(value, file, position, out, item);
+};
+
+/**
+ * The members beside a log file's `Records` (none in a log file CloudTrail writes), as an object of their own: read
+ * as a record when they look like one, as what an AWS tool writes (lookup-events `Events`, CloudWatch Logs output)
+ * when they are that, and otherwise passed over. A member must not hide what it holds.
+ */
+const fromMembers = (
+  members: Record<string, unknown>,
+  file: string,
+  prefix: string | undefined,
+  out: InputItem[],
+  limits: ScanLimits,
+): void => {
+  if (looksLikeRecord(members)) pushItems(members, file, prefix ?? 'document', out);
+  else fromAwsToolOutput(members, file, prefix, out, limits);
 };
 
 /**
@@ -95,17 +111,15 @@ const fromDocument = (
       );
     } else {
       for (let index = 0; index < records.length; index++) {
-        out.push(toItem(records[index], file, `${at}Records[${index}]`));
+        pushItems(records[index], file, `${at}Records[${index}]`, out);
       }
     }
-    // The members beside Records (none in a log file CloudTrail writes) are a record when they look like one: a record
-    // given a Records member is read, not hidden by it.
-    if (looksLikeRecord(members)) out.push(toItem(members, file, prefix ?? 'document'));
+    fromMembers(members, file, prefix, out, limits);
     return;
   }
   const item = toItem(value, file, prefix ?? 'document');
   if (item.kind === 'error') fromOther(value, item, file, prefix, explicit, out, limits);
-  else out.push(item);
+  else pushItems(value, file, prefix ?? 'document', out, item);
 };
 
-export { fromArrayEntry, fromDocument };
+export { fromArrayEntry, fromDocument, fromMembers };

@@ -59,6 +59,38 @@ const toItem = (value: unknown, file: string, position: string): InputItem => {
 };
 
 /** Whether an object that is not a record reads as a broken one (some of its fields) rather than as something else. */
+/**
+ * Appends toItem's item for a value at a record position (`item`, when the caller has it already), then what a member
+ * of the value could otherwise hide. CloudTrail writes none of these shapes; crafted, they must not blind replay:
+ * - an EventBridge event (`detail-type` and `detail`) that also carries a record's own string eventName and
+ *   eventSource is read as that record too;
+ * - the elements of a `Records` array the value holds (or its EventBridge `detail` holds) are read the same way, at
+ *   `POSITION.Records[i]` (`POSITION.detail.Records[i]`).
+ */
+const pushItems = (
+  value: unknown,
+  file: string,
+  position: string,
+  out: InputItem[],
+  item: InputItem = toItem(value, file, position),
+): void => {
+  out.push(item);
+  if (!isObject(value)) return;
+  if (item.kind === 'event' && recordProblem(value) === undefined) {
+    out.push({ kind: 'record', record: value, file, position });
+  }
+  pushNested(value.Records, file, fieldPosition(position, 'Records'), out);
+  if (item.kind === 'event' && isObject(value.detail)) {
+    pushNested(value.detail.Records, file, fieldPosition(position, 'detail.Records'), out);
+  }
+};
+
+/** pushItems for each element of `records` when it is an array, at `at[i]`. */
+const pushNested = (records: unknown, file: string, at: string, out: InputItem[]): void => {
+  if (!Array.isArray(records)) return;
+  for (let index = 0; index < records.length; index++) pushItems(records[index], file, `${at}[${index}]`, out);
+};
+
 const looksLikeRecord = (value: Record<string, unknown>): boolean =>
   'eventName' in value ||
   'eventSource' in value ||
@@ -74,4 +106,4 @@ const looksLikeRecord = (value: Record<string, unknown>): boolean =>
 const fieldPosition = (position: string | undefined, field: string): string =>
   position === undefined ? field : position.endsWith(']') ? `${position}.${field}` : `${position}, ${field}`;
 
-export { describeType, fieldPosition, inputError, isObject, looksLikeRecord, toItem };
+export { describeType, fieldPosition, inputError, isObject, looksLikeRecord, pushItems, toItem };

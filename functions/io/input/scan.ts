@@ -893,26 +893,24 @@ class RecordScanner {
   }
 
   /**
-   * The members beside Records end at `end` (the object's `}`): emitted as an object of their own (`members`) when a
-   * string among them passes the pre-filter (or there is none) or a limit broke, for fromEntry to read as a record if
-   * it is one; passed over otherwise, since no detection could match them.
+   * The members beside Records end at `end` (the object's `}`): emitted as an object of their own (`members`), for
+   * fromEntry to read as a record or as what an AWS tool writes (whose records may be encoded, out of the pre-filter's
+   * sight), whatever the pre-filter says. No log file CloudTrail writes has any, so this costs nothing in the usual case.
    */
   private finishMembers(text: string, end: number): void {
     const verdict: Verdict = this.breachKind ?? (this.tooBig ? 'big' : 'parse');
-    if (verdict !== 'parse' || this.passed) {
-      const { index, value, valueLine, valueOnLine, sharesLine } = this;
-      const members = verdict === 'parse' ? `{${this.pieces.join('')}${text.slice(this.elementStart, end + 1)}` : '';
-      this.emitEntry({
-        container: 'members',
-        index,
-        value,
-        valueLine,
-        valueOnLine,
-        sharesLine,
-        verdict,
-        ...(verdict === 'parse' ? { text: members } : {}),
-      });
-    }
+    const { index, value, valueLine, valueOnLine, sharesLine } = this;
+    const members = verdict === 'parse' ? `{${this.pieces.join('')}${text.slice(this.elementStart, end + 1)}` : '';
+    this.emitEntry({
+      container: 'members',
+      index,
+      value,
+      valueLine,
+      valueOnLine,
+      sharesLine,
+      verdict,
+      ...(verdict === 'parse' ? { text: members } : {}),
+    });
     this.pieces = [];
     this.endValue();
   }

@@ -1,11 +1,11 @@
 import type { StringPrefilter } from '../../core/event-pattern/tokens.js';
 import { toError } from '../../errors.js';
 import { describeFailure } from './bytes.js';
-import { fromArrayEntry, fromDocument } from './documents.js';
+import { fromArrayEntry, fromDocument, fromMembers } from './documents.js';
 import { bigRecordMessage, type InputLimits, limitMessage, manyValuesMessage, maxRecordValues } from './limits.js';
 import { laterLinesParse, lineBatches, readLines } from './lines.js';
 import type { InputItem } from './read-input.js';
-import { inputError, isObject, looksLikeRecord, toItem } from './records.js';
+import { inputError, isObject, pushItems } from './records.js';
 import { RecordScanner, type ScannedEntry, type ScanStop } from './scan.js';
 import { JSON_LINES_FILE } from './sources.js';
 import { valuesOver } from './values.js';
@@ -128,10 +128,9 @@ const fromEntry = (
     out.push(inputError(file, position, `not valid JSON: ${toError(error).message}`));
     return true;
   }
-  if (entry.container === 'Records') out.push(toItem(value, file, position as string));
+  if (entry.container === 'Records') pushItems(value, file, position as string, out);
   else if (entry.container === 'members') {
-    // Members beside Records that look like a record are one (a log file holds none).
-    if (isObject(value) && looksLikeRecord(value)) out.push(toItem(value, file, position ?? 'document'));
+    if (isObject(value)) fromMembers(value, file, prefix, out, context.limits);
   } else if (entry.container === 'array')
     fromArrayEntry(value, file, position as string, explicit, out, context.limits);
   else fromDocument(value, file, prefix, explicit, out, context.limits);
